@@ -1,0 +1,14 @@
+//! The backend-independent core of [eager-tensor](https://docs.rs/eager-tensor):
+//! dtypes and NumPy 2's promotion rules, scalars, host buffers, the error
+//! type, the shape helpers that validate every call once, and the op contract
+//! ([`BackendTensor`]) that each backend crate implements.
+#![warn(missing_docs)]
+
+mod dtype;
+mod error;
+pub mod ops;
+pub mod shape;
+
+pub use dtype::{Backend, DType, Element, HostData, Kind, Scalar};
+pub use error::{Error, Result};
+pub use ops::{ArgReduceOp, BackendTensor, BinaryOp, Distribution, ReduceOp, UnaryOp};

@@ -1,0 +1,286 @@
+//! The op contract: what every backend implements.
+//!
+//! Calls arrive validated and normalized by the facade (see the crate docs):
+//! axes are in range and sorted, shapes are known to fit, operands of binary
+//! ops already have the same dtype, index tensors are `i64` and in range. A
+//! backend only translates a valid call into its framework; anything the
+//! framework still refuses becomes an [`Error::Framework`](crate::Error).
+
+use crate::shape::SliceRange;
+use crate::{Backend, DType, HostData, Result, Scalar};
+
+/// Element-wise operations of one tensor. Dtype rules are applied by the
+/// facade: float-only ops always get a float tensor; `abs`, `neg`, `sign`,
+/// `square`, `relu`, `round`, `ceil`, `floor` get a numeric tensor and keep
+/// its dtype; `IsNan`/`IsInf` get a float and return `bool`; `LogicalNot`
+/// gets a `bool`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum UnaryOp {
+    Abs,
+    Neg,
+    Sign,
+    Sqrt,
+    Square,
+    Exp,
+    Log,
+    Log2,
+    Log10,
+    Log1p,
+    Sin,
+    Cos,
+    Tan,
+    Sinh,
+    Cosh,
+    Tanh,
+    Arcsin,
+    Arccos,
+    Arctan,
+    Arcsinh,
+    Arccosh,
+    Arctanh,
+    /// Half to even.
+    Round,
+    Ceil,
+    Floor,
+    IsNan,
+    IsInf,
+    LogicalNot,
+    Sigmoid,
+    Relu,
+}
+
+impl UnaryOp {
+    /// Ops that only make sense on floats (integers are cast to `f64` first).
+    pub fn is_float_only(self) -> bool {
+        use UnaryOp::*;
+        matches!(
+            self,
+            Sqrt | Exp | Log | Log2 | Log10 | Log1p | Sin | Cos | Tan | Sinh | Cosh | Tanh | Arcsin | Arccos | Arctan
+                | Arcsinh | Arccosh | Arctanh | Sigmoid
+        )
+    }
+    /// The user-facing name of the op.
+    pub fn name(self) -> &'static str {
+        use UnaryOp::*;
+        match self {
+            Abs => "abs",
+            Neg => "neg",
+            Sign => "sign",
+            Sqrt => "sqrt",
+            Square => "square",
+            Exp => "exp",
+            Log => "log",
+            Log2 => "log2",
+            Log10 => "log10",
+            Log1p => "log1p",
+            Sin => "sin",
+            Cos => "cos",
+            Tan => "tan",
+            Sinh => "sinh",
+            Cosh => "cosh",
+            Tanh => "tanh",
+            Arcsin => "arcsin",
+            Arccos => "arccos",
+            Arctan => "arctan",
+            Arcsinh => "arcsinh",
+            Arccosh => "arccosh",
+            Arctanh => "arctanh",
+            Round => "round",
+            Ceil => "ceil",
+            Floor => "floor",
+            IsNan => "isnan",
+            IsInf => "isinf",
+            LogicalNot => "logical_not",
+            Sigmoid => "sigmoid",
+            Relu => "relu",
+        }
+    }
+}
+
+/// Element-wise operations of two tensors of the same dtype, broadcasting as
+/// NumPy does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    /// True division; the facade only sends floats.
+    Div,
+    /// Floors (NumPy's `//`); integer division by zero gives 0.
+    FloorDiv,
+    /// Takes the divisor's sign (Python's `%`); integer `% 0` gives 0.
+    Rem,
+    /// Integers: the facade rejects negative exponents.
+    Pow,
+    /// NaN propagates.
+    Minimum,
+    /// NaN propagates.
+    Maximum,
+    /// `bool` only.
+    LogicalAnd,
+    /// `bool` only.
+    LogicalOr,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl BinaryOp {
+    /// Comparisons return `bool` tensors.
+    pub fn is_comparison(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, Lt | Le | Gt | Ge | Eq | Ne)
+    }
+    /// The user-facing name of the op.
+    pub fn name(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Add => "add",
+            Sub => "sub",
+            Mul => "mul",
+            Div => "div",
+            FloorDiv => "floor_div",
+            Rem => "rem",
+            Pow => "pow",
+            Minimum => "minimum",
+            Maximum => "maximum",
+            LogicalAnd => "logical_and",
+            LogicalOr => "logical_or",
+            Lt => "lt",
+            Le => "le",
+            Gt => "gt",
+            Ge => "ge",
+            Eq => "eq",
+            Ne => "ne",
+        }
+    }
+}
+
+/// Reductions over a set of axes. `Sum`/`Prod` get a tensor already widened
+/// by the facade; `All`/`Any` get `bool`; `Min`/`Max` never see an empty
+/// reduction (NaN propagates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ReduceOp {
+    Sum,
+    Prod,
+    Min,
+    Max,
+    All,
+    Any,
+}
+
+/// `argmin`/`argmax` along one non-empty axis: the first index of ties, the
+/// first NaN if there is one. Result dtype `i64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ArgReduceOp {
+    ArgMin,
+    ArgMax,
+}
+
+/// Random distributions for [`BackendTensor::random`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Distribution {
+    /// Uniform on `[low, high)`.
+    Uniform {
+        /// Lower bound (inclusive).
+        low: f64,
+        /// Upper bound (exclusive).
+        high: f64,
+    },
+    /// Normal with the given mean and standard deviation.
+    Normal {
+        /// Mean.
+        mean: f64,
+        /// Standard deviation.
+        std: f64,
+    },
+}
+
+/// The contract every backend's native tensor implements.
+///
+/// Each method receives a call the facade has already validated (see the
+/// module docs); each returns the framework's own tensor.
+pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static {
+    /// Which backend this is.
+    const BACKEND: Backend;
+
+    /// The shape.
+    fn shape(&self) -> Vec<usize>;
+    /// The dtype.
+    fn dtype(&self) -> DType;
+
+    /// A tensor from a row-major host buffer, on the default device.
+    /// `data.len()` equals the product of `shape`.
+    fn from_host(data: HostData, shape: &[usize]) -> Result<Self>;
+    /// A tensor from a row-major host buffer, on the device of `self`.
+    fn from_host_like(&self, data: HostData, shape: &[usize]) -> Result<Self> {
+        Self::from_host(data, shape)
+    }
+    /// A row-major host copy.
+    fn to_host(&self) -> Result<HostData>;
+    /// A tensor of `shape` filled with `value` (already of `dtype`), on the
+    /// device of `self`.
+    fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self>;
+    /// Random numbers of a float `dtype`, on the device of `self`.
+    fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self>;
+
+    /// An element-wise op (see [`UnaryOp`]).
+    fn unary(&self, op: UnaryOp) -> Result<Self>;
+    /// An element-wise op of two tensors of the same dtype (see [`BinaryOp`]).
+    fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self>;
+    /// `self` is a `bool` condition; `x` and `y` have one dtype; all three
+    /// broadcast together.
+    fn where_cond(&self, x: &Self, y: &Self) -> Result<Self>;
+    /// Converts the dtype (NumPy's `astype`: floats to ints truncate).
+    fn cast(&self, dtype: DType) -> Result<Self>;
+
+    /// Reduces `axes` (sorted, unique, possibly empty).
+    fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self>;
+    /// Index of the min/max along `axis`, which is removed.
+    fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self>;
+    /// Stable sort along `axis`; NaN counts as the largest value.
+    fn sort(&self, axis: usize, descending: bool) -> Result<Self>;
+    /// Indices (`i64`) of a stable sort along `axis`.
+    fn argsort(&self, axis: usize, descending: bool) -> Result<Self>;
+    /// Inclusive cumulative sum along `axis` (dtype already widened).
+    fn cumsum(&self, axis: usize) -> Result<Self>;
+    /// `[..., m, k] x [..., k, n]` with identical batch dimensions.
+    fn matmul(&self, rhs: &Self) -> Result<Self>;
+
+    /// Same elements, new shape (same element count).
+    fn reshape(&self, shape: &[usize]) -> Result<Self>;
+    /// Reorders axes (`axes` is a permutation).
+    fn permute(&self, axes: &[usize]) -> Result<Self>;
+    /// Broadcasts to `shape` (checked to be valid).
+    fn broadcast_to(&self, shape: &[usize]) -> Result<Self>;
+    /// One [`SliceRange`] per axis.
+    fn slice(&self, ranges: &[SliceRange]) -> Result<Self>;
+    /// Reverses the given axes.
+    fn flip(&self, axes: &[usize]) -> Result<Self>;
+    /// Joins tensors of one dtype along `axis`; the other dimensions match.
+    fn concat(tensors: &[&Self], axis: usize) -> Result<Self>;
+    /// `index` is 1-D `i64` with values in `0..shape[axis]`.
+    fn index_select(&self, axis: usize, index: &Self) -> Result<Self>;
+    /// `index` is `i64`, of the same shape as `self` except along `axis`,
+    /// values in range (NumPy's `take_along_axis`).
+    fn gather(&self, axis: usize, index: &Self) -> Result<Self>;
+    /// `self` is 1-D; writes `values[i]` at `positions[i]` (both 1-D, same
+    /// length, `i64` positions in range); with repeated positions the last
+    /// write wins.
+    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self>;
+    /// Coordinates of the non-zero (true) elements, `i64` of shape
+    /// `[count, ndim]`, in row-major order.
+    fn nonzero(&self) -> Result<Self>;
+
+    /// Inverse of a float `[..., n, n]`; a singular matrix is an error.
+    fn inv(&self) -> Result<Self>;
+    /// `(sign, log|det|)` of a float `[..., n, n]`.
+    fn slogdet(&self) -> Result<(Self, Self)>;
+}

@@ -1,0 +1,694 @@
+//! `BackendTensor` for [`NdTensor`]: each op as ndarray calls.
+
+use crate::elem::{Elem, Flt, Num};
+use crate::{each, linalg, random, Arr, NdElem, NdTensor};
+use eager_core::shape::SliceRange;
+use eager_core::{
+    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostData, ReduceOp, Result, Scalar,
+    UnaryOp,
+};
+use ndarray::{Array, ArrayD, ArrayView2, Axis, Dimension, IxDyn, Slice, Zip};
+use std::cmp::Ordering;
+
+fn internal(op: &'static str, msg: impl Into<String>) -> Error {
+    Error::Framework { op, backend: Backend::NdArray, msg: msg.into() }
+}
+
+fn from_vec<T: NdElem>(op: &'static str, v: Vec<T>, shape: &[usize]) -> Result<NdTensor> {
+    Array::from_shape_vec(IxDyn(shape), v)
+        .map(|a| T::wrap(a.into_shared()))
+        .map_err(|e| internal(op, e.to_string()))
+}
+
+fn map<T: Elem, U: NdElem>(a: &Arr<T>, f: impl Fn(T) -> U) -> NdTensor {
+    U::wrap(a.mapv(f).into_shared())
+}
+
+/// Element-wise `f` over two broadcast arrays.
+fn zip<T: Elem, U: NdElem>(op: &'static str, a: &Arr<T>, b: &Arr<T>, f: impl Fn(T, T) -> U) -> Result<NdTensor> {
+    if a.shape() == b.shape() {
+        return Ok(U::wrap(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)).into_shared()));
+    }
+    if b.ndim() == 0 {
+        let y = b[IxDyn(&[])];
+        return Ok(map(a, |x| f(x, y)));
+    }
+    if a.ndim() == 0 {
+        let x = a[IxDyn(&[])];
+        return Ok(map(b, |y| f(x, y)));
+    }
+    let shape = eager_core::shape::broadcast_shapes(op, a.shape(), b.shape())?;
+    let av = a.broadcast(IxDyn(&shape)).ok_or_else(|| internal(op, "broadcast"))?;
+    let bv = b.broadcast(IxDyn(&shape)).ok_or_else(|| internal(op, "broadcast"))?;
+    Ok(U::wrap(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)).into_shared()))
+}
+
+fn unary_num<T: Num + NdElem>(a: &Arr<T>, op: UnaryOp) -> Result<NdTensor> {
+    use UnaryOp::*;
+    Ok(match op {
+        Abs => map(a, T::abs_),
+        Neg => map(a, T::neg_),
+        Sign => map(a, T::sign_),
+        Square => map(a, |x| x.mul_(x)),
+        Round => map(a, T::round_),
+        Ceil => map(a, T::ceil_),
+        Floor => map(a, T::floor_),
+        IsNan => map(a, T::isnan_),
+        IsInf => map(a, T::isinf_),
+        Relu => map(a, |x| if x > T::ZERO { x } else { T::ZERO }),
+        _ => return Err(internal(op.name(), format!("{} is not defined for {}", op.name(), T::DTYPE))),
+    })
+}
+
+fn unary_float<T: Flt + NdElem>(a: &Arr<T>, op: UnaryOp) -> Result<NdTensor> {
+    use UnaryOp::*;
+    Ok(match op {
+        Sqrt => map(a, T::sqrt),
+        Exp => map(a, T::exp),
+        Log => map(a, T::ln),
+        Log2 => map(a, T::log2),
+        Log10 => map(a, T::log10),
+        Log1p => map(a, T::ln_1p),
+        Sin => map(a, T::sin),
+        Cos => map(a, T::cos),
+        Tan => map(a, T::tan),
+        Sinh => map(a, T::sinh),
+        Cosh => map(a, T::cosh),
+        Tanh => map(a, T::tanh),
+        Arcsin => map(a, T::asin),
+        Arccos => map(a, T::acos),
+        Arctan => map(a, T::atan),
+        Arcsinh => map(a, T::asinh),
+        Arccosh => map(a, T::acosh),
+        Arctanh => map(a, T::atanh),
+        Sigmoid => map(a, |x| {
+            // Stable for large |x|.
+            if x >= T::ZERO {
+                T::ONE / (T::ONE + (-x).exp())
+            } else {
+                let e = x.exp();
+                e / (T::ONE + e)
+            }
+        }),
+        Round => map(a, T::round_even),
+        _ => unary_num(a, op)?,
+    })
+}
+
+fn binary_num<T: Num + NdElem>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>) -> Result<NdTensor> {
+    use BinaryOp::*;
+    let n = op.name();
+    match op {
+        Add => zip(n, a, b, T::add_),
+        Sub => zip(n, a, b, T::sub_),
+        Mul => zip(n, a, b, T::mul_),
+        Div => zip(n, a, b, T::div_),
+        FloorDiv => zip(n, a, b, T::floordiv_),
+        Rem => zip(n, a, b, T::rem_),
+        Pow => zip(n, a, b, T::pow_),
+        Minimum => zip(n, a, b, T::min_),
+        Maximum => zip(n, a, b, T::max_),
+        Lt => zip(n, a, b, |x, y| x < y),
+        Le => zip(n, a, b, |x, y| x <= y),
+        Gt => zip(n, a, b, |x, y| x > y),
+        Ge => zip(n, a, b, |x, y| x >= y),
+        Eq => zip(n, a, b, |x, y| x == y),
+        Ne => zip(n, a, b, |x, y| x != y),
+        LogicalAnd | LogicalOr => Err(internal(n, "logical ops take bool tensors")),
+    }
+}
+
+fn binary_bool(op: BinaryOp, a: &Arr<bool>, b: &Arr<bool>) -> Result<NdTensor> {
+    use BinaryOp::*;
+    let n = op.name();
+    match op {
+        LogicalAnd | Minimum => zip(n, a, b, |x, y| x & y),
+        LogicalOr | Maximum => zip(n, a, b, |x, y| x | y),
+        Lt => zip(n, a, b, |x, y| !x & y),
+        Le => zip(n, a, b, |x, y| x <= y),
+        Gt => zip(n, a, b, |x, y| x & !y),
+        Ge => zip(n, a, b, |x, y| x >= y),
+        Eq => zip(n, a, b, |x, y| x == y),
+        Ne => zip(n, a, b, |x, y| x != y),
+        _ => Err(internal(n, "arithmetic on bool tensors")),
+    }
+}
+
+fn cast_arr<T: Elem, U: NdElem>(a: &Arr<T>) -> NdTensor {
+    map(a, U::cast_from)
+}
+
+fn cast_to<T: Elem>(a: &Arr<T>, dtype: DType) -> NdTensor {
+    match dtype {
+        DType::Bool => cast_arr::<T, bool>(a),
+        DType::U8 => cast_arr::<T, u8>(a),
+        DType::I32 => cast_arr::<T, i32>(a),
+        DType::I64 => cast_arr::<T, i64>(a),
+        DType::F32 => cast_arr::<T, f32>(a),
+        DType::F64 => cast_arr::<T, f64>(a),
+    }
+}
+
+/// Reduces one axis with `f` over each lane.
+fn reduce_lanes<T: Elem, U: NdElem>(a: &Arr<T>, axis: usize, f: impl Fn(ndarray::ArrayView1<T>) -> U) -> Arr<U> {
+    a.map_axis(Axis(axis), f).into_shared()
+}
+
+fn reduce_axes<T: NdElem>(
+    a: &Arr<T>,
+    axes: &[usize],
+    keepdims: bool,
+    all: impl Fn(&Arr<T>) -> T,
+    lane: impl Fn(ndarray::ArrayView1<T>) -> T,
+) -> NdTensor {
+    let out = if axes.len() == a.ndim() && keepdims {
+        let v = all(a);
+        Array::from_elem(IxDyn(&vec![1; a.ndim()]), v).into_shared()
+    } else if axes.len() == a.ndim() {
+        Array::from_elem(IxDyn(&[]), all(a)).into_shared()
+    } else {
+        let mut r = a.clone();
+        for &ax in axes.iter().rev() {
+            r = reduce_lanes(&r, ax, &lane);
+            if keepdims {
+                r.insert_axis_inplace(Axis(ax));
+            }
+        }
+        r
+    };
+    T::wrap(out)
+}
+
+fn reduce_num<T: Num + NdElem>(op: ReduceOp, a: &Arr<T>, axes: &[usize], keepdims: bool) -> Result<NdTensor> {
+    Ok(match op {
+        ReduceOp::Sum => {
+            if T::FLOAT {
+                // ndarray's own sums are unrolled and pairwise-ish: more accurate than a fold.
+                reduce_axes(a, axes, keepdims, |x| x.iter().fold(T::ZERO, |s, &v| s.add_(v)), |l| sum_lane(l))
+            } else {
+                reduce_axes(a, axes, keepdims, |x| x.fold(T::ZERO, |s, &v| s.add_(v)), |l| l.fold(T::ZERO, |s, &v| s.add_(v)))
+            }
+        }
+        ReduceOp::Prod => reduce_axes(a, axes, keepdims, |x| x.fold(T::ONE, |s, &v| s.mul_(v)), |l| l.fold(T::ONE, |s, &v| s.mul_(v))),
+        ReduceOp::Min => reduce_axes(a, axes, keepdims, |x| fold_first(x.iter(), T::min_), |l| fold_first(l.iter(), T::min_)),
+        ReduceOp::Max => reduce_axes(a, axes, keepdims, |x| fold_first(x.iter(), T::max_), |l| fold_first(l.iter(), T::max_)),
+        ReduceOp::All | ReduceOp::Any => return Err(internal("all/any", "take bool tensors")),
+    })
+}
+
+/// Pairwise summation over a lane (as NumPy's), which keeps f32 sums of a
+/// million elements accurate.
+fn sum_lane<T: Num>(l: ndarray::ArrayView1<T>) -> T {
+    match l.as_slice() {
+        Some(s) => pairwise(s),
+        None => pairwise(&l.to_vec()),
+    }
+}
+
+fn pairwise<T: Num>(s: &[T]) -> T {
+    if s.len() <= 128 {
+        // Eight accumulators, as NumPy's inner loop.
+        let mut acc = [T::ZERO; 8];
+        let chunks = s.chunks_exact(8);
+        let rest = chunks.remainder();
+        for c in chunks {
+            for k in 0..8 {
+                acc[k] = acc[k].add_(c[k]);
+            }
+        }
+        let mut total = ((acc[0].add_(acc[1])).add_(acc[2].add_(acc[3]))).add_((acc[4].add_(acc[5])).add_(acc[6].add_(acc[7])));
+        for &v in rest {
+            total = total.add_(v);
+        }
+        total
+    } else {
+        let mid = (s.len() / 2) / 8 * 8;
+        pairwise(&s[..mid]).add_(pairwise(&s[mid..]))
+    }
+}
+
+fn sum_all<T: Num>(a: &Arr<T>) -> T {
+    match a.as_slice_memory_order() {
+        Some(s) => pairwise(s),
+        None => pairwise(&a.iter().copied().collect::<Vec<_>>()),
+    }
+}
+
+fn fold_first<'a, T: Copy + 'a>(mut it: impl Iterator<Item = &'a T>, f: impl Fn(T, T) -> T) -> T {
+    let first = *it.next().expect("the facade never sends an empty min/max");
+    it.fold(first, |acc, &v| f(acc, v))
+}
+
+fn arg_reduce<T: Elem + Copy>(op: ArgReduceOp, a: &Arr<T>, axis: usize) -> NdTensor {
+    let better = |x: &T, best: &T| match op {
+        // NaN counts as the extreme in both directions, so the first NaN wins.
+        ArgReduceOp::ArgMin => is_nan(x) && !is_nan(best) || !is_nan(best) && x.total(best) == Ordering::Less,
+        ArgReduceOp::ArgMax => !is_nan(best) && x.total(best) == Ordering::Greater,
+    };
+    let out = a.map_axis(Axis(axis), |lane| {
+        let mut best = 0usize;
+        for (i, x) in lane.iter().enumerate().skip(1) {
+            if better(x, &lane[best]) {
+                best = i;
+            }
+        }
+        best as i64
+    });
+    NdTensor::I64(out.into_shared())
+}
+
+fn is_nan<T: Elem>(x: &T) -> bool {
+    T::FLOAT && x.to_f64().is_nan()
+}
+
+/// Applies `f(lane, out_lane)` to every lane along `axis`.
+fn lanes_apply<T: Elem, U: NdElem>(a: &Arr<T>, axis: usize, f: impl Fn(&[T], &mut [U])) -> NdTensor {
+    let last = a.ndim() - 1;
+    let mut v = a.view();
+    v.swap_axes(axis, last);
+    let c = v.as_standard_layout();
+    let n = c.shape()[last];
+    let data = c.as_slice().expect("standard layout is contiguous");
+    let mut out = vec![U::default(); data.len()];
+    if n > 0 {
+        for (i, o) in data.chunks(n).zip(out.chunks_mut(n)) {
+            f(i, o);
+        }
+    }
+    let mut r = ArrayD::from_shape_vec(c.raw_dim(), out).expect("same shape").into_shared();
+    r.swap_axes(axis, last);
+    U::wrap(r)
+}
+
+fn sort_order<T: Elem>(lane: &[T], descending: bool) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..lane.len()).collect();
+    if descending {
+        idx.sort_by(|&i, &j| lane[j].total(&lane[i]));
+    } else {
+        idx.sort_by(|&i, &j| lane[i].total(&lane[j]));
+    }
+    idx
+}
+
+fn matmul_float<T: Flt + NdElem + ndarray::LinalgScalar>(a: &Arr<T>, b: &Arr<T>) -> Result<NdTensor> {
+    batched_matmul(a, b, |x, y| x.dot(&y))
+}
+
+fn matmul_int<T: Num + NdElem>(a: &Arr<T>, b: &Arr<T>) -> Result<NdTensor> {
+    batched_matmul(a, b, |x, y| {
+        let (m, k) = x.dim();
+        let n = y.dim().1;
+        let mut out = ndarray::Array2::from_elem((m, n), T::ZERO);
+        for i in 0..m {
+            for p in 0..k {
+                let xv = x[(i, p)];
+                for j in 0..n {
+                    out[(i, j)] = out[(i, j)].add_(xv.mul_(y[(p, j)]));
+                }
+            }
+        }
+        out
+    })
+}
+
+fn batched_matmul<T: NdElem>(
+    a: &Arr<T>,
+    b: &Arr<T>,
+    f: impl Fn(ArrayView2<T>, ArrayView2<T>) -> ndarray::Array2<T>,
+) -> Result<NdTensor> {
+    let op = "matmul";
+    let nd = a.ndim();
+    let (m, k, n) = (a.shape()[nd - 2], a.shape()[nd - 1], b.shape()[nd - 1]);
+    let batch: usize = a.shape()[..nd - 2].iter().product();
+    let a3 = a.as_standard_layout().into_shape_with_order((batch, m, k)).map_err(|e| internal(op, e.to_string()))?;
+    let b3 = b.as_standard_layout().into_shape_with_order((batch, k, n)).map_err(|e| internal(op, e.to_string()))?;
+    let mut data = Vec::with_capacity(batch * m * n);
+    for i in 0..batch {
+        let r = f(a3.index_axis(Axis(0), i), b3.index_axis(Axis(0), i));
+        data.extend(r.iter().copied());
+    }
+    let mut shape = a.shape()[..nd - 2].to_vec();
+    shape.extend([m, n]);
+    from_vec(op, data, &shape)
+}
+
+fn square_matrices<T: Elem>(a: &Arr<T>) -> (usize, usize, Vec<f64>) {
+    let nd = a.ndim();
+    let n = a.shape()[nd - 1];
+    let batch = a.shape()[..nd - 2].iter().product();
+    (batch, n, a.iter().map(|x| x.to_f64()).collect())
+}
+
+fn from_f64s<T: NdElem>(op: &'static str, v: Vec<f64>, shape: &[usize]) -> Result<NdTensor> {
+    from_vec(op, v.into_iter().map(T::from_f64).collect::<Vec<T>>(), shape)
+}
+
+fn index_vec(op: &'static str, t: &NdTensor) -> Result<Vec<usize>> {
+    match t {
+        NdTensor::I64(a) => Ok(a.iter().map(|&i| i as usize).collect()),
+        _ => Err(internal(op, "index tensors must be i64")),
+    }
+}
+
+fn host<T: NdElem>(a: &Arr<T>) -> HostData {
+    let v = match a.as_slice() {
+        Some(s) => s.to_vec(),
+        None => a.iter().copied().collect(),
+    };
+    T::into_host(v)
+}
+
+fn full_arr<T: NdElem>(shape: &[usize], v: T) -> NdTensor {
+    T::wrap(ArrayD::from_elem(IxDyn(shape), v).into_shared())
+}
+
+impl BackendTensor for NdTensor {
+    const BACKEND: Backend = Backend::NdArray;
+
+    fn shape(&self) -> Vec<usize> {
+        NdTensor::shape(self).to_vec()
+    }
+    fn dtype(&self) -> DType {
+        NdTensor::dtype(self)
+    }
+
+    fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
+        let op = "from_vec";
+        match data {
+            HostData::Bool(v) => from_vec(op, v, shape),
+            HostData::U8(v) => from_vec(op, v, shape),
+            HostData::I32(v) => from_vec(op, v, shape),
+            HostData::I64(v) => from_vec(op, v, shape),
+            HostData::F32(v) => from_vec(op, v, shape),
+            HostData::F64(v) => from_vec(op, v, shape),
+        }
+    }
+    fn to_host(&self) -> Result<HostData> {
+        Ok(each!(self, a => host(a)))
+    }
+    fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
+        Ok(match value.cast("full", dtype)? {
+            Scalar::Bool(v) => full_arr(shape, v),
+            Scalar::U8(v) => full_arr(shape, v),
+            Scalar::I32(v) => full_arr(shape, v),
+            Scalar::I64(v) => full_arr(shape, v),
+            Scalar::F32(v) => full_arr(shape, v),
+            Scalar::F64(v) => full_arr(shape, v),
+        })
+    }
+    fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
+        use rand::distributions::Distribution as _;
+        let n = eager_core::shape::numel(shape);
+        let op = "random";
+        let v: Vec<f64> = random::with_rng(|rng| -> Result<Vec<f64>> {
+            Ok(match dist {
+                Distribution::Uniform { low, high } => {
+                    let d = rand::distributions::Uniform::new(low, high);
+                    (0..n).map(|_| d.sample(rng)).collect()
+                }
+                Distribution::Normal { mean, std } => {
+                    let d = rand_distr::Normal::new(mean, std).map_err(|e| Error::invalid("normal", e.to_string()))?;
+                    (0..n).map(|_| d.sample(rng)).collect()
+                }
+            })
+        })?;
+        match dtype {
+            DType::F32 => from_f64s::<f32>(op, v, shape),
+            DType::F64 => from_vec(op, v, shape),
+            _ => Err(internal(op, "random takes a float dtype")),
+        }
+    }
+
+    fn unary(&self, op: UnaryOp) -> Result<Self> {
+        match self {
+            NdTensor::F32(a) => unary_float(a, op),
+            NdTensor::F64(a) => unary_float(a, op),
+            NdTensor::U8(a) => unary_num(a, op),
+            NdTensor::I32(a) => unary_num(a, op),
+            NdTensor::I64(a) => unary_num(a, op),
+            NdTensor::Bool(a) => match op {
+                UnaryOp::LogicalNot => Ok(map(a, |x: bool| !x)),
+                _ => Err(internal(op.name(), "not defined for bool")),
+            },
+        }
+    }
+    fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
+        match (self, rhs) {
+            (NdTensor::F32(a), NdTensor::F32(b)) => binary_num(op, a, b),
+            (NdTensor::F64(a), NdTensor::F64(b)) => binary_num(op, a, b),
+            (NdTensor::U8(a), NdTensor::U8(b)) => binary_num(op, a, b),
+            (NdTensor::I32(a), NdTensor::I32(b)) => binary_num(op, a, b),
+            (NdTensor::I64(a), NdTensor::I64(b)) => binary_num(op, a, b),
+            (NdTensor::Bool(a), NdTensor::Bool(b)) => binary_bool(op, a, b),
+            _ => Err(internal(op.name(), "operands of different dtypes")),
+        }
+    }
+    fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
+        let op = "where_cond";
+        let NdTensor::Bool(c) = self else {
+            return Err(internal(op, "the condition must be bool"));
+        };
+        let shape = eager_core::shape::broadcast_shapes(op, c.shape(), x.shape())?;
+        let shape = eager_core::shape::broadcast_shapes(op, &shape, y.shape())?;
+        let cv = c.broadcast(IxDyn(&shape)).ok_or_else(|| internal(op, "broadcast"))?;
+        macro_rules! sel {
+            ($($v:ident),*) => {
+                match (x, y) {
+                    $((NdTensor::$v(a), NdTensor::$v(b)) => {
+                        let av = a.broadcast(IxDyn(&shape)).ok_or_else(|| internal(op, "broadcast"))?;
+                        let bv = b.broadcast(IxDyn(&shape)).ok_or_else(|| internal(op, "broadcast"))?;
+                        Ok(NdTensor::$v(Zip::from(&cv).and(&av).and(&bv).map_collect(|&c, &a, &b| if c { a } else { b }).into_shared()))
+                    })*
+                    _ => Err(internal(op, "x and y of different dtypes")),
+                }
+            };
+        }
+        sel!(Bool, U8, I32, I64, F32, F64)
+    }
+    fn cast(&self, dtype: DType) -> Result<Self> {
+        if self.dtype() == dtype {
+            return Ok(self.clone());
+        }
+        Ok(each!(self, a => cast_to(a, dtype)))
+    }
+
+    fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
+        match self {
+            NdTensor::F32(a) if op == ReduceOp::Sum && axes.len() == a.ndim() => {
+                Ok(reduce_axes(a, axes, keepdims, sum_all, sum_lane))
+            }
+            NdTensor::F64(a) if op == ReduceOp::Sum && axes.len() == a.ndim() => {
+                Ok(reduce_axes(a, axes, keepdims, sum_all, sum_lane))
+            }
+            NdTensor::F32(a) => reduce_num(op, a, axes, keepdims),
+            NdTensor::F64(a) => reduce_num(op, a, axes, keepdims),
+            NdTensor::U8(a) => reduce_num(op, a, axes, keepdims),
+            NdTensor::I32(a) => reduce_num(op, a, axes, keepdims),
+            NdTensor::I64(a) => reduce_num(op, a, axes, keepdims),
+            NdTensor::Bool(a) => Ok(match op {
+                ReduceOp::All | ReduceOp::Min => {
+                    reduce_axes(a, axes, keepdims, |x| x.iter().all(|&v| v), |l| l.iter().all(|&v| v))
+                }
+                ReduceOp::Any | ReduceOp::Max => {
+                    reduce_axes(a, axes, keepdims, |x| x.iter().any(|&v| v), |l| l.iter().any(|&v| v))
+                }
+                _ => return Err(internal("reduce", "sum/prod of bool must be widened first")),
+            }),
+        }
+    }
+    fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
+        Ok(each!(self, a => arg_reduce(op, a, axis)))
+    }
+    fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
+        Ok(each!(self, a => lanes_apply(a, axis, |lane, out| {
+            for (o, i) in out.iter_mut().zip(sort_order(lane, descending)) {
+                *o = lane[i];
+            }
+        })))
+    }
+    fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
+        Ok(each!(self, a => lanes_apply(a, axis, |lane, out: &mut [i64]| {
+            for (o, i) in out.iter_mut().zip(sort_order(lane, descending)) {
+                *o = i as i64;
+            }
+        })))
+    }
+    fn cumsum(&self, axis: usize) -> Result<Self> {
+        fn run<T: Num + NdElem>(a: &Arr<T>, axis: usize) -> NdTensor {
+            lanes_apply(a, axis, |lane, out: &mut [T]| {
+                let mut acc = T::ZERO;
+                for (o, &v) in out.iter_mut().zip(lane) {
+                    acc = acc.add_(v);
+                    *o = acc;
+                }
+            })
+        }
+        match self {
+            NdTensor::F32(a) => Ok(run(a, axis)),
+            NdTensor::F64(a) => Ok(run(a, axis)),
+            NdTensor::U8(a) => Ok(run(a, axis)),
+            NdTensor::I32(a) => Ok(run(a, axis)),
+            NdTensor::I64(a) => Ok(run(a, axis)),
+            NdTensor::Bool(_) => Err(internal("cumsum", "bool must be widened first")),
+        }
+    }
+    fn matmul(&self, rhs: &Self) -> Result<Self> {
+        match (self, rhs) {
+            (NdTensor::F32(a), NdTensor::F32(b)) => matmul_float(a, b),
+            (NdTensor::F64(a), NdTensor::F64(b)) => matmul_float(a, b),
+            (NdTensor::U8(a), NdTensor::U8(b)) => matmul_int(a, b),
+            (NdTensor::I32(a), NdTensor::I32(b)) => matmul_int(a, b),
+            (NdTensor::I64(a), NdTensor::I64(b)) => matmul_int(a, b),
+            _ => Err(internal("matmul", "operands must have one numeric dtype")),
+        }
+    }
+
+    fn reshape(&self, shape: &[usize]) -> Result<Self> {
+        Ok(each!(self, a => {
+            let r = if a.is_standard_layout() {
+                a.clone().into_shape_with_order(IxDyn(shape))
+            } else {
+                a.as_standard_layout().into_owned().into_shared().into_shape_with_order(IxDyn(shape))
+            };
+            NdElem::wrap(r.map_err(|e| internal("reshape", e.to_string()))?)
+        }))
+    }
+    fn permute(&self, axes: &[usize]) -> Result<Self> {
+        Ok(each!(self, a => NdElem::wrap(a.clone().permuted_axes(IxDyn(axes)))))
+    }
+    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
+        Ok(each!(self, a => {
+            let v = a.broadcast(IxDyn(shape)).ok_or_else(|| internal("broadcast_to", "cannot broadcast"))?;
+            NdElem::wrap(v.to_owned().into_shared())
+        }))
+    }
+    fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
+        Ok(each!(self, a => {
+            let mut r = a.clone();
+            for (ax, s) in ranges.iter().enumerate() {
+                r.slice_axis_inplace(Axis(ax), Slice::new(s.start as isize, Some(s.end() as isize), s.step as isize));
+            }
+            NdElem::wrap(r)
+        }))
+    }
+    fn flip(&self, axes: &[usize]) -> Result<Self> {
+        Ok(each!(self, a => {
+            let mut r = a.clone();
+            for &ax in axes {
+                r.invert_axis(Axis(ax));
+            }
+            NdElem::wrap(r)
+        }))
+    }
+    fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
+        let op = "concatenate";
+        fn run<T: NdElem>(ts: &[&NdTensor], axis: usize) -> Result<NdTensor> {
+            let views = ts
+                .iter()
+                .map(|t| T::peek(t).map(|a| a.view()).ok_or_else(|| internal("concatenate", "mixed dtypes")))
+                .collect::<Result<Vec<_>>>()?;
+            ndarray::concatenate(Axis(axis), &views)
+                .map(|a| T::wrap(a.into_shared()))
+                .map_err(|e| internal("concatenate", e.to_string()))
+        }
+        let first = tensors.first().ok_or_else(|| internal(op, "no tensors"))?;
+        match first {
+            NdTensor::Bool(_) => run::<bool>(tensors, axis),
+            NdTensor::U8(_) => run::<u8>(tensors, axis),
+            NdTensor::I32(_) => run::<i32>(tensors, axis),
+            NdTensor::I64(_) => run::<i64>(tensors, axis),
+            NdTensor::F32(_) => run::<f32>(tensors, axis),
+            NdTensor::F64(_) => run::<f64>(tensors, axis),
+        }
+    }
+    fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
+        let idx = index_vec("index_select", index)?;
+        Ok(each!(self, a => NdElem::wrap(a.select(Axis(axis), &idx).into_shared())))
+    }
+    fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
+        let NdTensor::I64(idx) = index else {
+            return Err(internal("take_along_axis", "index tensors must be i64"));
+        };
+        Ok(each!(self, a => {
+            let mut pos = vec![0usize; a.ndim()];
+            let mut out = Vec::with_capacity(idx.len());
+            for (p, &i) in idx.indexed_iter() {
+                pos.copy_from_slice(p.slice());
+                pos[axis] = i as usize;
+                out.push(a[IxDyn(&pos)]);
+            }
+            from_vec("take_along_axis", out, idx.shape())?
+        }))
+    }
+    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
+        let pos = index_vec("index_update", positions)?;
+        fn run<T: NdElem>(a: &Arr<T>, pos: &[usize], values: &NdTensor) -> Result<NdTensor> {
+            let vals = T::peek(values).ok_or_else(|| internal("index_update", "values of another dtype"))?;
+            let mut out = a.to_owned();
+            for (&p, &v) in pos.iter().zip(vals.iter()) {
+                out[IxDyn(&[p])] = v;
+            }
+            Ok(T::wrap(out.into_shared()))
+        }
+        match self {
+            NdTensor::Bool(a) => run(a, &pos, values),
+            NdTensor::U8(a) => run(a, &pos, values),
+            NdTensor::I32(a) => run(a, &pos, values),
+            NdTensor::I64(a) => run(a, &pos, values),
+            NdTensor::F32(a) => run(a, &pos, values),
+            NdTensor::F64(a) => run(a, &pos, values),
+        }
+    }
+    fn nonzero(&self) -> Result<Self> {
+        let ndim = self.ndim_();
+        let mut coords = Vec::new();
+        let mut count = 0;
+        each!(self, a => {
+            for (p, v) in a.indexed_iter() {
+                if v.to_bool() {
+                    coords.extend(p.slice().iter().map(|&i| i as i64));
+                    count += 1;
+                }
+            }
+        });
+        from_vec("nonzero", coords, &[count, ndim])
+    }
+
+    fn inv(&self) -> Result<Self> {
+        fn run<T: NdElem>(a: &Arr<T>) -> Result<NdTensor> {
+            let (batch, n, data) = square_matrices(a);
+            let mut out = Vec::with_capacity(data.len());
+            for b in 0..batch {
+                let m = linalg::inv(&data[b * n * n..(b + 1) * n * n], n)
+                    .ok_or_else(|| Error::invalid("inv", "the matrix is singular"))?;
+                out.extend(m);
+            }
+            from_f64s::<T>("inv", out, a.shape())
+        }
+        match self {
+            NdTensor::F32(a) => run(a),
+            NdTensor::F64(a) => run(a),
+            _ => Err(internal("inv", "takes float tensors")),
+        }
+    }
+    fn slogdet(&self) -> Result<(Self, Self)> {
+        fn run<T: NdElem>(a: &Arr<T>) -> Result<(NdTensor, NdTensor)> {
+            let (batch, n, data) = square_matrices(a);
+            let (signs, logs): (Vec<f64>, Vec<f64>) =
+                (0..batch).map(|b| linalg::slogdet(&data[b * n * n..(b + 1) * n * n], n)).unzip();
+            let shape = &a.shape()[..a.ndim() - 2];
+            Ok((from_f64s::<T>("slogdet", signs, shape)?, from_f64s::<T>("slogdet", logs, shape)?))
+        }
+        match self {
+            NdTensor::F32(a) => run(a),
+            NdTensor::F64(a) => run(a),
+            _ => Err(internal("slogdet", "takes float tensors")),
+        }
+    }
+}
+
+impl NdTensor {
+    fn ndim_(&self) -> usize {
+        NdTensor::shape(self).len()
+    }
+}

@@ -1,0 +1,167 @@
+//! Creating tensors: from a "like" tensor (same backend and device), or
+//! from a backend and a dtype.
+
+use crate::tensor::{on_backend, DynOps};
+use crate::{Backend, DType, Distribution, EagerTensor, Error, HostData, Result, Scalar};
+
+fn fill(like: &EagerTensor, shape: &[usize], value: Scalar, dtype: DType) -> Result<EagerTensor> {
+    like.dyn_full(shape, value.cast("full", dtype)?, dtype)
+}
+
+/// Zeros of `shape` with the backend, device and dtype of `like`.
+pub fn zeros(like: &EagerTensor, shape: &[usize]) -> Result<EagerTensor> {
+    fill(like, shape, Scalar::I64(0), like.dtype())
+}
+/// Ones of `shape` like `like`.
+pub fn ones(like: &EagerTensor, shape: &[usize]) -> Result<EagerTensor> {
+    fill(like, shape, Scalar::I64(1), like.dtype())
+}
+/// `value` (in the dtype of `like`; a value it cannot hold is an error)
+/// everywhere in `shape`.
+pub fn full(like: &EagerTensor, shape: &[usize], value: impl Into<Scalar>) -> Result<EagerTensor> {
+    fill(like, shape, value.into(), like.dtype())
+}
+/// Zeros of the shape and dtype of `like`.
+pub fn zeros_like(like: &EagerTensor) -> Result<EagerTensor> {
+    zeros(like, &like.shape())
+}
+/// Ones of the shape and dtype of `like`.
+pub fn ones_like(like: &EagerTensor) -> Result<EagerTensor> {
+    ones(like, &like.shape())
+}
+/// `value` in the shape and dtype of `like`.
+pub fn full_like(like: &EagerTensor, value: impl Into<Scalar>) -> Result<EagerTensor> {
+    full(like, &like.shape(), value)
+}
+/// `start, start + step, ...` below `stop` (above it for a negative step),
+/// as `i64` on the backend of `like`; a zero step is an error.
+pub fn arange(like: &EagerTensor, start: i64, stop: i64, step: i64) -> Result<EagerTensor> {
+    if step == 0 {
+        return Err(Error::invalid("arange", "step cannot be zero"));
+    }
+    let len = if (step > 0 && stop > start) || (step < 0 && stop < start) {
+        ((stop - start).unsigned_abs() + step.unsigned_abs() - 1) / step.unsigned_abs()
+    } else {
+        0
+    } as usize;
+    let v: Vec<i64> = (0..len as i64).map(|i| start + i * step).collect();
+    like.from_host_like(HostData::I64(v), &[len])
+}
+
+fn random_dtype(like: &EagerTensor) -> DType {
+    like.dtype().to_float()
+}
+
+/// Uniform samples on `[low, high)`, in the dtype of `like` if it is a
+/// float, else `f64`. Seed with [`seed`](crate::seed).
+pub fn uniform(like: &EagerTensor, shape: &[usize], low: f64, high: f64) -> Result<EagerTensor> {
+    if !(low < high) || !low.is_finite() || !high.is_finite() {
+        return Err(Error::invalid("uniform", format!("needs finite low < high, got [{low}, {high})")));
+    }
+    like.dyn_random(Distribution::Uniform { low, high }, shape, random_dtype(like))
+}
+/// Normal samples, in the dtype of `like` if it is a float, else `f64`.
+pub fn normal(like: &EagerTensor, shape: &[usize], mean: f64, std: f64) -> Result<EagerTensor> {
+    if !(std >= 0.0) || !std.is_finite() || !mean.is_finite() {
+        return Err(Error::invalid("normal", format!("needs a finite mean and std >= 0, got {mean}, {std}")));
+    }
+    like.dyn_random(Distribution::Normal { mean, std }, shape, random_dtype(like))
+}
+
+/// Seeds the random generators of every enabled backend, so `uniform` and
+/// `normal` repeat. The ndarray backend keeps one generator per thread.
+pub fn seed(seed: u64) {
+    #[cfg(feature = "ndarray")]
+    eager_ndarray::seed(seed);
+}
+
+impl EagerTensor {
+    /// `value` everywhere, on `backend`, with `dtype`.
+    pub fn full_on(backend: Backend, shape: &[usize], value: impl Into<Scalar>, dtype: DType) -> Result<EagerTensor> {
+        let v = value.into().cast("full", dtype)?;
+        let seed = on_backend!("full", backend, |B| <B as eager_core::BackendTensor>::from_host(
+            HostData::filled("full", v, dtype, 1)?,
+            &[]
+        ))?;
+        seed.dyn_full(shape, v, dtype)
+    }
+    /// Zeros on `backend`.
+    pub fn zeros(backend: Backend, shape: &[usize], dtype: DType) -> Result<EagerTensor> {
+        Self::full_on(backend, shape, Scalar::I64(0), dtype)
+    }
+    /// Ones on `backend`.
+    pub fn ones(backend: Backend, shape: &[usize], dtype: DType) -> Result<EagerTensor> {
+        Self::full_on(backend, shape, Scalar::I64(1), dtype)
+    }
+}
+
+/// `t.zeros(&shape)`, `t.ones(&shape)`, `t.full(&shape, v)`: the creation
+/// functions as methods. They live in a trait because `EagerTensor::zeros`
+/// (with a backend and a dtype) is taken by the start-from-nothing form;
+/// bring it in with `use eager_tensor::prelude::*`.
+///
+/// ```
+/// use eager_tensor::{self as ep, prelude::*};
+/// let t = ep::EagerTensor::ones(ep::Backend::NdArray, &[2], ep::DType::F32)?;
+/// assert_eq!(t.zeros(&[3])?.to_vec::<f32>()?, vec![0.0; 3]);
+/// # Ok::<(), ep::Error>(())
+/// ```
+pub trait CreateLike {
+    /// [`zeros`] like `self`.
+    fn zeros(&self, shape: &[usize]) -> Result<EagerTensor>;
+    /// [`ones`] like `self`.
+    fn ones(&self, shape: &[usize]) -> Result<EagerTensor>;
+    /// [`full`] like `self`.
+    fn full(&self, shape: &[usize], value: impl Into<Scalar>) -> Result<EagerTensor>;
+}
+
+impl CreateLike for EagerTensor {
+    fn zeros(&self, shape: &[usize]) -> Result<EagerTensor> {
+        zeros(self, shape)
+    }
+    fn ones(&self, shape: &[usize]) -> Result<EagerTensor> {
+        ones(self, shape)
+    }
+    fn full(&self, shape: &[usize], value: impl Into<Scalar>) -> Result<EagerTensor> {
+        full(self, shape, value)
+    }
+}
+
+impl EagerTensor {
+    /// [`zeros_like`] of `self`.
+    pub fn zeros_like(&self) -> Result<EagerTensor> {
+        zeros_like(self)
+    }
+    /// [`ones_like`] of `self`.
+    pub fn ones_like(&self) -> Result<EagerTensor> {
+        ones_like(self)
+    }
+    /// [`full_like`] of `self`.
+    pub fn full_like(&self, value: impl Into<Scalar>) -> Result<EagerTensor> {
+        full_like(self, value)
+    }
+    /// [`arange`] on the backend of `self`.
+    pub fn arange(&self, start: i64, stop: i64, step: i64) -> Result<EagerTensor> {
+        arange(self, start, stop, step)
+    }
+    /// [`uniform`] like `self`.
+    pub fn uniform(&self, shape: &[usize], low: f64, high: f64) -> Result<EagerTensor> {
+        uniform(self, shape, low, high)
+    }
+    /// [`normal`] like `self`.
+    pub fn normal(&self, shape: &[usize], mean: f64, std: f64) -> Result<EagerTensor> {
+        normal(self, shape, mean, std)
+    }
+}
+
+/// A tensor on the backend and device of `like` from an `ndarray` array
+/// (EagerPy's `from_numpy`).
+pub fn from_ndarray<E: eager_core::Element>(like: &EagerTensor, a: ndarray::ArrayD<E>) -> Result<EagerTensor> {
+    let shape = a.shape().to_vec();
+    let v = if a.is_standard_layout() { a.into_raw_vec_and_offset().0 } else { a.iter().copied().collect() };
+    like.from_host_like(E::into_host(v), &shape)
+}
+/// A tensor on the backend and device of `like` from row-major data.
+pub fn from_vec<E: eager_core::Element>(like: &EagerTensor, data: Vec<E>, shape: &[usize]) -> Result<EagerTensor> {
+    like.from_host_like(E::into_host(data), shape)
+}

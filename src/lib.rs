@@ -1,0 +1,56 @@
+//! # eager-tensor: EagerPy for Rust
+//!
+//! One chainable tensor type, [`EagerTensor`], over the native tensors of
+//! ndarray (the default, NumPy's role), PyTorch, TensorFlow and XLA. Each
+//! operation runs in the framework that owns the tensor, without copies.
+//! Wrap a native tensor with [`astensor`], chain operations, and take the
+//! native tensor back with [`EagerTensor::into_raw`]; generic code takes and
+//! returns any [`Native`] type.
+//!
+//! ```
+//! use eager_tensor as ep;
+//!
+//! let x = ep::astensor(ndarray::arr1(&[1.0f32, 2.0, 3.0, 4.0]).into_dyn());
+//! let norm = x.square()?.sum()?.sqrt()?;
+//! assert!((norm.item::<f32>()? - 30f32.sqrt()).abs() < 1e-6);
+//! let y = (&x * 2.0)?.index(ep::s![1..;2])?;
+//! assert_eq!(y.to_vec::<f32>()?, vec![4.0, 8.0]);
+//! # Ok::<(), ep::Error>(())
+//! ```
+//!
+//! The semantics every backend follows where frameworks differ (dtype
+//! promotion, integer division, rounding, NaN, sorting, ...) are in
+//! `docs/semantics.md`.
+#![warn(missing_docs)]
+#![allow(clippy::should_implement_trait)]
+
+mod create;
+mod index;
+pub mod norms;
+mod operand;
+mod ops;
+mod shape_ops;
+mod tensor;
+
+pub use create::{arange, from_ndarray, from_vec, full, full_like, normal, ones, ones_like, seed, uniform, zeros, zeros_like, CreateLike};
+pub use eager_core::ops::{ArgReduceOp, BinaryOp, Distribution, ReduceOp, UnaryOp};
+pub use eager_core::{Backend, BackendTensor, DType, Element, Error, HostData, Kind, Result, Scalar};
+pub use index::{Ellipsis, IndexItem, NewAxis};
+pub use operand::Operand;
+pub use ops::{concatenate, stack, where_cond};
+pub use shape_ops::{meshgrid, Indexing, PadMode};
+pub use tensor::{astensor, EagerTensor, Native, NativeRef};
+
+#[cfg(feature = "ndarray")]
+pub use eager_ndarray::NdTensor;
+
+/// The backend crates, for code that needs a backend's own types.
+pub mod backends {
+    #[cfg(feature = "ndarray")]
+    pub use eager_ndarray as ndarray;
+}
+
+/// `use eager_tensor::prelude::*` brings the method traits into scope.
+pub mod prelude {
+    pub use crate::CreateLike;
+}

@@ -1,0 +1,565 @@
+//! The operations of `EagerTensor`: validation and dtype rules once, here,
+//! then one call to the owning backend.
+
+use crate::tensor::{same_backend, same_backend_list, DynOps};
+use crate::{ArgReduceOp, BinaryOp, DType, EagerTensor, Error, Operand, ReduceOp, Result, Scalar, UnaryOp};
+use eager_core::shape::{self, normalize_axes, normalize_axis};
+use eager_core::Kind;
+
+/// The dtype a binary op computes in, after NumPy's promotion with weak
+/// scalars.
+fn operand_dtype(op: &'static str, a: &Operand, b: &Operand) -> Result<DType> {
+    Ok(match (a, b) {
+        (Operand::Tensor(x), Operand::Tensor(y)) => x.dtype().promote(y.dtype()),
+        (Operand::Tensor(x), Operand::Scalar(s)) | (Operand::Scalar(s), Operand::Tensor(x)) => {
+            x.dtype().promote_scalar(*s)
+        }
+        (Operand::Scalar(s), Operand::Scalar(t)) => {
+            let _ = op;
+            s.dtype().promote(t.dtype())
+        }
+    })
+}
+
+/// Turns an operand into a tensor of `dtype` on the backend of `like`.
+fn materialize(op: &'static str, o: &Operand, dtype: DType, like: &EagerTensor) -> Result<EagerTensor> {
+    match o {
+        Operand::Tensor(t) => t.cast_to(dtype),
+        Operand::Scalar(s) => like.dyn_full(&[], s.cast(op, dtype)?, dtype),
+    }
+}
+
+fn like_of<'a>(op: &'static str, ops: &[&Operand<'a>]) -> Result<&'a EagerTensor> {
+    ops.iter()
+        .find_map(|o| match o {
+            Operand::Tensor(t) => Some(*t),
+            Operand::Scalar(_) => None,
+        })
+        .ok_or_else(|| Error::invalid(op, "needs at least one tensor operand"))
+}
+
+/// A binary op on any two operands (at least one a tensor).
+pub(crate) fn binary_operands(op: BinaryOp, a: Operand, b: Operand) -> Result<EagerTensor> {
+    use BinaryOp::*;
+    let name = op.name();
+    let like = like_of(name, &[&a, &b])?;
+    if let (Operand::Tensor(x), Operand::Tensor(y)) = (&a, &b) {
+        shape::broadcast_shapes(name, &x.shape(), &y.shape())?;
+        if x.backend() != y.backend() {
+            return Err(crate::tensor::mismatch(name, &[x, y]));
+        }
+    }
+    let promoted = operand_dtype(name, &a, &b)?;
+    let compute = match op {
+        LogicalAnd | LogicalOr => DType::Bool,
+        Div => promoted.to_float(),
+        Add | Sub | Mul | FloorDiv | Rem | Pow if promoted == DType::Bool => {
+            return Err(Error::dtype(name, "arithmetic on two bool operands; cast one with astype first"))
+        }
+        _ => promoted,
+    };
+    if op == Pow && compute.is_int() {
+        let negative = match &b {
+            Operand::Scalar(s) => s.to_f64() < 0.0,
+            Operand::Tensor(t) => t.numel() > 0 && t.min()?.cast_to(DType::I64)?.item::<i64>()? < 0,
+        };
+        if negative {
+            return Err(Error::invalid(name, "integers to negative integer powers are not allowed"));
+        }
+    }
+    let x = materialize(name, &a, compute, like)?;
+    let y = materialize(name, &b, compute, like)?;
+    same_backend!(name, (&x, &y), |p, q| p.binary(op, q))
+}
+
+macro_rules! unary_methods {
+    ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        pub fn $name(&self) -> Result<EagerTensor> {
+            self.unary(UnaryOp::$op)
+        }
+    )*};
+}
+
+macro_rules! binary_methods {
+    ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        pub fn $name<'a>(&self, rhs: impl Into<Operand<'a>>) -> Result<EagerTensor> {
+            binary_operands(BinaryOp::$op, Operand::Tensor(self), rhs.into())
+        }
+    )*};
+}
+
+macro_rules! reduce_methods {
+    ($($(#[$doc:meta])* $name:ident, $axes_name:ident => $op:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        pub fn $name(&self) -> Result<EagerTensor> {
+            self.reduce_impl(stringify!($name), $op, None, false)
+        }
+        /// The same reduction over `axes` (negative axes count from the end),
+        /// keeping the reduced axes as size 1 when `keepdims`.
+        pub fn $axes_name(&self, axes: &[isize], keepdims: bool) -> Result<EagerTensor> {
+            self.reduce_impl(stringify!($name), $op, Some(axes), keepdims)
+        }
+    )*};
+}
+
+/// `mean` is not a contract op: it is `sum / count`.
+const MEAN: Option<ReduceOp> = None;
+const SUM: Option<ReduceOp> = Some(ReduceOp::Sum);
+const PROD: Option<ReduceOp> = Some(ReduceOp::Prod);
+const MIN: Option<ReduceOp> = Some(ReduceOp::Min);
+const MAX: Option<ReduceOp> = Some(ReduceOp::Max);
+const ALL: Option<ReduceOp> = Some(ReduceOp::All);
+const ANY: Option<ReduceOp> = Some(ReduceOp::Any);
+
+impl EagerTensor {
+    /// Casts to `dtype` (a cheap clone when it already has it).
+    pub(crate) fn cast_to(&self, dtype: DType) -> Result<EagerTensor> {
+        if self.dtype() == dtype {
+            Ok(self.clone())
+        } else {
+            self.dyn_cast(dtype)
+        }
+    }
+
+    /// Applies an element-wise op with eager-tensor's dtype rules.
+    pub fn unary(&self, op: UnaryOp) -> Result<EagerTensor> {
+        use UnaryOp::*;
+        let d = self.dtype();
+        match op {
+            LogicalNot => self.cast_to(DType::Bool)?.dyn_unary(op),
+            IsNan | IsInf if !d.is_float() => self.dyn_full(&self.shape(), Scalar::Bool(false), DType::Bool),
+            _ if op.is_float_only() => self.cast_to(d.to_float())?.dyn_unary(op),
+            _ if d == DType::Bool => Err(Error::dtype(op.name(), "not defined for bool tensors")),
+            Round | Ceil | Floor if d.is_int() => Ok(self.clone()),
+            _ => self.dyn_unary(op),
+        }
+    }
+
+    unary_methods! {
+        /// |x|.
+        abs => Abs,
+        /// -x (wrapping for integers, as NumPy).
+        neg => Neg,
+        /// -1, 0 or 1.
+        sign => Sign,
+        /// Square root (integers compute in f64).
+        sqrt => Sqrt,
+        /// x².
+        square => Square,
+        /// eˣ.
+        exp => Exp,
+        /// Natural logarithm.
+        log => Log,
+        /// Base-2 logarithm.
+        log2 => Log2,
+        /// Base-10 logarithm.
+        log10 => Log10,
+        /// ln(1 + x).
+        log1p => Log1p,
+        /// Sine.
+        sin => Sin,
+        /// Cosine.
+        cos => Cos,
+        /// Tangent.
+        tan => Tan,
+        /// Hyperbolic sine.
+        sinh => Sinh,
+        /// Hyperbolic cosine.
+        cosh => Cosh,
+        /// Hyperbolic tangent.
+        tanh => Tanh,
+        /// Inverse sine.
+        arcsin => Arcsin,
+        /// Inverse cosine.
+        arccos => Arccos,
+        /// Inverse tangent.
+        arctan => Arctan,
+        /// Inverse hyperbolic sine.
+        arcsinh => Arcsinh,
+        /// Inverse hyperbolic cosine.
+        arccosh => Arccosh,
+        /// Inverse hyperbolic tangent.
+        arctanh => Arctanh,
+        /// Rounds half to even (NumPy's rule; `2.5 → 2`).
+        round => Round,
+        /// Ceiling.
+        ceil => Ceil,
+        /// Floor.
+        floor => Floor,
+        /// NaN test (`bool`).
+        isnan => IsNan,
+        /// Infinity test (`bool`).
+        isinf => IsInf,
+        /// Logical not (`bool`; non-zero is true).
+        logical_not => LogicalNot,
+        /// 1 / (1 + e⁻ˣ).
+        sigmoid => Sigmoid,
+        /// max(x, 0).
+        relu => Relu,
+    }
+
+    /// Applies a binary op to `self` and `rhs` with broadcasting and dtype
+    /// promotion.
+    pub fn binary<'a>(&self, op: BinaryOp, rhs: impl Into<Operand<'a>>) -> Result<EagerTensor> {
+        binary_operands(op, Operand::Tensor(self), rhs.into())
+    }
+
+    binary_methods! {
+        /// `self + rhs`.
+        add => Add,
+        /// `self - rhs`.
+        sub => Sub,
+        /// `self * rhs`.
+        mul => Mul,
+        /// True division; integers divide in f64.
+        div => Div,
+        /// Floor division (`//`): rounds toward -∞; integer division by zero gives 0.
+        floor_div => FloorDiv,
+        /// Remainder with the divisor's sign (Python's `%`); integer `% 0` gives 0.
+        rem => Rem,
+        /// `self ** rhs`; integers to negative integer powers are an error.
+        pow => Pow,
+        /// Element-wise minimum (NaN propagates).
+        minimum => Minimum,
+        /// Element-wise maximum (NaN propagates).
+        maximum => Maximum,
+        /// Logical and (`bool`; non-zero is true).
+        logical_and => LogicalAnd,
+        /// Logical or (`bool`; non-zero is true).
+        logical_or => LogicalOr,
+        /// `self < rhs` (`bool`).
+        lt => Lt,
+        /// `self <= rhs` (`bool`).
+        le => Le,
+        /// `self > rhs` (`bool`).
+        gt => Gt,
+        /// `self >= rhs` (`bool`).
+        ge => Ge,
+        /// `self == rhs` (`bool`).
+        eq => Eq,
+        /// `self != rhs` (`bool`).
+        ne => Ne,
+    }
+
+    /// Picks `x` where `self` is true, else `y` (EagerPy's `where`); all
+    /// three broadcast, `x` and `y` promote as a binary op does.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![-1.0f32, 2.0], &[2])?;
+    /// let y = x.gt(0.0)?.where_cond(&x, 0.0)?;
+    /// assert_eq!(y.to_vec::<f32>()?, vec![0.0, 2.0]);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn where_cond<'a, 'b>(&self, x: impl Into<Operand<'a>>, y: impl Into<Operand<'b>>) -> Result<EagerTensor> {
+        let op = "where_cond";
+        let (x, y) = (x.into(), y.into());
+        let cond = self.cast_to(DType::Bool)?;
+        let mut out_shape = self.shape();
+        for o in [&x, &y] {
+            if let Operand::Tensor(t) = o {
+                out_shape = shape::broadcast_shapes(op, &out_shape, &t.shape())?;
+                if t.backend() != self.backend() {
+                    return Err(crate::tensor::mismatch(op, &[self, t]));
+                }
+            }
+        }
+        let dtype = operand_dtype(op, &x, &y)?;
+        let xt = materialize(op, &x, dtype, self)?;
+        let yt = materialize(op, &y, dtype, self)?;
+        same_backend!(op, (&cond, &xt, &yt), |c, a, b| c.where_cond(a, b))
+    }
+
+    /// Converts the dtype (floats to integers truncate toward zero).
+    pub fn astype(&self, dtype: DType) -> Result<EagerTensor> {
+        self.cast_to(dtype)
+    }
+    /// `astype(F32)`.
+    pub fn float32(&self) -> Result<EagerTensor> {
+        self.cast_to(DType::F32)
+    }
+    /// `astype(F64)`.
+    pub fn float64(&self) -> Result<EagerTensor> {
+        self.cast_to(DType::F64)
+    }
+    /// `astype(Bool)` (non-zero is true).
+    pub fn bool(&self) -> Result<EagerTensor> {
+        self.cast_to(DType::Bool)
+    }
+
+    fn reduce_impl(&self, name: &'static str, op: Option<ReduceOp>, axes: Option<&[isize]>, keepdims: bool) -> Result<EagerTensor> {
+        let shape = self.shape();
+        let axes = match axes {
+            Some(a) => normalize_axes(name, a, shape.len())?,
+            None => (0..shape.len()).collect(),
+        };
+        let count: usize = axes.iter().map(|&a| shape[a]).product();
+        let d = self.dtype();
+        match op {
+            Some(ReduceOp::Sum) | Some(ReduceOp::Prod) => {
+                self.cast_to(d.sum_dtype())?.dyn_reduce(op.unwrap_or(ReduceOp::Sum), &axes, keepdims)
+            }
+            Some(r @ (ReduceOp::Min | ReduceOp::Max)) => {
+                if count == 0 {
+                    return Err(Error::invalid(name, "zero-size reduction has no identity"));
+                }
+                self.dyn_reduce(r, &axes, keepdims)
+            }
+            Some(r @ (ReduceOp::All | ReduceOp::Any)) => {
+                if d != DType::Bool {
+                    return Err(Error::dtype(name, format!("needs a bool tensor, got {d}")));
+                }
+                self.dyn_reduce(r, &axes, keepdims)
+            }
+            None => {
+                if !d.is_float() {
+                    return Err(Error::dtype(name, format!("needs a float tensor, got {d}; cast with astype first")));
+                }
+                let s = self.dyn_reduce(ReduceOp::Sum, &axes, keepdims)?;
+                s.div(Scalar::F64(count as f64))
+            }
+        }
+    }
+
+    reduce_methods! {
+        /// Sum of all elements (bool/u8/i32 accumulate in i64).
+        sum, sum_axes => SUM,
+        /// Product of all elements (bool/u8/i32 accumulate in i64).
+        prod, prod_axes => PROD,
+        /// Mean of all elements (float tensors only, as in EagerPy).
+        mean, mean_axes => MEAN,
+        /// Minimum (NaN propagates; empty is an error).
+        min, min_axes => MIN,
+        /// Maximum (NaN propagates; empty is an error).
+        max, max_axes => MAX,
+        /// True if all elements are true (bool tensors only).
+        all, all_axes => ALL,
+        /// True if any element is true (bool tensors only).
+        any, any_axes => ANY,
+    }
+
+    fn arg_impl(&self, name: &'static str, op: ArgReduceOp, axis: Option<isize>) -> Result<EagerTensor> {
+        let (t, axis) = match axis {
+            None => (self.dyn_reshape(&[self.numel()])?, 0),
+            Some(a) => (self.clone(), normalize_axis(name, a, self.ndim())?),
+        };
+        if t.shape()[axis] == 0 {
+            return Err(Error::invalid(name, "attempt to get the arg of an empty sequence"));
+        }
+        t.dyn_arg_reduce(op, axis)
+    }
+    /// Flat index of the minimum (first of ties; the first NaN if any).
+    pub fn argmin(&self) -> Result<EagerTensor> {
+        self.arg_impl("argmin", ArgReduceOp::ArgMin, None)
+    }
+    /// Flat index of the maximum (first of ties; the first NaN if any).
+    pub fn argmax(&self) -> Result<EagerTensor> {
+        self.arg_impl("argmax", ArgReduceOp::ArgMax, None)
+    }
+    /// Index of the minimum along `axis`.
+    pub fn argmin_axis(&self, axis: isize) -> Result<EagerTensor> {
+        self.arg_impl("argmin", ArgReduceOp::ArgMin, Some(axis))
+    }
+    /// Index of the maximum along `axis`.
+    pub fn argmax_axis(&self, axis: isize) -> Result<EagerTensor> {
+        self.arg_impl("argmax", ArgReduceOp::ArgMax, Some(axis))
+    }
+    /// Indices that sort along `axis` (stable; NaN last).
+    pub fn argsort(&self, axis: isize) -> Result<EagerTensor> {
+        let axis = normalize_axis("argsort", axis, self.ndim())?;
+        self.dyn_argsort(axis, false)
+    }
+    /// Sorts along `axis` (stable; NaN last).
+    pub fn sort(&self, axis: isize) -> Result<EagerTensor> {
+        let axis = normalize_axis("sort", axis, self.ndim())?;
+        self.dyn_sort(axis, false)
+    }
+    /// The `k` largest elements along the last axis and their indices,
+    /// largest first; ties keep the lower index first; NaN counts as the
+    /// largest. Results are always sorted, whatever `sorted` says.
+    pub fn topk(&self, k: usize, sorted: bool) -> Result<(EagerTensor, EagerTensor)> {
+        let _ = sorted;
+        let op = "topk";
+        let nd = self.ndim();
+        if nd == 0 {
+            return Err(Error::Axis { op, axis: -1, ndim: 0 });
+        }
+        let n = self.shape()[nd - 1];
+        if k > n {
+            return Err(Error::invalid(op, format!("k = {k} is larger than the last axis ({n})")));
+        }
+        let order = self.dyn_argsort(nd - 1, true)?;
+        let mut ranges: Vec<_> = self.shape().iter().map(|&d| shape::SliceRange::full(d)).collect();
+        ranges[nd - 1].len = k;
+        let idx = order.dyn_slice(&ranges)?;
+        let values = same_backend!(op, (self, &idx), |a, i| a.gather(nd - 1, i))?;
+        Ok((values, idx))
+    }
+    /// Cumulative sum of the flattened tensor (bool/u8/i32 accumulate in i64).
+    pub fn cumsum(&self) -> Result<EagerTensor> {
+        self.dyn_reshape(&[self.numel()])?.cast_to(self.dtype().sum_dtype())?.dyn_cumsum(0)
+    }
+    /// Cumulative sum along `axis`.
+    pub fn cumsum_axis(&self, axis: isize) -> Result<EagerTensor> {
+        let axis = normalize_axis("cumsum", axis, self.ndim())?;
+        self.cast_to(self.dtype().sum_dtype())?.dyn_cumsum(axis)
+    }
+
+    /// Matrix product with NumPy's rules: 1-D operands are promoted to
+    /// matrices and the added axis removed again; batch axes broadcast.
+    pub fn matmul(&self, rhs: &EagerTensor) -> Result<EagerTensor> {
+        let op = "matmul";
+        let (sa, sb) = (self.shape(), rhs.shape());
+        if sa.is_empty() || sb.is_empty() {
+            return Err(Error::shape(op, "0-d tensors cannot be matrix-multiplied; use mul"));
+        }
+        if self.backend() != rhs.backend() {
+            return Err(crate::tensor::mismatch(op, &[self, rhs]));
+        }
+        let dtype = self.dtype().promote(rhs.dtype());
+        if dtype == DType::Bool {
+            return Err(Error::dtype(op, "not defined for bool tensors"));
+        }
+        let a2 = if sa.len() == 1 { vec![1, sa[0]] } else { sa.clone() };
+        let b2 = if sb.len() == 1 { vec![sb[0], 1] } else { sb.clone() };
+        let (m, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
+        let (k2, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
+        if k != k2 {
+            return Err(Error::shape(op, format!("shapes {sa:?} and {sb:?}: inner dimensions {k} and {k2} differ")));
+        }
+        let batch = shape::broadcast_shapes(op, &a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
+        let full = |base: &[usize], r: usize, c: usize| {
+            let mut s = batch.clone();
+            s.extend([r, c]);
+            let _ = base;
+            s
+        };
+        let fa = full(&a2, m, k);
+        let fb = full(&b2, k, n);
+        let a = self.cast_to(dtype)?.dyn_reshape(&a2)?;
+        let b = rhs.cast_to(dtype)?.dyn_reshape(&b2)?;
+        let a = if a2 == fa { a } else { a.dyn_broadcast_to(&fa)? };
+        let b = if b2 == fb { b } else { b.dyn_broadcast_to(&fb)? };
+        let out = same_backend!(op, (&a, &b), |x, y| x.matmul(y))?;
+        let mut out_shape = batch;
+        if sa.len() > 1 {
+            out_shape.push(m);
+        }
+        if sb.len() > 1 {
+            out_shape.push(n);
+        }
+        if out_shape == out.shape() {
+            Ok(out)
+        } else {
+            out.dyn_reshape(&out_shape)
+        }
+    }
+
+    /// Clips to `[min, max]` (`minimum(maximum(x, min), max)`).
+    pub fn clip<'a, 'b>(&self, min: impl Into<Operand<'a>>, max: impl Into<Operand<'b>>) -> Result<EagerTensor> {
+        self.maximum(min)?.minimum(max)
+    }
+
+    /// Softmax along `axis` (integers compute in f64).
+    pub fn softmax(&self, axis: isize) -> Result<EagerTensor> {
+        let x = self.cast_to(self.dtype().to_float())?;
+        let e = x.sub(&x.max_axes(&[axis], true)?)?.exp()?;
+        e.div(&e.sum_axes(&[axis], true)?)
+    }
+    /// Log-softmax along `axis`, computed stably.
+    pub fn log_softmax(&self, axis: isize) -> Result<EagerTensor> {
+        let x = self.cast_to(self.dtype().to_float())?;
+        let shifted = x.sub(&x.max_axes(&[axis], true)?)?;
+        shifted.sub(&shifted.exp()?.sum_axes(&[axis], true)?.log()?)
+    }
+    /// Per-row cross-entropy of 2-D logits `self` against 1-D integer
+    /// `labels` (class indices): `-log_softmax(self)[i, labels[i]]`.
+    pub fn crossentropy(&self, labels: &EagerTensor) -> Result<EagerTensor> {
+        let op = "crossentropy";
+        let (s, l) = (self.shape(), labels.shape());
+        if s.len() != 2 || l.len() != 1 || s[0] != l[0] {
+            return Err(Error::shape(op, format!("needs 2-D logits and 1-D labels of matching length, got {s:?} and {l:?}")));
+        }
+        let idx = labels.reshape(&[-1, 1])?;
+        let picked = self.log_softmax(-1)?.take_along_axis_named(op, &idx, -1)?;
+        picked.reshape(&[-1])?.neg()
+    }
+
+    /// Inverse of a square matrix or a batch of them (integers compute in
+    /// f64); a singular matrix is an error.
+    pub fn inv(&self) -> Result<EagerTensor> {
+        self.check_square("inv")?.dyn_inv()
+    }
+    /// Sign and natural log of the absolute determinant (NumPy's `slogdet`).
+    pub fn slogdet(&self) -> Result<(EagerTensor, EagerTensor)> {
+        self.check_square("slogdet")?.dyn_slogdet()
+    }
+    fn check_square(&self, op: &'static str) -> Result<EagerTensor> {
+        let s = self.shape();
+        if s.len() < 2 || s[s.len() - 1] != s[s.len() - 2] {
+            return Err(Error::shape(op, format!("needs square matrices [..., n, n], got {s:?}")));
+        }
+        if self.dtype() == DType::Bool {
+            return Err(Error::dtype(op, "not defined for bool tensors"));
+        }
+        self.cast_to(self.dtype().to_float())
+    }
+}
+
+/// `ep::where_cond(&cond, x, y)`: EagerPy's `where`.
+pub fn where_cond<'a, 'b>(cond: &EagerTensor, x: impl Into<Operand<'a>>, y: impl Into<Operand<'b>>) -> Result<EagerTensor> {
+    cond.where_cond(x, y)
+}
+
+pub(crate) fn kind_allows(from: DType, to: DType) -> bool {
+    from.kind() <= to.kind() || (from.kind() == Kind::Bool)
+}
+
+pub(crate) fn concat_refs(op: &'static str, ts: &[&EagerTensor], axis: isize) -> Result<EagerTensor> {
+    let first = ts.first().ok_or_else(|| Error::invalid(op, "needs at least one tensor"))?;
+    let nd = first.ndim();
+    if nd == 0 {
+        return Err(Error::shape(op, "0-d tensors cannot be concatenated"));
+    }
+    let ax = normalize_axis(op, axis, nd)?;
+    let s0 = first.shape();
+    let mut dtype = first.dtype();
+    for t in ts {
+        let s = t.shape();
+        if s.len() != nd || s.iter().zip(&s0).enumerate().any(|(i, (a, b))| i != ax && a != b) {
+            return Err(Error::shape(op, format!("shapes {s0:?} and {s:?} do not match outside axis {ax}")));
+        }
+        dtype = dtype.promote(t.dtype());
+    }
+    let cast = ts.iter().map(|t| t.cast_to(dtype)).collect::<Result<Vec<_>>>()?;
+    let refs: Vec<&EagerTensor> = cast.iter().collect();
+    same_backend_list!(op, &refs, |xs| eager_core::BackendTensor::concat(&xs, ax))
+}
+
+/// Joins tensors along an existing `axis` (dtypes promote).
+pub fn concatenate<T: AsRef<EagerTensor>>(tensors: &[T], axis: isize) -> Result<EagerTensor> {
+    let refs: Vec<&EagerTensor> = tensors.iter().map(|t| t.as_ref()).collect();
+    concat_refs("concatenate", &refs, axis)
+}
+
+/// Stacks tensors of one shape along a new `axis`.
+pub fn stack<T: AsRef<EagerTensor>>(tensors: &[T], axis: isize) -> Result<EagerTensor> {
+    let op = "stack";
+    let refs: Vec<&EagerTensor> = tensors.iter().map(|t| t.as_ref()).collect();
+    let first = refs.first().ok_or_else(|| Error::invalid(op, "needs at least one tensor"))?;
+    let s0 = first.shape();
+    if let Some(t) = refs.iter().find(|t| t.shape() != s0) {
+        return Err(Error::shape(op, format!("all tensors need one shape, got {s0:?} and {:?}", t.shape())));
+    }
+    let ax = normalize_axis(op, axis, s0.len() + 1)?;
+    let expanded = refs.iter().map(|t| t.expand_dims(ax as isize)).collect::<Result<Vec<_>>>()?;
+    concat_refs(op, &expanded.iter().collect::<Vec<_>>(), ax as isize)
+}
+
+impl AsRef<EagerTensor> for EagerTensor {
+    fn as_ref(&self) -> &EagerTensor {
+        self
+    }
+}

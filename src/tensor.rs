@@ -1,0 +1,462 @@
+//! `EagerTensor`, its routing to the backends, and the native-type bridge.
+
+use crate::{Backend, BackendTensor, DType, Element, Error, HostData, Result, Scalar};
+use eager_core::ops::{ArgReduceOp, Distribution, ReduceOp, UnaryOp};
+use eager_core::shape::SliceRange;
+use enum_dispatch::enum_dispatch;
+
+#[cfg(feature = "ndarray")]
+pub use eager_ndarray::NdTensor;
+
+#[cfg(not(any(feature = "ndarray")))]
+compile_error!("eager-tensor needs at least one backend feature: ndarray, torch, tensorflow or xla");
+
+/// The routing trait: every single-tensor op of the backend contract, with
+/// results wrapped back into [`EagerTensor`]. One blanket impl covers every
+/// backend; `enum_dispatch` generates the `match` over the variants.
+#[enum_dispatch]
+pub(crate) trait DynOps {
+    fn dyn_backend(&self) -> Backend;
+    fn dyn_shape(&self) -> Vec<usize>;
+    fn dyn_dtype(&self) -> DType;
+    fn dyn_to_host(&self) -> Result<HostData>;
+    fn dyn_from_host_like(&self, data: HostData, shape: &[usize]) -> Result<EagerTensor>;
+    fn dyn_full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<EagerTensor>;
+    fn dyn_random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<EagerTensor>;
+    fn dyn_unary(&self, op: UnaryOp) -> Result<EagerTensor>;
+    fn dyn_cast(&self, dtype: DType) -> Result<EagerTensor>;
+    fn dyn_reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<EagerTensor>;
+    fn dyn_arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<EagerTensor>;
+    fn dyn_sort(&self, axis: usize, descending: bool) -> Result<EagerTensor>;
+    fn dyn_argsort(&self, axis: usize, descending: bool) -> Result<EagerTensor>;
+    fn dyn_cumsum(&self, axis: usize) -> Result<EagerTensor>;
+    fn dyn_reshape(&self, shape: &[usize]) -> Result<EagerTensor>;
+    fn dyn_permute(&self, axes: &[usize]) -> Result<EagerTensor>;
+    fn dyn_broadcast_to(&self, shape: &[usize]) -> Result<EagerTensor>;
+    fn dyn_slice(&self, ranges: &[SliceRange]) -> Result<EagerTensor>;
+    fn dyn_flip(&self, axes: &[usize]) -> Result<EagerTensor>;
+    fn dyn_nonzero(&self) -> Result<EagerTensor>;
+    fn dyn_inv(&self) -> Result<EagerTensor>;
+    fn dyn_slogdet(&self) -> Result<(EagerTensor, EagerTensor)>;
+}
+
+impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
+    fn dyn_backend(&self) -> Backend {
+        B::BACKEND
+    }
+    fn dyn_shape(&self) -> Vec<usize> {
+        BackendTensor::shape(self)
+    }
+    fn dyn_dtype(&self) -> DType {
+        BackendTensor::dtype(self)
+    }
+    fn dyn_to_host(&self) -> Result<HostData> {
+        self.to_host()
+    }
+    fn dyn_from_host_like(&self, data: HostData, shape: &[usize]) -> Result<EagerTensor> {
+        self.from_host_like(data, shape).map(Into::into)
+    }
+    fn dyn_full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<EagerTensor> {
+        self.full(shape, value, dtype).map(Into::into)
+    }
+    fn dyn_random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<EagerTensor> {
+        self.random(dist, shape, dtype).map(Into::into)
+    }
+    fn dyn_unary(&self, op: UnaryOp) -> Result<EagerTensor> {
+        self.unary(op).map(Into::into)
+    }
+    fn dyn_cast(&self, dtype: DType) -> Result<EagerTensor> {
+        self.cast(dtype).map(Into::into)
+    }
+    fn dyn_reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<EagerTensor> {
+        self.reduce(op, axes, keepdims).map(Into::into)
+    }
+    fn dyn_arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<EagerTensor> {
+        self.arg_reduce(op, axis).map(Into::into)
+    }
+    fn dyn_sort(&self, axis: usize, descending: bool) -> Result<EagerTensor> {
+        BackendTensor::sort(self, axis, descending).map(Into::into)
+    }
+    fn dyn_argsort(&self, axis: usize, descending: bool) -> Result<EagerTensor> {
+        BackendTensor::argsort(self, axis, descending).map(Into::into)
+    }
+    fn dyn_cumsum(&self, axis: usize) -> Result<EagerTensor> {
+        BackendTensor::cumsum(self, axis).map(Into::into)
+    }
+    fn dyn_reshape(&self, shape: &[usize]) -> Result<EagerTensor> {
+        BackendTensor::reshape(self, shape).map(Into::into)
+    }
+    fn dyn_permute(&self, axes: &[usize]) -> Result<EagerTensor> {
+        BackendTensor::permute(self, axes).map(Into::into)
+    }
+    fn dyn_broadcast_to(&self, shape: &[usize]) -> Result<EagerTensor> {
+        BackendTensor::broadcast_to(self, shape).map(Into::into)
+    }
+    fn dyn_slice(&self, ranges: &[SliceRange]) -> Result<EagerTensor> {
+        BackendTensor::slice(self, ranges).map(Into::into)
+    }
+    fn dyn_flip(&self, axes: &[usize]) -> Result<EagerTensor> {
+        BackendTensor::flip(self, axes).map(Into::into)
+    }
+    fn dyn_nonzero(&self) -> Result<EagerTensor> {
+        BackendTensor::nonzero(self).map(Into::into)
+    }
+    fn dyn_inv(&self) -> Result<EagerTensor> {
+        BackendTensor::inv(self).map(Into::into)
+    }
+    fn dyn_slogdet(&self) -> Result<(EagerTensor, EagerTensor)> {
+        BackendTensor::slogdet(self).map(|(s, l)| (s.into(), l.into()))
+    }
+}
+
+/// A tensor of any enabled backend, holding that framework's native handle.
+///
+/// Every operation is routed to the framework that owns the tensor and
+/// returns [`Result`], so chains read `x.square()?.sum()?.sqrt()?`. Cloning
+/// is cheap: the clone shares the buffer.
+///
+/// ```
+/// use eager_tensor as ep;
+/// let x = ep::astensor(ndarray::arr1(&[3.0f32, 4.0]).into_dyn());
+/// let n = x.square()?.sum()?.sqrt()?;
+/// assert_eq!(n.item::<f32>()?, 5.0);
+/// # Ok::<(), ep::Error>(())
+/// ```
+#[enum_dispatch(DynOps)]
+#[derive(Clone)]
+pub enum EagerTensor {
+    /// An ndarray tensor (`ArcArray<T, IxDyn>` of one of the dtypes).
+    #[cfg(feature = "ndarray")]
+    NdArray(NdTensor),
+}
+
+/// Routes an operation over two or three tensors (or any fixed number) to
+/// the backend that owns them all; tensors of different backends give
+/// [`Error::BackendMismatch`] naming the op.
+///
+/// `same_backend!("op", (a, b), |x, y| expr)` where `expr` returns
+/// `Result<the backend's tensor>`.
+macro_rules! same_backend {
+    ($op:expr, ($($t:expr),+), |$($x:ident),+| $body:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::BackendTensor as _;
+        #[allow(unreachable_patterns)]
+        match ($($t,)+) {
+            #[cfg(feature = "ndarray")]
+            ($($crate::EagerTensor::NdArray($x),)+) => ($body).map($crate::EagerTensor::from),
+            _ => Err($crate::tensor::mismatch($op, &[$($t),+])),
+        }
+    }};
+}
+pub(crate) use same_backend;
+
+/// Routes an operation over a list of tensors of one backend.
+macro_rules! same_backend_list {
+    ($op:expr, $ts:expr, |$xs:ident| $body:expr) => {{
+        let ts: &[&$crate::EagerTensor] = $ts;
+        match ts.first().map(|t| t.backend()) {
+            #[cfg(feature = "ndarray")]
+            Some($crate::Backend::NdArray) => {
+                let $xs = ts
+                    .iter()
+                    .map(|t| match t {
+                        $crate::EagerTensor::NdArray(x) => Ok(x),
+                        #[allow(unreachable_patterns)]
+                        _ => Err($crate::tensor::mismatch($op, ts)),
+                    })
+                    .collect::<$crate::Result<Vec<_>>>()?;
+                ($body).map($crate::EagerTensor::from)
+            }
+            _ => Err($crate::Error::invalid($op, "needs at least one tensor")),
+        }
+    }};
+}
+pub(crate) use same_backend_list;
+
+/// The error for tensors of different backends in one op.
+pub(crate) fn mismatch(op: &'static str, ts: &[&EagerTensor]) -> Error {
+    let left = ts[0].backend();
+    let right = ts.iter().map(|t| t.backend()).find(|&b| b != left).unwrap_or(left);
+    Error::BackendMismatch { op, left, right }
+}
+
+/// Runs a static constructor of the backend `backend`.
+macro_rules! on_backend {
+    ($op:expr, $backend:expr, |$B:ident| $body:expr) => {{
+        match $backend {
+            #[cfg(feature = "ndarray")]
+            $crate::Backend::NdArray => {
+                type $B = $crate::tensor::NdTensor;
+                ($body).map($crate::EagerTensor::from)
+            }
+            #[allow(unreachable_patterns)]
+            other => Err($crate::Error::Unsupported {
+                op: $op,
+                backend: other,
+                msg: format!("the `{other}` feature is not enabled in this build"),
+            }),
+        }
+    }};
+}
+pub(crate) use on_backend;
+
+impl EagerTensor {
+    /// The backend that owns this tensor.
+    pub fn backend(&self) -> Backend {
+        self.dyn_backend()
+    }
+    /// The shape.
+    pub fn shape(&self) -> Vec<usize> {
+        self.dyn_shape()
+    }
+    /// Number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.shape().len()
+    }
+    /// Length of the first axis (EagerPy's `len(t)`); 0 for a 0-d tensor.
+    pub fn len(&self) -> usize {
+        self.shape().first().copied().unwrap_or(0)
+    }
+    /// True when the first axis is empty or the tensor is 0-d.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.shape().iter().product()
+    }
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.dyn_dtype()
+    }
+
+    /// A row-major host copy of the elements as `Vec<E>`; `E` must match the
+    /// dtype (cast with [`astype`](Self::astype) first).
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1i64, 2, 3], &[3])?;
+    /// assert_eq!(t.to_vec::<i64>()?, vec![1, 2, 3]);
+    /// assert!(t.to_vec::<f32>().is_err());
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn to_vec<E: Element>(&self) -> Result<Vec<E>> {
+        let host = self.dyn_to_host()?;
+        let dtype = host.dtype();
+        E::from_host(host).ok_or_else(|| {
+            Error::dtype("to_vec", format!("the tensor is {dtype}, not {}; use astype first", E::DTYPE))
+        })
+    }
+    /// A host copy as an `ndarray::ArrayD<E>` (EagerPy's `numpy()`).
+    pub fn to_ndarray<E: Element>(&self) -> Result<ndarray::ArrayD<E>> {
+        let v = self.to_vec::<E>()?;
+        ndarray::ArrayD::from_shape_vec(self.shape(), v).map_err(|e| Error::shape("to_ndarray", e.to_string()))
+    }
+    /// The only element (errors unless the tensor has exactly one).
+    pub fn item<E: Element>(&self) -> Result<E> {
+        let n = self.numel();
+        if n != 1 {
+            return Err(Error::shape("item", format!("needs exactly one element, the tensor has {n}")));
+        }
+        Ok(self.to_vec::<E>()?[0])
+    }
+    /// The only element as a [`Scalar`] of the tensor's dtype.
+    pub fn item_scalar(&self) -> Result<Scalar> {
+        let n = self.numel();
+        if n != 1 {
+            return Err(Error::shape("item", format!("needs exactly one element, the tensor has {n}")));
+        }
+        self.dyn_to_host()?
+            .get(0)
+            .ok_or_else(|| Error::shape("item", "no element"))
+    }
+
+    /// A tensor of `backend` from row-major data.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// assert_eq!(t.shape(), vec![2, 2]);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn from_vec<E: Element>(backend: Backend, data: Vec<E>, shape: &[usize]) -> Result<EagerTensor> {
+        let data = E::into_host(data);
+        check_len("from_vec", &data, shape)?;
+        Self::from_host(backend, data, shape)
+    }
+
+    /// A tensor of `backend` from a host buffer.
+    pub fn from_host(backend: Backend, data: HostData, shape: &[usize]) -> Result<EagerTensor> {
+        check_len("from_vec", &data, shape)?;
+        on_backend!("from_vec", backend, |B| B::from_host(data, shape))
+    }
+
+    /// A tensor on the backend and device of `self` from a host buffer.
+    pub fn from_host_like(&self, data: HostData, shape: &[usize]) -> Result<EagerTensor> {
+        check_len("from_vec", &data, shape)?;
+        self.dyn_from_host_like(data, shape)
+    }
+
+    /// Borrows the native tensor (no copy): `t.as_raw::<NdTensor>()`,
+    /// `t.as_raw::<ndarray::ArcArray<f32, IxDyn>>()`, ...
+    pub fn as_raw<T: NativeRef>(&self) -> Result<&T> {
+        T::ref_from_eager(self)
+    }
+    /// Takes the native tensor out (no copy): `t.into_raw::<ndarray::ArrayD<f32>>()`.
+    pub fn into_raw<T: Native>(self) -> Result<T> {
+        T::from_eager(self)
+    }
+}
+
+pub(crate) fn check_len(op: &'static str, data: &HostData, shape: &[usize]) -> Result<()> {
+    let n: usize = shape.iter().product();
+    if data.len() != n {
+        return Err(Error::shape(op, format!("{} elements do not fill shape {shape:?}", data.len())));
+    }
+    Ok(())
+}
+
+/// Wraps a native tensor (or an `EagerTensor`) without copying.
+///
+/// ```
+/// use eager_tensor as ep;
+/// let a = ndarray::ArrayD::<f32>::zeros(ndarray::IxDyn(&[2, 3]));
+/// let t = ep::astensor(a);
+/// assert_eq!(t.shape(), vec![2, 3]);
+/// ```
+pub fn astensor(x: impl Into<EagerTensor>) -> EagerTensor {
+    x.into()
+}
+
+/// A native tensor type of an enabled backend, or `EagerTensor` itself.
+///
+/// Generic functions take and return a `T: Native`, so a caller gets back
+/// the type it passed in (EagerPy's `astensor_` / `restore`):
+///
+/// ```
+/// use eager_tensor as ep;
+/// fn l2<T: ep::Native>(x: T) -> ep::Result<T> {
+///     ep::astensor(x).square()?.sum()?.sqrt()?.into_raw()
+/// }
+/// let a = ndarray::arr1(&[3.0f64, 4.0]).into_dyn();
+/// let n: ndarray::ArrayD<f64> = l2(a)?;
+/// assert_eq!(n[[]], 5.0);
+/// # Ok::<(), ep::Error>(())
+/// ```
+pub trait Native: Into<EagerTensor> + Sized {
+    /// Takes the native value out of an `EagerTensor` without copying; an
+    /// error if the tensor belongs to another backend or dtype.
+    fn from_eager(t: EagerTensor) -> Result<Self>;
+}
+
+/// A native type that an `EagerTensor` holds directly, so it can be borrowed.
+pub trait NativeRef {
+    /// Borrows it; an error if the tensor holds something else.
+    fn ref_from_eager(t: &EagerTensor) -> Result<&Self>;
+}
+
+impl Native for EagerTensor {
+    fn from_eager(t: EagerTensor) -> Result<Self> {
+        Ok(t)
+    }
+}
+impl NativeRef for EagerTensor {
+    fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
+        Ok(t)
+    }
+}
+
+#[cfg(feature = "ndarray")]
+mod nd_native {
+    use super::*;
+    use eager_ndarray::NdElem;
+    use ndarray::{ArcArray, ArrayD, IxDyn};
+
+    fn wrong(t: &EagerTensor, want: &str) -> Error {
+        Error::invalid(
+            "into_raw",
+            format!("the tensor is a {} {} tensor, not {want}", t.backend(), t.dtype()),
+        )
+    }
+
+    impl Native for NdTensor {
+        fn from_eager(t: EagerTensor) -> Result<Self> {
+            #[allow(unreachable_patterns)]
+            match t {
+                EagerTensor::NdArray(x) => Ok(x),
+                other => Err(wrong(&other, "an ndarray tensor")),
+            }
+        }
+    }
+    impl NativeRef for NdTensor {
+        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
+            #[allow(unreachable_patterns)]
+            match t {
+                EagerTensor::NdArray(x) => Ok(x),
+                other => Err(wrong(other, "an ndarray tensor")),
+            }
+        }
+    }
+    impl<E: NdElem> From<ArcArray<E, IxDyn>> for EagerTensor {
+        fn from(a: ArcArray<E, IxDyn>) -> Self {
+            EagerTensor::NdArray(E::wrap(a))
+        }
+    }
+    impl<E: NdElem> From<ArrayD<E>> for EagerTensor {
+        fn from(a: ArrayD<E>) -> Self {
+            EagerTensor::NdArray(E::wrap(a.into_shared()))
+        }
+    }
+    impl<E: NdElem> Native for ArcArray<E, IxDyn> {
+        fn from_eager(t: EagerTensor) -> Result<Self> {
+            let what = format!("ArcArray<{}, IxDyn>", E::DTYPE);
+            let nd = NdTensor::from_eager(t)?;
+            E::take(nd).map_err(|nd| wrong(&EagerTensor::NdArray(nd), &what))
+        }
+    }
+    impl<E: NdElem> NativeRef for ArcArray<E, IxDyn> {
+        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
+            let nd = NdTensor::ref_from_eager(t)?;
+            E::peek(nd).ok_or_else(|| wrong(t, &format!("ArcArray<{}, IxDyn>", E::DTYPE)))
+        }
+    }
+    /// Moves the buffer out without copying when this tensor is its only
+    /// owner and covers it whole; otherwise copies.
+    impl<E: NdElem> Native for ArrayD<E> {
+        fn from_eager(t: EagerTensor) -> Result<Self> {
+            Ok(ArcArray::<E, IxDyn>::from_eager(t)?.into_owned())
+        }
+    }
+}
+
+impl std::fmt::Debug for EagerTensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EagerTensor({}, {}, {:?})", self.backend(), self.dtype(), self.shape())
+    }
+}
+
+impl std::fmt::Display for EagerTensor {
+    /// Backend, dtype, shape, then the values as ndarray prints them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "EagerTensor({}, {}, {:?})", self.backend(), self.dtype(), self.shape())?;
+        let shape = self.shape();
+        let host = match self.dyn_to_host() {
+            Ok(h) => h,
+            Err(e) => return write!(f, "<values unavailable: {e}>"),
+        };
+        fn show<E: std::fmt::Display>(f: &mut std::fmt::Formatter<'_>, v: Vec<E>, shape: Vec<usize>) -> std::fmt::Result {
+            match ndarray::ArrayD::from_shape_vec(shape, v) {
+                Ok(a) => write!(f, "{a}"),
+                Err(e) => write!(f, "<{e}>"),
+            }
+        }
+        match host {
+            HostData::Bool(v) => show(f, v, shape),
+            HostData::U8(v) => show(f, v, shape),
+            HostData::I32(v) => show(f, v, shape),
+            HostData::I64(v) => show(f, v, shape),
+            HostData::F32(v) => show(f, v, shape),
+            HostData::F64(v) => show(f, v, shape),
+        }
+    }
+}
