@@ -1,0 +1,649 @@
+#!/usr/bin/env python3
+"""Generates tests/data/conformance.json: the conformance table.
+
+Every expected value is computed here by NumPy (never typed in by hand),
+so anyone can regenerate and review it:
+
+    python3 -m venv /tmp/np && /tmp/np/bin/pip install numpy
+    /tmp/np/bin/python tests/gen/gen_conformance.py
+
+The Rust side (tests/conformance.rs) runs each case on every enabled
+backend. A case is: op name, input tensors, JSON arguments, and either the
+expected outputs (dtype, shape, row-major data) or the expected error kind
+(`shape`, `dtype`, `axis`, `index`, `invalid`). Where eager-tensor's rules
+(docs/semantics.md) deliberately differ from NumPy, the case says so in
+`note` and the expectation is derived from NumPy's values by that rule.
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+RNG = np.random.default_rng(20261126)
+OUT = os.path.join(os.path.dirname(__file__), "..", "data", "conformance.json")
+CASES = []
+NAMES = set()
+
+DT = {
+    "bool": np.bool_, "u8": np.uint8, "i32": np.int32, "i64": np.int64,
+    "f32": np.float32, "f64": np.float64,
+}
+NP2DT = {np.dtype(v): k for k, v in DT.items()}
+FLOATS = ["f32", "f64"]
+INTS = ["u8", "i32", "i64"]
+SIGNED = ["i32", "i64"]
+NUMERIC = INTS + FLOATS
+ALL = ["bool"] + NUMERIC
+
+
+def enc_val(v, dt):
+    if dt in FLOATS:
+        # f32 values are written in their shortest round-trip form.
+        v = float(str(np.float32(v))) if dt == "f32" else float(v)
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return v
+    if dt == "bool":
+        return bool(v)
+    return int(v)
+
+
+def enc(a):
+    a = np.asarray(a)
+    dt = NP2DT[a.dtype]
+    return {"dtype": dt, "shape": list(a.shape), "data": [enc_val(v, dt) for v in a.ravel()]}
+
+
+def sample(shape, dt, lo=-3.0, hi=3.0, nan=False):
+    """Random data of a dtype; floats have 2 decimals so that f32 is exact."""
+    if dt == "bool":
+        return RNG.random(shape) < 0.5
+    if dt == "u8":
+        return RNG.integers(0, 10, size=shape).astype(np.uint8)
+    if dt in INTS:
+        return RNG.integers(int(lo) * 3, int(hi) * 3 + 1, size=shape).astype(DT[dt])
+    a = np.round(RNG.uniform(lo, hi, size=shape), 2).astype(DT[dt])
+    if nan and a.size > 2:
+        a.ravel()[1] = np.nan
+    return a
+
+
+def case(name, op, inputs, args=None, expect=None, error=None, rtol=None, note=None):
+    assert name not in NAMES, name
+    NAMES.add(name)
+    c = {"name": name, "op": op, "inputs": [enc(np.asarray(i)) for i in inputs], "args": args or {}}
+    if error is not None:
+        c["error"] = error
+    else:
+        outs = expect if isinstance(expect, (list, tuple)) else [expect]
+        c["expect"] = [enc(np.asarray(o)) for o in outs]
+    if rtol is not None:
+        c["rtol"] = rtol
+    if note:
+        c["note"] = note
+    CASES.append(c)
+
+
+def float_of(dt):
+    return dt if dt in FLOATS else "f64"
+
+
+# ---------------------------------------------------------------- unary
+UNARY_FLOAT = {
+    "sqrt": (np.sqrt, 0.1, 4), "exp": (np.exp, -3, 3), "log": (np.log, 0.1, 4),
+    "log2": (np.log2, 0.1, 4), "log10": (np.log10, 0.1, 4), "log1p": (np.log1p, -0.5, 4),
+    "sin": (np.sin, -3, 3), "cos": (np.cos, -3, 3), "tan": (np.tan, -1.2, 1.2),
+    "sinh": (np.sinh, -3, 3), "cosh": (np.cosh, -3, 3), "tanh": (np.tanh, -3, 3),
+    "arcsin": (np.arcsin, -0.99, 0.99), "arccos": (np.arccos, -0.99, 0.99), "arctan": (np.arctan, -3, 3),
+    "arcsinh": (np.arcsinh, -3, 3), "arccosh": (np.arccosh, 1.01, 4), "arctanh": (np.arctanh, -0.99, 0.99),
+    "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), -8, 8),
+}
+for op, (fn, lo, hi) in UNARY_FLOAT.items():
+    for dt in FLOATS:
+        x = sample((2, 3), dt, lo, hi)
+        with np.errstate(all="ignore"):
+            y = fn(x)
+        case(f"{op}_{dt}", op, [x], expect=y.astype(DT[dt]))
+    # Integers compute in f64 (NumPy: i32/i64 -> f64 too).
+    xi = np.array([1, 2, 3], dtype=np.int64) if op not in ("arcsin", "arccos", "arctanh") else np.array([0, 0, 0], np.int64)
+    with np.errstate(all="ignore"):
+        y = fn(xi.astype(np.float64))
+    case(f"{op}_i64", op, [xi], expect=y)
+    assert op == "sigmoid" or fn(xi).dtype == np.float64
+with np.errstate(all="ignore"):
+    case("log_negative_is_nan", "log", [np.array([-1.0, 0.0, 1.0], np.float32)],
+         expect=np.log(np.array([-1.0, 0.0, 1.0], np.float32)))
+case("sqrt_u8_is_f64", "sqrt", [np.array([4, 9], np.uint8)], expect=np.sqrt(np.array([4, 9], np.float64)),
+     note="NumPy gives float16 for u8; eager-tensor has no f16 and uses f64 for every non-float input")
+case("sigmoid_large_stable", "sigmoid", [np.array([-800.0, 0.0, 800.0])], expect=np.array([0.0, 0.5, 1.0]))
+
+for op, fn in {"abs": np.abs, "neg": np.negative, "sign": np.sign, "square": np.square}.items():
+    for dt in NUMERIC:
+        x = sample((2, 3), dt)
+        if dt == "u8" and op in ("neg",):
+            x = np.array([[0, 1, 2], [3, 200, 255]], np.uint8)
+        case(f"{op}_{dt}", op, [x], expect=fn(x))
+    case(f"{op}_bool_error", op, [sample((3,), "bool")], error="dtype")
+case("abs_nan", "abs", [np.array([np.nan, -np.inf, -0.5])], expect=np.abs(np.array([np.nan, -np.inf, -0.5])))
+case("sign_nan", "sign", [np.array([np.nan, -2.0, 0.0, 3.0])], expect=np.sign(np.array([np.nan, -2.0, 0.0, 3.0])))
+for dt in NUMERIC:
+    x = sample((2, 3), dt)
+    case(f"relu_{dt}", "relu", [x], expect=np.maximum(x, DT[dt](0)))
+halves = np.array([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4, 2.6, np.nan])
+for dt in FLOATS:
+    for op, fn in {"round": np.round, "ceil": np.ceil, "floor": np.floor}.items():
+        x = halves.astype(DT[dt])
+        case(f"{op}_{dt}", op, [x], expect=fn(x))
+for op, fn in {"round": np.round, "ceil": np.ceil, "floor": np.floor}.items():
+    x = np.array([-3, 0, 7], np.int32)
+    case(f"{op}_i32_identity", op, [x], expect=x,
+         note="NumPy's round keeps ints; eager-tensor keeps the int dtype for ceil/floor too")
+    case(f"{op}_bool_error", op, [np.array([True])], error="dtype")
+for op, fn in {"isnan": np.isnan, "isinf": np.isinf}.items():
+    for dt in FLOATS:
+        x = np.array([1.0, np.nan, np.inf, -np.inf, 0.0], DT[dt])
+        case(f"{op}_{dt}", op, [x], expect=fn(x))
+    x = np.array([1, 2], np.int64)
+    case(f"{op}_i64", op, [x], expect=fn(x))
+for dt in ALL:
+    x = sample((2, 3), dt)
+    case(f"logical_not_{dt}", "logical_not", [x], expect=np.logical_not(x))
+
+# ---------------------------------------------------------------- binary
+BIN = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+    "floor_div": np.floor_divide, "rem": np.remainder, "pow": np.power,
+    "minimum": np.minimum, "maximum": np.maximum,
+    "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+    "eq": np.equal, "ne": np.not_equal,
+}
+for op, fn in BIN.items():
+    for dt in NUMERIC:
+        a = sample((2, 3), dt)
+        b = sample((2, 3), dt)
+        if op in ("floor_div", "rem", "div") and dt in INTS:
+            b = np.where(b == 0, DT[dt](3), b).astype(DT[dt])
+        if op == "pow":
+            a = sample((2, 3), dt, 0.5, 3)
+            b = (sample((2, 3), dt, 0, 3) if dt in INTS else sample((2, 3), dt, -2, 2))
+            if dt in INTS:
+                b = np.abs(b).astype(DT[dt]) % 4
+        with np.errstate(all="ignore"):
+            y = fn(a, b)
+        case(f"{op}_{dt}", op, [a, b], expect=y, rtol=1e-4 if op == "pow" and dt == "f32" else None)
+    # broadcasting
+    a = sample((2, 1, 3), "f32", 0.5, 3)
+    b = sample((4, 1), "f32", 0.5, 3)
+    with np.errstate(all="ignore"):
+        case(f"{op}_broadcast", op, [a, b], expect=fn(a, b), rtol=1e-4 if op == "pow" else None)
+    case(f"{op}_shape_error", op, [sample((2, 3), "f32"), sample((4,), "f32")], error="shape")
+
+# mixed dtype promotion (NumPy 2 table)
+for da, db in [("u8", "i32"), ("i32", "i64"), ("i32", "f32"), ("u8", "f32"), ("i64", "f32"), ("f32", "f64"), ("bool", "i32"), ("bool", "f32")]:
+    a, b = sample((3,), da), sample((3,), db)
+    y = np.add(a, b)
+    case(f"add_promote_{da}_{db}", "add", [a, b], expect=y)
+    assert NP2DT[y.dtype] in DT
+# weak scalars (NEP 50)
+for dt, s, sdt in [("f32", 2.5, "f64"), ("i64", 2.5, "f64"), ("i32", 7, "i32"), ("i32", 7, "i64"), ("u8", 3, "i64"),
+                   ("f32", 2, "i64"), ("bool", 2, "i64"), ("bool", 1.5, "f64"), ("f64", True, "bool"), ("i32", 2.5, "f32")]:
+    a = sample((3,), dt)
+    if dt == "bool" or sdt == "bool":
+        ref = np.add(a, s)
+    elif isinstance(s, float) and dt in INTS:
+        ref = np.add(a.astype(DT[sdt]), DT[sdt](s))  # the scalar's own type wins a kind it is higher in
+    else:
+        ref = np.add(a, s)
+    if dt == "bool" and isinstance(s, int) and not isinstance(s, bool):
+        ref = ref.astype(DT[sdt])
+    case(f"add_scalar_{dt}_{sdt}_{s}", "add", [a], {"scalar": {"dtype": sdt, "value": s}}, expect=ref,
+         note="weak scalar: the tensor's dtype unless the scalar's kind is higher, then the scalar's own type")
+case("add_scalar_u8_out_of_range", "add", [np.array([1, 2], np.uint8)], {"scalar": {"dtype": "i64", "value": 300}}, error="invalid")
+for op in ["sub", "div", "rem", "mul", "add"]:
+    a = sample((4,), "f64", 0.5, 3)
+    case(f"{op}_scalar_left", op, [a], {"scalar": {"dtype": "f64", "value": 2.0}, "scalar_left": True},
+         expect=BIN[op](2.0, a))
+# integer division and remainder signs; division by zero
+a = np.array([7, -7, 7, -7, 5, 0, -3], np.int64)
+b = np.array([2, 2, -2, -2, 0, 0, 5], np.int64)
+with np.errstate(all="ignore"):
+    case("floor_div_signs_i64", "floor_div", [a, b], expect=np.floor_divide(a, b))
+    case("rem_signs_i64", "rem", [a, b], expect=np.remainder(a, b))
+    af, bf = a.astype(np.float64), np.array([2, 2, -2, -2, 0.0, 3, 5])
+    case("floor_div_signs_f64", "floor_div", [af, bf], expect=np.floor_divide(af, bf))
+    case("rem_signs_f64", "rem", [af, bf], expect=np.remainder(af, bf))
+    case("div_i64_is_f64", "div", [a, np.array([2, 2, -2, -2, 4, 1, 5], np.int64)], expect=np.true_divide(a, np.array([2, 2, -2, -2, 4, 1, 5])))
+    case("div_by_zero_float", "div", [np.array([1.0, -1.0, 0.0]), np.array([0.0, 0.0, 0.0])],
+         expect=np.true_divide(np.array([1.0, -1.0, 0.0]), 0.0))
+case("pow_int_negative_error", "pow", [np.array([2, 3], np.int64), np.array([1, -1], np.int64)], error="invalid")
+case("pow_int_scalar_negative_error", "pow", [np.array([2, 3], np.int64)], {"scalar": {"dtype": "i64", "value": -2}}, error="invalid")
+case("pow_f32_scalar", "pow", [np.array([1.5, 2.0, 4.0], np.float32)], {"scalar": {"dtype": "f64", "value": 0.5}},
+     expect=np.power(np.array([1.5, 2.0, 4.0], np.float32), 0.5))
+for op in ["minimum", "maximum"]:
+    a = np.array([1.0, np.nan, 3.0, np.nan])
+    b = np.array([np.nan, 2.0, 1.0, np.nan])
+    case(f"{op}_nan", op, [a, b], expect=BIN[op](a, b))
+    case(f"{op}_bool", op, [np.array([True, False, True]), np.array([False, False, True])],
+         expect=BIN[op](np.array([True, False, True]), np.array([False, False, True])))
+for op in ["add", "sub", "mul", "floor_div", "rem", "pow"]:
+    case(f"{op}_bool_bool_error", op, [np.array([True]), np.array([False])], error="dtype")
+for op, fn in {"logical_and": np.logical_and, "logical_or": np.logical_or}.items():
+    a, b = sample((2, 3), "bool"), sample((3,), "bool")
+    case(f"{op}_bool", op, [a, b], expect=fn(a, b))
+    a, b = sample((2, 3), "f32"), sample((2, 3), "i32")
+    case(f"{op}_numeric", op, [a, b], expect=fn(a, b))
+for op in ["lt", "le", "gt", "ge", "eq", "ne"]:
+    a = np.array([1.0, np.nan, 3.0])
+    case(f"{op}_nan", op, [a, np.array([1.0, 1.0, np.nan])], expect=BIN[op](a, np.array([1.0, 1.0, np.nan])))
+    a = sample((3,), "i64")
+    case(f"{op}_scalar_float", op, [a], {"scalar": {"dtype": "f64", "value": 0.5}}, expect=BIN[op](a, 0.5))
+    a, b = sample((4,), "bool"), sample((4,), "bool")
+    case(f"{op}_bool", op, [a, b], expect=BIN[op](a, b))
+
+# matmul
+for dt in NUMERIC:
+    a, b = sample((3, 4), dt, 0, 2), sample((4, 2), dt, 0, 2)
+    case(f"matmul_{dt}", "matmul", [a, b], expect=np.matmul(a, b), rtol=1e-5)
+for name, sa, sb in [("1d_1d", (4,), (4,)), ("1d_2d", (4,), (4, 3)), ("2d_1d", (3, 4), (4,)),
+                     ("batched", (2, 3, 4), (2, 4, 5)), ("broadcast_batch", (2, 1, 3, 4), (5, 4, 2)),
+                     ("batched_1d", (2, 3, 4), (4,)), ("empty_k", (2, 0), (0, 3))]:
+    a, b = sample(sa, "f64"), sample(sb, "f64")
+    case(f"matmul_{name}", "matmul", [a, b], expect=np.matmul(a, b))
+a, b = sample((2, 2), "i32"), sample((2, 2), "f32")
+case("matmul_promote_i32_f32", "matmul", [a, b], expect=np.matmul(a, b))
+case("matmul_shape_error", "matmul", [sample((2, 3), "f32"), sample((2, 3), "f32")], error="shape")
+case("matmul_0d_error", "matmul", [np.float32(2.0), sample((2,), "f32")], error="shape")
+case("matmul_bool_error", "matmul", [sample((2, 2), "bool"), sample((2, 2), "bool")], error="dtype")
+case("matmul_batch_error", "matmul", [sample((2, 2, 2), "f32"), sample((3, 2, 2), "f32")], error="shape")
+
+# where
+c = sample((2, 3), "bool")
+for dt in ALL:
+    x, y = sample((2, 3), dt), sample((3,), dt)
+    case(f"where_cond_{dt}", "where_cond", [c, x, y], expect=np.where(c, x, y))
+x = sample((2, 3), "f32")
+case("where_cond_scalar_y", "where_cond", [c, x], {"y_scalar": {"dtype": "f64", "value": 0.0}}, expect=np.where(c, x, np.float32(0)))
+case("where_cond_scalars", "where_cond", [c], {"x_scalar": {"dtype": "f64", "value": 1.0}, "y_scalar": {"dtype": "f64", "value": -1.0}},
+     expect=np.where(c, 1.0, -1.0))
+xi, yf = sample((2, 3), "i32"), sample((2, 3), "f32")
+case("where_cond_promote", "where_cond", [c, xi, yf], expect=np.where(c, xi, yf))
+ci = np.array([0, 2, -1], np.int64)
+case("where_cond_int_condition", "where_cond", [ci, np.ones(3), np.zeros(3)], expect=np.where(ci, 1.0, 0.0))
+case("where_cond_shape_error", "where_cond", [sample((2, 3), "bool"), sample((4,), "f32"), sample((3,), "f32")], error="shape")
+
+# casts
+for src in ALL:
+    for dst in ALL:
+        x = sample((5,), src) if src not in FLOATS else np.array([-2.7, -0.5, 0.0, 1.5, 2.9], DT[src])
+        if dst == "u8" and src in FLOATS + SIGNED:
+            x = np.abs(x)
+        case(f"astype_{src}_{dst}", "astype", [x], {"dtype": dst}, expect=x.astype(DT[dst]))
+
+# ---------------------------------------------------------------- reductions
+def red_dtype(dt):
+    return "i64" if dt in ("bool", "u8", "i32") else dt
+
+
+for op, fn in {"sum": np.sum, "prod": np.prod}.items():
+    for dt in ALL:
+        x = sample((2, 3, 4), dt, -1.5, 1.5) if op == "prod" else sample((2, 3, 4), dt)
+        rd = DT[red_dtype(dt)]
+        case(f"{op}_{dt}", op, [x], expect=fn(x, dtype=rd), rtol=1e-4 if dt == "f32" else None)
+        case(f"{op}_axes_{dt}", op, [x], {"axes": [0, -1], "keepdims": False}, expect=fn(x, axis=(0, 2), dtype=rd),
+             rtol=1e-4 if dt == "f32" else None)
+        case(f"{op}_keepdims_{dt}", op, [x], {"axes": [1], "keepdims": True}, expect=fn(x, axis=1, keepdims=True, dtype=rd),
+             rtol=1e-4 if dt == "f32" else None)
+    case(f"{op}_axis_error", op, [sample((2, 3), "f32")], {"axes": [2], "keepdims": False}, error="axis")
+    case(f"{op}_repeated_axis_error", op, [sample((2, 3), "f32")], {"axes": [1, -1], "keepdims": False}, error="invalid")
+    case(f"{op}_empty", op, [np.zeros((0, 3), np.float32)], {"axes": [0], "keepdims": False}, expect=fn(np.zeros((0, 3), np.float32), axis=0))
+xs = sample((2, 3), "i32")
+case("sum_no_axes", "sum", [xs], {"axes": [], "keepdims": False}, expect=np.sum(xs, axis=(), dtype=np.int64))
+big = np.round(RNG.uniform(0, 1, 100000), 2).astype(np.float32)
+case("sum_f32_large_accurate", "sum", [big], expect=np.sum(big.astype(np.float64)).astype(np.float32), rtol=1e-6,
+     note="pairwise summation: a naive f32 loop is off by ~1e-4 here")
+for dt in FLOATS:
+    x = sample((2, 3, 4), dt)
+    case(f"mean_{dt}", "mean", [x], expect=np.mean(x), rtol=1e-5)
+    case(f"mean_axes_{dt}", "mean", [x], {"axes": [1, 2], "keepdims": True}, expect=np.mean(x, axis=(1, 2), keepdims=True), rtol=1e-5)
+for dt in ["bool", "i32", "i64", "u8"]:
+    case(f"mean_{dt}_error", "mean", [sample((3,), dt)], error="dtype",
+         note="EagerPy's rule: mean of an integer or bool tensor is an error")
+for op, fn in {"min": np.min, "max": np.max}.items():
+    for dt in ALL:
+        x = sample((2, 3, 4), dt)
+        case(f"{op}_{dt}", op, [x], expect=fn(x))
+        case(f"{op}_axes_{dt}", op, [x], {"axes": [-1], "keepdims": True}, expect=fn(x, axis=-1, keepdims=True))
+    x = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0]])
+    case(f"{op}_nan", op, [x], {"axes": [1], "keepdims": False}, expect=fn(x, axis=1))
+    case(f"{op}_nan_all", op, [x], expect=fn(x))
+    case(f"{op}_empty_error", op, [np.zeros((0, 3), np.float32)], {"axes": [0], "keepdims": False}, error="invalid")
+for op, fn in {"all": np.all, "any": np.any}.items():
+    x = sample((3, 4), "bool")
+    case(f"{op}_bool", op, [x], expect=fn(x))
+    case(f"{op}_axes", op, [x], {"axes": [0], "keepdims": True}, expect=fn(x, axis=0, keepdims=True))
+    case(f"{op}_empty", op, [np.zeros((0,), bool)], expect=fn(np.zeros((0,), bool)))
+    case(f"{op}_f32_error", op, [sample((3,), "f32")], error="dtype", note="API.md: all/any require bool")
+
+for op, fn in {"argmin": np.argmin, "argmax": np.argmax}.items():
+    for dt in ALL:
+        x = sample((3, 4), dt)
+        case(f"{op}_{dt}", op, [x], expect=np.int64(fn(x)))
+        case(f"{op}_axis_{dt}", op, [x], {"axis": -1}, expect=fn(x, axis=-1).astype(np.int64))
+    x = np.array([2.0, 1.0, 5.0, 1.0, 5.0])
+    case(f"{op}_ties_first", op, [x], expect=np.int64(fn(x)))
+    x = np.array([2.0, np.nan, 5.0, np.nan])
+    case(f"{op}_nan_first", op, [x], expect=np.int64(fn(x)))
+    case(f"{op}_empty_error", op, [np.zeros((0,), np.float32)], error="invalid")
+    case(f"{op}_axis_error", op, [sample((3,), "f32")], {"axis": 1}, error="axis")
+
+for dt in ALL:
+    x = sample((3, 5), dt)
+    case(f"sort_{dt}", "sort", [x], {"axis": -1}, expect=np.sort(x, axis=-1, kind="stable"))
+    case(f"argsort_{dt}", "argsort", [x], {"axis": 0}, expect=np.argsort(x, axis=0, kind="stable").astype(np.int64))
+x = np.array([3.0, np.nan, 1.0, 2.0, 1.0, np.nan, -np.inf])
+case("sort_nan_last", "sort", [x], {"axis": 0}, expect=np.sort(x, kind="stable"))
+case("argsort_stable_nan", "argsort", [x], {"axis": 0}, expect=np.argsort(x, kind="stable"))
+xt = np.array([1, 0, 1, 0, 1, 0, 0, 1], np.int64)
+case("argsort_stable_ties", "argsort", [xt], {"axis": 0}, expect=np.argsort(xt, kind="stable"),
+     note="stability: NumPy's default quicksort is not stable; eager-tensor always sorts stably")
+case("sort_axis_error", "sort", [sample((3,), "f32")], {"axis": 1}, error="axis")
+
+
+def topk_ref(x, k):
+    # Largest first, ties by lower index, NaN counts as the largest.
+    idx = np.zeros(x.shape[:-1] + (k,), np.int64)
+    flat = x.reshape(-1, x.shape[-1])
+    out = idx.reshape(-1, k)
+    for r in range(flat.shape[0]):
+        row = flat[r]
+        key = sorted(range(len(row)), key=lambda i: (0 if np.isnan(row[i]) else 1, -float(row[i]) if not np.isnan(row[i]) else 0, i))
+        out[r] = key[:k]
+    idx = out.reshape(x.shape[:-1] + (k,))
+    return np.take_along_axis(x, idx, axis=-1), idx
+
+
+for dt in NUMERIC:
+    x = sample((3, 6), dt)
+    v, i = topk_ref(x, 3)
+    case(f"topk_{dt}", "topk", [x], {"k": 3}, expect=[v, i])
+x = np.array([1.0, 5.0, 3.0, 5.0, np.nan, 2.0])
+v, i = topk_ref(x, 4)
+case("topk_ties_nan", "topk", [x], {"k": 4}, expect=[v, i])
+case("topk_k_error", "topk", [sample((3,), "f32")], {"k": 4}, error="invalid")
+
+for dt in ALL:
+    x = sample((2, 3), dt)
+    case(f"cumsum_{dt}", "cumsum", [x], expect=np.cumsum(x, dtype=DT[red_dtype(dt)]))
+    case(f"cumsum_axis_{dt}", "cumsum", [x], {"axis": 1}, expect=np.cumsum(x, axis=1, dtype=DT[red_dtype(dt)]))
+case("cumsum_axis_error", "cumsum", [sample((2, 3), "f32")], {"axis": -3}, error="axis")
+
+# ---------------------------------------------------------------- shape
+x = np.arange(24).reshape(2, 3, 4)
+for dt in ALL:
+    xd = sample((2, 3, 4), dt)
+    case(f"reshape_{dt}", "reshape", [xd], {"shape": [4, -1]}, expect=xd.reshape(4, -1))
+case("reshape_0d", "reshape", [np.array([5.0])], {"shape": []}, expect=np.array([5.0]).reshape(()))
+case("reshape_error", "reshape", [x], {"shape": [5, -1]}, error="shape")
+case("reshape_two_unknown_error", "reshape", [x], {"shape": [-1, -1]}, error="invalid")
+case("reshape_after_transpose", "reshape_t", [x], {"shape": [-1]}, expect=x.T.reshape(-1))
+case("flatten_all", "flatten", [x], {"start": 0, "end": -1}, expect=x.reshape(-1))
+case("flatten_middle", "flatten", [x], {"start": 1, "end": 2}, expect=x.reshape(2, 12))
+case("flatten_error", "flatten", [x], {"start": 2, "end": 1}, error="invalid")
+case("transpose", "transpose", [x], expect=x.transpose())
+case("t", "t", [x[0]], expect=x[0].T)
+case("permute", "permute", [x], {"axes": [1, 2, 0]}, expect=np.transpose(x, (1, 2, 0)))
+case("permute_error", "permute", [x], {"axes": [1, 1, 0]}, error="invalid")
+for ax in [0, 1, 3, -1, -4]:
+    case(f"expand_dims_{ax}", "expand_dims", [x], {"axis": ax}, expect=np.expand_dims(x, ax))
+case("expand_dims_error", "expand_dims", [x], {"axis": 4}, error="axis")
+y = np.arange(6).reshape(1, 2, 1, 3)
+case("squeeze_all", "squeeze", [y], expect=np.squeeze(y))
+case("squeeze_axes", "squeeze", [y], {"axes": [-2]}, expect=np.squeeze(y, axis=-2))
+case("squeeze_error", "squeeze", [y], {"axes": [1]}, error="shape")
+for dt in ALL:
+    xd = sample((2, 3), dt)
+    case(f"tile_{dt}", "tile", [xd], {"reps": [2, 3]}, expect=np.tile(xd, (2, 3)))
+case("tile_error", "tile", [x], {"reps": [2]}, error="invalid")
+case("flip_all", "flip", [x], expect=np.flip(x))
+case("flip_axes", "flip", [x], {"axes": [0, -1]}, expect=np.flip(x, axis=(0, 2)))
+case("flip_axis_error", "flip", [x], {"axes": [3]}, error="axis")
+for dt in ALL:
+    xd = sample((2, 3), dt)
+    case(f"pad_constant_{dt}", "pad", [xd], {"widths": [[1, 0], [2, 1]], "mode": "constant", "value": 1.0},
+         expect=np.pad(xd, ((1, 0), (2, 1)), constant_values=1))
+    if dt != "bool":
+        case(f"pad_reflect_{dt}", "pad", [xd], {"widths": [[1, 1], [2, 2]], "mode": "reflect"},
+             expect=np.pad(xd, ((1, 1), (2, 2)), mode="reflect"))
+case("pad_reflect_too_wide_error", "pad", [x[0]], {"widths": [[3, 0], [0, 0]], "mode": "reflect"}, error="invalid",
+     note="NumPy reflects repeatedly; eager-tensor (like PyTorch) requires width < size")
+case("pad_widths_error", "pad", [x[0]], {"widths": [[1, 1]], "mode": "constant", "value": 0.0}, error="invalid")
+case("pad_value_error", "pad", [x[0]], {"widths": [[1, 1], [0, 0]], "mode": "constant", "value": 0.5}, error="invalid")
+case("broadcast_to", "broadcast_to", [x[0, :, :1]], {"shape": [2, 3, 4]}, expect=np.broadcast_to(x[0, :, :1], (2, 3, 4)))
+case("broadcast_to_error", "broadcast_to", [x[0]], {"shape": [4, 3]}, error="shape")
+
+# joins
+for dt in ALL:
+    a, b = sample((2, 3), dt), sample((1, 3), dt)
+    case(f"concatenate_{dt}", "concatenate", [a, b], {"axis": 0}, expect=np.concatenate([a, b], axis=0))
+a, b, c3 = sample((2, 3), "f32"), sample((2, 1), "f32"), sample((2, 2), "f32")
+case("concatenate_axis1", "concatenate", [a, b, c3], {"axis": -1}, expect=np.concatenate([a, b, c3], axis=-1))
+a, b = sample((2, 3), "i32"), sample((1, 3), "f32")
+case("concatenate_promote", "concatenate", [a, b], {"axis": 0}, expect=np.concatenate([a, b], axis=0))
+case("concatenate_shape_error", "concatenate", [sample((2, 3), "f32"), sample((2, 2), "f32")], {"axis": 0}, error="shape")
+case("concatenate_axis_error", "concatenate", [sample((2, 3), "f32")], {"axis": 2}, error="axis")
+case("concatenate_empty_error", "concatenate", [], {"axis": 0}, error="invalid")
+for ax in [0, 1, -1, 2]:
+    a, b = sample((2, 3), "f64"), sample((2, 3), "f64")
+    case(f"stack_{ax}", "stack", [a, b], {"axis": ax}, expect=np.stack([a, b], axis=ax))
+case("stack_shape_error", "stack", [sample((2, 3), "f32"), sample((3, 2), "f32")], {"axis": 0}, error="shape")
+case("stack_axis_error", "stack", [sample((2, 3), "f32")], {"axis": 3}, error="axis")
+gx, gy, gz = np.arange(3), np.arange(4) * 10, np.arange(2) * 100
+case("meshgrid_xy", "meshgrid", [gx, gy], {"indexing": "xy"}, expect=np.meshgrid(gx, gy, indexing="xy"))
+case("meshgrid_ij", "meshgrid", [gx, gy, gz], {"indexing": "ij"}, expect=np.meshgrid(gx, gy, gz, indexing="ij"))
+case("meshgrid_xy3", "meshgrid", [gx, gy, gz], {"indexing": "xy"}, expect=np.meshgrid(gx, gy, gz, indexing="xy"))
+case("iter", "iter", [x], expect=list(x))
+
+# gathers
+for dt in ALL:
+    xd = sample((3, 4), dt)
+    idx = RNG.integers(-4, 4, size=(3, 2))
+    case(f"take_along_axis_{dt}", "take_along_axis", [xd, idx], {"axis": 1}, expect=np.take_along_axis(xd, idx, axis=1))
+xd = sample((3, 4), "f32")
+idx = RNG.integers(0, 3, size=(2, 4))
+case("take_along_axis_axis0", "take_along_axis", [xd, idx], {"axis": 0}, expect=np.take_along_axis(xd, idx, axis=0))
+idx = RNG.integers(0, 4, size=(1, 2))
+case("take_along_axis_broadcast", "take_along_axis", [xd, idx], {"axis": 1}, expect=np.take_along_axis(xd, idx, axis=1))
+case("take_along_axis_range_error", "take_along_axis", [xd, np.array([[4], [0], [0]])], {"axis": 1}, error="index")
+case("take_along_axis_ndim_error", "take_along_axis", [xd, np.array([0, 1])], {"axis": 1}, error="shape")
+case("take_along_axis_dtype_error", "take_along_axis", [xd, np.array([[0.0], [1.0], [0.0]])], {"axis": 1}, error="dtype")
+for dt in NUMERIC:
+    xd = sample((3, 4), dt)
+    ind = np.array([0, 3, 1])
+    ref = np.zeros_like(xd)
+    ref[np.arange(3), ind] = 2
+    case(f"onehot_like_{dt}", "onehot_like", [xd, ind], {"value": 2}, expect=ref)
+case("onehot_like_shape_error", "onehot_like", [sample((3, 4), "f32"), np.array([0, 1])], {"value": 1}, error="shape")
+case("onehot_like_range_error", "onehot_like", [sample((3, 4), "f32"), np.array([0, 1, 4])], {"value": 1}, error="index")
+
+
+# nn helpers
+def np_softmax(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def np_log_softmax(x, axis):
+    s = x - x.max(axis=axis, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+
+for dt in FLOATS:
+    xd = sample((3, 4), dt)
+    for ax in [0, -1]:
+        case(f"softmax_{dt}_{ax}", "softmax", [xd], {"axis": ax}, expect=np_softmax(xd.astype(np.float64), ax).astype(DT[dt]))
+        case(f"log_softmax_{dt}_{ax}", "log_softmax", [xd], {"axis": ax}, expect=np_log_softmax(xd.astype(np.float64), ax).astype(DT[dt]))
+    labels = np.array([0, 3, 2])
+    ce = -np_log_softmax(xd.astype(np.float64), -1)[np.arange(3), labels]
+    case(f"crossentropy_{dt}", "crossentropy", [xd, labels], expect=ce.astype(DT[dt]))
+case("softmax_large_stable", "softmax", [np.array([1000.0, 1001.0, 1002.0])], {"axis": 0},
+     expect=np_softmax(np.array([1000.0, 1001.0, 1002.0]), 0))
+case("softmax_i64", "softmax", [np.array([1, 2, 3])], {"axis": 0}, expect=np_softmax(np.array([1.0, 2.0, 3.0]), 0))
+case("crossentropy_shape_error", "crossentropy", [sample((3, 4), "f32"), np.array([0, 1])], error="shape")
+case("crossentropy_range_error", "crossentropy", [sample((3, 4), "f32"), np.array([0, 1, 4])], error="index")
+case("softmax_axis_error", "softmax", [sample((3, 4), "f32")], {"axis": 2}, error="axis")
+for dt in NUMERIC:
+    xd = sample((2, 5), dt)
+    lo, hi = (-1, 2) if dt != "u8" else (2, 6)
+    case(f"clip_{dt}", "clip", [xd], {"min": lo, "max": hi}, expect=np.clip(xd, DT[dt](lo), DT[dt](hi)))
+xd = sample((2, 5), "f32")
+case("clip_float_bounds", "clip", [xd], {"min": -0.5, "max": 0.75}, expect=np.clip(xd, np.float32(-0.5), np.float32(0.75)))
+
+# linear algebra
+for dt in FLOATS:
+    m = sample((3, 3), dt) + np.eye(3, dtype=DT[dt]) * 4
+    case(f"inv_{dt}", "inv", [m], expect=np.linalg.inv(m.astype(np.float64)).astype(DT[dt]), rtol=1e-5)
+    s, l = np.linalg.slogdet(m.astype(np.float64))
+    case(f"slogdet_{dt}", "slogdet", [m], expect=[np.array(s, DT[dt]), np.array(l, DT[dt])], rtol=1e-5)
+mb = sample((2, 3, 3), "f64") + np.eye(3) * 4
+mb[1] *= -1
+case("inv_batched", "inv", [mb], expect=np.linalg.inv(mb))
+case("slogdet_batched", "slogdet", [mb], expect=list(np.linalg.slogdet(mb)))
+mi = np.array([[2, 1], [1, 1]], np.int64)
+case("inv_i64_is_f64", "inv", [mi], expect=np.linalg.inv(mi))
+sing = np.array([[1.0, 2.0], [2.0, 4.0]])
+case("inv_singular_error", "inv", [sing], error="invalid", note="JAX returns inf silently; NumPy raises")
+case("slogdet_singular", "slogdet", [sing], expect=list(np.linalg.slogdet(sing)))
+case("inv_shape_error", "inv", [sample((2, 3), "f64")], error="shape")
+
+# creation
+for dt in ALL:
+    like = sample((2,), dt)
+    case(f"zeros_{dt}", "zeros", [like], {"shape": [2, 3]}, expect=np.zeros((2, 3), DT[dt]))
+    case(f"ones_{dt}", "ones", [like], {"shape": [3]}, expect=np.ones((3,), DT[dt]))
+    case(f"zeros_like_{dt}", "zeros_like", [like], expect=np.zeros_like(like))
+    case(f"ones_like_{dt}", "ones_like", [like], expect=np.ones_like(like))
+case("full_f32", "full", [sample((2,), "f32")], {"shape": [2, 2], "value": 2.5}, expect=np.full((2, 2), 2.5, np.float32))
+case("full_i32", "full", [sample((2,), "i32")], {"shape": [3], "value": 7}, expect=np.full((3,), 7, np.int32))
+case("full_like_f64", "full_like", [sample((2, 2), "f64")], {"value": -1.5}, expect=np.full((2, 2), -1.5))
+case("full_int_fraction_error", "full", [sample((2,), "i64")], {"shape": [2], "value": 2.5}, error="invalid",
+     note="NumPy truncates silently; eager-tensor refuses a value the dtype cannot hold")
+for (a, b, s) in [(0, 5, 1), (2, 11, 3), (5, 0, -2), (0, 0, 1), (3, 1, 1)]:
+    case(f"arange_{a}_{b}_{s}", "arange", [np.zeros(1)], {"start": a, "stop": b, "step": s}, expect=np.arange(a, b, s, dtype=np.int64))
+case("arange_step_error", "arange", [np.zeros(1)], {"start": 0, "stop": 3, "step": 0}, error="invalid")
+
+# norms
+xn = sample((3, 4), "f64")
+xn[0, 1] = 0
+for axes in [None, [1], [0, 1]]:
+    kd = axes == [1]
+    ax = None if axes is None else tuple(axes)
+    tag = "all" if axes is None else "_".join(map(str, axes))
+    case(f"l0_{tag}", "l0", [xn], {"axes": axes, "keepdims": kd}, expect=np.sum(xn != 0, axis=ax, keepdims=kd).astype(np.float64))
+    case(f"l1_{tag}", "l1", [xn], {"axes": axes, "keepdims": kd}, expect=np.sum(np.abs(xn), axis=ax, keepdims=kd))
+    case(f"l2_{tag}", "l2", [xn], {"axes": axes, "keepdims": kd}, expect=np.sqrt(np.sum(xn ** 2, axis=ax, keepdims=kd)))
+    case(f"linf_{tag}", "linf", [xn], {"axes": axes, "keepdims": kd}, expect=np.max(np.abs(xn), axis=ax, keepdims=kd))
+    case(f"lp3_{tag}", "lp", [xn], {"p": 3.0, "axes": axes, "keepdims": kd},
+         expect=np.sum(np.abs(xn) ** 3, axis=ax, keepdims=kd) ** (1 / 3))
+xf = sample((5,), "f32")
+case("l2_f32", "l2", [xf], {"axes": None, "keepdims": False}, expect=np.sqrt(np.sum(xf ** 2)).astype(np.float32))
+case("l2_axis_error", "l2", [xf], {"axes": [1], "keepdims": False}, error="axis")
+
+
+# ---------------------------------------------------------------- indexing
+def items_json(items):
+    out = []
+    for it in items:
+        if isinstance(it, int):
+            out.append({"int": it})
+        elif isinstance(it, slice):
+            out.append({"slice": [it.start, it.stop, 1 if it.step is None else it.step]})
+        elif it is None:
+            out.append("newaxis")
+        elif it is Ellipsis:
+            out.append("ellipsis")
+        elif isinstance(it, tuple) and it[0] == "t":
+            out.append({"tensor": it[1]})
+    return out
+
+
+def np_items(items, tensors):
+    return tuple(tensors[it[1] - 1] if isinstance(it, tuple) else it for it in items)
+
+
+def index_case(name, x, items, tensors=()):
+    ref = x[np_items(items, list(tensors))]
+    case(name, "index", [x, *tensors], {"items": items_json(items)}, expect=np.asarray(ref))
+
+
+x = np.arange(60).reshape(3, 4, 5)
+index_case("index_int", x, [1])
+index_case("index_negative_int", x, [-1, 2])
+index_case("index_all_ints_0d", x, [2, -1, 0])
+index_case("index_range", x, [slice(1, 3)])
+index_case("index_range_step", x, [slice(None), slice(1, None, 2)])
+index_case("index_negative_step", x, [slice(None, None, -1), slice(3, 0, -2)])
+index_case("index_clamps", x, [slice(1, 100), slice(-100, 2)])
+index_case("index_empty_range", x, [slice(3, 1)])
+index_case("index_newaxis", x, [None, 0, None, slice(None), 1])
+index_case("index_ellipsis", x, [Ellipsis, 2])
+index_case("index_ellipsis_middle", x, [0, Ellipsis, None])
+ti = np.array([2, 0, -1])
+index_case("index_int_tensor", x, [("t", 1)], [ti])
+index_case("index_int_tensor_axis1", x, [slice(None), ("t", 1)], [np.array([[0, 3], [1, 1]])])
+index_case("index_two_tensors", x, [("t", 1), ("t", 2)], [np.array([0, 2, 1]), np.array([3, 0, 1])])
+index_case("index_two_tensors_broadcast", x, [("t", 1), slice(None), ("t", 2)], [np.array([[0], [2]]), np.array([4, 0, 1])])
+index_case("index_int_and_tensor_separated", x, [0, slice(None), ("t", 1)], [np.array([1, 3])])
+index_case("index_int_and_tensor_adjacent", x, [slice(None), 1, ("t", 1)], [np.array([1, 3])])
+mask = x[:, :, 0] % 3 == 0
+index_case("index_bool_mask_2d", x, [("t", 1)], [mask])
+index_case("index_bool_mask_axis1", x, [slice(None), ("t", 1)], [np.array([True, False, True, True])])
+xf = sample((2, 3), "f32")
+index_case("index_bool_mask_full", xf, [("t", 1)], [xf > 0])
+case("index_out_of_range_error", "index", [x], {"items": items_json([3])}, error="index")
+case("index_too_many_error", "index", [x], {"items": items_json([0, 0, 0, 0])}, error="index")
+case("index_zero_step_error", "index", [x], {"items": items_json([slice(None, None, 0)])}, error="index")
+case("index_two_ellipsis_error", "index", [x], {"items": items_json([Ellipsis, Ellipsis])}, error="index")
+case("index_tensor_range_error", "index", [x, np.array([0, 3])], {"items": items_json([("t", 1)])}, error="index")
+case("index_float_tensor_error", "index", [x, np.array([0.0])], {"items": items_json([("t", 1)])}, error="index")
+case("index_mask_shape_error", "index", [x, np.array([True, False])], {"items": items_json([("t", 1)])}, error="index")
+case("index_broadcast_error", "index", [x, np.array([0, 1]), np.array([0, 1, 2])],
+     {"items": items_json([("t", 1), ("t", 2)])}, error="index")
+
+
+def update_case(name, x, items, value, tensors=(), value_tensor=None):
+    ref = x.copy()
+    ref[np_items(items, list(tensors))] = value if value_tensor is None else value_tensor
+    inputs = [x, *tensors]
+    args = {"items": items_json(items)}
+    if value_tensor is None:
+        args["value"] = value
+    else:
+        inputs.append(value_tensor)
+        args["value_input"] = len(inputs) - 1
+    case(name, "index_update", inputs, args, expect=ref)
+
+
+xu = sample((3, 4), "f32")
+update_case("index_update_scalar_row", xu, [1], 5.0)
+update_case("index_update_slice_step", xu, [slice(None), slice(None, None, 2)], -1.0)
+update_case("index_update_tensor_values", xu, [slice(None), 0], None, value_tensor=np.array([7.0, 8.0, 9.0], np.float32))
+update_case("index_update_broadcast_values", xu, [slice(0, 2)], None, value_tensor=np.array([1.0, 2.0, 3.0, 4.0], np.float32))
+update_case("index_update_int_tensor", xu, [("t", 1), ("t", 2)], 0.0, [np.array([0, 2]), np.array([3, -1])])
+update_case("index_update_mask", xu, [("t", 1)], 0.0, [xu > 0])
+xi = np.arange(6, dtype=np.int32).reshape(2, 3)
+update_case("index_update_i32", xi, [Ellipsis, 1], 42)
+case("index_update_float_into_int_error", "index_update", [xi, np.array([1.5], np.float32)],
+     {"items": items_json([0, 0]), "value_input": 1}, error="dtype")
+case("index_update_shape_error", "index_update", [xu, np.array([1.0, 2.0], np.float32)],
+     {"items": items_json([0]), "value_input": 1}, error="shape")
+case("index_update_index_error", "index_update", [xu], {"items": items_json([5]), "value": 1.0}, error="index")
+
+os.makedirs(os.path.dirname(OUT), exist_ok=True)
+with open(OUT, "w") as f:
+    json.dump({"generator": "tests/gen/gen_conformance.py", "numpy": np.__version__, "cases": CASES}, f, separators=(",", ":"))
+    f.write("\n")
+print(f"{len(CASES)} cases -> {os.path.relpath(OUT)}", file=sys.stderr)
