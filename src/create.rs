@@ -5,6 +5,7 @@ use crate::tensor::{on_backend, DynOps};
 use crate::{Backend, DType, Distribution, EagerTensor, Error, HostData, Result, Scalar};
 
 fn fill(like: &EagerTensor, shape: &[usize], value: Scalar, dtype: DType) -> Result<EagerTensor> {
+    eager_core::shape::checked_numel("full", shape)?;
     like.dyn_full(shape, value.cast("full", dtype)?, dtype)
 }
 
@@ -39,12 +40,20 @@ pub fn arange(like: &EagerTensor, start: i64, stop: i64, step: i64) -> Result<Ea
     if step == 0 {
         return Err(Error::invalid("arange", "step cannot be zero"));
     }
-    let len = if (step > 0 && stop > start) || (step < 0 && stop < start) {
-        ((stop - start).unsigned_abs() + step.unsigned_abs() - 1) / step.unsigned_abs()
+    let span = stop as i128 - start as i128;
+    let len = if (step > 0 && span > 0) || (step < 0 && span < 0) {
+        span.unsigned_abs().div_ceil(step.unsigned_abs() as u128)
     } else {
         0
-    } as usize;
-    let v: Vec<i64> = (0..len as i64).map(|i| start + i * step).collect();
+    };
+    let len = usize::try_from(len)
+        .ok()
+        .filter(|&n| n <= isize::MAX as usize / 8)
+        .ok_or_else(|| Error::invalid("arange", format!("{len} elements are too many")))?;
+    let mut v: Vec<i64> = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| Error::invalid("arange", format!("{len} elements do not fit in memory")))?;
+    v.extend((0..len as i64).map(|i| start + i * step));
     like.from_host_like(HostData::I64(v), &[len])
 }
 
@@ -55,17 +64,36 @@ fn random_dtype(like: &EagerTensor) -> DType {
 /// Uniform samples on `[low, high)`, in the dtype of `like` if it is a
 /// float, else `f64`. Seed with [`seed`](crate::seed).
 pub fn uniform(like: &EagerTensor, shape: &[usize], low: f64, high: f64) -> Result<EagerTensor> {
+    // Written so that NaN bounds fail too.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(low < high) || !low.is_finite() || !high.is_finite() {
-        return Err(Error::invalid("uniform", format!("needs finite low < high, got [{low}, {high})")));
+        return Err(Error::invalid(
+            "uniform",
+            format!("needs finite low < high, got [{low}, {high})"),
+        ));
     }
-    like.dyn_random(Distribution::Uniform { low, high }, shape, random_dtype(like))
+    eager_core::shape::checked_numel("uniform", shape)?;
+    like.dyn_random(
+        Distribution::Uniform { low, high },
+        shape,
+        random_dtype(like),
+    )
 }
 /// Normal samples, in the dtype of `like` if it is a float, else `f64`.
 pub fn normal(like: &EagerTensor, shape: &[usize], mean: f64, std: f64) -> Result<EagerTensor> {
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(std >= 0.0) || !std.is_finite() || !mean.is_finite() {
-        return Err(Error::invalid("normal", format!("needs a finite mean and std >= 0, got {mean}, {std}")));
+        return Err(Error::invalid(
+            "normal",
+            format!("needs a finite mean and std >= 0, got {mean}, {std}"),
+        ));
     }
-    like.dyn_random(Distribution::Normal { mean, std }, shape, random_dtype(like))
+    eager_core::shape::checked_numel("normal", shape)?;
+    like.dyn_random(
+        Distribution::Normal { mean, std },
+        shape,
+        random_dtype(like),
+    )
 }
 
 /// Seeds the random generators of every enabled backend, so `uniform` and
@@ -77,12 +105,17 @@ pub fn seed(seed: u64) {
 
 impl EagerTensor {
     /// `value` everywhere, on `backend`, with `dtype`.
-    pub fn full_on(backend: Backend, shape: &[usize], value: impl Into<Scalar>, dtype: DType) -> Result<EagerTensor> {
+    pub fn full_on(
+        backend: Backend,
+        shape: &[usize],
+        value: impl Into<Scalar>,
+        dtype: DType,
+    ) -> Result<EagerTensor> {
         let v = value.into().cast("full", dtype)?;
-        let seed = on_backend!("full", backend, |B| <B as eager_core::BackendTensor>::from_host(
-            HostData::filled("full", v, dtype, 1)?,
-            &[]
-        ))?;
+        eager_core::shape::checked_numel("full", shape)?;
+        let seed = on_backend!("full", backend, |B| {
+            <B as eager_core::BackendTensor>::from_host(HostData::filled("full", v, dtype, 1)?, &[])
+        })?;
         seed.dyn_full(shape, v, dtype)
     }
     /// Zeros on `backend`.
@@ -156,12 +189,23 @@ impl EagerTensor {
 
 /// A tensor on the backend and device of `like` from an `ndarray` array
 /// (EagerPy's `from_numpy`).
-pub fn from_ndarray<E: eager_core::Element>(like: &EagerTensor, a: ndarray::ArrayD<E>) -> Result<EagerTensor> {
+pub fn from_ndarray<E: eager_core::Element>(
+    like: &EagerTensor,
+    a: ndarray::ArrayD<E>,
+) -> Result<EagerTensor> {
     let shape = a.shape().to_vec();
-    let v = if a.is_standard_layout() { a.into_raw_vec_and_offset().0 } else { a.iter().copied().collect() };
+    let v = if a.is_standard_layout() {
+        a.into_raw_vec_and_offset().0
+    } else {
+        a.iter().copied().collect()
+    };
     like.from_host_like(E::into_host(v), &shape)
 }
 /// A tensor on the backend and device of `like` from row-major data.
-pub fn from_vec<E: eager_core::Element>(like: &EagerTensor, data: Vec<E>, shape: &[usize]) -> Result<EagerTensor> {
+pub fn from_vec<E: eager_core::Element>(
+    like: &EagerTensor,
+    data: Vec<E>,
+    shape: &[usize],
+) -> Result<EagerTensor> {
     like.from_host_like(E::into_host(data), shape)
 }

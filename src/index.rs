@@ -72,7 +72,11 @@ impl From<EagerTensor> for IndexItem {
 }
 impl From<std::ops::RangeFull> for IndexItem {
     fn from(_: std::ops::RangeFull) -> Self {
-        IndexItem::Slice { start: None, stop: None, step: 1 }
+        IndexItem::Slice {
+            start: None,
+            stop: None,
+            step: 1,
+        }
     }
 }
 macro_rules! index_ints {
@@ -185,7 +189,10 @@ impl EagerTensor {
                     return Err(crate::tensor::mismatch(op, &[self, t]));
                 }
                 if t.dtype().is_float() {
-                    return Err(Error::index(op, format!("index tensors must be integer or bool, got {}", t.dtype())));
+                    return Err(Error::index(
+                        op,
+                        format!("index tensors must be integer or bool, got {}", t.dtype()),
+                    ));
                 }
             }
         }
@@ -193,9 +200,16 @@ impl EagerTensor {
             return Err(Error::index(op, "an index can only have a single ellipsis"));
         }
         if used > nd {
-            return Err(Error::index(op, format!("too many indices: {used} for a tensor with {nd} dimensions")));
+            return Err(Error::index(
+                op,
+                format!("too many indices: {used} for a tensor with {nd} dimensions"),
+            ));
         }
-        let full = IndexItem::Slice { start: None, stop: None, step: 1 };
+        let full = IndexItem::Slice {
+            start: None,
+            stop: None,
+            step: 1,
+        };
         let mut expanded: Vec<&IndexItem> = Vec::with_capacity(items.len() + nd);
         for it in items {
             if let IndexItem::Ellipsis = it {
@@ -221,7 +235,10 @@ impl EagerTensor {
                 IndexItem::Int(i) => {
                     let n = shape[ax] as isize;
                     if *i < -n || *i >= n {
-                        return Err(Error::index(op, format!("index {i} is out of bounds for axis {ax} with size {n}")));
+                        return Err(Error::index(
+                            op,
+                            format!("index {i} is out of bounds for axis {ax} with size {n}"),
+                        ));
                     }
                     let p = if *i < 0 { i + n } else { *i } as usize;
                     if has_tensor {
@@ -230,18 +247,30 @@ impl EagerTensor {
                         advanced.push((new_shape.len(), t));
                         new_shape.push(shape[ax]);
                     } else {
-                        ranges.push(SliceRange { start: p, len: 1, step: 1 });
+                        ranges.push(SliceRange {
+                            start: p,
+                            len: 1,
+                            step: 1,
+                        });
                     }
                     ax += 1;
                 }
                 IndexItem::Slice { start, stop, step } => {
                     let (s, len, st) = python_slice(op, *start, *stop, *step, shape[ax])?;
                     if st > 0 {
-                        ranges.push(SliceRange { start: s, len, step: st as usize });
+                        ranges.push(SliceRange {
+                            start: s,
+                            len,
+                            step: st as usize,
+                        });
                     } else {
                         let k = (-st) as usize;
                         let first = if len == 0 { 0 } else { s - (len - 1) * k };
-                        ranges.push(SliceRange { start: first, len, step: k });
+                        ranges.push(SliceRange {
+                            start: first,
+                            len,
+                            step: k,
+                        });
                         flips.push(ax);
                     }
                     new_shape.push(len);
@@ -263,7 +292,11 @@ impl EagerTensor {
                     for j in 0..k {
                         ranges.push(SliceRange::full(shape[ax]));
                         let mut r = vec![SliceRange::full(count), SliceRange::full(k)];
-                        r[1] = SliceRange { start: j, len: 1, step: 1 };
+                        r[1] = SliceRange {
+                            start: j,
+                            len: 1,
+                            step: 1,
+                        };
                         advanced.push((new_shape.len(), nz.dyn_slice(&r)?.dyn_reshape(&[count])?));
                         new_shape.push(shape[ax]);
                         ax += 1;
@@ -271,14 +304,21 @@ impl EagerTensor {
                 }
                 IndexItem::Tensor(t) => {
                     ranges.push(SliceRange::full(shape[ax]));
-                    advanced.push((new_shape.len(), crate::shape_ops::checked_index(op, t, shape[ax])?));
+                    advanced.push((
+                        new_shape.len(),
+                        crate::shape_ops::checked_index(op, t, shape[ax])?,
+                    ));
                     new_shape.push(shape[ax]);
                     ax += 1;
                 }
             }
         }
         let mut view = self.clone();
-        if ranges.iter().zip(&shape).any(|(r, &d)| *r != SliceRange::full(d)) {
+        if ranges
+            .iter()
+            .zip(&shape)
+            .any(|(r, &d)| *r != SliceRange::full(d))
+        {
             view = view.dyn_slice(&ranges)?;
         }
         if !flips.is_empty() {
@@ -299,7 +339,11 @@ impl EagerTensor {
     /// assert_eq!(u.to_vec::<f32>()?, vec![0.0, 5.0, 0.0, 0.0, 5.0, 0.0]);
     /// # Ok::<(), ep::Error>(())
     /// ```
-    pub fn index_update<'a>(&self, index: impl AsRef<[IndexItem]>, values: impl Into<Operand<'a>>) -> Result<EagerTensor> {
+    pub fn index_update<'a>(
+        &self,
+        index: impl AsRef<[IndexItem]>,
+        values: impl Into<Operand<'a>>,
+    ) -> Result<EagerTensor> {
         let op = "index_update";
         let shape = self.shape();
         let n = self.numel();
@@ -315,13 +359,23 @@ impl EagerTensor {
                     return Err(crate::tensor::mismatch(op, &[self, t]));
                 }
                 if !crate::ops::kind_allows(t.dtype(), dtype) {
-                    return Err(Error::dtype(op, format!("cannot write {} values into a {dtype} tensor", t.dtype())));
+                    return Err(Error::dtype(
+                        op,
+                        format!("cannot write {} values into a {dtype} tensor", t.dtype()),
+                    ));
                 }
                 t.cast_to(dtype)?
             }
         };
-        eager_core::shape::check_broadcast_to(op, &values.shape(), &pshape)
-            .map_err(|_| Error::shape(op, format!("values of shape {:?} do not broadcast to the indexed shape {pshape:?}", values.shape())))?;
+        eager_core::shape::check_broadcast_to(op, &values.shape(), &pshape).map_err(|_| {
+            Error::shape(
+                op,
+                format!(
+                    "values of shape {:?} do not broadcast to the indexed shape {pshape:?}",
+                    values.shape()
+                ),
+            )
+        })?;
         let m = positions.numel();
         let values = values.broadcast_to(&pshape)?.reshape_exact(&[m])?;
         let positions = positions.reshape_exact(&[m])?;
@@ -346,7 +400,11 @@ fn advanced_index(op: &'static str, plan: Plan) -> Result<EagerTensor> {
     // Move the indexed axes to the front and merge them into one.
     let mut perm = axes.clone();
     perm.extend(&rest);
-    let moved = if perm.iter().enumerate().all(|(i, &p)| i == p) { view } else { view.dyn_permute(&perm)? };
+    let moved = if perm.iter().enumerate().all(|(i, &p)| i == p) {
+        view
+    } else {
+        view.dyn_permute(&perm)?
+    };
     let sizes: Vec<usize> = axes.iter().map(|&a| vshape[a]).collect();
     let total: usize = sizes.iter().product();
     let mut merged_shape = vec![total];
@@ -356,14 +414,20 @@ fn advanced_index(op: &'static str, plan: Plan) -> Result<EagerTensor> {
     let mut flat: Option<EagerTensor> = None;
     let mut stride = 1i64;
     for (k, (_, idx)) in advanced.iter().enumerate().rev() {
-        let term = if stride == 1 { idx.clone() } else { idx.mul(stride)? };
+        let term = if stride == 1 {
+            idx.clone()
+        } else {
+            idx.mul(stride)?
+        };
         flat = Some(match flat {
             None => term,
             Some(f) => f.add(&term)?,
         });
         stride *= sizes[k] as i64;
     }
-    let flat = flat.ok_or_else(|| Error::index(op, "no index tensors"))?.broadcast_to(&bshape)?;
+    let flat = flat
+        .ok_or_else(|| Error::index(op, "no index tensors"))?
+        .broadcast_to(&bshape)?;
     let count: usize = bshape.iter().product();
     let flat = flat.reshape_exact(&[count])?;
     let picked = same_backend!(op, (&merged, &flat), |m, f| m.index_select(0, f))?;

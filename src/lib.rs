@@ -32,9 +32,14 @@ mod ops;
 mod shape_ops;
 mod tensor;
 
-pub use create::{arange, from_ndarray, from_vec, full, full_like, normal, ones, ones_like, seed, uniform, zeros, zeros_like, CreateLike};
+pub use create::{
+    arange, from_ndarray, from_vec, full, full_like, normal, ones, ones_like, seed, uniform, zeros,
+    zeros_like, CreateLike,
+};
 pub use eager_core::ops::{ArgReduceOp, BinaryOp, Distribution, ReduceOp, UnaryOp};
-pub use eager_core::{Backend, BackendTensor, DType, Element, Error, HostData, Kind, Result, Scalar};
+pub use eager_core::{
+    Backend, BackendTensor, DType, Element, Error, HostData, Kind, Result, Scalar,
+};
 pub use index::{Ellipsis, IndexItem, NewAxis};
 pub use operand::Operand;
 pub use ops::{concatenate, stack, where_cond};

@@ -41,7 +41,12 @@ impl From<isize> for Axes {
     }
 }
 
-fn reduce(x: &EagerTensor, axes: &Axes, keepdims: bool, f: impl Fn(&EagerTensor, &[isize], bool) -> Result<EagerTensor>) -> Result<EagerTensor> {
+fn reduce(
+    x: &EagerTensor,
+    axes: &Axes,
+    keepdims: bool,
+    f: impl Fn(&EagerTensor, &[isize], bool) -> Result<EagerTensor>,
+) -> Result<EagerTensor> {
     match &axes.0 {
         Some(a) => f(x, a, keepdims),
         None => {
@@ -58,15 +63,22 @@ pub fn l0(x: &EagerTensor, axes: impl Into<Axes>, keepdims: bool) -> Result<Eage
 }
 /// Sum of absolute values.
 pub fn l1(x: &EagerTensor, axes: impl Into<Axes>, keepdims: bool) -> Result<EagerTensor> {
-    reduce(&x.abs()?, &axes.into(), keepdims, |t, a, k| t.sum_axes(a, k))
+    reduce(&x.abs()?, &axes.into(), keepdims, |t, a, k| {
+        t.sum_axes(a, k)
+    })
 }
 /// Euclidean norm.
 pub fn l2(x: &EagerTensor, axes: impl Into<Axes>, keepdims: bool) -> Result<EagerTensor> {
-    reduce(&x.square()?, &axes.into(), keepdims, |t, a, k| t.sum_axes(a, k))?.sqrt()
+    reduce(&x.square()?, &axes.into(), keepdims, |t, a, k| {
+        t.sum_axes(a, k)
+    })?
+    .sqrt()
 }
 /// Largest absolute value.
 pub fn linf(x: &EagerTensor, axes: impl Into<Axes>, keepdims: bool) -> Result<EagerTensor> {
-    reduce(&x.abs()?, &axes.into(), keepdims, |t, a, k| t.max_axes(a, k))
+    reduce(&x.abs()?, &axes.into(), keepdims, |t, a, k| {
+        t.max_axes(a, k)
+    })
 }
 /// `(Σ|x|^p)^(1/p)`; `p = 0, 1, 2, ∞` give [`l0`], [`l1`], [`l2`], [`linf`].
 pub fn lp(x: &EagerTensor, p: f64, axes: impl Into<Axes>, keepdims: bool) -> Result<EagerTensor> {
@@ -84,7 +96,10 @@ pub fn lp(x: &EagerTensor, p: f64, axes: impl Into<Axes>, keepdims: bool) -> Res
         return linf(x, axes, keepdims);
     }
     let x = x.astype(x.dtype().to_float())?;
-    reduce(&x.abs()?.pow(p)?, &axes, keepdims, |t, a, k| t.sum_axes(a, k))?.pow(1.0 / p)
+    reduce(&x.abs()?.pow(p)?, &axes, keepdims, |t, a, k| {
+        t.sum_axes(a, k)
+    })?
+    .pow(1.0 / p)
 }
 
 /// `x.norms().l2(..)`: the norms as methods.

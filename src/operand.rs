@@ -64,7 +64,9 @@ macro_rules! operator {
                 EagerTensor::$method(&self, &rhs)
             }
         }
-        operator!(@scalars $Trait, $method, $variant; u8, i32, i64, f32, f64);
+        // Scalars on the left are Python's: `f64` and `i64` only, so that a bare
+        // literal (`2.0 * &x`, `1 - &x`) has one impl to pick and infers.
+        operator!(@scalars $Trait, $method, $variant; i64, f64);
     };
     (@scalars $Trait:ident, $method:ident, $variant:ident; $($s:ty),*) => {$(
         impl $Trait<&EagerTensor> for $s {

@@ -2,7 +2,9 @@
 //! then one call to the owning backend.
 
 use crate::tensor::{same_backend, same_backend_list, DynOps};
-use crate::{ArgReduceOp, BinaryOp, DType, EagerTensor, Error, Operand, ReduceOp, Result, Scalar, UnaryOp};
+use crate::{
+    ArgReduceOp, BinaryOp, DType, EagerTensor, Error, Operand, ReduceOp, Result, Scalar, UnaryOp,
+};
 use eager_core::shape::{self, normalize_axes, normalize_axis};
 use eager_core::Kind;
 
@@ -22,7 +24,12 @@ fn operand_dtype(op: &'static str, a: &Operand, b: &Operand) -> Result<DType> {
 }
 
 /// Turns an operand into a tensor of `dtype` on the backend of `like`.
-fn materialize(op: &'static str, o: &Operand, dtype: DType, like: &EagerTensor) -> Result<EagerTensor> {
+fn materialize(
+    op: &'static str,
+    o: &Operand,
+    dtype: DType,
+    like: &EagerTensor,
+) -> Result<EagerTensor> {
     match o {
         Operand::Tensor(t) => t.cast_to(dtype),
         Operand::Scalar(s) => like.dyn_full(&[], s.cast(op, dtype)?, dtype),
@@ -54,7 +61,10 @@ pub(crate) fn binary_operands(op: BinaryOp, a: Operand, b: Operand) -> Result<Ea
         LogicalAnd | LogicalOr => DType::Bool,
         Div => promoted.to_float(),
         Add | Sub | Mul | FloorDiv | Rem | Pow if promoted == DType::Bool => {
-            return Err(Error::dtype(name, "arithmetic on two bool operands; cast one with astype first"))
+            return Err(Error::dtype(
+                name,
+                "arithmetic on two bool operands; cast one with astype first",
+            ))
         }
         _ => promoted,
     };
@@ -64,7 +74,10 @@ pub(crate) fn binary_operands(op: BinaryOp, a: Operand, b: Operand) -> Result<Ea
             Operand::Tensor(t) => t.numel() > 0 && t.min()?.cast_to(DType::I64)?.item::<i64>()? < 0,
         };
         if negative {
-            return Err(Error::invalid(name, "integers to negative integer powers are not allowed"));
+            return Err(Error::invalid(
+                name,
+                "integers to negative integer powers are not allowed",
+            ));
         }
     }
     let x = materialize(name, &a, compute, like)?;
@@ -129,7 +142,9 @@ impl EagerTensor {
         let d = self.dtype();
         match op {
             LogicalNot => self.cast_to(DType::Bool)?.dyn_unary(op),
-            IsNan | IsInf if !d.is_float() => self.dyn_full(&self.shape(), Scalar::Bool(false), DType::Bool),
+            IsNan | IsInf if !d.is_float() => {
+                self.dyn_full(&self.shape(), Scalar::Bool(false), DType::Bool)
+            }
             _ if op.is_float_only() => self.cast_to(d.to_float())?.dyn_unary(op),
             _ if d == DType::Bool => Err(Error::dtype(op.name(), "not defined for bool tensors")),
             Round | Ceil | Floor if d.is_int() => Ok(self.clone()),
@@ -253,7 +268,11 @@ impl EagerTensor {
     /// assert_eq!(y.to_vec::<f32>()?, vec![0.0, 2.0]);
     /// # Ok::<(), ep::Error>(())
     /// ```
-    pub fn where_cond<'a, 'b>(&self, x: impl Into<Operand<'a>>, y: impl Into<Operand<'b>>) -> Result<EagerTensor> {
+    pub fn where_cond<'a, 'b>(
+        &self,
+        x: impl Into<Operand<'a>>,
+        y: impl Into<Operand<'b>>,
+    ) -> Result<EagerTensor> {
         let op = "where_cond";
         let (x, y) = (x.into(), y.into());
         let cond = self.cast_to(DType::Bool)?;
@@ -289,7 +308,13 @@ impl EagerTensor {
         self.cast_to(DType::Bool)
     }
 
-    fn reduce_impl(&self, name: &'static str, op: Option<ReduceOp>, axes: Option<&[isize]>, keepdims: bool) -> Result<EagerTensor> {
+    fn reduce_impl(
+        &self,
+        name: &'static str,
+        op: Option<ReduceOp>,
+        axes: Option<&[isize]>,
+        keepdims: bool,
+    ) -> Result<EagerTensor> {
         let shape = self.shape();
         let axes = match axes {
             Some(a) => normalize_axes(name, a, shape.len())?,
@@ -298,9 +323,11 @@ impl EagerTensor {
         let count: usize = axes.iter().map(|&a| shape[a]).product();
         let d = self.dtype();
         match op {
-            Some(ReduceOp::Sum) | Some(ReduceOp::Prod) => {
-                self.cast_to(d.sum_dtype())?.dyn_reduce(op.unwrap_or(ReduceOp::Sum), &axes, keepdims)
-            }
+            Some(ReduceOp::Sum) | Some(ReduceOp::Prod) => self.cast_to(d.sum_dtype())?.dyn_reduce(
+                op.unwrap_or(ReduceOp::Sum),
+                &axes,
+                keepdims,
+            ),
             Some(r @ (ReduceOp::Min | ReduceOp::Max)) => {
                 if count == 0 {
                     return Err(Error::invalid(name, "zero-size reduction has no identity"));
@@ -315,7 +342,10 @@ impl EagerTensor {
             }
             None => {
                 if !d.is_float() {
-                    return Err(Error::dtype(name, format!("needs a float tensor, got {d}; cast with astype first")));
+                    return Err(Error::dtype(
+                        name,
+                        format!("needs a float tensor, got {d}; cast with astype first"),
+                    ));
                 }
                 let s = self.dyn_reduce(ReduceOp::Sum, &axes, keepdims)?;
                 s.div(Scalar::F64(count as f64))
@@ -340,13 +370,21 @@ impl EagerTensor {
         any, any_axes => ANY,
     }
 
-    fn arg_impl(&self, name: &'static str, op: ArgReduceOp, axis: Option<isize>) -> Result<EagerTensor> {
+    fn arg_impl(
+        &self,
+        name: &'static str,
+        op: ArgReduceOp,
+        axis: Option<isize>,
+    ) -> Result<EagerTensor> {
         let (t, axis) = match axis {
             None => (self.dyn_reshape(&[self.numel()])?, 0),
             Some(a) => (self.clone(), normalize_axis(name, a, self.ndim())?),
         };
         if t.shape()[axis] == 0 {
-            return Err(Error::invalid(name, "attempt to get the arg of an empty sequence"));
+            return Err(Error::invalid(
+                name,
+                "attempt to get the arg of an empty sequence",
+            ));
         }
         t.dyn_arg_reduce(op, axis)
     }
@@ -384,14 +422,25 @@ impl EagerTensor {
         let op = "topk";
         let nd = self.ndim();
         if nd == 0 {
-            return Err(Error::Axis { op, axis: -1, ndim: 0 });
+            return Err(Error::Axis {
+                op,
+                axis: -1,
+                ndim: 0,
+            });
         }
         let n = self.shape()[nd - 1];
         if k > n {
-            return Err(Error::invalid(op, format!("k = {k} is larger than the last axis ({n})")));
+            return Err(Error::invalid(
+                op,
+                format!("k = {k} is larger than the last axis ({n})"),
+            ));
         }
         let order = self.dyn_argsort(nd - 1, true)?;
-        let mut ranges: Vec<_> = self.shape().iter().map(|&d| shape::SliceRange::full(d)).collect();
+        let mut ranges: Vec<_> = self
+            .shape()
+            .iter()
+            .map(|&d| shape::SliceRange::full(d))
+            .collect();
         ranges[nd - 1].len = k;
         let idx = order.dyn_slice(&ranges)?;
         let values = same_backend!(op, (self, &idx), |a, i| a.gather(nd - 1, i))?;
@@ -399,7 +448,9 @@ impl EagerTensor {
     }
     /// Cumulative sum of the flattened tensor (bool/u8/i32 accumulate in i64).
     pub fn cumsum(&self) -> Result<EagerTensor> {
-        self.dyn_reshape(&[self.numel()])?.cast_to(self.dtype().sum_dtype())?.dyn_cumsum(0)
+        self.dyn_reshape(&[self.numel()])?
+            .cast_to(self.dtype().sum_dtype())?
+            .dyn_cumsum(0)
     }
     /// Cumulative sum along `axis`.
     pub fn cumsum_axis(&self, axis: isize) -> Result<EagerTensor> {
@@ -413,7 +464,10 @@ impl EagerTensor {
         let op = "matmul";
         let (sa, sb) = (self.shape(), rhs.shape());
         if sa.is_empty() || sb.is_empty() {
-            return Err(Error::shape(op, "0-d tensors cannot be matrix-multiplied; use mul"));
+            return Err(Error::shape(
+                op,
+                "0-d tensors cannot be matrix-multiplied; use mul",
+            ));
         }
         if self.backend() != rhs.backend() {
             return Err(crate::tensor::mismatch(op, &[self, rhs]));
@@ -422,12 +476,23 @@ impl EagerTensor {
         if dtype == DType::Bool {
             return Err(Error::dtype(op, "not defined for bool tensors"));
         }
-        let a2 = if sa.len() == 1 { vec![1, sa[0]] } else { sa.clone() };
-        let b2 = if sb.len() == 1 { vec![sb[0], 1] } else { sb.clone() };
+        let a2 = if sa.len() == 1 {
+            vec![1, sa[0]]
+        } else {
+            sa.clone()
+        };
+        let b2 = if sb.len() == 1 {
+            vec![sb[0], 1]
+        } else {
+            sb.clone()
+        };
         let (m, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
         let (k2, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
         if k != k2 {
-            return Err(Error::shape(op, format!("shapes {sa:?} and {sb:?}: inner dimensions {k} and {k2} differ")));
+            return Err(Error::shape(
+                op,
+                format!("shapes {sa:?} and {sb:?}: inner dimensions {k} and {k2} differ"),
+            ));
         }
         let batch = shape::broadcast_shapes(op, &a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
         let full = |base: &[usize], r: usize, c: usize| {
@@ -440,8 +505,16 @@ impl EagerTensor {
         let fb = full(&b2, k, n);
         let a = self.cast_to(dtype)?.dyn_reshape(&a2)?;
         let b = rhs.cast_to(dtype)?.dyn_reshape(&b2)?;
-        let a = if a2 == fa { a } else { a.dyn_broadcast_to(&fa)? };
-        let b = if b2 == fb { b } else { b.dyn_broadcast_to(&fb)? };
+        let a = if a2 == fa {
+            a
+        } else {
+            a.dyn_broadcast_to(&fa)?
+        };
+        let b = if b2 == fb {
+            b
+        } else {
+            b.dyn_broadcast_to(&fb)?
+        };
         let out = same_backend!(op, (&a, &b), |x, y| x.matmul(y))?;
         let mut out_shape = batch;
         if sa.len() > 1 {
@@ -458,7 +531,11 @@ impl EagerTensor {
     }
 
     /// Clips to `[min, max]` (`minimum(maximum(x, min), max)`).
-    pub fn clip<'a, 'b>(&self, min: impl Into<Operand<'a>>, max: impl Into<Operand<'b>>) -> Result<EagerTensor> {
+    pub fn clip<'a, 'b>(
+        &self,
+        min: impl Into<Operand<'a>>,
+        max: impl Into<Operand<'b>>,
+    ) -> Result<EagerTensor> {
         self.maximum(min)?.minimum(max)
     }
 
@@ -480,7 +557,10 @@ impl EagerTensor {
         let op = "crossentropy";
         let (s, l) = (self.shape(), labels.shape());
         if s.len() != 2 || l.len() != 1 || s[0] != l[0] {
-            return Err(Error::shape(op, format!("needs 2-D logits and 1-D labels of matching length, got {s:?} and {l:?}")));
+            return Err(Error::shape(
+                op,
+                format!("needs 2-D logits and 1-D labels of matching length, got {s:?} and {l:?}"),
+            ));
         }
         let idx = labels.reshape(&[-1, 1])?;
         let picked = self.log_softmax(-1)?.take_along_axis_named(op, &idx, -1)?;
@@ -499,7 +579,10 @@ impl EagerTensor {
     fn check_square(&self, op: &'static str) -> Result<EagerTensor> {
         let s = self.shape();
         if s.len() < 2 || s[s.len() - 1] != s[s.len() - 2] {
-            return Err(Error::shape(op, format!("needs square matrices [..., n, n], got {s:?}")));
+            return Err(Error::shape(
+                op,
+                format!("needs square matrices [..., n, n], got {s:?}"),
+            ));
         }
         if self.dtype() == DType::Bool {
             return Err(Error::dtype(op, "not defined for bool tensors"));
@@ -509,7 +592,11 @@ impl EagerTensor {
 }
 
 /// `ep::where_cond(&cond, x, y)`: EagerPy's `where`.
-pub fn where_cond<'a, 'b>(cond: &EagerTensor, x: impl Into<Operand<'a>>, y: impl Into<Operand<'b>>) -> Result<EagerTensor> {
+pub fn where_cond<'a, 'b>(
+    cond: &EagerTensor,
+    x: impl Into<Operand<'a>>,
+    y: impl Into<Operand<'b>>,
+) -> Result<EagerTensor> {
     cond.where_cond(x, y)
 }
 
@@ -517,8 +604,14 @@ pub(crate) fn kind_allows(from: DType, to: DType) -> bool {
     from.kind() <= to.kind() || (from.kind() == Kind::Bool)
 }
 
-pub(crate) fn concat_refs(op: &'static str, ts: &[&EagerTensor], axis: isize) -> Result<EagerTensor> {
-    let first = ts.first().ok_or_else(|| Error::invalid(op, "needs at least one tensor"))?;
+pub(crate) fn concat_refs(
+    op: &'static str,
+    ts: &[&EagerTensor],
+    axis: isize,
+) -> Result<EagerTensor> {
+    let first = ts
+        .first()
+        .ok_or_else(|| Error::invalid(op, "needs at least one tensor"))?;
     let nd = first.ndim();
     if nd == 0 {
         return Err(Error::shape(op, "0-d tensors cannot be concatenated"));
@@ -528,12 +621,23 @@ pub(crate) fn concat_refs(op: &'static str, ts: &[&EagerTensor], axis: isize) ->
     let mut dtype = first.dtype();
     for t in ts {
         let s = t.shape();
-        if s.len() != nd || s.iter().zip(&s0).enumerate().any(|(i, (a, b))| i != ax && a != b) {
-            return Err(Error::shape(op, format!("shapes {s0:?} and {s:?} do not match outside axis {ax}")));
+        if s.len() != nd
+            || s.iter()
+                .zip(&s0)
+                .enumerate()
+                .any(|(i, (a, b))| i != ax && a != b)
+        {
+            return Err(Error::shape(
+                op,
+                format!("shapes {s0:?} and {s:?} do not match outside axis {ax}"),
+            ));
         }
         dtype = dtype.promote(t.dtype());
     }
-    let cast = ts.iter().map(|t| t.cast_to(dtype)).collect::<Result<Vec<_>>>()?;
+    let cast = ts
+        .iter()
+        .map(|t| t.cast_to(dtype))
+        .collect::<Result<Vec<_>>>()?;
     let refs: Vec<&EagerTensor> = cast.iter().collect();
     same_backend_list!(op, &refs, |xs| eager_core::BackendTensor::concat(&xs, ax))
 }
@@ -548,13 +652,21 @@ pub fn concatenate<T: AsRef<EagerTensor>>(tensors: &[T], axis: isize) -> Result<
 pub fn stack<T: AsRef<EagerTensor>>(tensors: &[T], axis: isize) -> Result<EagerTensor> {
     let op = "stack";
     let refs: Vec<&EagerTensor> = tensors.iter().map(|t| t.as_ref()).collect();
-    let first = refs.first().ok_or_else(|| Error::invalid(op, "needs at least one tensor"))?;
+    let first = refs
+        .first()
+        .ok_or_else(|| Error::invalid(op, "needs at least one tensor"))?;
     let s0 = first.shape();
     if let Some(t) = refs.iter().find(|t| t.shape() != s0) {
-        return Err(Error::shape(op, format!("all tensors need one shape, got {s0:?} and {:?}", t.shape())));
+        return Err(Error::shape(
+            op,
+            format!("all tensors need one shape, got {s0:?} and {:?}", t.shape()),
+        ));
     }
     let ax = normalize_axis(op, axis, s0.len() + 1)?;
-    let expanded = refs.iter().map(|t| t.expand_dims(ax as isize)).collect::<Result<Vec<_>>>()?;
+    let expanded = refs
+        .iter()
+        .map(|t| t.expand_dims(ax as isize))
+        .collect::<Result<Vec<_>>>()?;
     concat_refs(op, &expanded.iter().collect::<Vec<_>>(), ax as isize)
 }
 

@@ -55,7 +55,10 @@ impl EagerTensor {
         let a = normalize_axis(op, start, s.len())?;
         let b = normalize_axis(op, end, s.len())?;
         if a > b {
-            return Err(Error::invalid(op, format!("start axis {start} comes after end axis {end}")));
+            return Err(Error::invalid(
+                op,
+                format!("start axis {start} comes after end axis {end}"),
+            ));
         }
         let mut out = s[..a].to_vec();
         out.push(s[a..=b].iter().product());
@@ -75,8 +78,15 @@ impl EagerTensor {
     pub fn permute(&self, axes: &[usize]) -> Result<EagerTensor> {
         let nd = self.ndim();
         let mut seen = vec![false; nd];
-        if axes.len() != nd || axes.iter().any(|&a| a >= nd || std::mem::replace(&mut seen[a], true)) {
-            return Err(Error::invalid("permute", format!("{axes:?} is not a permutation of the {nd} axes")));
+        if axes.len() != nd
+            || axes
+                .iter()
+                .any(|&a| a >= nd || std::mem::replace(&mut seen[a], true))
+        {
+            return Err(Error::invalid(
+                "permute",
+                format!("{axes:?} is not a permutation of the {nd} axes"),
+            ));
         }
         self.dyn_permute(axes)
     }
@@ -98,9 +108,17 @@ impl EagerTensor {
         let s = self.shape();
         let axes = normalize_axes(op, axes, s.len())?;
         if let Some(&a) = axes.iter().find(|&&a| s[a] != 1) {
-            return Err(Error::shape(op, format!("axis {a} has size {}, not 1", s[a])));
+            return Err(Error::shape(
+                op,
+                format!("axis {a} has size {}, not 1", s[a]),
+            ));
         }
-        let out: Vec<usize> = s.iter().enumerate().filter(|(i, _)| !axes.contains(i)).map(|(_, &d)| d).collect();
+        let out: Vec<usize> = s
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !axes.contains(i))
+            .map(|(_, &d)| d)
+            .collect();
         self.reshape_exact(&out)
     }
     /// Repeats the tensor `reps[i]` times along axis `i` (one multiple per
@@ -108,7 +126,14 @@ impl EagerTensor {
     pub fn tile(&self, reps: &[usize]) -> Result<EagerTensor> {
         let s = self.shape();
         if reps.len() != s.len() {
-            return Err(Error::invalid("tile", format!("needs one multiple per axis ({}), got {}", s.len(), reps.len())));
+            return Err(Error::invalid(
+                "tile",
+                format!(
+                    "needs one multiple per axis ({}), got {}",
+                    s.len(),
+                    reps.len()
+                ),
+            ));
         }
         let mut inter = Vec::new();
         let mut big = Vec::new();
@@ -116,9 +141,12 @@ impl EagerTensor {
         for (&d, &r) in s.iter().zip(reps) {
             inter.extend([1, d]);
             big.extend([r, d]);
-            out.push(r * d);
+            out.push(r.checked_mul(d).unwrap_or(usize::MAX));
         }
-        self.dyn_reshape(&inter)?.dyn_broadcast_to(&big)?.dyn_reshape(&out)
+        shape::checked_numel("tile", &big)?;
+        self.dyn_reshape(&inter)?
+            .dyn_broadcast_to(&big)?
+            .dyn_reshape(&out)
     }
     /// Reverses every axis.
     pub fn flip(&self) -> Result<EagerTensor> {
@@ -133,6 +161,7 @@ impl EagerTensor {
     /// Broadcasts to `shape` (NumPy's rules).
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<EagerTensor> {
         shape::check_broadcast_to("broadcast_to", &self.shape(), shape)?;
+        shape::checked_numel("broadcast_to", shape)?;
         if self.shape() == shape {
             return Ok(self.clone());
         }
@@ -151,8 +180,25 @@ impl EagerTensor {
         let op = "pad";
         let s = self.shape();
         if widths.len() != s.len() {
-            return Err(Error::invalid(op, format!("needs one (before, after) pair per axis ({}), got {}", s.len(), widths.len())));
+            return Err(Error::invalid(
+                op,
+                format!(
+                    "needs one (before, after) pair per axis ({}), got {}",
+                    s.len(),
+                    widths.len()
+                ),
+            ));
         }
+        let padded: Vec<usize> = s
+            .iter()
+            .zip(widths)
+            .map(|(&d, &(b, a))| {
+                d.checked_add(b)
+                    .and_then(|x| x.checked_add(a))
+                    .unwrap_or(usize::MAX)
+            })
+            .collect();
+        shape::checked_numel(op, &padded)?;
         let mut t = self.clone();
         match mode {
             PadMode::Constant(v) => {
@@ -185,7 +231,15 @@ impl EagerTensor {
                     }
                     let n = n as i64;
                     let idx: Vec<i64> = (-(b as i64)..n + a as i64)
-                        .map(|i| if i < 0 { -i } else if i >= n { 2 * (n - 1) - i } else { i })
+                        .map(|i| {
+                            if i < 0 {
+                                -i
+                            } else if i >= n {
+                                2 * (n - 1) - i
+                            } else {
+                                i
+                            }
+                        })
                         .collect();
                     let len = idx.len();
                     let it = t.from_host_like(crate::HostData::I64(idx), &[len])?;
@@ -202,10 +256,18 @@ impl EagerTensor {
     pub fn take_along_axis(&self, index: &EagerTensor, axis: isize) -> Result<EagerTensor> {
         self.take_along_axis_named("take_along_axis", index, axis)
     }
-    pub(crate) fn take_along_axis_named(&self, op: &'static str, index: &EagerTensor, axis: isize) -> Result<EagerTensor> {
+    pub(crate) fn take_along_axis_named(
+        &self,
+        op: &'static str,
+        index: &EagerTensor,
+        axis: isize,
+    ) -> Result<EagerTensor> {
         let (s, si) = (self.shape(), index.shape());
         if s.len() != si.len() {
-            return Err(Error::shape(op, format!("index has {} dimensions, the tensor {}", si.len(), s.len())));
+            return Err(Error::shape(
+                op,
+                format!("index has {} dimensions, the tensor {}", si.len(), s.len()),
+            ));
         }
         let ax = normalize_axis(op, axis, s.len())?;
         let idx = checked_index(op, index, s[ax])?;
@@ -228,11 +290,20 @@ impl EagerTensor {
 
     /// A 2-D tensor like `self` (same shape and dtype) that is 0 everywhere
     /// but `value` at `[i, indices[i]]`.
-    pub fn onehot_like<'a>(&self, indices: &EagerTensor, value: impl Into<Operand<'a>>) -> Result<EagerTensor> {
+    pub fn onehot_like<'a>(
+        &self,
+        indices: &EagerTensor,
+        value: impl Into<Operand<'a>>,
+    ) -> Result<EagerTensor> {
         let op = "onehot_like";
         let (s, si) = (self.shape(), indices.shape());
         if s.len() != 2 || si.len() != 1 || s[0] != si[0] {
-            return Err(Error::shape(op, format!("needs a 2-D tensor and 1-D indices of matching length, got {s:?} and {si:?}")));
+            return Err(Error::shape(
+                op,
+                format!(
+                    "needs a 2-D tensor and 1-D indices of matching length, got {s:?} and {si:?}"
+                ),
+            ));
         }
         let idx = checked_index(op, indices, s[1])?.reshape(&[-1, 1])?;
         let cols = crate::arange(self, 0, s[1] as i64, 1)?.reshape(&[1, -1])?;
@@ -253,16 +324,27 @@ impl EagerTensor {
     fn select_axis0(&self, i: usize) -> Result<EagerTensor> {
         let s = self.shape();
         let mut ranges: Vec<SliceRange> = s.iter().map(|&d| SliceRange::full(d)).collect();
-        ranges[0] = SliceRange { start: i, len: 1, step: 1 };
+        ranges[0] = SliceRange {
+            start: i,
+            len: 1,
+            step: 1,
+        };
         self.dyn_slice(&ranges)?.dyn_reshape(&s[1..])
     }
 }
 
 /// Validates an integer index tensor against an axis of length `n` and
 /// returns it as `i64` with negative entries wrapped.
-pub(crate) fn checked_index(op: &'static str, index: &EagerTensor, n: usize) -> Result<EagerTensor> {
+pub(crate) fn checked_index(
+    op: &'static str,
+    index: &EagerTensor,
+    n: usize,
+) -> Result<EagerTensor> {
     if !index.dtype().is_int() {
-        return Err(Error::dtype(op, format!("indices must be integers, got {}", index.dtype())));
+        return Err(Error::dtype(
+            op,
+            format!("indices must be integers, got {}", index.dtype()),
+        ));
     }
     let idx = index.cast_to(DType::I64)?;
     if idx.numel() == 0 {
@@ -273,7 +355,10 @@ pub(crate) fn checked_index(op: &'static str, index: &EagerTensor, n: usize) -> 
     let n = n as i64;
     if lo < -n || hi >= n {
         let bad = if lo < -n { lo } else { hi };
-        return Err(Error::index(op, format!("index {bad} is out of bounds for an axis of size {n}")));
+        return Err(Error::index(
+            op,
+            format!("index {bad} is out of bounds for an axis of size {n}"),
+        ));
     }
     if lo < 0 {
         idx.lt(0i64)?.where_cond(&idx.add(n)?, &idx)
@@ -283,9 +368,15 @@ pub(crate) fn checked_index(op: &'static str, index: &EagerTensor, n: usize) -> 
 }
 
 /// Coordinate grids from 1-D tensors (NumPy's `meshgrid`).
-pub fn meshgrid<T: AsRef<EagerTensor>>(tensors: &[T], indexing: Indexing) -> Result<Vec<EagerTensor>> {
+pub fn meshgrid<T: AsRef<EagerTensor>>(
+    tensors: &[T],
+    indexing: Indexing,
+) -> Result<Vec<EagerTensor>> {
     let op = "meshgrid";
-    let flat = tensors.iter().map(|t| t.as_ref().flatten(0, -1)).collect::<Result<Vec<_>>>()?;
+    let flat = tensors
+        .iter()
+        .map(|t| t.as_ref().flatten(0, -1))
+        .collect::<Result<Vec<_>>>()?;
     let mut out_shape: Vec<usize> = flat.iter().map(|t| t.numel()).collect();
     let swap = indexing == Indexing::Xy && flat.len() >= 2;
     if swap {

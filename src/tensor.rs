@@ -9,7 +9,9 @@ use enum_dispatch::enum_dispatch;
 pub use eager_ndarray::NdTensor;
 
 #[cfg(not(any(feature = "ndarray")))]
-compile_error!("eager-tensor needs at least one backend feature: ndarray, torch, tensorflow or xla");
+compile_error!(
+    "eager-tensor needs at least one backend feature: ndarray, torch, tensorflow or xla"
+);
 
 /// The routing trait: every single-tensor op of the backend contract, with
 /// results wrapped back into [`EagerTensor`]. One blanket impl covers every
@@ -176,7 +178,11 @@ pub(crate) use same_backend_list;
 /// The error for tensors of different backends in one op.
 pub(crate) fn mismatch(op: &'static str, ts: &[&EagerTensor]) -> Error {
     let left = ts[0].backend();
-    let right = ts.iter().map(|t| t.backend()).find(|&b| b != left).unwrap_or(left);
+    let right = ts
+        .iter()
+        .map(|t| t.backend())
+        .find(|&b| b != left)
+        .unwrap_or(left);
     Error::BackendMismatch { op, left, right }
 }
 
@@ -244,19 +250,26 @@ impl EagerTensor {
         let host = self.dyn_to_host()?;
         let dtype = host.dtype();
         E::from_host(host).ok_or_else(|| {
-            Error::dtype("to_vec", format!("the tensor is {dtype}, not {}; use astype first", E::DTYPE))
+            Error::dtype(
+                "to_vec",
+                format!("the tensor is {dtype}, not {}; use astype first", E::DTYPE),
+            )
         })
     }
     /// A host copy as an `ndarray::ArrayD<E>` (EagerPy's `numpy()`).
     pub fn to_ndarray<E: Element>(&self) -> Result<ndarray::ArrayD<E>> {
         let v = self.to_vec::<E>()?;
-        ndarray::ArrayD::from_shape_vec(self.shape(), v).map_err(|e| Error::shape("to_ndarray", e.to_string()))
+        ndarray::ArrayD::from_shape_vec(self.shape(), v)
+            .map_err(|e| Error::shape("to_ndarray", e.to_string()))
     }
     /// The only element (errors unless the tensor has exactly one).
     pub fn item<E: Element>(&self) -> Result<E> {
         let n = self.numel();
         if n != 1 {
-            return Err(Error::shape("item", format!("needs exactly one element, the tensor has {n}")));
+            return Err(Error::shape(
+                "item",
+                format!("needs exactly one element, the tensor has {n}"),
+            ));
         }
         Ok(self.to_vec::<E>()?[0])
     }
@@ -264,7 +277,10 @@ impl EagerTensor {
     pub fn item_scalar(&self) -> Result<Scalar> {
         let n = self.numel();
         if n != 1 {
-            return Err(Error::shape("item", format!("needs exactly one element, the tensor has {n}")));
+            return Err(Error::shape(
+                "item",
+                format!("needs exactly one element, the tensor has {n}"),
+            ));
         }
         self.dyn_to_host()?
             .get(0)
@@ -279,7 +295,11 @@ impl EagerTensor {
     /// assert_eq!(t.shape(), vec![2, 2]);
     /// # Ok::<(), ep::Error>(())
     /// ```
-    pub fn from_vec<E: Element>(backend: Backend, data: Vec<E>, shape: &[usize]) -> Result<EagerTensor> {
+    pub fn from_vec<E: Element>(
+        backend: Backend,
+        data: Vec<E>,
+        shape: &[usize],
+    ) -> Result<EagerTensor> {
         let data = E::into_host(data);
         check_len("from_vec", &data, shape)?;
         Self::from_host(backend, data, shape)
@@ -309,9 +329,12 @@ impl EagerTensor {
 }
 
 pub(crate) fn check_len(op: &'static str, data: &HostData, shape: &[usize]) -> Result<()> {
-    let n: usize = shape.iter().product();
+    let n = eager_core::shape::checked_numel(op, shape)?;
     if data.len() != n {
-        return Err(Error::shape(op, format!("{} elements do not fill shape {shape:?}", data.len())));
+        return Err(Error::shape(
+            op,
+            format!("{} elements do not fill shape {shape:?}", data.len()),
+        ));
     }
     Ok(())
 }
@@ -375,7 +398,11 @@ mod nd_native {
     fn wrong(t: &EagerTensor, want: &str) -> Error {
         Error::invalid(
             "into_raw",
-            format!("the tensor is a {} {} tensor, not {want}", t.backend(), t.dtype()),
+            format!(
+                "the tensor is a {} {} tensor, not {want}",
+                t.backend(),
+                t.dtype()
+            ),
         )
     }
 
@@ -431,20 +458,36 @@ mod nd_native {
 
 impl std::fmt::Debug for EagerTensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "EagerTensor({}, {}, {:?})", self.backend(), self.dtype(), self.shape())
+        write!(
+            f,
+            "EagerTensor({}, {}, {:?})",
+            self.backend(),
+            self.dtype(),
+            self.shape()
+        )
     }
 }
 
 impl std::fmt::Display for EagerTensor {
     /// Backend, dtype, shape, then the values as ndarray prints them.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "EagerTensor({}, {}, {:?})", self.backend(), self.dtype(), self.shape())?;
+        writeln!(
+            f,
+            "EagerTensor({}, {}, {:?})",
+            self.backend(),
+            self.dtype(),
+            self.shape()
+        )?;
         let shape = self.shape();
         let host = match self.dyn_to_host() {
             Ok(h) => h,
             Err(e) => return write!(f, "<values unavailable: {e}>"),
         };
-        fn show<E: std::fmt::Display>(f: &mut std::fmt::Formatter<'_>, v: Vec<E>, shape: Vec<usize>) -> std::fmt::Result {
+        fn show<E: std::fmt::Display>(
+            f: &mut std::fmt::Formatter<'_>,
+            v: Vec<E>,
+            shape: Vec<usize>,
+        ) -> std::fmt::Result {
             match ndarray::ArrayD::from_shape_vec(shape, v) {
                 Ok(a) => write!(f, "{a}"),
                 Err(e) => write!(f, "<{e}>"),

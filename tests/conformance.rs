@@ -6,7 +6,9 @@
 //! Cases a backend cannot pass are listed in `KNOWN_EXCEPTIONS` with the
 //! reason; they are counted in the output (and the list should be empty).
 
-use eager_tensor::{self as ep, prelude::*, Backend, DType, EagerTensor, HostData, IndexItem, Operand, Scalar};
+use eager_tensor::{
+    self as ep, prelude::*, Backend, DType, EagerTensor, HostData, IndexItem, Operand, Scalar,
+};
 use serde_json::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -36,11 +38,20 @@ fn int(v: &Value) -> i64 {
 }
 
 fn dtype_of(v: &Value) -> DType {
-    v["dtype"].as_str().expect("dtype").parse().expect("known dtype")
+    v["dtype"]
+        .as_str()
+        .expect("dtype")
+        .parse()
+        .expect("known dtype")
 }
 
 fn shape_of(v: &Value) -> Vec<usize> {
-    v["shape"].as_array().expect("shape").iter().map(|d| d.as_u64().expect("dim") as usize).collect()
+    v["shape"]
+        .as_array()
+        .expect("shape")
+        .iter()
+        .map(|d| d.as_u64().expect("dim") as usize)
+        .collect()
 }
 
 fn host_of(v: &Value) -> HostData {
@@ -75,11 +86,19 @@ fn json_scalar(v: &Value) -> Scalar {
 }
 
 fn isizes(v: &Value) -> Vec<isize> {
-    v.as_array().expect("list").iter().map(|x| int(x) as isize).collect()
+    v.as_array()
+        .expect("list")
+        .iter()
+        .map(|x| int(x) as isize)
+        .collect()
 }
 
 fn usizes(v: &Value) -> Vec<usize> {
-    v.as_array().expect("list").iter().map(|x| int(x) as usize).collect()
+    v.as_array()
+        .expect("list")
+        .iter()
+        .map(|x| int(x) as usize)
+        .collect()
 }
 
 fn opt_axes(v: &Value) -> Option<Vec<isize>> {
@@ -198,10 +217,22 @@ fn index_items(args: &Value, ins: &[EagerTensor]) -> Vec<IndexItem> {
             Value::Object(o) if o.contains_key("int") => IndexItem::Int(int(&o["int"]) as isize),
             Value::Object(o) if o.contains_key("slice") => {
                 let s = o["slice"].as_array().expect("slice");
-                let b = |v: &Value| if v.is_null() { None } else { Some(int(v) as isize) };
-                IndexItem::Slice { start: b(&s[0]), stop: b(&s[1]), step: int(&s[2]) as isize }
+                let b = |v: &Value| {
+                    if v.is_null() {
+                        None
+                    } else {
+                        Some(int(v) as isize)
+                    }
+                };
+                IndexItem::Slice {
+                    start: b(&s[0]),
+                    stop: b(&s[1]),
+                    step: int(&s[2]) as isize,
+                }
             }
-            Value::Object(o) if o.contains_key("tensor") => IndexItem::Tensor(ins[int(&o["tensor"]) as usize].clone()),
+            Value::Object(o) if o.contains_key("tensor") => {
+                IndexItem::Tensor(ins[int(&o["tensor"]) as usize].clone())
+            }
             other => panic!("bad index item {other}"),
         })
         .collect()
@@ -235,8 +266,9 @@ fn run(op: &str, ins: &[EagerTensor], args: &Value) -> ep::Result<Vec<EagerTenso
         }
         return one(call_binary(op, x0(), Operand::Tensor(&ins[1])));
     }
-    let reduce = |f: &dyn Fn(&EagerTensor) -> ep::Result<EagerTensor>,
-                  g: &dyn Fn(&EagerTensor, &[isize], bool) -> ep::Result<EagerTensor>| {
+    type All<'a> = &'a dyn Fn(&EagerTensor) -> ep::Result<EagerTensor>;
+    type Axes<'a> = &'a dyn Fn(&EagerTensor, &[isize], bool) -> ep::Result<EagerTensor>;
+    let reduce = |f: All, g: Axes| {
         one(match opt_axes(&args["axes"]) {
             None => f(x0()),
             Some(a) => g(x0(), &a, keepdims),
@@ -248,8 +280,12 @@ fn run(op: &str, ins: &[EagerTensor], args: &Value) -> ep::Result<Vec<EagerTenso
         "where_cond" => {
             let xs = args.get("x_scalar").map(scalar_of);
             let ys = args.get("y_scalar").map(scalar_of);
-            let xo = xs.map(Operand::Scalar).unwrap_or_else(|| Operand::Tensor(&ins[1]));
-            let yo = ys.map(Operand::Scalar).unwrap_or_else(|| Operand::Tensor(&ins[if xs.is_some() { 1 } else { 2 }]));
+            let xo = xs
+                .map(Operand::Scalar)
+                .unwrap_or_else(|| Operand::Tensor(&ins[1]));
+            let yo = ys
+                .map(Operand::Scalar)
+                .unwrap_or_else(|| Operand::Tensor(&ins[if xs.is_some() { 1 } else { 2 }]));
             one(ep::where_cond(x0(), xo, yo))
         }
         "astype" => one(x0().astype(args["dtype"].as_str().expect("dtype").parse()?)),
@@ -305,7 +341,11 @@ fn run(op: &str, ins: &[EagerTensor], args: &Value) -> ep::Result<Vec<EagerTenso
         "concatenate" => one(ep::concatenate(ins, axis())),
         "stack" => one(ep::stack(ins, axis())),
         "meshgrid" => {
-            let ix = if args["indexing"] == "xy" { ep::Indexing::Xy } else { ep::Indexing::Ij };
+            let ix = if args["indexing"] == "xy" {
+                ep::Indexing::Xy
+            } else {
+                ep::Indexing::Ij
+            };
             ep::meshgrid(ins, ix)
         }
         "iter" => Ok(x0().iter().collect()),
@@ -329,7 +369,12 @@ fn run(op: &str, ins: &[EagerTensor], args: &Value) -> ep::Result<Vec<EagerTenso
         "zeros_like" => one(x0().zeros_like()),
         "ones_like" => one(ep::ones_like(x0())),
         "full_like" => one(ep::full_like(x0(), num(&args["value"]))),
-        "arange" => one(ep::arange(x0(), int(&args["start"]), int(&args["stop"]), int(&args["step"]))),
+        "arange" => one(ep::arange(
+            x0(),
+            int(&args["start"]),
+            int(&args["stop"]),
+            int(&args["step"]),
+        )),
         "l0" => one(ep::norms::l0(x0(), axes_norm(), keepdims)),
         "l1" => one(x0().norms().l1(axes_norm(), keepdims)),
         "l2" => one(ep::norms::l2(x0(), axes_norm(), keepdims)),
@@ -360,10 +405,22 @@ fn close(got: f64, want: f64, rtol: f64, atol: f64) -> bool {
 fn compare(got: &EagerTensor, want: &Value, rtol: Option<f64>) -> Result<(), String> {
     let (wd, ws) = (dtype_of(want), shape_of(want));
     if got.dtype() != wd || got.shape() != ws {
-        return Err(format!("got {} {:?}, expected {wd} {ws:?}", got.dtype(), got.shape()));
+        return Err(format!(
+            "got {} {:?}, expected {wd} {ws:?}",
+            got.dtype(),
+            got.shape()
+        ));
     }
-    let gh = got.astype(DType::F64).and_then(|t| t.to_vec::<f64>()).map_err(|e| e.to_string())?;
-    let wh: Vec<f64> = want["data"].as_array().expect("data").iter().map(num).collect();
+    let gh = got
+        .astype(DType::F64)
+        .and_then(|t| t.to_vec::<f64>())
+        .map_err(|e| e.to_string())?;
+    let wh: Vec<f64> = want["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(num)
+        .collect();
     let (rtol, atol) = match wd {
         DType::F32 => (rtol.unwrap_or(1e-5), 1e-6),
         DType::F64 => (rtol.unwrap_or(1e-10), 1e-12),
@@ -392,7 +449,10 @@ fn run_case(backend: Backend, case: &Value) -> Result<(), String> {
             if e.kind() == kind {
                 Ok(())
             } else {
-                Err(format!("expected a {kind} error, got {} error: {e}", e.kind()))
+                Err(format!(
+                    "expected a {kind} error, got {} error: {e}",
+                    e.kind()
+                ))
             }
         }
         (Some(kind), Ok(v)) => Err(format!("expected a {kind} error, got {v:?}")),
@@ -420,14 +480,20 @@ fn conformance_all_enabled_backends() {
         let (mut passed, mut failed, mut known) = (0, 0, 0);
         for case in cases {
             let name = case["name"].as_str().expect("name");
-            if let Some((_, _, why)) = KNOWN_EXCEPTIONS.iter().find(|(b, n, _)| *b == backend && *n == name) {
+            if let Some((_, _, why)) = KNOWN_EXCEPTIONS
+                .iter()
+                .find(|(b, n, _)| *b == backend && *n == name)
+            {
                 println!("  known exception [{backend}] {name}: {why}");
                 known += 1;
                 continue;
             }
-            let result = catch_unwind(AssertUnwindSafe(|| run_case(backend, case)))
-                .unwrap_or_else(|p| {
-                    let msg = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+            let result =
+                catch_unwind(AssertUnwindSafe(|| run_case(backend, case))).unwrap_or_else(|p| {
+                    let msg = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
                     Err(format!("PANICKED: {}", msg.unwrap_or_default()))
                 });
             match result {
@@ -441,7 +507,10 @@ fn conformance_all_enabled_backends() {
         println!("conformance [{backend}]: {passed} passed, {failed} failed, {known} known exceptions, of {} cases", cases.len());
         total_failed += failed;
     }
-    assert_eq!(total_failed, 0, "conformance failures (see the FAIL lines above)");
+    assert_eq!(
+        total_failed, 0,
+        "conformance failures (see the FAIL lines above)"
+    );
 }
 
 /// Every op name the generator uses is known to the runner, and the table
@@ -449,19 +518,117 @@ fn conformance_all_enabled_backends() {
 #[test]
 fn conformance_table_covers_the_api() {
     let data = data();
-    let ops: std::collections::BTreeSet<&str> =
-        data["cases"].as_array().expect("cases").iter().map(|c| c["op"].as_str().expect("op")).collect();
+    let ops: std::collections::BTreeSet<&str> = data["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .map(|c| c["op"].as_str().expect("op"))
+        .collect();
     let api = [
-        "abs", "neg", "sign", "sqrt", "square", "exp", "log", "log2", "log10", "log1p", "sin", "cos", "tan", "sinh",
-        "cosh", "tanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "round", "ceil", "floor",
-        "isnan", "isinf", "logical_not", "sigmoid", "relu", "add", "sub", "mul", "div", "floor_div", "rem", "pow",
-        "minimum", "maximum", "logical_and", "logical_or", "lt", "le", "gt", "ge", "eq", "ne", "matmul",
-        "where_cond", "astype", "sum", "prod", "mean", "min", "max", "all", "any", "argmin", "argmax", "argsort",
-        "sort", "topk", "cumsum", "reshape", "flatten", "transpose", "permute", "t", "expand_dims", "squeeze",
-        "tile", "flip", "pad", "broadcast_to", "concatenate", "stack", "meshgrid", "iter", "take_along_axis",
-        "onehot_like", "softmax", "log_softmax", "crossentropy", "clip", "inv", "slogdet", "zeros", "ones", "full",
-        "zeros_like", "ones_like", "full_like", "arange", "l0", "l1", "l2", "linf", "lp", "index", "index_update",
+        "abs",
+        "neg",
+        "sign",
+        "sqrt",
+        "square",
+        "exp",
+        "log",
+        "log2",
+        "log10",
+        "log1p",
+        "sin",
+        "cos",
+        "tan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "arcsinh",
+        "arccosh",
+        "arctanh",
+        "round",
+        "ceil",
+        "floor",
+        "isnan",
+        "isinf",
+        "logical_not",
+        "sigmoid",
+        "relu",
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "floor_div",
+        "rem",
+        "pow",
+        "minimum",
+        "maximum",
+        "logical_and",
+        "logical_or",
+        "lt",
+        "le",
+        "gt",
+        "ge",
+        "eq",
+        "ne",
+        "matmul",
+        "where_cond",
+        "astype",
+        "sum",
+        "prod",
+        "mean",
+        "min",
+        "max",
+        "all",
+        "any",
+        "argmin",
+        "argmax",
+        "argsort",
+        "sort",
+        "topk",
+        "cumsum",
+        "reshape",
+        "flatten",
+        "transpose",
+        "permute",
+        "t",
+        "expand_dims",
+        "squeeze",
+        "tile",
+        "flip",
+        "pad",
+        "broadcast_to",
+        "concatenate",
+        "stack",
+        "meshgrid",
+        "iter",
+        "take_along_axis",
+        "onehot_like",
+        "softmax",
+        "log_softmax",
+        "crossentropy",
+        "clip",
+        "inv",
+        "slogdet",
+        "zeros",
+        "ones",
+        "full",
+        "zeros_like",
+        "ones_like",
+        "full_like",
+        "arange",
+        "l0",
+        "l1",
+        "l2",
+        "linf",
+        "lp",
+        "index",
+        "index_update",
     ];
     let missing: Vec<&str> = api.iter().copied().filter(|op| !ops.contains(op)).collect();
-    assert!(missing.is_empty(), "ops without conformance cases: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "ops without conformance cases: {missing:?}"
+    );
 }

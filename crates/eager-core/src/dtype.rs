@@ -40,7 +40,14 @@ pub enum Kind {
 
 impl DType {
     /// All dtypes.
-    pub const ALL: [DType; 6] = [DType::Bool, DType::U8, DType::I32, DType::I64, DType::F32, DType::F64];
+    pub const ALL: [DType; 6] = [
+        DType::Bool,
+        DType::U8,
+        DType::I32,
+        DType::I64,
+        DType::F32,
+        DType::F64,
+    ];
 
     /// The dtype's kind.
     pub fn kind(self) -> Kind {
@@ -86,7 +93,11 @@ impl DType {
         if self == other {
             return self;
         }
-        let (a, b) = if self < other { (self, other) } else { (other, self) };
+        let (a, b) = if self < other {
+            (self, other)
+        } else {
+            (other, self)
+        };
         match (a, b) {
             (Bool, x) => x,
             (U8, x) => x,
@@ -151,7 +162,12 @@ impl FromStr for DType {
             "i64" | "int64" => DType::I64,
             "f32" | "float32" => DType::F32,
             "f64" | "float64" => DType::F64,
-            _ => return Err(Error::invalid("DType::from_str", format!("unknown dtype {s:?}"))),
+            _ => {
+                return Err(Error::invalid(
+                    "DType::from_str",
+                    format!("unknown dtype {s:?}"),
+                ))
+            }
         })
     }
 }
@@ -388,7 +404,12 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend, compiled in or not.
-    pub const ALL: [Backend; 4] = [Backend::NdArray, Backend::Torch, Backend::TensorFlow, Backend::Xla];
+    pub const ALL: [Backend; 4] = [
+        Backend::NdArray,
+        Backend::Torch,
+        Backend::TensorFlow,
+        Backend::Xla,
+    ];
 
     /// The backends compiled into this build (by cargo features).
     ///
@@ -398,7 +419,10 @@ impl Backend {
     /// assert!(Backend::enabled().contains(&Backend::NdArray));
     /// ```
     pub fn enabled() -> Vec<Backend> {
-        Backend::ALL.into_iter().filter(|b| b.is_enabled()).collect()
+        Backend::ALL
+            .into_iter()
+            .filter(|b| b.is_enabled())
+            .collect()
     }
 
     /// Whether this backend is compiled in.
@@ -431,7 +455,12 @@ impl FromStr for Backend {
             "torch" | "pytorch" => Backend::Torch,
             "tensorflow" | "tf" => Backend::TensorFlow,
             "xla" | "jax" => Backend::Xla,
-            _ => return Err(Error::invalid("Backend::from_str", format!("unknown backend {s:?}"))),
+            _ => {
+                return Err(Error::invalid(
+                    "Backend::from_str",
+                    format!("unknown backend {s:?}"),
+                ))
+            }
         })
     }
 }

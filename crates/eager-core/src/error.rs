@@ -115,19 +115,31 @@ impl Error {
 
     /// Shorthand for [`Error::Shape`].
     pub fn shape(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::Shape { op, msg: msg.into() }
+        Error::Shape {
+            op,
+            msg: msg.into(),
+        }
     }
     /// Shorthand for [`Error::DType`].
     pub fn dtype(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::DType { op, msg: msg.into() }
+        Error::DType {
+            op,
+            msg: msg.into(),
+        }
     }
     /// Shorthand for [`Error::Index`].
     pub fn index(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::Index { op, msg: msg.into() }
+        Error::Index {
+            op,
+            msg: msg.into(),
+        }
     }
     /// Shorthand for [`Error::InvalidArgument`].
     pub fn invalid(op: &'static str, msg: impl Into<String>) -> Self {
-        Error::InvalidArgument { op, msg: msg.into() }
+        Error::InvalidArgument {
+            op,
+            msg: msg.into(),
+        }
     }
     /// A dtype error saying that `op` does not accept `dtype`.
     pub fn dtype_not_allowed(op: &'static str, dtype: DType) -> Self {

@@ -56,8 +56,24 @@ impl UnaryOp {
         use UnaryOp::*;
         matches!(
             self,
-            Sqrt | Exp | Log | Log2 | Log10 | Log1p | Sin | Cos | Tan | Sinh | Cosh | Tanh | Arcsin | Arccos | Arctan
-                | Arcsinh | Arccosh | Arctanh | Sigmoid
+            Sqrt | Exp
+                | Log
+                | Log2
+                | Log10
+                | Log1p
+                | Sin
+                | Cos
+                | Tan
+                | Sinh
+                | Cosh
+                | Tanh
+                | Arcsin
+                | Arccos
+                | Arctan
+                | Arcsinh
+                | Arccosh
+                | Arctanh
+                | Sigmoid
         )
     }
     /// The user-facing name of the op.
@@ -220,6 +236,7 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
     /// `data.len()` equals the product of `shape`.
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self>;
     /// A tensor from a row-major host buffer, on the device of `self`.
+    #[allow(clippy::wrong_self_convention)]
     fn from_host_like(&self, data: HostData, shape: &[usize]) -> Result<Self> {
         Self::from_host(data, shape)
     }

@@ -11,6 +11,17 @@ pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }
 
+/// Number of elements of a shape that a caller asked for: an error when the
+/// count (or its size in bytes, at 8 bytes an element) overflows, instead of
+/// a panic or an abort in the allocator.
+pub fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&n| n <= (isize::MAX as usize) / 8)
+        .ok_or_else(|| Error::shape(op, format!("shape {shape:?} has too many elements")))
+}
+
 /// NumPy broadcasting of two shapes.
 ///
 /// ```
@@ -22,14 +33,25 @@ pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Ve
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
             db
         } else {
-            return Err(Error::shape(op, format!("shapes {a:?} and {b:?} do not broadcast")));
+            return Err(Error::shape(
+                op,
+                format!("shapes {a:?} and {b:?} do not broadcast"),
+            ));
         };
     }
     Ok(out)
@@ -46,7 +68,10 @@ pub fn check_broadcast_to(op: &'static str, from: &[usize], to: &[usize]) -> Res
     if ok {
         Ok(())
     } else {
-        Err(Error::shape(op, format!("cannot broadcast shape {from:?} to {to:?}")))
+        Err(Error::shape(
+            op,
+            format!("cannot broadcast shape {from:?} to {to:?}"),
+        ))
     }
 }
 
@@ -97,7 +122,10 @@ pub fn infer_reshape(op: &'static str, from: &[usize], to: &[isize]) -> Result<V
                 return Err(Error::invalid(op, "only one dimension can be -1"));
             }
         } else if d < 0 {
-            return Err(Error::invalid(op, format!("negative dimension {d} in {to:?}")));
+            return Err(Error::invalid(
+                op,
+                format!("negative dimension {d} in {to:?}"),
+            ));
         } else {
             known = known.saturating_mul(d as usize);
         }
@@ -106,13 +134,19 @@ pub fn infer_reshape(op: &'static str, from: &[usize], to: &[isize]) -> Result<V
     match unknown {
         Some(i) => {
             if known == 0 || n % known != 0 {
-                return Err(Error::shape(op, format!("cannot reshape {from:?} into {to:?}")));
+                return Err(Error::shape(
+                    op,
+                    format!("cannot reshape {from:?} into {to:?}"),
+                ));
             }
             out[i] = n / known;
         }
         None => {
             if known != n {
-                return Err(Error::shape(op, format!("cannot reshape {from:?} ({n} elements) into {to:?}")));
+                return Err(Error::shape(
+                    op,
+                    format!("cannot reshape {from:?} ({n} elements) into {to:?}"),
+                ));
             }
         }
     }
@@ -134,7 +168,11 @@ pub struct SliceRange {
 impl SliceRange {
     /// The whole axis of length `dim`.
     pub fn full(dim: usize) -> Self {
-        SliceRange { start: 0, len: dim, step: 1 }
+        SliceRange {
+            start: 0,
+            len: dim,
+            step: 1,
+        }
     }
     /// One past the last element taken (`start + (len - 1) * step + 1`, or
     /// `start` when empty).
@@ -169,18 +207,27 @@ pub fn python_slice(
         return Err(Error::index(op, "slice step cannot be zero"));
     }
     let n = dim as isize;
+    // A step longer than the axis takes at most one element either way;
+    // capping it keeps the arithmetic below from overflowing.
+    let step = step.clamp(-n.max(1), n.max(1));
     let clamp = |v: isize, lo: isize, hi: isize| v.max(lo).min(hi);
     let norm = |v: isize, lo: isize, hi: isize| {
         if v < 0 {
-            clamp(v + n, lo, hi)
+            clamp(v.saturating_add(n), lo, hi)
         } else {
             clamp(v, lo, hi)
         }
     };
     let (s, e) = if step > 0 {
-        (start.map_or(0, |v| norm(v, 0, n)), stop.map_or(n, |v| norm(v, 0, n)))
+        (
+            start.map_or(0, |v| norm(v, 0, n)),
+            stop.map_or(n, |v| norm(v, 0, n)),
+        )
     } else {
-        (start.map_or(n - 1, |v| norm(v, -1, n - 1)), stop.map_or(-1, |v| norm(v, -1, n - 1)))
+        (
+            start.map_or(n - 1, |v| norm(v, -1, n - 1)),
+            stop.map_or(-1, |v| norm(v, -1, n - 1)),
+        )
     };
     let len = if step > 0 {
         if e > s {

@@ -98,6 +98,6 @@ impl NdTensor {
     }
     /// Address of the first element (for zero-copy checks).
     pub fn data_ptr(&self) -> *const u8 {
-        each!(self, a => a.as_ptr() as *const u8)
+        each!(self, a => a.as_ptr().cast::<u8>())
     }
 }

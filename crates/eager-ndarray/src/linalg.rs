@@ -9,7 +9,8 @@ pub fn inv(a: &[f64], n: usize) -> Option<Vec<f64>> {
         inv[i * n + i] = 1.0;
     }
     for col in 0..n {
-        let piv = (col..n).max_by(|&x, &y| m[x * n + col].abs().total_cmp(&m[y * n + col].abs()))?;
+        let piv =
+            (col..n).max_by(|&x, &y| m[x * n + col].abs().total_cmp(&m[y * n + col].abs()))?;
         let p = m[piv * n + col];
         if p == 0.0 || p.is_nan() {
             return None;

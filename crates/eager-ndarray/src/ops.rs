@@ -4,14 +4,18 @@ use crate::elem::{Elem, Flt, Num};
 use crate::{each, linalg, random, Arr, NdElem, NdTensor};
 use eager_core::shape::SliceRange;
 use eager_core::{
-    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostData, ReduceOp, Result, Scalar,
-    UnaryOp,
+    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostData, ReduceOp,
+    Result, Scalar, UnaryOp,
 };
 use ndarray::{Array, ArrayD, ArrayView2, Axis, Dimension, IxDyn, Slice, Zip};
 use std::cmp::Ordering;
 
 fn internal(op: &'static str, msg: impl Into<String>) -> Error {
-    Error::Framework { op, backend: Backend::NdArray, msg: msg.into() }
+    Error::Framework {
+        op,
+        backend: Backend::NdArray,
+        msg: msg.into(),
+    }
 }
 
 fn from_vec<T: NdElem>(op: &'static str, v: Vec<T>, shape: &[usize]) -> Result<NdTensor> {
@@ -25,9 +29,19 @@ fn map<T: Elem, U: NdElem>(a: &Arr<T>, f: impl Fn(T) -> U) -> NdTensor {
 }
 
 /// Element-wise `f` over two broadcast arrays.
-fn zip<T: Elem, U: NdElem>(op: &'static str, a: &Arr<T>, b: &Arr<T>, f: impl Fn(T, T) -> U) -> Result<NdTensor> {
+fn zip<T: Elem, U: NdElem>(
+    op: &'static str,
+    a: &Arr<T>,
+    b: &Arr<T>,
+    f: impl Fn(T, T) -> U,
+) -> Result<NdTensor> {
     if a.shape() == b.shape() {
-        return Ok(U::wrap(Zip::from(a).and(b).map_collect(|&x, &y| f(x, y)).into_shared()));
+        return Ok(U::wrap(
+            Zip::from(a)
+                .and(b)
+                .map_collect(|&x, &y| f(x, y))
+                .into_shared(),
+        ));
     }
     if b.ndim() == 0 {
         let y = b[IxDyn(&[])];
@@ -38,9 +52,18 @@ fn zip<T: Elem, U: NdElem>(op: &'static str, a: &Arr<T>, b: &Arr<T>, f: impl Fn(
         return Ok(map(b, |y| f(x, y)));
     }
     let shape = eager_core::shape::broadcast_shapes(op, a.shape(), b.shape())?;
-    let av = a.broadcast(IxDyn(&shape)).ok_or_else(|| internal(op, "broadcast"))?;
-    let bv = b.broadcast(IxDyn(&shape)).ok_or_else(|| internal(op, "broadcast"))?;
-    Ok(U::wrap(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)).into_shared()))
+    let av = a
+        .broadcast(IxDyn(&shape))
+        .ok_or_else(|| internal(op, "broadcast"))?;
+    let bv = b
+        .broadcast(IxDyn(&shape))
+        .ok_or_else(|| internal(op, "broadcast"))?;
+    Ok(U::wrap(
+        Zip::from(&av)
+            .and(&bv)
+            .map_collect(|&x, &y| f(x, y))
+            .into_shared(),
+    ))
 }
 
 fn unary_num<T: Num + NdElem>(a: &Arr<T>, op: UnaryOp) -> Result<NdTensor> {
@@ -56,7 +79,12 @@ fn unary_num<T: Num + NdElem>(a: &Arr<T>, op: UnaryOp) -> Result<NdTensor> {
         IsNan => map(a, T::isnan_),
         IsInf => map(a, T::isinf_),
         Relu => map(a, |x| if x > T::ZERO { x } else { T::ZERO }),
-        _ => return Err(internal(op.name(), format!("{} is not defined for {}", op.name(), T::DTYPE))),
+        _ => {
+            return Err(internal(
+                op.name(),
+                format!("{} is not defined for {}", op.name(), T::DTYPE),
+            ))
+        }
     })
 }
 
@@ -150,7 +178,11 @@ fn cast_to<T: Elem>(a: &Arr<T>, dtype: DType) -> NdTensor {
 }
 
 /// Reduces one axis with `f` over each lane.
-fn reduce_lanes<T: Elem, U: NdElem>(a: &Arr<T>, axis: usize, f: impl Fn(ndarray::ArrayView1<T>) -> U) -> Arr<U> {
+fn reduce_lanes<T: Elem, U: NdElem>(
+    a: &Arr<T>,
+    axis: usize,
+    f: impl Fn(ndarray::ArrayView1<T>) -> U,
+) -> Arr<U> {
     a.map_axis(Axis(axis), f).into_shared()
 }
 
@@ -179,19 +211,54 @@ fn reduce_axes<T: NdElem>(
     T::wrap(out)
 }
 
-fn reduce_num<T: Num + NdElem>(op: ReduceOp, a: &Arr<T>, axes: &[usize], keepdims: bool) -> Result<NdTensor> {
+fn reduce_num<T: Num + NdElem>(
+    op: ReduceOp,
+    a: &Arr<T>,
+    axes: &[usize],
+    keepdims: bool,
+) -> Result<NdTensor> {
     Ok(match op {
         ReduceOp::Sum => {
             if T::FLOAT {
                 // ndarray's own sums are unrolled and pairwise-ish: more accurate than a fold.
-                reduce_axes(a, axes, keepdims, |x| x.iter().fold(T::ZERO, |s, &v| s.add_(v)), |l| sum_lane(l))
+                reduce_axes(
+                    a,
+                    axes,
+                    keepdims,
+                    |x| x.iter().fold(T::ZERO, |s, &v| s.add_(v)),
+                    |l| sum_lane(l),
+                )
             } else {
-                reduce_axes(a, axes, keepdims, |x| x.fold(T::ZERO, |s, &v| s.add_(v)), |l| l.fold(T::ZERO, |s, &v| s.add_(v)))
+                reduce_axes(
+                    a,
+                    axes,
+                    keepdims,
+                    |x| x.fold(T::ZERO, |s, &v| s.add_(v)),
+                    |l| l.fold(T::ZERO, |s, &v| s.add_(v)),
+                )
             }
         }
-        ReduceOp::Prod => reduce_axes(a, axes, keepdims, |x| x.fold(T::ONE, |s, &v| s.mul_(v)), |l| l.fold(T::ONE, |s, &v| s.mul_(v))),
-        ReduceOp::Min => reduce_axes(a, axes, keepdims, |x| fold_first(x.iter(), T::min_), |l| fold_first(l.iter(), T::min_)),
-        ReduceOp::Max => reduce_axes(a, axes, keepdims, |x| fold_first(x.iter(), T::max_), |l| fold_first(l.iter(), T::max_)),
+        ReduceOp::Prod => reduce_axes(
+            a,
+            axes,
+            keepdims,
+            |x| x.fold(T::ONE, |s, &v| s.mul_(v)),
+            |l| l.fold(T::ONE, |s, &v| s.mul_(v)),
+        ),
+        ReduceOp::Min => reduce_axes(
+            a,
+            axes,
+            keepdims,
+            |x| fold_first(x.iter(), T::min_),
+            |l| fold_first(l.iter(), T::min_),
+        ),
+        ReduceOp::Max => reduce_axes(
+            a,
+            axes,
+            keepdims,
+            |x| fold_first(x.iter(), T::max_),
+            |l| fold_first(l.iter(), T::max_),
+        ),
         ReduceOp::All | ReduceOp::Any => return Err(internal("all/any", "take bool tensors")),
     })
 }
@@ -216,7 +283,8 @@ fn pairwise<T: Num>(s: &[T]) -> T {
                 acc[k] = acc[k].add_(c[k]);
             }
         }
-        let mut total = ((acc[0].add_(acc[1])).add_(acc[2].add_(acc[3]))).add_((acc[4].add_(acc[5])).add_(acc[6].add_(acc[7])));
+        let mut total = ((acc[0].add_(acc[1])).add_(acc[2].add_(acc[3])))
+            .add_((acc[4].add_(acc[5])).add_(acc[6].add_(acc[7])));
         for &v in rest {
             total = total.add_(v);
         }
@@ -242,7 +310,9 @@ fn fold_first<'a, T: Copy + 'a>(mut it: impl Iterator<Item = &'a T>, f: impl Fn(
 fn arg_reduce<T: Elem + Copy>(op: ArgReduceOp, a: &Arr<T>, axis: usize) -> NdTensor {
     let better = |x: &T, best: &T| match op {
         // NaN counts as the extreme in both directions, so the first NaN wins.
-        ArgReduceOp::ArgMin => is_nan(x) && !is_nan(best) || !is_nan(best) && x.total(best) == Ordering::Less,
+        ArgReduceOp::ArgMin => {
+            is_nan(x) && !is_nan(best) || !is_nan(best) && x.total(best) == Ordering::Less
+        }
         ArgReduceOp::ArgMax => !is_nan(best) && x.total(best) == Ordering::Greater,
     };
     let out = a.map_axis(Axis(axis), |lane| {
@@ -262,7 +332,11 @@ fn is_nan<T: Elem>(x: &T) -> bool {
 }
 
 /// Applies `f(lane, out_lane)` to every lane along `axis`.
-fn lanes_apply<T: Elem, U: NdElem>(a: &Arr<T>, axis: usize, f: impl Fn(&[T], &mut [U])) -> NdTensor {
+fn lanes_apply<T: Elem, U: NdElem>(
+    a: &Arr<T>,
+    axis: usize,
+    f: impl Fn(&[T], &mut [U]),
+) -> NdTensor {
     let last = a.ndim() - 1;
     let mut v = a.view();
     v.swap_axes(axis, last);
@@ -275,7 +349,9 @@ fn lanes_apply<T: Elem, U: NdElem>(a: &Arr<T>, axis: usize, f: impl Fn(&[T], &mu
             f(i, o);
         }
     }
-    let mut r = ArrayD::from_shape_vec(c.raw_dim(), out).expect("same shape").into_shared();
+    let mut r = ArrayD::from_shape_vec(c.raw_dim(), out)
+        .expect("same shape")
+        .into_shared();
     r.swap_axes(axis, last);
     U::wrap(r)
 }
@@ -290,7 +366,10 @@ fn sort_order<T: Elem>(lane: &[T], descending: bool) -> Vec<usize> {
     idx
 }
 
-fn matmul_float<T: Flt + NdElem + ndarray::LinalgScalar>(a: &Arr<T>, b: &Arr<T>) -> Result<NdTensor> {
+fn matmul_float<T: Flt + NdElem + ndarray::LinalgScalar>(
+    a: &Arr<T>,
+    b: &Arr<T>,
+) -> Result<NdTensor> {
     batched_matmul(a, b, |x, y| x.dot(&y))
 }
 
@@ -320,8 +399,14 @@ fn batched_matmul<T: NdElem>(
     let nd = a.ndim();
     let (m, k, n) = (a.shape()[nd - 2], a.shape()[nd - 1], b.shape()[nd - 1]);
     let batch: usize = a.shape()[..nd - 2].iter().product();
-    let a3 = a.as_standard_layout().into_shape_with_order((batch, m, k)).map_err(|e| internal(op, e.to_string()))?;
-    let b3 = b.as_standard_layout().into_shape_with_order((batch, k, n)).map_err(|e| internal(op, e.to_string()))?;
+    let a3 = a
+        .as_standard_layout()
+        .into_shape_with_order((batch, m, k))
+        .map_err(|e| internal(op, e.to_string()))?;
+    let b3 = b
+        .as_standard_layout()
+        .into_shape_with_order((batch, k, n))
+        .map_err(|e| internal(op, e.to_string()))?;
     let mut data = Vec::with_capacity(batch * m * n);
     for i in 0..batch {
         let r = f(a3.index_axis(Axis(0), i), b3.index_axis(Axis(0), i));
@@ -340,7 +425,11 @@ fn square_matrices<T: Elem>(a: &Arr<T>) -> (usize, usize, Vec<f64>) {
 }
 
 fn from_f64s<T: NdElem>(op: &'static str, v: Vec<f64>, shape: &[usize]) -> Result<NdTensor> {
-    from_vec(op, v.into_iter().map(T::from_f64).collect::<Vec<T>>(), shape)
+    from_vec(
+        op,
+        v.into_iter().map(T::from_f64).collect::<Vec<T>>(),
+        shape,
+    )
 }
 
 fn index_vec(op: &'static str, t: &NdTensor) -> Result<Vec<usize>> {
@@ -407,7 +496,8 @@ impl BackendTensor for NdTensor {
                     (0..n).map(|_| d.sample(rng)).collect()
                 }
                 Distribution::Normal { mean, std } => {
-                    let d = rand_distr::Normal::new(mean, std).map_err(|e| Error::invalid("normal", e.to_string()))?;
+                    let d = rand_distr::Normal::new(mean, std)
+                        .map_err(|e| Error::invalid("normal", e.to_string()))?;
                     (0..n).map(|_| d.sample(rng)).collect()
                 }
             })
@@ -450,7 +540,9 @@ impl BackendTensor for NdTensor {
         };
         let shape = eager_core::shape::broadcast_shapes(op, c.shape(), x.shape())?;
         let shape = eager_core::shape::broadcast_shapes(op, &shape, y.shape())?;
-        let cv = c.broadcast(IxDyn(&shape)).ok_or_else(|| internal(op, "broadcast"))?;
+        let cv = c
+            .broadcast(IxDyn(&shape))
+            .ok_or_else(|| internal(op, "broadcast"))?;
         macro_rules! sel {
             ($($v:ident),*) => {
                 match (x, y) {
@@ -486,12 +578,20 @@ impl BackendTensor for NdTensor {
             NdTensor::I32(a) => reduce_num(op, a, axes, keepdims),
             NdTensor::I64(a) => reduce_num(op, a, axes, keepdims),
             NdTensor::Bool(a) => Ok(match op {
-                ReduceOp::All | ReduceOp::Min => {
-                    reduce_axes(a, axes, keepdims, |x| x.iter().all(|&v| v), |l| l.iter().all(|&v| v))
-                }
-                ReduceOp::Any | ReduceOp::Max => {
-                    reduce_axes(a, axes, keepdims, |x| x.iter().any(|&v| v), |l| l.iter().any(|&v| v))
-                }
+                ReduceOp::All | ReduceOp::Min => reduce_axes(
+                    a,
+                    axes,
+                    keepdims,
+                    |x| x.iter().all(|&v| v),
+                    |l| l.iter().all(|&v| v),
+                ),
+                ReduceOp::Any | ReduceOp::Max => reduce_axes(
+                    a,
+                    axes,
+                    keepdims,
+                    |x| x.iter().any(|&v| v),
+                    |l| l.iter().any(|&v| v),
+                ),
                 _ => return Err(internal("reduce", "sum/prod of bool must be widened first")),
             }),
         }
@@ -507,11 +607,13 @@ impl BackendTensor for NdTensor {
         })))
     }
     fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
-        Ok(each!(self, a => lanes_apply(a, axis, |lane, out: &mut [i64]| {
-            for (o, i) in out.iter_mut().zip(sort_order(lane, descending)) {
-                *o = i as i64;
-            }
-        })))
+        Ok(
+            each!(self, a => lanes_apply(a, axis, |lane, out: &mut [i64]| {
+                for (o, i) in out.iter_mut().zip(sort_order(lane, descending)) {
+                    *o = i as i64;
+                }
+            })),
+        )
     }
     fn cumsum(&self, axis: usize) -> Result<Self> {
         fn run<T: Num + NdElem>(a: &Arr<T>, axis: usize) -> NdTensor {
@@ -585,7 +687,11 @@ impl BackendTensor for NdTensor {
         fn run<T: NdElem>(ts: &[&NdTensor], axis: usize) -> Result<NdTensor> {
             let views = ts
                 .iter()
-                .map(|t| T::peek(t).map(|a| a.view()).ok_or_else(|| internal("concatenate", "mixed dtypes")))
+                .map(|t| {
+                    T::peek(t)
+                        .map(|a| a.view())
+                        .ok_or_else(|| internal("concatenate", "mixed dtypes"))
+                })
                 .collect::<Result<Vec<_>>>()?;
             ndarray::concatenate(Axis(axis), &views)
                 .map(|a| T::wrap(a.into_shared()))
@@ -623,7 +729,8 @@ impl BackendTensor for NdTensor {
     fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
         let pos = index_vec("index_update", positions)?;
         fn run<T: NdElem>(a: &Arr<T>, pos: &[usize], values: &NdTensor) -> Result<NdTensor> {
-            let vals = T::peek(values).ok_or_else(|| internal("index_update", "values of another dtype"))?;
+            let vals = T::peek(values)
+                .ok_or_else(|| internal("index_update", "values of another dtype"))?;
             let mut out = a.to_owned();
             for (&p, &v) in pos.iter().zip(vals.iter()) {
                 out[IxDyn(&[p])] = v;
@@ -674,10 +781,14 @@ impl BackendTensor for NdTensor {
     fn slogdet(&self) -> Result<(Self, Self)> {
         fn run<T: NdElem>(a: &Arr<T>) -> Result<(NdTensor, NdTensor)> {
             let (batch, n, data) = square_matrices(a);
-            let (signs, logs): (Vec<f64>, Vec<f64>) =
-                (0..batch).map(|b| linalg::slogdet(&data[b * n * n..(b + 1) * n * n], n)).unzip();
+            let (signs, logs): (Vec<f64>, Vec<f64>) = (0..batch)
+                .map(|b| linalg::slogdet(&data[b * n * n..(b + 1) * n * n], n))
+                .unzip();
             let shape = &a.shape()[..a.ndim() - 2];
-            Ok((from_f64s::<T>("slogdet", signs, shape)?, from_f64s::<T>("slogdet", logs, shape)?))
+            Ok((
+                from_f64s::<T>("slogdet", signs, shape)?,
+                from_f64s::<T>("slogdet", logs, shape)?,
+            ))
         }
         match self {
             NdTensor::F32(a) => run(a),

@@ -1,0 +1,385 @@
+//! The parts of the API that the conformance table does not reach: the
+//! native-type bridge (no copies), operators, display, randomness, errors
+//! for bad calls that must not panic.
+
+use eager_tensor::{self as ep, prelude::*, Backend, DType, EagerTensor};
+use ndarray::{ArcArray, ArrayD, IxDyn};
+
+fn vec_f32(data: Vec<f32>, shape: &[usize]) -> EagerTensor {
+    EagerTensor::from_vec(Backend::NdArray, data, shape).unwrap()
+}
+
+#[test]
+fn astensor_and_into_raw_do_not_copy() {
+    let a =
+        ArrayD::<f32>::from_shape_vec(IxDyn(&[2, 3]), (0..6).map(|i| i as f32).collect()).unwrap();
+    let ptr = a.as_ptr();
+    let t = ep::astensor(a);
+    assert_eq!(t.as_raw::<ArcArray<f32, IxDyn>>().unwrap().as_ptr(), ptr);
+    assert_eq!(t.as_raw::<ep::NdTensor>().unwrap().data_ptr(), ptr.cast());
+    let back: ArrayD<f32> = t.into_raw().unwrap();
+    assert_eq!(back.as_ptr(), ptr);
+    assert_eq!(back.shape(), &[2, 3]);
+
+    let shared: ArcArray<i64, IxDyn> = ArrayD::<i64>::zeros(IxDyn(&[4])).into_shared();
+    let ptr = shared.as_ptr();
+    let t = ep::astensor(shared);
+    let raw: ArcArray<i64, IxDyn> = t.into_raw().unwrap();
+    assert_eq!(raw.as_ptr(), ptr);
+}
+
+#[test]
+fn views_share_the_buffer() {
+    let t = vec_f32((0..12).map(|i| i as f32).collect(), &[3, 4]);
+    let base = t.as_raw::<ep::NdTensor>().unwrap().data_ptr();
+    let row = t.index(ep::s![1..]).unwrap();
+    let p = row.as_raw::<ep::NdTensor>().unwrap().data_ptr();
+    assert_eq!(p, unsafe { base.add(4 * std::mem::size_of::<f32>()) });
+    let tr = t.transpose().unwrap();
+    assert_eq!(tr.as_raw::<ep::NdTensor>().unwrap().data_ptr(), base);
+}
+
+#[test]
+fn into_raw_of_the_wrong_type_is_an_error() {
+    let t = vec_f32(vec![1.0], &[1]);
+    let e = t.clone().into_raw::<ArrayD<f64>>().unwrap_err();
+    assert_eq!(e.kind(), "invalid");
+    assert!(e.to_string().contains("into_raw"), "{e}");
+    assert!(t.as_raw::<ArcArray<i32, IxDyn>>().is_err());
+}
+
+fn l2_generic<T: ep::Native>(x: T) -> ep::Result<T> {
+    ep::astensor(x).square()?.sum()?.sqrt()?.into_raw()
+}
+
+#[test]
+fn generic_functions_return_the_native_type() {
+    let a = ndarray::arr1(&[3.0f64, 4.0]).into_dyn();
+    let n: ArrayD<f64> = l2_generic(a).unwrap();
+    assert_eq!(n[[]], 5.0);
+    let t = vec_f32(vec![6.0, 8.0], &[2]);
+    let n: EagerTensor = l2_generic(t).unwrap();
+    assert_eq!(n.item::<f32>().unwrap(), 10.0);
+}
+
+#[test]
+fn operators_with_tensors_and_scalars_on_either_side() {
+    let a = vec_f32(vec![1.0, 2.0, 3.0], &[3]);
+    let b = vec_f32(vec![10.0, 20.0, 30.0], &[3]);
+    assert_eq!(
+        (&a + &b).unwrap().to_vec::<f32>().unwrap(),
+        vec![11.0, 22.0, 33.0]
+    );
+    assert_eq!(
+        (&b - &a).unwrap().to_vec::<f32>().unwrap(),
+        vec![9.0, 18.0, 27.0]
+    );
+    assert_eq!(
+        (a.clone() * b.clone()).unwrap().to_vec::<f32>().unwrap(),
+        vec![10.0, 40.0, 90.0]
+    );
+    assert_eq!(
+        (&b / a.clone()).unwrap().to_vec::<f32>().unwrap(),
+        vec![10.0, 10.0, 10.0]
+    );
+    assert_eq!(
+        (a.clone() % &b).unwrap().to_vec::<f32>().unwrap(),
+        vec![1.0, 2.0, 3.0]
+    );
+    assert_eq!(
+        (&a + 1.0).unwrap().to_vec::<f32>().unwrap(),
+        vec![2.0, 3.0, 4.0]
+    );
+    assert_eq!(
+        (2.0 * &a).unwrap().to_vec::<f32>().unwrap(),
+        vec![2.0, 4.0, 6.0]
+    );
+    assert_eq!(
+        (10.0 - a.clone()).unwrap().to_vec::<f32>().unwrap(),
+        vec![9.0, 8.0, 7.0]
+    );
+    assert_eq!((6 / &a).unwrap().dtype(), DType::F32);
+    assert_eq!(
+        (-&a).unwrap().to_vec::<f32>().unwrap(),
+        vec![-1.0, -2.0, -3.0]
+    );
+    assert_eq!(
+        (-a.clone()).unwrap().to_vec::<f32>().unwrap(),
+        vec![-1.0, -2.0, -3.0]
+    );
+    assert_eq!((a.clone() + 1i32).unwrap().dtype(), DType::F32);
+    // Chains read naturally.
+    fn chain(a: &EagerTensor) -> ep::Result<EagerTensor> {
+        ((2.0 * a)? + 1.0)?.sum()
+    }
+    assert_eq!(chain(&a).unwrap().item::<f32>().unwrap(), 15.0);
+}
+
+#[test]
+fn integer_operators_follow_numpy() {
+    let a = EagerTensor::from_vec(Backend::NdArray, vec![7i64, -7], &[2]).unwrap();
+    assert_eq!(
+        a.floor_div(2i64).unwrap().to_vec::<i64>().unwrap(),
+        vec![3, -4]
+    );
+    assert_eq!((&a % 2i64).unwrap().to_vec::<i64>().unwrap(), vec![1, 1]);
+    assert_eq!((&a % -2i64).unwrap().to_vec::<i64>().unwrap(), vec![-1, -1]);
+    assert_eq!(
+        (&a / 2i64).unwrap().to_vec::<f64>().unwrap(),
+        vec![3.5, -3.5]
+    );
+    assert_eq!(
+        a.floor_div(0i64).unwrap().to_vec::<i64>().unwrap(),
+        vec![0, 0]
+    );
+}
+
+#[test]
+fn display_and_debug_show_backend_dtype_shape_values() {
+    let t = vec_f32(vec![1.0, 2.5, 3.0, 4.0], &[2, 2]);
+    let s = t.to_string();
+    assert!(s.starts_with("EagerTensor(ndarray, f32, [2, 2])"), "{s}");
+    assert!(s.contains("2.5"), "{s}");
+    assert_eq!(format!("{t:?}"), "EagerTensor(ndarray, f32, [2, 2])");
+}
+
+#[test]
+fn metadata() {
+    let t = EagerTensor::zeros(Backend::NdArray, &[3, 4], DType::I32).unwrap();
+    assert_eq!(
+        (t.shape(), t.ndim(), t.len(), t.numel(), t.dtype()),
+        (vec![3, 4], 2, 3, 12, DType::I32)
+    );
+    assert_eq!(t.backend(), Backend::NdArray);
+    let s = EagerTensor::ones(Backend::NdArray, &[], DType::F64).unwrap();
+    assert_eq!((s.ndim(), s.len(), s.numel()), (0, 0, 1));
+    assert_eq!(s.item::<f64>().unwrap(), 1.0);
+    assert_eq!(t.item::<i32>().unwrap_err().kind(), "shape");
+    assert_eq!(t.to_vec::<f32>().unwrap_err().kind(), "dtype");
+    assert_eq!(t.to_ndarray::<i32>().unwrap().shape(), &[3, 4]);
+}
+
+#[test]
+fn backends_parse_and_print() {
+    for b in Backend::ALL {
+        assert_eq!(b.to_string().parse::<Backend>().unwrap(), b);
+    }
+    assert!("mxnet".parse::<Backend>().is_err());
+    assert!(Backend::enabled().contains(&Backend::NdArray));
+}
+
+#[test]
+fn creating_on_a_backend_that_is_not_compiled_in_is_an_error() {
+    for b in Backend::ALL {
+        let r = EagerTensor::zeros(b, &[2], DType::F32);
+        if b.is_enabled() {
+            assert!(r.is_ok());
+        } else {
+            let e = r.unwrap_err();
+            assert_eq!(e.kind(), "unsupported");
+            assert!(e.to_string().contains(&b.to_string()), "{e}");
+        }
+    }
+}
+
+#[test]
+fn mixing_backends_is_an_error_naming_both() {
+    let enabled = Backend::enabled();
+    if enabled.len() < 2 {
+        println!("only {enabled:?} enabled: no second backend to mix with");
+        return;
+    }
+    let a = EagerTensor::ones(enabled[0], &[2], DType::F32).unwrap();
+    let b = EagerTensor::ones(enabled[1], &[2], DType::F32).unwrap();
+    for r in [
+        a.add(&b),
+        a.matmul(&b),
+        ep::concatenate(&[&a, &b], 0),
+        a.gt(0.0).unwrap().where_cond(&a, &b),
+    ] {
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), "backend_mismatch");
+        assert!(e.to_string().contains(&enabled[1].to_string()), "{e}");
+    }
+}
+
+#[test]
+fn uniform_and_normal_are_seeded_and_in_range() {
+    let like = EagerTensor::zeros(Backend::NdArray, &[], DType::F32).unwrap();
+    ep::seed(42);
+    let a = ep::uniform(&like, &[1000], -1.0, 2.0).unwrap();
+    ep::seed(42);
+    let b = like.uniform(&[1000], -1.0, 2.0).unwrap();
+    assert_eq!(a.dtype(), DType::F32);
+    assert_eq!(a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+    let v = a.to_vec::<f32>().unwrap();
+    assert!(v.iter().all(|&x| (-1.0..2.0).contains(&x)));
+    let mean = v.iter().sum::<f32>() / 1000.0;
+    assert!((mean - 0.5).abs() < 0.15, "{mean}");
+
+    let n = ep::normal(&like.float64().unwrap(), &[20000], 3.0, 2.0).unwrap();
+    assert_eq!(n.dtype(), DType::F64);
+    let m = n.mean().unwrap().item::<f64>().unwrap();
+    let sd = n
+        .sub(m)
+        .unwrap()
+        .square()
+        .unwrap()
+        .mean()
+        .unwrap()
+        .sqrt()
+        .unwrap()
+        .item::<f64>()
+        .unwrap();
+    assert!((m - 3.0).abs() < 0.1 && (sd - 2.0).abs() < 0.1, "{m} {sd}");
+    let ints = EagerTensor::zeros(Backend::NdArray, &[], DType::I64).unwrap();
+    assert_eq!(
+        ep::uniform(&ints, &[2], 0.0, 1.0).unwrap().dtype(),
+        DType::F64
+    );
+
+    assert_eq!(
+        ep::uniform(&like, &[2], 1.0, 1.0).unwrap_err().kind(),
+        "invalid"
+    );
+    assert_eq!(
+        ep::uniform(&like, &[2], f64::NAN, 1.0).unwrap_err().kind(),
+        "invalid"
+    );
+    assert_eq!(
+        ep::normal(&like, &[2], 0.0, -1.0).unwrap_err().kind(),
+        "invalid"
+    );
+}
+
+#[test]
+fn iter_and_stack_round_trip() {
+    let t = vec_f32((0..6).map(|i| i as f32).collect(), &[3, 2]);
+    let rows: Vec<EagerTensor> = t.iter().collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[2].to_vec::<f32>().unwrap(), vec![4.0, 5.0]);
+    let back = ep::stack(&rows, 0).unwrap();
+    assert_eq!(back.to_vec::<f32>().unwrap(), t.to_vec::<f32>().unwrap());
+    assert_eq!(vec_f32(vec![1.0], &[]).iter().count(), 0);
+}
+
+#[test]
+fn index_macro_forms() {
+    let t = ep::arange(&vec_f32(vec![], &[0]), 0, 24, 1)
+        .unwrap()
+        .reshape(&[2, 3, 4])
+        .unwrap();
+    let v = |i: Vec<ep::IndexItem>| t.index(i).unwrap();
+    assert_eq!(v(ep::s![1, 2, 3]).item::<i64>().unwrap(), 23);
+    assert_eq!(v(ep::s![-1, -1, -1]).item::<i64>().unwrap(), 23);
+    assert_eq!(
+        v(ep::s![0, 0, ..;-1]).to_vec::<i64>().unwrap(),
+        vec![3, 2, 1, 0]
+    );
+    assert_eq!(v(ep::s![0, 0, 1..=2]).to_vec::<i64>().unwrap(), vec![1, 2]);
+    assert_eq!(
+        v(ep::s![0, 0, ..=-1]).to_vec::<i64>().unwrap(),
+        vec![0, 1, 2, 3]
+    );
+    assert_eq!(v(ep::s![0, 1.., ..2]).shape(), vec![2, 2]);
+    assert_eq!(
+        v(ep::s![ep::Ellipsis, ep::NewAxis]).shape(),
+        vec![2, 3, 4, 1]
+    );
+    let n = 2usize;
+    assert_eq!(v(ep::s![1, n, 0..n;2]).to_vec::<i64>().unwrap(), vec![20]);
+    let idx = EagerTensor::from_vec(Backend::NdArray, vec![1i64, 0], &[2]).unwrap();
+    assert_eq!(v(ep::s![&idx, 0, 0]).to_vec::<i64>().unwrap(), vec![12, 0]);
+    let mask = t.gt(20i64).unwrap();
+    assert_eq!(v(ep::s![&mask]).to_vec::<i64>().unwrap(), vec![21, 22, 23]);
+}
+
+#[test]
+fn bad_arguments_give_errors_not_panics() {
+    let t = vec_f32((0..6).map(|i| i as f32).collect(), &[2, 3]);
+    let like = &t;
+    let errs: Vec<ep::Result<EagerTensor>> = vec![
+        t.reshape(&[isize::MAX, 2]),
+        t.reshape(&[-2, 3]),
+        t.tile(&[usize::MAX, 2]),
+        t.pad(&[(usize::MAX, 0), (0, 0)], ep::PadMode::Constant(0.0)),
+        t.broadcast_to(&[usize::MAX, 2, 3]),
+        ep::zeros(like, &[usize::MAX, usize::MAX]),
+        ep::uniform(like, &[usize::MAX, 4], 0.0, 1.0),
+        ep::arange(like, 0, i64::MAX, 1),
+        ep::arange(like, i64::MIN, i64::MAX, 1),
+        t.index(ep::s![isize::MIN]),
+        t.index(ep::s![0, 0, 0]),
+        t.expand_dims(isize::MAX),
+        t.expand_dims(isize::MIN),
+        t.sum_axes(&[isize::MIN], false),
+        t.permute(&[usize::MAX, 0]),
+        t.squeeze_axes(&[7]),
+        t.flatten(isize::MIN, 0),
+        t.argmax_axis(isize::MAX),
+        t.softmax(9),
+        ep::stack(&[&t], isize::MIN),
+        EagerTensor::from_vec(Backend::NdArray, vec![1.0f32; 3], &[usize::MAX, 2]),
+        EagerTensor::from_vec(Backend::NdArray, vec![1.0f32; 3], &[2]),
+        t.take_along_axis(&t, 0),
+        ep::full(like, &[2], f64::NAN)
+            .and_then(|x| x.astype(DType::I64))
+            .and_then(|x| x.pow(-1i64)),
+        t.astype(DType::U8).and_then(|x| x.add(-1i64)),
+        t.astype(DType::I32).and_then(|x| x.add(i64::MAX)),
+        t.index_update(ep::s![0], &t),
+    ];
+    for (i, r) in errs.into_iter().enumerate() {
+        assert!(r.is_err(), "case {i} should be an error, got {r:?}");
+    }
+    assert!(t.topk(4, true).is_err());
+    // A huge step is valid (NumPy takes one element), and must not overflow.
+    let last = t.index(ep::s![.., ..;isize::MIN]).unwrap();
+    assert_eq!(last.to_vec::<f32>().unwrap(), vec![2.0, 5.0]);
+    assert!(vec_f32(vec![1.0, 2.0, 2.0, 4.0], &[2, 2]).inv().is_err());
+}
+
+#[test]
+fn errors_name_the_op_and_convert_to_anyhow() {
+    let t = vec_f32(vec![1.0, 2.0], &[2]);
+    let e = t.reshape(&[3]).unwrap_err();
+    assert_eq!(e.op(), "reshape");
+    assert!(e.to_string().starts_with("reshape:"), "{e}");
+    let a: anyhow::Error = e.into();
+    assert!(a.to_string().contains("reshape"));
+}
+
+#[test]
+fn index_update_leaves_the_input_untouched() {
+    let t = vec_f32(vec![0.0; 4], &[4]);
+    let u = t.index_update(ep::s![1..3], 7.0).unwrap();
+    assert_eq!(t.to_vec::<f32>().unwrap(), vec![0.0; 4]);
+    assert_eq!(u.to_vec::<f32>().unwrap(), vec![0.0, 7.0, 7.0, 0.0]);
+}
+
+#[test]
+fn from_ndarray_and_like_creation() {
+    let like = vec_f32(vec![1.0], &[1]);
+    let a = ndarray::arr2(&[[1i32, 2], [3, 4]]).into_dyn();
+    let t = ep::from_ndarray(&like, a.t().to_owned()).unwrap();
+    assert_eq!(t.to_vec::<i32>().unwrap(), vec![1, 3, 2, 4]);
+    let t = ep::from_vec(&like, vec![true, false], &[2]).unwrap();
+    assert_eq!(t.dtype(), DType::Bool);
+    assert_eq!(
+        like.ones(&[2]).unwrap().to_vec::<f32>().unwrap(),
+        vec![1.0, 1.0]
+    );
+    assert_eq!(
+        like.full(&[1], 3).unwrap().to_vec::<f32>().unwrap(),
+        vec![3.0]
+    );
+}
+
+#[test]
+fn tensors_are_send_and_sync() {
+    fn check<T: Send + Sync + Clone>() {}
+    check::<EagerTensor>();
+    let t = vec_f32(vec![1.0, 2.0], &[2]);
+    let h = std::thread::spawn(move || t.sum().unwrap().item::<f32>().unwrap());
+    assert_eq!(h.join().unwrap(), 3.0);
+}
