@@ -495,16 +495,14 @@ impl EagerTensor {
             ));
         }
         let batch = shape::broadcast_shapes(op, &a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
-        let full = |base: &[usize], r: usize, c: usize| {
+        let with_batch = |r: usize, c: usize| {
             let mut s = batch.clone();
             s.extend([r, c]);
-            let _ = base;
             s
         };
-        let fa = full(&a2, m, k);
-        let fb = full(&b2, k, n);
-        let a = self.cast_to(dtype)?.dyn_reshape(&a2)?;
-        let b = rhs.cast_to(dtype)?.dyn_reshape(&b2)?;
+        let (fa, fb) = (with_batch(m, k), with_batch(k, n));
+        let a = self.cast_to(dtype)?.reshape_exact(&a2)?;
+        let b = rhs.cast_to(dtype)?.reshape_exact(&b2)?;
         let a = if a2 == fa {
             a
         } else {

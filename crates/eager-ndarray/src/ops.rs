@@ -218,26 +218,14 @@ fn reduce_num<T: Num + NdElem>(
     keepdims: bool,
 ) -> Result<NdTensor> {
     Ok(match op {
-        ReduceOp::Sum => {
-            if T::FLOAT {
-                // ndarray's own sums are unrolled and pairwise-ish: more accurate than a fold.
-                reduce_axes(
-                    a,
-                    axes,
-                    keepdims,
-                    |x| x.iter().fold(T::ZERO, |s, &v| s.add_(v)),
-                    |l| sum_lane(l),
-                )
-            } else {
-                reduce_axes(
-                    a,
-                    axes,
-                    keepdims,
-                    |x| x.fold(T::ZERO, |s, &v| s.add_(v)),
-                    |l| l.fold(T::ZERO, |s, &v| s.add_(v)),
-                )
-            }
-        }
+        // Float sums take the pairwise path in `reduce` before reaching here.
+        ReduceOp::Sum => reduce_axes(
+            a,
+            axes,
+            keepdims,
+            |x| x.fold(T::ZERO, |s, &v| s.add_(v)),
+            |l| l.fold(T::ZERO, |s, &v| s.add_(v)),
+        ),
         ReduceOp::Prod => reduce_axes(
             a,
             axes,
@@ -265,37 +253,27 @@ fn reduce_num<T: Num + NdElem>(
 
 /// Pairwise summation over a lane (as NumPy's), which keeps f32 sums of a
 /// million elements accurate.
-fn sum_lane<T: Num>(l: ndarray::ArrayView1<T>) -> T {
+fn sum_lane<T: Flt>(l: ndarray::ArrayView1<T>) -> T {
     match l.as_slice() {
         Some(s) => pairwise(s),
         None => pairwise(&l.to_vec()),
     }
 }
 
-fn pairwise<T: Num>(s: &[T]) -> T {
-    if s.len() <= 128 {
-        // Eight accumulators, as NumPy's inner loop.
-        let mut acc = [T::ZERO; 8];
-        let chunks = s.chunks_exact(8);
-        let rest = chunks.remainder();
-        for c in chunks {
-            for k in 0..8 {
-                acc[k] = acc[k].add_(c[k]);
-            }
-        }
-        let mut total = ((acc[0].add_(acc[1])).add_(acc[2].add_(acc[3])))
-            .add_((acc[4].add_(acc[5])).add_(acc[6].add_(acc[7])));
-        for &v in rest {
-            total = total.add_(v);
-        }
-        total
+/// Blocks of 4096 summed by ndarray's own unrolled loop (eight accumulators,
+/// each adding 512 values in sequence), blocks combined pairwise: about NumPy's
+/// accuracy at ndarray's speed.
+fn pairwise<T: Flt>(s: &[T]) -> T {
+    const BLOCK: usize = 4096;
+    if s.len() <= BLOCK {
+        ndarray::ArrayView1::from(s).sum()
     } else {
-        let mid = (s.len() / 2) / 8 * 8;
-        pairwise(&s[..mid]).add_(pairwise(&s[mid..]))
+        let mid = (s.len() / 2).div_ceil(BLOCK) * BLOCK;
+        pairwise(&s[..mid]) + pairwise(&s[mid..])
     }
 }
 
-fn sum_all<T: Num>(a: &Arr<T>) -> T {
+fn sum_all<T: Flt>(a: &Arr<T>) -> T {
     match a.as_slice_memory_order() {
         Some(s) => pairwise(s),
         None => pairwise(&a.iter().copied().collect::<Vec<_>>()),
@@ -370,6 +348,18 @@ fn matmul_float<T: Flt + NdElem + ndarray::LinalgScalar>(
     a: &Arr<T>,
     b: &Arr<T>,
 ) -> Result<NdTensor> {
+    if a.ndim() == 2 {
+        // The common case without the batch bookkeeping: one `dot`.
+        let x = a
+            .view()
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| internal("matmul", e.to_string()))?;
+        let y = b
+            .view()
+            .into_dimensionality::<ndarray::Ix2>()
+            .map_err(|e| internal("matmul", e.to_string()))?;
+        return Ok(T::wrap(x.dot(&y).into_dyn().into_shared()));
+    }
     batched_matmul(a, b, |x, y| x.dot(&y))
 }
 
@@ -566,10 +556,10 @@ impl BackendTensor for NdTensor {
 
     fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
         match self {
-            NdTensor::F32(a) if op == ReduceOp::Sum && axes.len() == a.ndim() => {
+            NdTensor::F32(a) if op == ReduceOp::Sum => {
                 Ok(reduce_axes(a, axes, keepdims, sum_all, sum_lane))
             }
-            NdTensor::F64(a) if op == ReduceOp::Sum && axes.len() == a.ndim() => {
+            NdTensor::F64(a) if op == ReduceOp::Sum => {
                 Ok(reduce_axes(a, axes, keepdims, sum_all, sum_lane))
             }
             NdTensor::F32(a) => reduce_num(op, a, axes, keepdims),
