@@ -141,7 +141,7 @@ impl EagerTensor {
         for (&d, &r) in s.iter().zip(reps) {
             inter.extend([1, d]);
             big.extend([r, d]);
-            out.push(r.checked_mul(d).unwrap_or(usize::MAX));
+            out.push(r.saturating_mul(d));
         }
         shape::checked_numel("tile", &big)?;
         self.dyn_reshape(&inter)?

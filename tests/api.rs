@@ -383,3 +383,21 @@ fn tensors_are_send_and_sync() {
     let h = std::thread::spawn(move || t.sum().unwrap().item::<f32>().unwrap());
     assert_eq!(h.join().unwrap(), 3.0);
 }
+
+/// The README's example, kept compiling and correct.
+#[test]
+fn readme_example() -> ep::Result<()> {
+    fn norm<T: ep::Native>(x: T) -> ep::Result<T> {
+        let x = ep::astensor(x);
+        x.square()?.sum()?.sqrt()?.into_raw()
+    }
+    let x = ndarray::arr1(&[3.0f32, 4.0]).into_dyn();
+    let n: ndarray::ArrayD<f32> = norm(x)?;
+    assert_eq!(n[[]], 5.0);
+    let t = ep::astensor(ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]).into_dyn());
+    let y = ((&t * 2.0)? - 1.0)?.index(ep::s![.., 1])?;
+    assert_eq!(y.to_vec::<f64>()?, vec![3.0, 7.0]);
+    let m = ep::norms::l2(&t, &[1], false)?;
+    assert_eq!(m.to_vec::<f64>()?, vec![5f64.sqrt(), 5.0]);
+    Ok(())
+}
