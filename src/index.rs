@@ -6,7 +6,7 @@
 //! indexing: their index arrays broadcast together, and the resulting axes
 //! go where the first one stood if they are adjacent, else to the front.
 
-use crate::tensor::{same_backend, DynOps};
+use crate::tensor::DynOps;
 use crate::{DType, EagerTensor, Error, Operand, Result};
 use eager_core::shape::{python_slice, SliceRange};
 
@@ -380,7 +380,7 @@ impl EagerTensor {
         let values = values.broadcast_to(&pshape)?.reshape_exact(&[m])?;
         let positions = positions.reshape_exact(&[m])?;
         let flat = self.reshape_exact(&[n])?;
-        let out = same_backend!(op, (&flat, &positions, &values), |f, p, v| f.scatter(p, v))?;
+        let out = crate::prim::scatter(op, &flat, &positions, &values)?;
         out.reshape_exact(&shape)
     }
 }
@@ -430,7 +430,7 @@ fn advanced_index(op: &'static str, plan: Plan) -> Result<EagerTensor> {
         .broadcast_to(&bshape)?;
     let count: usize = bshape.iter().product();
     let flat = flat.reshape_exact(&[count])?;
-    let picked = same_backend!(op, (&merged, &flat), |m, f| m.index_select(0, f))?;
+    let picked = crate::prim::index_select(op, &merged, 0, &flat)?;
     let mut out_shape = bshape.clone();
     out_shape.extend(rest.iter().map(|&a| vshape[a]));
     let out = picked.reshape_exact(&out_shape)?;

@@ -24,14 +24,19 @@
 #![warn(missing_docs)]
 #![allow(clippy::should_implement_trait)]
 
+mod autodiff;
 mod create;
 mod index;
 pub mod norms;
 mod operand;
 mod ops;
+mod prim;
 mod shape_ops;
 mod tensor;
 
+pub use autodiff::{
+    value_and_grad, value_and_grad_fn, value_and_grads, value_aux_and_grad, Traced,
+};
 pub use create::{
     arange, from_ndarray, from_vec, full, full_like, normal, ones, ones_like, seed, uniform, zeros,
     zeros_like, CreateLike,

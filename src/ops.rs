@@ -1,7 +1,7 @@
 //! The operations of `EagerTensor`: validation and dtype rules once, here,
 //! then one call to the owning backend.
 
-use crate::tensor::{same_backend, same_backend_list, DynOps};
+use crate::tensor::DynOps;
 use crate::{
     ArgReduceOp, BinaryOp, DType, EagerTensor, Error, Operand, ReduceOp, Result, Scalar, UnaryOp,
 };
@@ -82,7 +82,7 @@ pub(crate) fn binary_operands(op: BinaryOp, a: Operand, b: Operand) -> Result<Ea
     }
     let x = materialize(name, &a, compute, like)?;
     let y = materialize(name, &b, compute, like)?;
-    same_backend!(name, (&x, &y), |p, q| p.binary(op, q))
+    crate::prim::binary(op, &x, &y)
 }
 
 macro_rules! unary_methods {
@@ -288,7 +288,7 @@ impl EagerTensor {
         let dtype = operand_dtype(op, &x, &y)?;
         let xt = materialize(op, &x, dtype, self)?;
         let yt = materialize(op, &y, dtype, self)?;
-        same_backend!(op, (&cond, &xt, &yt), |c, a, b| c.where_cond(a, b))
+        crate::prim::where_cond(&cond, &xt, &yt)
     }
 
     /// Converts the dtype (floats to integers truncate toward zero).
@@ -443,7 +443,7 @@ impl EagerTensor {
             .collect();
         ranges[nd - 1].len = k;
         let idx = order.dyn_slice(&ranges)?;
-        let values = same_backend!(op, (self, &idx), |a, i| a.gather(nd - 1, i))?;
+        let values = crate::prim::gather(op, self, nd - 1, &idx)?;
         Ok((values, idx))
     }
     /// Cumulative sum of the flattened tensor (bool/u8/i32 accumulate in i64).
@@ -513,7 +513,7 @@ impl EagerTensor {
         } else {
             b.dyn_broadcast_to(&fb)?
         };
-        let out = same_backend!(op, (&a, &b), |x, y| x.matmul(y))?;
+        let out = crate::prim::matmul(&a, &b)?;
         let mut out_shape = batch;
         if sa.len() > 1 {
             out_shape.push(m);
@@ -637,7 +637,7 @@ pub(crate) fn concat_refs(
         .map(|t| t.cast_to(dtype))
         .collect::<Result<Vec<_>>>()?;
     let refs: Vec<&EagerTensor> = cast.iter().collect();
-    same_backend_list!(op, &refs, |xs| eager_core::BackendTensor::concat(&xs, ax))
+    crate::prim::concat(op, &refs, ax)
 }
 
 /// Joins tensors along an existing `axis` (dtypes promote).

@@ -1,6 +1,6 @@
 //! Shape operations, gathers and joins built on the contract.
 
-use crate::tensor::{same_backend, DynOps};
+use crate::tensor::DynOps;
 use crate::{DType, EagerTensor, Error, Operand, Result, Scalar};
 use eager_core::shape::{self, infer_reshape, normalize_axes, normalize_axis, SliceRange};
 
@@ -243,7 +243,7 @@ impl EagerTensor {
                         .collect();
                     let len = idx.len();
                     let it = t.from_host_like(crate::HostData::I64(idx), &[len])?;
-                    t = same_backend!(op, (&t, &it), |x, i| x.index_select(ax, i))?;
+                    t = crate::prim::index_select(op, &t, ax, &it)?;
                 }
             }
         }
@@ -285,7 +285,7 @@ impl EagerTensor {
         is[ax] = si[ax];
         let x = self.broadcast_to(&xs)?;
         let idx = idx.broadcast_to(&is)?;
-        same_backend!(op, (&x, &idx), |a, i| a.gather(ax, i))
+        crate::prim::gather(op, &x, ax, &idx)
     }
 
     /// A 2-D tensor like `self` (same shape and dtype) that is 0 everywhere

@@ -130,6 +130,11 @@ pub enum EagerTensor {
     /// An ndarray tensor (`ArcArray<T, IxDyn>` of one of the dtypes).
     #[cfg(feature = "ndarray")]
     NdArray(NdTensor),
+    /// A tensor being differentiated inside [`value_and_grad`](crate::value_and_grad)
+    /// and friends: a value of one of the other variants plus its place on
+    /// the autodiff tape. Every operation accepts it; [`detach`](Self::detach)
+    /// gives the plain value.
+    Traced(crate::autodiff::Traced),
 }
 
 /// Routes an operation over two or three tensors (or any fixed number) to
@@ -396,6 +401,14 @@ mod nd_native {
     use ndarray::{ArcArray, ArrayD, IxDyn};
 
     fn wrong(t: &EagerTensor, want: &str) -> Error {
+        if t.is_traced() {
+            return Error::invalid(
+                "into_raw",
+                format!(
+                    "the tensor is traced (inside value_and_grad), not {want}; detach() it first"
+                ),
+            );
+        }
         Error::invalid(
             "into_raw",
             format!(
@@ -458,9 +471,10 @@ mod nd_native {
 
 impl std::fmt::Debug for EagerTensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let traced = if self.is_traced() { ", traced" } else { "" };
         write!(
             f,
-            "EagerTensor({}, {}, {:?})",
+            "EagerTensor({}, {}, {:?}{traced})",
             self.backend(),
             self.dtype(),
             self.shape()

@@ -292,6 +292,12 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
     /// length, `i64` positions in range); with repeated positions the last
     /// write wins.
     fn scatter(&self, positions: &Self, values: &Self) -> Result<Self>;
+    /// Adds `src` into a copy of `self` along `axis`: for every position `p`
+    /// of `index` (and `src`, same shape), `out[p with axis = index[p]] +=
+    /// src[p]`; repeated indices accumulate (the backward of gathers).
+    /// `self` and `src` share a numeric dtype; `index` is `i64` in range and
+    /// matches `self`'s shape except along `axis`.
+    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self>;
     /// Coordinates of the non-zero (true) elements, `i64` of shape
     /// `[count, ndim]`, in row-major order.
     fn nonzero(&self) -> Result<Self>;

@@ -736,6 +736,37 @@ impl BackendTensor for NdTensor {
             NdTensor::F64(a) => run(a, &pos, values),
         }
     }
+    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
+        let op = "scatter_add";
+        let NdTensor::I64(idx) = index else {
+            return Err(internal(op, "index tensors must be i64"));
+        };
+        fn run<T: Num + NdElem>(
+            a: &Arr<T>,
+            axis: usize,
+            idx: &Arr<i64>,
+            src: &NdTensor,
+        ) -> Result<NdTensor> {
+            let s = T::peek(src).ok_or_else(|| internal("scatter_add", "src of another dtype"))?;
+            let mut out = a.to_owned();
+            let mut pos = vec![0usize; a.ndim()];
+            for ((p, &i), &v) in idx.indexed_iter().zip(s.iter()) {
+                pos.copy_from_slice(p.slice());
+                pos[axis] = i as usize;
+                let cell = &mut out[IxDyn(&pos)];
+                *cell = cell.add_(v);
+            }
+            Ok(T::wrap(out.into_shared()))
+        }
+        match self {
+            NdTensor::F32(a) => run(a, axis, idx, src),
+            NdTensor::F64(a) => run(a, axis, idx, src),
+            NdTensor::U8(a) => run(a, axis, idx, src),
+            NdTensor::I32(a) => run(a, axis, idx, src),
+            NdTensor::I64(a) => run(a, axis, idx, src),
+            NdTensor::Bool(_) => Err(internal(op, "not defined for bool")),
+        }
+    }
     fn nonzero(&self) -> Result<Self> {
         let ndim = self.ndim_();
         let mut coords = Vec::new();
