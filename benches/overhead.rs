@@ -7,7 +7,7 @@
 use criterion::{black_box, Criterion};
 use eager_tensor::{self as ep, EagerTensor};
 use ndarray::{ArrayD, IxDyn};
-use std::path::PathBuf;
+mod common;
 
 fn data(n: usize) -> Vec<f32> {
     (0..n).map(|i| ((i % 97) as f32) * 0.01 - 0.3).collect()
@@ -66,28 +66,6 @@ fn bench_matmul(c: &mut Criterion) {
     g.finish();
 }
 
-/// Reads criterion's point estimate (mean, ns) of one benchmark.
-fn estimate(group: &str, id: &str) -> Option<f64> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target"));
-    let path = target
-        .join("criterion")
-        .join(group)
-        .join(id)
-        .join("new")
-        .join("estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let key = "\"mean\":{\"confidence_interval\":";
-    let rest = &text[text.find(key)?..];
-    let pe = rest.find("\"point_estimate\":")? + "\"point_estimate\":".len();
-    let num: String = rest[pe..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == 'e' || *c == '-')
-        .collect();
-    num.parse().ok()
-}
-
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench_add(&mut c);
@@ -95,19 +73,9 @@ fn main() {
     bench_l2(&mut c, 1_000_000);
     bench_matmul(&mut c);
     c.final_summary();
-    println!(
-        "\n{:<18} {:>14} {:>14} {:>8} {:>12}",
-        "benchmark", "direct", "eager", "ratio", "overhead"
+    common::ratio_table(
+        &["add_4", "l2_chain_1000", "l2_chain_1000000", "matmul_256"],
+        "direct",
+        "eager",
     );
-    for g in ["add_4", "l2_chain_1000", "l2_chain_1000000", "matmul_256"] {
-        if let (Some(d), Some(e)) = (estimate(g, "direct"), estimate(g, "eager")) {
-            println!(
-                "{g:<18} {:>11.1} ns {:>11.1} ns {:>8.3} {:>9.1} ns",
-                d,
-                e,
-                e / d,
-                e - d
-            );
-        }
-    }
 }

@@ -1,0 +1,51 @@
+//! The cost of gradients: `value_and_grads` of a 2-layer MLP loss (batch 64,
+//! 32 → 64 → 1) against the forward pass alone, on the same backend, in the
+//! same run. Goal: at most 3x the forward time.
+//!
+//! `cargo bench --bench autodiff` prints the ratio table at the end.
+
+use criterion::{black_box, Criterion};
+use eager_tensor::{self as ep, Backend, DType, EagerTensor};
+
+mod common;
+
+fn loss(p: &[EagerTensor], x: &EagerTensor, y: &EagerTensor) -> ep::Result<EagerTensor> {
+    let out = x
+        .matmul(&p[0])?
+        .add(&p[1])?
+        .tanh()?
+        .matmul(&p[2])?
+        .add(&p[3])?;
+    out.sub(y)?.square()?.mean()
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let mut groups = Vec::new();
+    for backend in Backend::enabled() {
+        let like = EagerTensor::zeros(backend, &[], DType::F32).expect("like");
+        ep::seed(1);
+        let x = ep::normal(&like, &[64, 32], 0.0, 1.0).expect("x");
+        let y = ep::normal(&like, &[64, 1], 0.0, 1.0).expect("y");
+        let params = vec![
+            ep::normal(&like, &[32, 64], 0.0, 0.2).expect("w1"),
+            ep::zeros(&like, &[64]).expect("b1"),
+            ep::normal(&like, &[64, 1], 0.0, 0.2).expect("w2"),
+            ep::zeros(&like, &[1]).expect("b2"),
+        ];
+        let refs: Vec<&EagerTensor> = params.iter().collect();
+        let name = format!("mlp_{backend}");
+        let mut g = c.benchmark_group(&name);
+        g.bench_function("forward", |b| {
+            b.iter(|| loss(black_box(&params), &x, &y).expect("forward"))
+        });
+        g.bench_function("value_and_grad", |b| {
+            b.iter(|| ep::value_and_grads(|p| loss(p, &x, &y), black_box(&refs)).expect("grad"))
+        });
+        g.finish();
+        groups.push(name);
+    }
+    c.final_summary();
+    let names: Vec<&str> = groups.iter().map(|s| s.as_str()).collect();
+    common::ratio_table(&names, "forward", "value_and_grad");
+}
