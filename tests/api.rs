@@ -399,5 +399,8 @@ fn readme_example() -> ep::Result<()> {
     assert_eq!(y.to_vec::<f64>()?, vec![3.0, 7.0]);
     let m = ep::norms::l2(&t, &[1], false)?;
     assert_eq!(m.to_vec::<f64>()?, vec![5f64.sqrt(), 5.0]);
+    let (value, grad) = ep::value_and_grad(|x| x.square()?.sum(), &t)?;
+    assert_eq!(value.item::<f64>()?, 30.0);
+    assert_eq!(grad.to_vec::<f64>()?, vec![2.0, 4.0, 6.0, 8.0]);
     Ok(())
 }
