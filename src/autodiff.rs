@@ -27,7 +27,7 @@
 
 use crate::tensor::DynOps;
 use crate::{prim, BinaryOp, DType, EagerTensor, Error, Result, Scalar, UnaryOp};
-use eager_core::ops::{ArgReduceOp, Distribution, ReduceOp};
+use eager_core::ops::{ArgReduceOp, Device, Distribution, ReduceOp};
 use eager_core::shape::SliceRange;
 use eager_core::HostData;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -451,6 +451,19 @@ impl DynOps for Traced {
     }
     fn dyn_dtype(&self) -> DType {
         self.value().dtype()
+    }
+    fn dyn_device(&self) -> Device {
+        self.value().device()
+    }
+    fn dyn_to_device(&self, device: Device) -> Result<EagerTensor> {
+        let from = self.value().device();
+        let out = self.value().dyn_to_device(device)?;
+        record(
+            "to_device",
+            &[&wrap(self)],
+            out,
+            one(move |g| g.to_device(from)),
+        )
     }
     fn dyn_to_host(&self) -> Result<HostData> {
         self.value().dyn_to_host()

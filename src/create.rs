@@ -101,6 +101,8 @@ pub fn normal(like: &EagerTensor, shape: &[usize], mean: f64, std: f64) -> Resul
 pub fn seed(seed: u64) {
     #[cfg(feature = "ndarray")]
     eager_ndarray::seed(seed);
+    #[cfg(feature = "torch")]
+    eager_torch::seed(seed);
 }
 
 impl EagerTensor {

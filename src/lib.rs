@@ -41,7 +41,7 @@ pub use create::{
     arange, from_ndarray, from_vec, full, full_like, normal, ones, ones_like, seed, uniform, zeros,
     zeros_like, CreateLike,
 };
-pub use eager_core::ops::{ArgReduceOp, BinaryOp, Distribution, ReduceOp, UnaryOp};
+pub use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
 pub use eager_core::{
     Backend, BackendTensor, DType, Element, Error, HostData, Kind, Result, Scalar,
 };
@@ -53,11 +53,15 @@ pub use tensor::{astensor, EagerTensor, Native, NativeRef};
 
 #[cfg(feature = "ndarray")]
 pub use eager_ndarray::NdTensor;
+#[cfg(feature = "torch")]
+pub use eager_torch::{tch, TorchTensor};
 
 /// The backend crates, for code that needs a backend's own types.
 pub mod backends {
     #[cfg(feature = "ndarray")]
     pub use eager_ndarray as ndarray;
+    #[cfg(feature = "torch")]
+    pub use eager_torch as torch;
 }
 
 /// `use eager_tensor::prelude::*` brings the method traits into scope.

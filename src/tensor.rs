@@ -1,14 +1,16 @@
 //! `EagerTensor`, its routing to the backends, and the native-type bridge.
 
 use crate::{Backend, BackendTensor, DType, Element, Error, HostData, Result, Scalar};
-use eager_core::ops::{ArgReduceOp, Distribution, ReduceOp, UnaryOp};
+use eager_core::ops::{ArgReduceOp, Device, Distribution, ReduceOp, UnaryOp};
 use eager_core::shape::SliceRange;
 use enum_dispatch::enum_dispatch;
 
 #[cfg(feature = "ndarray")]
 pub use eager_ndarray::NdTensor;
+#[cfg(feature = "torch")]
+pub use eager_torch::TorchTensor;
 
-#[cfg(not(any(feature = "ndarray")))]
+#[cfg(not(any(feature = "ndarray", feature = "torch")))]
 compile_error!(
     "eager-tensor needs at least one backend feature: ndarray, torch, tensorflow or xla"
 );
@@ -21,6 +23,8 @@ pub(crate) trait DynOps {
     fn dyn_backend(&self) -> Backend;
     fn dyn_shape(&self) -> Vec<usize>;
     fn dyn_dtype(&self) -> DType;
+    fn dyn_device(&self) -> Device;
+    fn dyn_to_device(&self, device: Device) -> Result<EagerTensor>;
     fn dyn_to_host(&self) -> Result<HostData>;
     fn dyn_from_host_like(&self, data: HostData, shape: &[usize]) -> Result<EagerTensor>;
     fn dyn_full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<EagerTensor>;
@@ -51,6 +55,12 @@ impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
     }
     fn dyn_dtype(&self) -> DType {
         BackendTensor::dtype(self)
+    }
+    fn dyn_device(&self) -> Device {
+        BackendTensor::device(self)
+    }
+    fn dyn_to_device(&self, device: Device) -> Result<EagerTensor> {
+        BackendTensor::to_device(self, device).map(Into::into)
     }
     fn dyn_to_host(&self) -> Result<HostData> {
         self.to_host()
@@ -130,6 +140,9 @@ pub enum EagerTensor {
     /// An ndarray tensor (`ArcArray<T, IxDyn>` of one of the dtypes).
     #[cfg(feature = "ndarray")]
     NdArray(NdTensor),
+    /// A PyTorch tensor (`tch::Tensor`, shared on clone).
+    #[cfg(feature = "torch")]
+    Torch(TorchTensor),
     /// A tensor being differentiated inside [`value_and_grad`](crate::value_and_grad)
     /// and friends: a value of one of the other variants plus its place on
     /// the autodiff tape. Every operation accepts it; [`detach`](Self::detach)
@@ -151,6 +164,8 @@ macro_rules! same_backend {
         match ($($t,)+) {
             #[cfg(feature = "ndarray")]
             ($($crate::EagerTensor::NdArray($x),)+) => ($body).map($crate::EagerTensor::from),
+            #[cfg(feature = "torch")]
+            ($($crate::EagerTensor::Torch($x),)+) => ($body).map($crate::EagerTensor::from),
             _ => Err($crate::tensor::mismatch($op, &[$($t),+])),
         }
     }};
@@ -168,6 +183,18 @@ macro_rules! same_backend_list {
                     .iter()
                     .map(|t| match t {
                         $crate::EagerTensor::NdArray(x) => Ok(x),
+                        #[allow(unreachable_patterns)]
+                        _ => Err($crate::tensor::mismatch($op, ts)),
+                    })
+                    .collect::<$crate::Result<Vec<_>>>()?;
+                ($body).map($crate::EagerTensor::from)
+            }
+            #[cfg(feature = "torch")]
+            Some($crate::Backend::Torch) => {
+                let $xs = ts
+                    .iter()
+                    .map(|t| match t {
+                        $crate::EagerTensor::Torch(x) => Ok(x),
                         #[allow(unreachable_patterns)]
                         _ => Err($crate::tensor::mismatch($op, ts)),
                     })
@@ -198,6 +225,11 @@ macro_rules! on_backend {
             #[cfg(feature = "ndarray")]
             $crate::Backend::NdArray => {
                 type $B = $crate::tensor::NdTensor;
+                ($body).map($crate::EagerTensor::from)
+            }
+            #[cfg(feature = "torch")]
+            $crate::Backend::Torch => {
+                type $B = $crate::tensor::TorchTensor;
                 ($body).map($crate::EagerTensor::from)
             }
             #[allow(unreachable_patterns)]
@@ -239,6 +271,19 @@ impl EagerTensor {
     /// The element type.
     pub fn dtype(&self) -> DType {
         self.dyn_dtype()
+    }
+    /// Where the data lives (`Device::Cpu` on backends without devices).
+    pub fn device(&self) -> Device {
+        self.dyn_device()
+    }
+    /// A copy on `device` (the tensor itself if it is there already); a
+    /// device the backend does not have (CUDA without a GPU, or on ndarray)
+    /// is an `unsupported` error.
+    pub fn to_device(&self, device: Device) -> Result<EagerTensor> {
+        if device == self.device() {
+            return Ok(self.clone());
+        }
+        self.dyn_to_device(device)
     }
 
     /// A row-major host copy of the elements as `Vec<E>`; `E` must match the
@@ -465,6 +510,59 @@ mod nd_native {
     impl<E: NdElem> Native for ArrayD<E> {
         fn from_eager(t: EagerTensor) -> Result<Self> {
             Ok(ArcArray::<E, IxDyn>::from_eager(t)?.into_owned())
+        }
+    }
+}
+
+#[cfg(feature = "torch")]
+mod torch_native {
+    use super::*;
+    use eager_torch::tch;
+
+    fn wrong(t: &EagerTensor) -> Error {
+        let what = if t.is_traced() {
+            "traced (detach() it first)".to_string()
+        } else {
+            format!("a {} tensor", t.backend())
+        };
+        Error::invalid(
+            "into_raw",
+            format!("the tensor is {what}, not a torch tensor"),
+        )
+    }
+    impl Native for TorchTensor {
+        fn from_eager(t: EagerTensor) -> Result<Self> {
+            #[allow(unreachable_patterns)]
+            match t {
+                EagerTensor::Torch(x) => Ok(x),
+                other => Err(wrong(&other)),
+            }
+        }
+    }
+    impl NativeRef for TorchTensor {
+        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
+            #[allow(unreachable_patterns)]
+            match t {
+                EagerTensor::Torch(x) => Ok(x),
+                other => Err(wrong(other)),
+            }
+        }
+    }
+    impl From<tch::Tensor> for EagerTensor {
+        /// Wraps without copying. Only the dtypes eager-tensor knows are
+        /// accepted by later operations (others fail with a dtype error).
+        fn from(t: tch::Tensor) -> Self {
+            EagerTensor::Torch(TorchTensor(t))
+        }
+    }
+    impl Native for tch::Tensor {
+        fn from_eager(t: EagerTensor) -> Result<Self> {
+            TorchTensor::from_eager(t).map(|x| x.0)
+        }
+    }
+    impl NativeRef for tch::Tensor {
+        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
+            TorchTensor::ref_from_eager(t).map(|x| &x.0)
         }
     }
 }

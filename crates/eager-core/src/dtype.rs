@@ -429,8 +429,9 @@ impl Backend {
     pub fn is_enabled(self) -> bool {
         match self {
             Backend::NdArray => cfg!(feature = "ndarray"),
-            // Not implemented yet: issues 4 to 6 add their features.
-            Backend::Torch | Backend::TensorFlow | Backend::Xla => false,
+            Backend::Torch => cfg!(feature = "torch"),
+            // Not implemented yet: issues 5 and 6 add their features.
+            Backend::TensorFlow | Backend::Xla => false,
         }
     }
 }

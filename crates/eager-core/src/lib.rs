@@ -11,4 +11,4 @@ pub mod shape;
 
 pub use dtype::{Backend, DType, Element, HostData, Kind, Scalar};
 pub use error::{Error, Result};
-pub use ops::{ArgReduceOp, BackendTensor, BinaryOp, Distribution, ReduceOp, UnaryOp};
+pub use ops::{ArgReduceOp, BackendTensor, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};

@@ -219,6 +219,24 @@ pub enum Distribution {
     },
 }
 
+/// Where a tensor lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Device {
+    /// Host memory.
+    Cpu,
+    /// A CUDA GPU by ordinal.
+    Cuda(usize),
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Device::Cpu => f.write_str("cpu"),
+            Device::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
 /// The contract every backend's native tensor implements.
 ///
 /// Each method receives a call the facade has already validated (see the
@@ -231,6 +249,22 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
     fn shape(&self) -> Vec<usize>;
     /// The dtype.
     fn dtype(&self) -> DType;
+    /// Where the data lives (CPU unless the backend has devices).
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
+    /// A copy on `device` (the tensor itself when it is there already).
+    fn to_device(&self, device: Device) -> Result<Self> {
+        if device == self.device() {
+            Ok(self.clone())
+        } else {
+            Err(crate::Error::Unsupported {
+                op: "to_device",
+                backend: Self::BACKEND,
+                msg: format!("the {} backend has no device {device}", Self::BACKEND),
+            })
+        }
+    }
 
     /// A tensor from a row-major host buffer, on the default device.
     /// `data.len()` equals the product of `shape`.

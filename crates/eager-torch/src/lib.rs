@@ -1,0 +1,509 @@
+//! The PyTorch backend of eager-tensor, through [tch](https://docs.rs/tch)
+//! and libtorch 2.13.0.
+//!
+//! [`TorchTensor`] is the native handle (`tch::Tensor`) made cheaply
+//! clonable (`shallow_clone`: the clone shares the storage, as a framework
+//! handle does). Every op calls tch's fallible `f_` function, so libtorch's
+//! C++ exceptions become [`Error::Framework`] with libtorch's message; where
+//! libtorch's semantics differ from eager-tensor's (integer division by
+//! zero raises, NaN to integer casts are undefined, reductions over an empty
+//! list of axes reduce everything, bool is not accepted by some kernels),
+//! the backend adjusts the call so the results match `docs/semantics.md`.
+#![warn(missing_docs)]
+
+use eager_core::shape::SliceRange;
+use eager_core::{
+    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Device, Distribution, Error, HostData,
+    ReduceOp, Result, Scalar, UnaryOp,
+};
+pub use tch;
+use tch::{Kind, Tensor};
+
+/// The native tensor of the torch backend: a `tch::Tensor`.
+#[derive(Debug)]
+pub struct TorchTensor(pub Tensor);
+
+impl Clone for TorchTensor {
+    /// Shares the storage (`shallow_clone`), like cloning a framework handle.
+    fn clone(&self) -> Self {
+        TorchTensor(self.0.shallow_clone())
+    }
+}
+
+// SAFETY: tch marks `Tensor` Send but not Sync. Every method of this backend
+// takes `&self` and calls out-of-place libtorch functions, which only read
+// the tensor; libtorch's tensor handles are reference counted atomically and
+// safe to read from several threads at once (PyTorch's own data-parallel
+// code relies on it). No method mutates a tensor that another handle can see.
+unsafe impl Sync for TorchTensor {}
+
+impl From<Tensor> for TorchTensor {
+    fn from(t: Tensor) -> Self {
+        TorchTensor(t)
+    }
+}
+
+/// Seeds libtorch's global generator (`torch.manual_seed`).
+pub fn seed(seed: u64) {
+    tch::manual_seed(seed as i64);
+}
+
+/// Whether libtorch sees a CUDA device.
+pub fn cuda_available() -> bool {
+    tch::Cuda::is_available()
+}
+
+fn fw(op: &'static str) -> impl Fn(tch::TchError) -> Error {
+    move |e| Error::Framework {
+        op,
+        backend: Backend::Torch,
+        msg: e.to_string(),
+    }
+}
+
+fn kind(d: DType) -> Kind {
+    match d {
+        DType::Bool => Kind::Bool,
+        DType::U8 => Kind::Uint8,
+        DType::I32 => Kind::Int,
+        DType::I64 => Kind::Int64,
+        DType::F32 => Kind::Float,
+        DType::F64 => Kind::Double,
+    }
+}
+
+fn dtype_of(k: Kind) -> Option<DType> {
+    Some(match k {
+        Kind::Bool => DType::Bool,
+        Kind::Uint8 => DType::U8,
+        Kind::Int => DType::I32,
+        Kind::Int64 => DType::I64,
+        Kind::Float => DType::F32,
+        Kind::Double => DType::F64,
+        _ => return None,
+    })
+}
+
+fn tdevice(d: Device) -> tch::Device {
+    match d {
+        Device::Cpu => tch::Device::Cpu,
+        Device::Cuda(i) => tch::Device::Cuda(i),
+    }
+}
+
+fn dims(shape: &[usize]) -> Vec<i64> {
+    shape.iter().map(|&d| d as i64).collect()
+}
+
+fn scalar(v: Scalar) -> tch::Scalar {
+    match v {
+        Scalar::F32(x) => tch::Scalar::float(x as f64),
+        Scalar::F64(x) => tch::Scalar::float(x),
+        other => tch::Scalar::int(other.to_i64().unwrap_or(0)),
+    }
+}
+
+impl TorchTensor {
+    fn t(&self) -> &Tensor {
+        &self.0
+    }
+    fn ok(t: Tensor) -> Result<Self> {
+        Ok(TorchTensor(t))
+    }
+    fn opts(&self) -> tch::Device {
+        self.0.device()
+    }
+    /// `where(b == 0, 0, f(a, where(b == 0, 1, b)))`: integer division and
+    /// remainder by zero give 0 (NumPy) instead of libtorch's exception.
+    fn int_div(
+        &self,
+        rhs: &Self,
+        op: &'static str,
+        f: impl Fn(&Tensor, &Tensor) -> std::result::Result<Tensor, tch::TchError>,
+    ) -> Result<Self> {
+        let e = fw(op);
+        let zero = rhs.t().f_eq(0).map_err(&e)?;
+        let safe = rhs.t().f_masked_fill(&zero, 1).map_err(&e)?;
+        let out = f(self.t(), &safe).map_err(&e)?;
+        Self::ok(out.f_masked_fill(&zero, 0).map_err(&e)?)
+    }
+    fn is_float(&self) -> bool {
+        matches!(self.0.kind(), Kind::Float | Kind::Double)
+    }
+}
+
+impl BackendTensor for TorchTensor {
+    const BACKEND: Backend = Backend::Torch;
+
+    fn shape(&self) -> Vec<usize> {
+        self.0.size().iter().map(|&d| d as usize).collect()
+    }
+    fn dtype(&self) -> DType {
+        dtype_of(self.0.kind()).unwrap_or(DType::F32)
+    }
+    fn device(&self) -> Device {
+        match self.0.device() {
+            tch::Device::Cuda(i) => Device::Cuda(i),
+            _ => Device::Cpu,
+        }
+    }
+    fn to_device(&self, device: Device) -> Result<Self> {
+        if let Device::Cuda(i) = device {
+            let n = tch::Cuda::device_count() as usize;
+            if i >= n {
+                return Err(Error::Unsupported {
+                    op: "to_device",
+                    backend: Backend::Torch,
+                    msg: format!("libtorch sees {n} CUDA device(s); cuda:{i} is not one of them"),
+                });
+            }
+        }
+        Self::ok(
+            self.0
+                .f_to_device(tdevice(device))
+                .map_err(fw("to_device"))?,
+        )
+    }
+
+    fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
+        let e = fw("from_vec");
+        let t = match &data {
+            HostData::Bool(v) => Tensor::f_from_slice(v),
+            HostData::U8(v) => Tensor::f_from_slice(v),
+            HostData::I32(v) => Tensor::f_from_slice(v),
+            HostData::I64(v) => Tensor::f_from_slice(v),
+            HostData::F32(v) => Tensor::f_from_slice(v),
+            HostData::F64(v) => Tensor::f_from_slice(v),
+        }
+        .map_err(&e)?;
+        Self::ok(t.f_reshape(dims(shape)).map_err(&e)?)
+    }
+    fn from_host_like(&self, data: HostData, shape: &[usize]) -> Result<Self> {
+        let t = Self::from_host(data, shape)?;
+        if self.opts() == tch::Device::Cpu {
+            Ok(t)
+        } else {
+            Self::ok(t.0.f_to_device(self.opts()).map_err(fw("from_vec"))?)
+        }
+    }
+    fn to_host(&self) -> Result<HostData> {
+        let e = fw("to_vec");
+        let t = self
+            .0
+            .f_to_device(tch::Device::Cpu)
+            .map_err(&e)?
+            .f_contiguous()
+            .map_err(&e)?;
+        let n = t.numel();
+        fn copy<T: tch::kind::Element + Default + Clone>(
+            t: &Tensor,
+            n: usize,
+        ) -> std::result::Result<Vec<T>, tch::TchError> {
+            let mut v = vec![T::default(); n];
+            t.f_copy_data(&mut v, n)?;
+            Ok(v)
+        }
+        Ok(match self.dtype() {
+            DType::Bool => HostData::Bool(copy(&t, n).map_err(&e)?),
+            DType::U8 => HostData::U8(copy(&t, n).map_err(&e)?),
+            DType::I32 => HostData::I32(copy(&t, n).map_err(&e)?),
+            DType::I64 => HostData::I64(copy(&t, n).map_err(&e)?),
+            DType::F32 => HostData::F32(copy(&t, n).map_err(&e)?),
+            DType::F64 => HostData::F64(copy(&t, n).map_err(&e)?),
+        })
+    }
+    fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
+        Self::ok(
+            Tensor::f_full(dims(shape), scalar(value), (kind(dtype), self.opts()))
+                .map_err(fw("full"))?,
+        )
+    }
+    fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
+        let e = fw("random");
+        let opts = (kind(dtype), self.opts());
+        let t = match dist {
+            Distribution::Uniform { low, high } => Tensor::f_rand(dims(shape), opts)
+                .map_err(&e)?
+                .f_mul_scalar(high - low)
+                .map_err(&e)?
+                .f_add_scalar(low),
+            Distribution::Normal { mean, std } => Tensor::f_randn(dims(shape), opts)
+                .map_err(&e)?
+                .f_mul_scalar(std)
+                .map_err(&e)?
+                .f_add_scalar(mean),
+        };
+        Self::ok(t.map_err(&e)?)
+    }
+
+    fn unary(&self, op: UnaryOp) -> Result<Self> {
+        use UnaryOp::*;
+        let e = fw(op.name());
+        let t = self.t();
+        let r = match op {
+            Abs => t.f_abs(),
+            Neg => t.f_neg(),
+            // libtorch's sign(NaN) is 0; NumPy's (and ours) is NaN.
+            Sign if self.is_float() => t
+                .f_sign()
+                .and_then(|s| s.f_where_self(&t.f_isnan()?.f_logical_not()?, t)),
+            Sign => t.f_sign(),
+            Sqrt => t.f_sqrt(),
+            Square => t.f_mul(t),
+            Exp => t.f_exp(),
+            Log => t.f_log(),
+            Log2 => t.f_log2(),
+            Log10 => t.f_log10(),
+            Log1p => t.f_log1p(),
+            Sin => t.f_sin(),
+            Cos => t.f_cos(),
+            Tan => t.f_tan(),
+            Sinh => t.f_sinh(),
+            Cosh => t.f_cosh(),
+            Tanh => t.f_tanh(),
+            Arcsin => t.f_arcsin(),
+            Arccos => t.f_arccos(),
+            Arctan => t.f_arctan(),
+            Arcsinh => t.f_arcsinh(),
+            Arccosh => t.f_arccosh(),
+            Arctanh => t.f_arctanh(),
+            // libtorch rounds half to even, as NumPy.
+            Round => t.f_round(),
+            Ceil => t.f_ceil(),
+            Floor => t.f_floor(),
+            IsNan => t.f_isnan(),
+            IsInf => t.f_isinf(),
+            LogicalNot => t.f_logical_not(),
+            Sigmoid => t.f_sigmoid(),
+            Relu => t.f_clamp_min(0),
+        };
+        Self::ok(r.map_err(e)?)
+    }
+    fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
+        use BinaryOp::*;
+        let e = fw(op.name());
+        let (a, b) = (self.t(), rhs.t());
+        let int = !self.is_float();
+        let r = match op {
+            Add => a.f_add(b),
+            Sub => a.f_sub(b),
+            Mul => a.f_mul(b),
+            Div => a.f_div(b),
+            FloorDiv if int => return self.int_div(rhs, "floor_div", |x, y| x.f_floor_divide(y)),
+            FloorDiv => a.f_floor_divide(b),
+            Rem if int => return self.int_div(rhs, "rem", |x, y| x.f_remainder_tensor(y)),
+            Rem => a.f_remainder_tensor(b),
+            Pow => a.f_pow(b),
+            Minimum if a.kind() == Kind::Bool => a.f_logical_and(b),
+            Maximum if a.kind() == Kind::Bool => a.f_logical_or(b),
+            Minimum => a.f_minimum(b),
+            Maximum => a.f_maximum(b),
+            LogicalAnd => a.f_logical_and(b),
+            LogicalOr => a.f_logical_or(b),
+            Lt => a.f_lt_tensor(b),
+            Le => a.f_le_tensor(b),
+            Gt => a.f_gt_tensor(b),
+            Ge => a.f_ge_tensor(b),
+            Eq => a.f_eq_tensor(b),
+            Ne => a.f_ne_tensor(b),
+        };
+        Self::ok(r.map_err(e)?)
+    }
+    fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
+        Self::ok(
+            x.t()
+                .f_where_self(self.t(), y.t())
+                .map_err(fw("where_cond"))?,
+        )
+    }
+    fn cast(&self, dtype: DType) -> Result<Self> {
+        let e = fw("astype");
+        let mut t = self.0.shallow_clone();
+        if self.is_float() && dtype.is_int() {
+            // NaN and out-of-range floats saturate (NaN -> 0), as on every backend.
+            let (lo, hi) = match dtype {
+                DType::U8 => (0.0, 255.0),
+                DType::I32 => (i32::MIN as f64, i32::MAX as f64),
+                _ => (i64::MIN as f64, i64::MAX as f64),
+            };
+            t = t
+                .f_nan_to_num(0.0, hi, lo)
+                .map_err(&e)?
+                .f_clamp(lo, hi)
+                .map_err(&e)?;
+        }
+        Self::ok(t.f_to_kind(kind(dtype)).map_err(&e)?)
+    }
+
+    fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
+        let e = fw("reduce");
+        if axes.is_empty() {
+            // libtorch reads an empty list of dims as "all dims".
+            return Ok(self.clone());
+        }
+        let d = dims(axes);
+        let t = self.t();
+        let r = match op {
+            ReduceOp::Sum => t.f_sum_dim_intlist(d.as_slice(), keepdims, None::<Kind>),
+            ReduceOp::Min if t.kind() == Kind::Bool => t.f_all_dims(d.as_slice(), keepdims),
+            ReduceOp::Max if t.kind() == Kind::Bool => t.f_any_dims(d.as_slice(), keepdims),
+            ReduceOp::Min => t.f_amin(d.as_slice(), keepdims),
+            ReduceOp::Max => t.f_amax(d.as_slice(), keepdims),
+            ReduceOp::All => t.f_all_dims(d.as_slice(), keepdims),
+            ReduceOp::Any => t.f_any_dims(d.as_slice(), keepdims),
+            ReduceOp::Prod => {
+                // libtorch's prod takes one dim at a time.
+                let mut r = t.shallow_clone();
+                for &a in axes.iter().rev() {
+                    r = r.f_prod_dim_int(a as i64, true, None::<Kind>).map_err(&e)?;
+                }
+                if !keepdims {
+                    let shape: Vec<i64> = self
+                        .shape()
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !axes.contains(i))
+                        .map(|(_, &n)| n as i64)
+                        .collect();
+                    r = r.f_reshape(shape).map_err(&e)?;
+                }
+                Ok(r)
+            }
+        };
+        Self::ok(r.map_err(e)?)
+    }
+    fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
+        let e = fw("argmax");
+        let t = if self.0.kind() == Kind::Bool {
+            self.0.f_to_kind(Kind::Uint8).map_err(&e)?
+        } else {
+            self.0.shallow_clone()
+        };
+        let r = match op {
+            ArgReduceOp::ArgMin => t.f_argmin(axis as i64, false),
+            ArgReduceOp::ArgMax => t.f_argmax(axis as i64, false),
+        };
+        Self::ok(r.map_err(e)?)
+    }
+    fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
+        let e = fw("sort");
+        if self.0.kind() == Kind::Bool {
+            let u = self.0.f_to_kind(Kind::Uint8).map_err(&e)?;
+            let (v, _) = u.f_sort_stable(true, axis as i64, descending).map_err(&e)?;
+            return Self::ok(v.f_to_kind(Kind::Bool).map_err(&e)?);
+        }
+        Self::ok(
+            self.0
+                .f_sort_stable(true, axis as i64, descending)
+                .map_err(e)?
+                .0,
+        )
+    }
+    fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
+        let e = fw("argsort");
+        let t = if self.0.kind() == Kind::Bool {
+            self.0.f_to_kind(Kind::Uint8).map_err(&e)?
+        } else {
+            self.0.shallow_clone()
+        };
+        Self::ok(
+            t.f_argsort_stable(true, axis as i64, descending)
+                .map_err(e)?,
+        )
+    }
+    fn cumsum(&self, axis: usize) -> Result<Self> {
+        Self::ok(
+            self.0
+                .f_cumsum(axis as i64, None::<Kind>)
+                .map_err(fw("cumsum"))?,
+        )
+    }
+    fn matmul(&self, rhs: &Self) -> Result<Self> {
+        Self::ok(self.0.f_matmul(rhs.t()).map_err(fw("matmul"))?)
+    }
+
+    fn reshape(&self, shape: &[usize]) -> Result<Self> {
+        Self::ok(self.0.f_reshape(dims(shape)).map_err(fw("reshape"))?)
+    }
+    fn permute(&self, axes: &[usize]) -> Result<Self> {
+        Self::ok(self.0.f_permute(dims(axes)).map_err(fw("permute"))?)
+    }
+    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
+        Self::ok(
+            self.0
+                .f_broadcast_to(dims(shape))
+                .map_err(fw("broadcast_to"))?,
+        )
+    }
+    fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
+        let e = fw("slice");
+        let mut t = self.0.shallow_clone();
+        for (ax, (r, n)) in ranges.iter().zip(self.shape()).enumerate() {
+            if *r != SliceRange::full(n) {
+                t = t
+                    .f_slice(ax as i64, r.start as i64, r.end() as i64, r.step as i64)
+                    .map_err(&e)?;
+            }
+        }
+        Self::ok(t)
+    }
+    fn flip(&self, axes: &[usize]) -> Result<Self> {
+        Self::ok(self.0.f_flip(dims(axes)).map_err(fw("flip"))?)
+    }
+    fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
+        let ts: Vec<&Tensor> = tensors.iter().map(|t| t.t()).collect();
+        Self::ok(Tensor::f_cat(&ts, axis as i64).map_err(fw("concatenate"))?)
+    }
+    fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
+        Self::ok(
+            self.0
+                .f_index_select(axis as i64, index.t())
+                .map_err(fw("index_select"))?,
+        )
+    }
+    fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
+        Self::ok(
+            self.0
+                .f_gather(axis as i64, index.t(), false)
+                .map_err(fw("take_along_axis"))?,
+        )
+    }
+    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
+        Self::ok(
+            self.0
+                .f_index_put(&[Some(positions.t())], values.t(), false)
+                .map_err(fw("index_update"))?,
+        )
+    }
+    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
+        Self::ok(
+            self.0
+                .f_scatter_add(axis as i64, index.t(), src.t())
+                .map_err(fw("scatter_add"))?,
+        )
+    }
+    fn nonzero(&self) -> Result<Self> {
+        Self::ok(self.0.f_nonzero().map_err(fw("nonzero"))?)
+    }
+
+    fn inv(&self) -> Result<Self> {
+        let e = fw("inv");
+        let (inv, info) = Tensor::f_linalg_inv_ex(self.t(), false).map_err(&e)?;
+        let singular = info
+            .f_ne(0)
+            .map_err(&e)?
+            .f_any()
+            .map_err(&e)?
+            .f_int64_value(&[])
+            .map_err(&e)?
+            != 0;
+        if singular {
+            return Err(Error::invalid("inv", "the matrix is singular"));
+        }
+        Self::ok(inv)
+    }
+    fn slogdet(&self) -> Result<(Self, Self)> {
+        let (s, l) = Tensor::f_linalg_slogdet(self.t()).map_err(fw("slogdet"))?;
+        Ok((TorchTensor(s), TorchTensor(l)))
+    }
+}
