@@ -89,8 +89,21 @@ impl Traced {
 }
 
 impl EagerTensor {
-    /// The tensor without autodiff tracing (a cheap clone for a plain tensor).
+    /// The tensor without autodiff tracing: the value of a traced tensor,
+    /// and for torch tensors also cut from libtorch's autograd graph (a
+    /// cheap clone otherwise).
     pub fn detach(&self) -> EagerTensor {
+        let plain = self.plain();
+        #[cfg(feature = "torch")]
+        if let EagerTensor::Torch(t) = &plain {
+            if let Ok(d) = t.0.f_detach() {
+                return EagerTensor::Torch(crate::TorchTensor(d));
+            }
+        }
+        plain
+    }
+    /// The value of a traced tensor, the tensor itself otherwise.
+    pub(crate) fn plain(&self) -> EagerTensor {
         match self {
             EagerTensor::Traced(t) => t.value().clone(),
             other => other.clone(),
@@ -248,7 +261,7 @@ fn chooser(a: &EagerTensor, b: &EagerTensor, wins: BinaryOp) -> Result<EagerTens
 
 pub(crate) fn binary(op: BinaryOp, a: &EagerTensor, b: &EagerTensor) -> Result<EagerTensor> {
     use BinaryOp::*;
-    let (x, y) = (a.detach(), b.detach());
+    let (x, y) = (a.plain(), b.plain());
     let out = prim::binary(op, &x, &y)?;
     let (sa, sb) = (x.shape(), y.shape());
     let two = move |ga: Option<EagerTensor>, gb: Option<EagerTensor>| -> Result<Grads> {
@@ -291,7 +304,7 @@ pub(crate) fn binary(op: BinaryOp, a: &EagerTensor, b: &EagerTensor) -> Result<E
 }
 
 pub(crate) fn where_cond(c: &EagerTensor, x: &EagerTensor, y: &EagerTensor) -> Result<EagerTensor> {
-    let (cv, xv, yv) = (c.detach(), x.detach(), y.detach());
+    let (cv, xv, yv) = (c.plain(), x.plain(), y.plain());
     let out = prim::where_cond(&cv, &xv, &yv)?;
     let (sx, sy) = (xv.shape(), yv.shape());
     let backward: Backward = Box::new(move |g| {
@@ -310,7 +323,7 @@ pub(crate) fn where_cond(c: &EagerTensor, x: &EagerTensor, y: &EagerTensor) -> R
 }
 
 pub(crate) fn matmul(a: &EagerTensor, b: &EagerTensor) -> Result<EagerTensor> {
-    let (x, y) = (a.detach(), b.detach());
+    let (x, y) = (a.plain(), b.plain());
     let out = prim::matmul(&x, &y)?;
     let backward: Backward = Box::new(move |g| {
         Ok(vec![
@@ -322,7 +335,7 @@ pub(crate) fn matmul(a: &EagerTensor, b: &EagerTensor) -> Result<EagerTensor> {
 }
 
 pub(crate) fn concat(op: &'static str, ts: &[&EagerTensor], axis: usize) -> Result<EagerTensor> {
-    let values: Vec<EagerTensor> = ts.iter().map(|t| t.detach()).collect();
+    let values: Vec<EagerTensor> = ts.iter().map(|t| t.plain()).collect();
     let out = prim::concat(op, &values.iter().collect::<Vec<_>>(), axis)?;
     let sizes: Vec<usize> = values.iter().map(|t| t.shape()[axis]).collect();
     let backward: Backward = Box::new(move |g| {
@@ -357,7 +370,7 @@ pub(crate) fn index_select(
     axis: usize,
     index: &EagerTensor,
 ) -> Result<EagerTensor> {
-    let (xv, iv) = (x.detach(), index.detach());
+    let (xv, iv) = (x.plain(), index.plain());
     let out = prim::index_select(op, &xv, axis, &iv)?;
     let backward: Backward = Box::new(move |g| {
         let idx = along_axis(&iv, axis, &g.shape())?;
@@ -375,7 +388,7 @@ pub(crate) fn gather(
     axis: usize,
     index: &EagerTensor,
 ) -> Result<EagerTensor> {
-    let (xv, iv) = (x.detach(), index.detach());
+    let (xv, iv) = (x.plain(), index.plain());
     let out = prim::gather(op, &xv, axis, &iv)?;
     let backward: Backward = Box::new(move |g| {
         Ok(vec![
@@ -392,7 +405,7 @@ pub(crate) fn scatter(
     positions: &EagerTensor,
     values: &EagerTensor,
 ) -> Result<EagerTensor> {
-    let (xv, pv, vv) = (x.detach(), positions.detach(), values.detach());
+    let (xv, pv, vv) = (x.plain(), positions.plain(), values.plain());
     let out = prim::scatter(op, &xv, &pv, &vv)?;
     let backward: Backward = Box::new(move |g| {
         let gx = prim::scatter(op, g, &pv, &vv.zeros_like()?)?;
@@ -408,7 +421,7 @@ pub(crate) fn scatter_add(
     index: &EagerTensor,
     src: &EagerTensor,
 ) -> Result<EagerTensor> {
-    let (xv, iv, sv) = (x.detach(), index.detach(), src.detach());
+    let (xv, iv, sv) = (x.plain(), index.plain(), src.plain());
     let out = prim::scatter_add(&xv, axis, &iv, &sv)?;
     let backward: Backward = Box::new(move |g| {
         Ok(vec![
@@ -688,7 +701,7 @@ fn backward(
 }
 
 fn check_input(op: &'static str, x: &EagerTensor) -> Result<()> {
-    if x.is_traced() {
+    if x.is_traced() || native::requires_grad(x) {
         return Err(Error::invalid(
             op,
             "the input is itself being differentiated by an outer value_and_grad; \
@@ -726,14 +739,27 @@ fn check_loss(op: &'static str, loss: &EagerTensor) -> Result<()> {
     Ok(())
 }
 
+/// Which reverse-mode engine computes gradients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The framework's own autograd where it has one (torch), else the tape.
+    Auto,
+    /// Always eager-tensor's tape over the op contract.
+    Tape,
+}
+
 /// The core of all the entry points: traces `f` at `inputs`.
 fn trace<A>(
     op: &'static str,
+    engine: Engine,
     inputs: &[&EagerTensor],
     f: impl FnOnce(&[EagerTensor]) -> Result<(EagerTensor, A)>,
 ) -> Result<(EagerTensor, A, Vec<EagerTensor>)> {
     for x in inputs {
         check_input(op, x)?;
+    }
+    if engine == Engine::Auto && native::applies(inputs) {
+        return native::trace(op, inputs, f);
     }
     let tape = Tape::new();
     let leaves = inputs
@@ -743,7 +769,7 @@ fn trace<A>(
     let (loss, aux) = f(&leaves)?;
     check_loss(op, &loss)?;
     let grads = backward(&loss, &leaves, inputs)?;
-    Ok((loss.detach(), aux, grads))
+    Ok((loss.plain(), aux, grads))
 }
 
 /// The value of `f(x)` and its gradient with respect to `x` (JAX's
@@ -766,7 +792,9 @@ pub fn value_and_grad<F>(f: F, x: &EagerTensor) -> Result<(EagerTensor, EagerTen
 where
     F: FnOnce(&EagerTensor) -> Result<EagerTensor>,
 {
-    let (v, (), mut g) = trace("value_and_grad", &[x], |xs| Ok((f(&xs[0])?, ())))?;
+    let (v, (), mut g) = trace("value_and_grad", Engine::Auto, &[x], |xs| {
+        Ok((f(&xs[0])?, ()))
+    })?;
     Ok((v, g.remove(0)))
 }
 
@@ -777,7 +805,7 @@ pub fn value_aux_and_grad<F, A>(f: F, x: &EagerTensor) -> Result<(EagerTensor, A
 where
     F: FnOnce(&EagerTensor) -> Result<(EagerTensor, A)>,
 {
-    let (v, aux, mut g) = trace("value_aux_and_grad", &[x], |xs| f(&xs[0]))?;
+    let (v, aux, mut g) = trace("value_aux_and_grad", Engine::Auto, &[x], |xs| f(&xs[0]))?;
     Ok((v, aux, g.remove(0)))
 }
 
@@ -816,12 +844,139 @@ pub fn value_and_grads<F>(f: F, xs: &[&EagerTensor]) -> Result<(EagerTensor, Vec
 where
     F: FnOnce(&[EagerTensor]) -> Result<EagerTensor>,
 {
+    value_and_grads_with(Engine::Auto, f, xs)
+}
+
+/// [`value_and_grads`] with a chosen [`Engine`]: `Engine::Tape` forces
+/// eager-tensor's own tape on backends that have a native autograd (used to
+/// test that both agree).
+pub fn value_and_grads_with<F>(
+    engine: Engine,
+    f: F,
+    xs: &[&EagerTensor],
+) -> Result<(EagerTensor, Vec<EagerTensor>)>
+where
+    F: FnOnce(&[EagerTensor]) -> Result<EagerTensor>,
+{
     if xs.is_empty() {
         return Err(Error::invalid(
             "value_and_grads",
             "needs at least one input",
         ));
     }
-    let (v, (), g) = trace("value_and_grads", xs, |ts| Ok((f(ts)?, ())))?;
+    let (v, (), g) = trace("value_and_grads", engine, xs, |ts| Ok((f(ts)?, ())))?;
     Ok((v, g))
+}
+
+/// libtorch's own autograd for torch tensors.
+#[cfg(feature = "torch")]
+mod native {
+    use super::*;
+    use crate::TorchTensor;
+    use eager_torch::tch::Tensor;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// How many native traces this thread is inside: a nested call uses
+        /// the tape, so that libtorch's graph keeps the outer dependency.
+        static DEPTH: Cell<usize> = const { Cell::new(0) };
+    }
+
+    struct Enter;
+    impl Enter {
+        fn new() -> Enter {
+            DEPTH.with(|d| d.set(d.get() + 1));
+            Enter
+        }
+    }
+    impl Drop for Enter {
+        fn drop(&mut self) {
+            DEPTH.with(|d| d.set(d.get() - 1));
+        }
+    }
+
+    pub(super) fn requires_grad(x: &EagerTensor) -> bool {
+        matches!(x, EagerTensor::Torch(t) if t.0.requires_grad())
+    }
+
+    pub(super) fn applies(inputs: &[&EagerTensor]) -> bool {
+        DEPTH.with(|d| d.get()) == 0 && inputs.iter().all(|x| matches!(x, EagerTensor::Torch(_)))
+    }
+
+    fn fw(e: eager_torch::tch::TchError) -> Error {
+        eager_torch::error("value_and_grad", e)
+    }
+
+    pub(super) fn trace<A>(
+        op: &'static str,
+        inputs: &[&EagerTensor],
+        f: impl FnOnce(&[EagerTensor]) -> Result<(EagerTensor, A)>,
+    ) -> Result<(EagerTensor, A, Vec<EagerTensor>)> {
+        let mut leaves: Vec<Tensor> = Vec::with_capacity(inputs.len());
+        for x in inputs {
+            let EagerTensor::Torch(t) = x else {
+                return Err(Error::invalid(
+                    op,
+                    "native autograd got a tensor of another backend",
+                ));
+            };
+            leaves.push(
+                t.0.f_detach()
+                    .map_err(fw)?
+                    .f_requires_grad_(true)
+                    .map_err(fw)?,
+            );
+        }
+        let wrapped: Vec<EagerTensor> = leaves
+            .iter()
+            .map(|l| EagerTensor::Torch(TorchTensor(l.shallow_clone())))
+            .collect();
+        let (loss, aux) = {
+            let _inside = Enter::new();
+            f(&wrapped)?
+        };
+        check_loss(op, &loss)?;
+        let EagerTensor::Torch(lt) = &loss else {
+            return Err(crate::tensor::mismatch(op, &[inputs[0], &loss]));
+        };
+        let grads = if lt.0.requires_grad() {
+            Tensor::f_run_backward(&[&lt.0], &leaves, false, false).map_err(fw)?
+        } else {
+            Vec::new()
+        };
+        let grads = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| match grads.get(i) {
+                Some(g) if g.defined() => {
+                    Ok(EagerTensor::Torch(TorchTensor(g.f_detach().map_err(fw)?)))
+                }
+                _ => x.zeros_like(),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((loss.detach(), aux, grads))
+    }
+}
+
+/// Backends without a native autograd: always the tape.
+#[cfg(not(feature = "torch"))]
+mod native {
+    use super::*;
+
+    pub(super) fn requires_grad(_: &EagerTensor) -> bool {
+        false
+    }
+    pub(super) fn applies(_: &[&EagerTensor]) -> bool {
+        false
+    }
+    pub(super) fn trace<A>(
+        _: &'static str,
+        _: &[&EagerTensor],
+        _: impl FnOnce(&[EagerTensor]) -> Result<(EagerTensor, A)>,
+    ) -> Result<(EagerTensor, A, Vec<EagerTensor>)> {
+        Err(Error::invalid(
+            "value_and_grad",
+            "no native autograd in this build",
+        ))
+    }
 }

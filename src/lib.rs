@@ -35,7 +35,8 @@ mod shape_ops;
 mod tensor;
 
 pub use autodiff::{
-    value_and_grad, value_and_grad_fn, value_and_grads, value_aux_and_grad, Traced,
+    value_and_grad, value_and_grad_fn, value_and_grads, value_and_grads_with, value_aux_and_grad,
+    Engine, Traced,
 };
 pub use create::{
     arange, from_ndarray, from_vec, full, full_like, normal, ones, ones_like, seed, uniform, zeros,

@@ -53,12 +53,25 @@ pub fn cuda_available() -> bool {
     tch::Cuda::is_available()
 }
 
-fn fw(op: &'static str) -> impl Fn(tch::TchError) -> Error {
-    move |e| Error::Framework {
+/// libtorch's error as an [`Error::Framework`] naming `op`, without the C++
+/// stack trace libtorch appends.
+pub fn error(op: &'static str, e: tch::TchError) -> Error {
+    let msg = e.to_string();
+    let msg = msg
+        .split("\nException raised from")
+        .next()
+        .unwrap_or(&msg)
+        .trim()
+        .to_string();
+    Error::Framework {
         op,
         backend: Backend::Torch,
-        msg: e.to_string(),
+        msg,
     }
+}
+
+fn fw(op: &'static str) -> impl Fn(tch::TchError) -> Error {
+    move |e| error(op, e)
 }
 
 fn kind(d: DType) -> Kind {
@@ -290,7 +303,8 @@ impl BackendTensor for TorchTensor {
             Mul => a.f_mul(b),
             Div => a.f_div(b),
             FloorDiv if int => return self.int_div(rhs, "floor_div", |x, y| x.f_floor_divide(y)),
-            FloorDiv => a.f_floor_divide(b),
+            // libtorch has no derivative for floor_divide; its gradient is zero.
+            FloorDiv => a.f_detach().and_then(|a| a.f_floor_divide(&b.f_detach()?)),
             Rem if int => return self.int_div(rhs, "rem", |x, y| x.f_remainder_tensor(y)),
             Rem => a.f_remainder_tensor(b),
             Pow => a.f_pow(b),
