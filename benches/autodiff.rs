@@ -42,10 +42,36 @@ fn main() {
         g.bench_function("value_and_grad", |b| {
             b.iter(|| ep::value_and_grads(|p| loss(p, &x, &y), black_box(&refs)).expect("grad"))
         });
+        #[cfg(feature = "torch")]
+        if backend == Backend::Torch {
+            // The same step written directly against tch: forward, then
+            // libtorch's backward on parameters that require gradients.
+            use eager_tensor::tch::Tensor;
+            let raw = |t: &EagerTensor| t.as_raw::<Tensor>().expect("torch").shallow_clone();
+            let leaves: Vec<Tensor> = params
+                .iter()
+                .map(|p| raw(p).detach().set_requires_grad(true))
+                .collect();
+            let (xr, yr) = (raw(&x), raw(&y));
+            g.bench_function("tch_direct", |b| {
+                b.iter(|| {
+                    let out = xr
+                        .matmul(&leaves[0])
+                        .g_add(&leaves[1])
+                        .tanh()
+                        .matmul(&leaves[2])
+                        .g_add(&leaves[3]);
+                    let loss = out.g_sub(&yr).square().mean(None);
+                    Tensor::run_backward(&[&loss], black_box(&leaves), false, false)
+                })
+            });
+        }
         g.finish();
         groups.push(name);
     }
     c.final_summary();
     let names: Vec<&str> = groups.iter().map(|s| s.as_str()).collect();
     common::ratio_table(&names, "forward", "value_and_grad");
+    #[cfg(feature = "torch")]
+    common::ratio_table(&["mlp_torch"], "tch_direct", "value_and_grad");
 }

@@ -66,15 +66,88 @@ fn bench_matmul(c: &mut Criterion) {
     g.finish();
 }
 
+/// The same four benchmarks against direct tch calls.
+#[cfg(feature = "torch")]
+fn bench_torch(c: &mut Criterion) {
+    use eager_tensor::tch::{Kind, Tensor};
+    let t = |n: usize, shape: &[i64]| Tensor::from_slice(&data(n)).reshape(shape);
+    {
+        let mut g = c.benchmark_group("torch_add_4");
+        let (a, b) = (t(4, &[4]), t(4, &[4]));
+        let (ta, tb) = (
+            ep::astensor(a.shallow_clone()),
+            ep::astensor(b.shallow_clone()),
+        );
+        g.bench_function("direct", |bch| {
+            bch.iter(|| black_box(&a).f_add(black_box(&b)).expect("add"))
+        });
+        g.bench_function("eager", |bch| {
+            bch.iter(|| black_box(&ta).add(black_box(&tb)).expect("add"))
+        });
+        g.finish();
+    }
+    for n in [1_000usize, 1_000_000] {
+        let mut g = c.benchmark_group(format!("torch_l2_chain_{n}"));
+        let a = t(n, &[n as i64]);
+        let ta = ep::astensor(a.shallow_clone());
+        g.bench_function("direct", |bch| {
+            bch.iter(|| {
+                black_box(&a)
+                    .f_square()
+                    .and_then(|x| x.f_sum(None::<Kind>))
+                    .and_then(|x| x.f_sqrt())
+                    .expect("l2")
+            })
+        });
+        g.bench_function("eager", |bch| {
+            bch.iter(|| {
+                black_box(&ta)
+                    .square()
+                    .and_then(|x| x.sum())
+                    .and_then(|x| x.sqrt())
+                    .expect("l2")
+            })
+        });
+        g.finish();
+    }
+    {
+        let mut g = c.benchmark_group("torch_matmul_256");
+        let a = t(256 * 256, &[256, 256]);
+        let b = a.tr();
+        let (ta, tb) = (
+            ep::astensor(a.shallow_clone()),
+            ep::astensor(b.shallow_clone()),
+        );
+        g.bench_function("direct", |bch| {
+            bch.iter(|| black_box(&a).f_matmul(black_box(&b)).expect("matmul"))
+        });
+        g.bench_function("eager", |bch| {
+            bch.iter(|| black_box(&ta).matmul(black_box(&tb)).expect("matmul"))
+        });
+        g.finish();
+    }
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench_add(&mut c);
     bench_l2(&mut c, 1_000);
     bench_l2(&mut c, 1_000_000);
     bench_matmul(&mut c);
+    #[cfg(feature = "torch")]
+    bench_torch(&mut c);
     c.final_summary();
     common::ratio_table(
-        &["add_4", "l2_chain_1000", "l2_chain_1000000", "matmul_256"],
+        &[
+            "add_4",
+            "l2_chain_1000",
+            "l2_chain_1000000",
+            "matmul_256",
+            "torch_add_4",
+            "torch_l2_chain_1000",
+            "torch_l2_chain_1000000",
+            "torch_matmul_256",
+        ],
         "direct",
         "eager",
     );

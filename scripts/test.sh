@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on every backend this repository has, doing any
-# set-up a fresh machine needs first. This is the README's test command and
-# what CI runs.
-#
-# Today the only backend is ndarray (pure Rust): nothing to install. Backends
-# with native libraries add their idempotent set-up steps here.
+# Runs the whole test suite on every backend, doing the set-up a fresh
+# machine needs first (idempotent: a second run reuses the cached native
+# libraries). This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +10,10 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-# Every feature = every backend; --show-output prints the conformance
-# summary (passed / failed / known exceptions per backend).
+# Native libraries of the backends that need them (from PyPI, pinned and
+# hash-checked, cached outside the clone).
+bash scripts/setup-torch.sh
+
+# Every feature = every backend; --show-output prints the conformance and
+# gradient summaries (passed / failed / known exceptions per backend).
 cargo test --workspace --all-features -- --show-output

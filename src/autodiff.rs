@@ -500,6 +500,10 @@ impl DynOps for Traced {
             unary_backward(op, x, y),
         )
     }
+    fn dyn_binary_scalar(&self, op: BinaryOp, value: Scalar) -> Result<EagerTensor> {
+        let s = self.value().dyn_full(&[], value, self.value().dtype())?;
+        prim::binary(op, &wrap(self), &s)
+    }
     fn dyn_cast(&self, dtype: DType) -> Result<EagerTensor> {
         let from = self.value().dtype();
         let out = self.value().dyn_cast(dtype)?;
@@ -513,6 +517,12 @@ impl DynOps for Traced {
         let yk = keep(&y, &axes, keepdims, &shape)?;
         let backward: Backward = match op {
             ReduceOp::Sum => one(move |g| keep(g, &axes, keepdims, &shape)?.broadcast_to(&shape)),
+            ReduceOp::Mean => one(move |g| {
+                let count: usize = axes.iter().map(|&a| shape[a]).product();
+                keep(g, &axes, keepdims, &shape)?
+                    .broadcast_to(&shape)?
+                    .div(float_scalar(g, count as f64))
+            }),
             ReduceOp::Min | ReduceOp::Max => one(move |g| {
                 // Ties share the gradient evenly (JAX's rule).
                 let hit = x.eq(&yk)?.astype(x.dtype())?;

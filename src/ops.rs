@@ -7,6 +7,7 @@ use crate::{
 };
 use eager_core::shape::{self, normalize_axes, normalize_axis};
 use eager_core::Kind;
+use std::borrow::Cow;
 
 /// The dtype a binary op computes in, after NumPy's promotion with weak
 /// scalars.
@@ -23,17 +24,19 @@ fn operand_dtype(op: &'static str, a: &Operand, b: &Operand) -> Result<DType> {
     })
 }
 
-/// Turns an operand into a tensor of `dtype` on the backend of `like`.
-fn materialize(
+/// Turns an operand into a tensor of `dtype` on the backend of `like`
+/// (borrowed when it already is one: no handle clone on the hot path).
+fn materialize<'a>(
     op: &'static str,
-    o: &Operand,
+    o: &Operand<'a>,
     dtype: DType,
     like: &EagerTensor,
-) -> Result<EagerTensor> {
-    match o {
-        Operand::Tensor(t) => t.cast_to(dtype),
-        Operand::Scalar(s) => like.dyn_full(&[], s.cast(op, dtype)?, dtype),
-    }
+) -> Result<Cow<'a, EagerTensor>> {
+    Ok(match o {
+        Operand::Tensor(t) if t.dtype() == dtype => Cow::Borrowed(*t),
+        Operand::Tensor(t) => Cow::Owned(t.dyn_cast(dtype)?),
+        Operand::Scalar(s) => Cow::Owned(like.dyn_full(&[], s.cast(op, dtype)?, dtype)?),
+    })
 }
 
 fn like_of<'a>(op: &'static str, ops: &[&Operand<'a>]) -> Result<&'a EagerTensor> {
@@ -81,6 +84,10 @@ pub(crate) fn binary_operands(op: BinaryOp, a: Operand, b: Operand) -> Result<Ea
         }
     }
     let x = materialize(name, &a, compute, like)?;
+    if let (Operand::Scalar(s), false) = (&b, x.is_traced()) {
+        // A scalar on the right: frameworks have a kernel for it.
+        return x.dyn_binary_scalar(op, s.cast(name, compute)?);
+    }
     let y = materialize(name, &b, compute, like)?;
     crate::prim::binary(op, &x, &y)
 }
@@ -117,8 +124,7 @@ macro_rules! reduce_methods {
     )*};
 }
 
-/// `mean` is not a contract op: it is `sum / count`.
-const MEAN: Option<ReduceOp> = None;
+const MEAN: Option<ReduceOp> = Some(ReduceOp::Mean);
 const SUM: Option<ReduceOp> = Some(ReduceOp::Sum);
 const PROD: Option<ReduceOp> = Some(ReduceOp::Prod);
 const MIN: Option<ReduceOp> = Some(ReduceOp::Min);
@@ -340,15 +346,14 @@ impl EagerTensor {
                 }
                 self.dyn_reduce(r, &axes, keepdims)
             }
-            None => {
+            Some(ReduceOp::Mean) | None => {
                 if !d.is_float() {
                     return Err(Error::dtype(
                         name,
                         format!("needs a float tensor, got {d}; cast with astype first"),
                     ));
                 }
-                let s = self.dyn_reduce(ReduceOp::Sum, &axes, keepdims)?;
-                s.div(Scalar::F64(count as f64))
+                self.dyn_reduce(ReduceOp::Mean, &axes, keepdims)
             }
         }
     }

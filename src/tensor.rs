@@ -1,7 +1,7 @@
 //! `EagerTensor`, its routing to the backends, and the native-type bridge.
 
 use crate::{Backend, BackendTensor, DType, Element, Error, HostData, Result, Scalar};
-use eager_core::ops::{ArgReduceOp, Device, Distribution, ReduceOp, UnaryOp};
+use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
 use eager_core::shape::SliceRange;
 use enum_dispatch::enum_dispatch;
 
@@ -30,6 +30,7 @@ pub(crate) trait DynOps {
     fn dyn_full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<EagerTensor>;
     fn dyn_random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<EagerTensor>;
     fn dyn_unary(&self, op: UnaryOp) -> Result<EagerTensor>;
+    fn dyn_binary_scalar(&self, op: BinaryOp, value: Scalar) -> Result<EagerTensor>;
     fn dyn_cast(&self, dtype: DType) -> Result<EagerTensor>;
     fn dyn_reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<EagerTensor>;
     fn dyn_arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<EagerTensor>;
@@ -76,6 +77,9 @@ impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
     }
     fn dyn_unary(&self, op: UnaryOp) -> Result<EagerTensor> {
         self.unary(op).map(Into::into)
+    }
+    fn dyn_binary_scalar(&self, op: BinaryOp, value: Scalar) -> Result<EagerTensor> {
+        self.binary_scalar(op, value).map(Into::into)
     }
     fn dyn_cast(&self, dtype: DType) -> Result<EagerTensor> {
         self.cast(dtype).map(Into::into)
@@ -549,10 +553,10 @@ mod torch_native {
         }
     }
     impl From<tch::Tensor> for EagerTensor {
-        /// Wraps without copying. Only the dtypes eager-tensor knows are
-        /// accepted by later operations (others fail with a dtype error).
+        /// Wraps without copying. A kind eager-tensor lacks is widened
+        /// losslessly (one copy): f16 and bf16 to f32, i8 and i16 to i32.
         fn from(t: tch::Tensor) -> Self {
-            EagerTensor::Torch(TorchTensor(t))
+            EagerTensor::Torch(TorchTensor::widen(t))
         }
     }
     impl Native for tch::Tensor {

@@ -178,12 +178,14 @@ impl BinaryOp {
 }
 
 /// Reductions over a set of axes. `Sum`/`Prod` get a tensor already widened
-/// by the facade; `All`/`Any` get `bool`; `Min`/`Max` never see an empty
-/// reduction (NaN propagates).
+/// by the facade; `Mean` gets a float tensor (an empty reduction is NaN);
+/// `All`/`Any` get `bool`; `Min`/`Max` never see an empty reduction (NaN
+/// propagates).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
 pub enum ReduceOp {
     Sum,
+    Mean,
     Prod,
     Min,
     Max,
@@ -286,6 +288,13 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
     fn unary(&self, op: UnaryOp) -> Result<Self>;
     /// An element-wise op of two tensors of the same dtype (see [`BinaryOp`]).
     fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self>;
+    /// `self op value` for a scalar already of `self`'s dtype (broadcast).
+    /// The default makes a 0-d tensor and calls [`binary`](Self::binary);
+    /// frameworks with scalar kernels override it.
+    fn binary_scalar(&self, op: BinaryOp, value: Scalar) -> Result<Self> {
+        let s = self.full(&[], value, self.dtype())?;
+        self.binary(op, &s)
+    }
     /// `self` is a `bool` condition; `x` and `y` have one dtype; all three
     /// broadcast together.
     fn where_cond(&self, x: &Self, y: &Self) -> Result<Self>;

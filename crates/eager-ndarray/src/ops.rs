@@ -248,6 +248,7 @@ fn reduce_num<T: Num + NdElem>(
             |l| fold_first(l.iter(), T::max_),
         ),
         ReduceOp::All | ReduceOp::Any => return Err(internal("all/any", "take bool tensors")),
+        ReduceOp::Mean => return Err(internal("mean", "takes float tensors")),
     })
 }
 
@@ -278,6 +279,15 @@ fn sum_all<T: Flt>(a: &Arr<T>) -> T {
         Some(s) => pairwise(s),
         None => pairwise(&a.iter().copied().collect::<Vec<_>>()),
     }
+}
+
+/// The pairwise sum divided by the count.
+fn mean<T: Flt + NdElem>(a: &Arr<T>, axes: &[usize], keepdims: bool) -> Result<NdTensor> {
+    let count: usize = axes.iter().map(|&ax| a.shape()[ax]).product();
+    let n = T::from_f64(count as f64);
+    let s = reduce_axes(a, axes, keepdims, sum_all, sum_lane);
+    let s = T::peek(&s).ok_or_else(|| internal("mean", "dtype"))?;
+    Ok(map(s, |v| v / n))
 }
 
 fn fold_first<'a, T: Copy + 'a>(mut it: impl Iterator<Item = &'a T>, f: impl Fn(T, T) -> T) -> T {
@@ -562,6 +572,8 @@ impl BackendTensor for NdTensor {
             NdTensor::F64(a) if op == ReduceOp::Sum => {
                 Ok(reduce_axes(a, axes, keepdims, sum_all, sum_lane))
             }
+            NdTensor::F32(a) if op == ReduceOp::Mean => mean(a, axes, keepdims),
+            NdTensor::F64(a) if op == ReduceOp::Mean => mean(a, axes, keepdims),
             NdTensor::F32(a) => reduce_num(op, a, axes, keepdims),
             NdTensor::F64(a) => reduce_num(op, a, axes, keepdims),
             NdTensor::U8(a) => reduce_num(op, a, axes, keepdims),

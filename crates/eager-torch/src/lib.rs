@@ -117,6 +117,21 @@ fn scalar(v: Scalar) -> tch::Scalar {
 }
 
 impl TorchTensor {
+    /// Wraps a tensor, widening kinds eager-tensor has no dtype for without
+    /// loss (f16, bf16 to f32; i8, i16 to i32). Complex and quantized kinds
+    /// are kept: libtorch computes on them, and reading them back with
+    /// `to_vec` is a dtype error.
+    pub fn widen(t: Tensor) -> TorchTensor {
+        let to = match t.kind() {
+            Kind::Half | Kind::BFloat16 => Some(Kind::Float),
+            Kind::Int8 | Kind::Int16 => Some(Kind::Int),
+            _ => None,
+        };
+        match to.and_then(|k| t.f_to_kind(k).ok()) {
+            Some(w) => TorchTensor(w),
+            None => TorchTensor(t),
+        }
+    }
     fn t(&self) -> &Tensor {
         &self.0
     }
@@ -323,6 +338,29 @@ impl BackendTensor for TorchTensor {
         };
         Self::ok(r.map_err(e)?)
     }
+    fn binary_scalar(&self, op: BinaryOp, value: Scalar) -> Result<Self> {
+        use BinaryOp::*;
+        let e = fw(op.name());
+        let (t, s) = (self.t(), scalar(value));
+        let r = match op {
+            Add => t.f_add_scalar(s),
+            Sub => t.f_sub_scalar(s),
+            Mul => t.f_mul_scalar(s),
+            Div if self.is_float() => t.f_div_scalar(s),
+            Pow if self.is_float() => t.f_pow_tensor_scalar(s),
+            Lt => t.f_lt(s),
+            Le => t.f_le(s),
+            Gt => t.f_gt(s),
+            Ge => t.f_ge(s),
+            Eq => t.f_eq(s),
+            Ne => t.f_ne(s),
+            _ => {
+                let s = self.full(&[], value, self.dtype())?;
+                return self.binary(op, &s);
+            }
+        };
+        Self::ok(r.map_err(e)?)
+    }
     fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
         Self::ok(
             x.t()
@@ -359,6 +397,7 @@ impl BackendTensor for TorchTensor {
         let t = self.t();
         let r = match op {
             ReduceOp::Sum => t.f_sum_dim_intlist(d.as_slice(), keepdims, None::<Kind>),
+            ReduceOp::Mean => t.f_mean_dim(d.as_slice(), keepdims, None::<Kind>),
             ReduceOp::Min if t.kind() == Kind::Bool => t.f_all_dims(d.as_slice(), keepdims),
             ReduceOp::Max if t.kind() == Kind::Bool => t.f_any_dims(d.as_slice(), keepdims),
             ReduceOp::Min => t.f_amin(d.as_slice(), keepdims),

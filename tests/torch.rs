@@ -1,0 +1,141 @@
+//! What only the torch backend has: zero-copy wrapping of `tch::Tensor`,
+//! devices, libtorch exceptions as errors, dtypes libtorch has and we do not.
+#![cfg(feature = "torch")]
+
+use eager_tensor::{
+    self as ep, tch, Backend, BackendTensor, DType, Device, EagerTensor, TorchTensor,
+};
+
+#[test]
+fn astensor_and_into_raw_keep_the_storage() {
+    let t = tch::Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]).reshape([2, 2]);
+    let ptr = t.data_ptr();
+    let e = ep::astensor(t);
+    assert_eq!(e.backend(), Backend::Torch);
+    assert_eq!((e.dtype(), e.shape()), (DType::F32, vec![2, 2]));
+    assert_eq!(e.as_raw::<tch::Tensor>().unwrap().data_ptr(), ptr);
+    // Views share the storage too.
+    let row = e.index(ep::s![1]).unwrap();
+    assert_eq!(
+        row.as_raw::<tch::Tensor>().unwrap().data_ptr() as usize,
+        ptr as usize + 2 * 4
+    );
+    let back: tch::Tensor = e.into_raw().unwrap();
+    assert_eq!(back.data_ptr(), ptr);
+}
+
+fn norm<T: ep::Native>(x: T) -> ep::Result<T> {
+    ep::astensor(x).square()?.sum()?.sqrt()?.into_raw()
+}
+
+#[test]
+fn generic_code_takes_and_returns_tch_tensors() {
+    let t = tch::Tensor::from_slice(&[3.0f64, 4.0]);
+    let n: tch::Tensor = norm(t).unwrap();
+    assert_eq!(n.double_value(&[]), 5.0);
+}
+
+#[test]
+fn devices() {
+    let t = EagerTensor::ones(Backend::Torch, &[2], DType::F32).unwrap();
+    assert_eq!(t.device(), Device::Cpu);
+    assert_eq!(
+        t.to_device(Device::Cpu).unwrap().to_vec::<f32>().unwrap(),
+        vec![1.0, 1.0]
+    );
+    let nd = EagerTensor::ones(Backend::NdArray, &[2], DType::F32).unwrap();
+    assert_eq!(nd.device(), Device::Cpu);
+    assert_eq!(
+        nd.to_device(Device::Cuda(0)).unwrap_err().kind(),
+        "unsupported"
+    );
+    if ep::backends::torch::cuda_available() {
+        let g = t.to_device(Device::Cuda(0)).unwrap();
+        assert_eq!(g.device(), Device::Cuda(0));
+        let y = g.mul(2.0).unwrap().sum().unwrap();
+        assert_eq!(y.device(), Device::Cuda(0));
+        assert_eq!(y.item::<f32>().unwrap(), 4.0);
+        let (v, grad) = ep::value_and_grad(|x| x.square()?.sum(), &g).unwrap();
+        assert_eq!(
+            (v.item::<f32>().unwrap(), grad.device()),
+            (2.0, Device::Cuda(0))
+        );
+        assert_eq!(
+            grad.to_device(Device::Cpu)
+                .unwrap()
+                .to_vec::<f32>()
+                .unwrap(),
+            vec![2.0, 2.0]
+        );
+    } else {
+        let e = t.to_device(Device::Cuda(0)).unwrap_err();
+        assert_eq!(e.kind(), "unsupported");
+        assert!(e.to_string().contains("cuda:0"), "{e}");
+    }
+}
+
+#[test]
+fn libtorch_exceptions_become_errors_with_its_message() {
+    // Straight to the backend, past the facade's checks: libtorch itself refuses.
+    let a = TorchTensor(tch::Tensor::from_slice(&[1.0f32; 6]).reshape([2, 3]));
+    let e = a.matmul(&a).unwrap_err();
+    assert_eq!((e.kind(), e.op()), ("framework", "matmul"));
+    assert!(e.to_string().contains("mat1 and mat2"), "{e}");
+    assert!(
+        !e.to_string().contains("Exception raised from"),
+        "the C++ trace is dropped: {e}"
+    );
+    let e = a.reshape(&[4]).unwrap_err();
+    assert_eq!(e.kind(), "framework");
+    let idx = TorchTensor(tch::Tensor::from_slice(&[7i64]));
+    assert!(a.index_select(0, &idx).is_err());
+}
+
+#[test]
+fn torch_and_ndarray_agree_on_a_chain() {
+    let data: Vec<f32> = (0..12).map(|i| i as f32 * 0.25 - 1.0).collect();
+    let run = |b: Backend| -> Vec<f32> {
+        let x = EagerTensor::from_vec(b, data.clone(), &[3, 4]).unwrap();
+        let y = x.softmax(-1).unwrap().matmul(&x.t().unwrap()).unwrap();
+        let y = y
+            .index(ep::s![.., ..;-1])
+            .unwrap()
+            .pad(&[(1, 1), (0, 0)], ep::PadMode::Reflect)
+            .unwrap();
+        y.to_vec::<f32>().unwrap()
+    };
+    for (a, b) in run(Backend::Torch).iter().zip(run(Backend::NdArray)) {
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn narrow_torch_dtypes_widen_on_wrap() {
+    let h = tch::Tensor::from_slice(&[1.5f32, -2.0]).to_kind(tch::Kind::Half);
+    let e = ep::astensor(h);
+    assert_eq!(e.dtype(), DType::F32);
+    assert_eq!(e.to_vec::<f32>().unwrap(), vec![1.5, -2.0]);
+    let i = tch::Tensor::from_slice(&[3i64, -4]).to_kind(tch::Kind::Int16);
+    let e = ep::astensor(i);
+    assert_eq!(e.dtype(), DType::I32);
+    assert_eq!(e.to_vec::<i32>().unwrap(), vec![3, -4]);
+}
+
+#[test]
+fn seeded_random_numbers_repeat() {
+    let like = EagerTensor::zeros(Backend::Torch, &[], DType::F32).unwrap();
+    ep::seed(7);
+    let a = ep::uniform(&like, &[5], 2.0, 3.0)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    ep::seed(7);
+    let b = ep::uniform(&like, &[5], 2.0, 3.0)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    assert_eq!(a, b);
+    assert!(a.iter().all(|v| (2.0..3.0).contains(v)));
+    let n = ep::normal(&like, &[4000], 1.0, 0.5).unwrap();
+    assert!((n.mean().unwrap().item::<f32>().unwrap() - 1.0).abs() < 0.05);
+}
