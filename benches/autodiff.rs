@@ -20,6 +20,10 @@ fn loss(p: &[EagerTensor], x: &EagerTensor, y: &EagerTensor) -> ep::Result<Eager
 }
 
 fn main() {
+    // One libtorch thread: on a small machine the intra-op pool competing
+    // with criterion is the largest source of noise (same for both sides).
+    #[cfg(feature = "torch")]
+    eager_tensor::tch::set_num_threads(1);
     let mut c = Criterion::default().configure_from_args();
     let mut groups = Vec::new();
     for backend in Backend::enabled() {

@@ -481,6 +481,21 @@ impl EagerTensor {
         if dtype == DType::Bool {
             return Err(Error::dtype(op, "not defined for bool tensors"));
         }
+        let plain_2d =
+            sa.len() == 2 && sb.len() == 2 && self.dtype() == dtype && rhs.dtype() == dtype;
+        if plain_2d {
+            // The common case: no promotion, reshape or broadcast to do.
+            if sa[1] != sb[0] {
+                return Err(Error::shape(
+                    op,
+                    format!(
+                        "shapes {sa:?} and {sb:?}: inner dimensions {} and {} differ",
+                        sa[1], sb[0]
+                    ),
+                ));
+            }
+            return crate::prim::matmul(self, rhs);
+        }
         let a2 = if sa.len() == 1 {
             vec![1, sa[0]]
         } else {
