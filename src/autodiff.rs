@@ -714,8 +714,8 @@ fn check_input(op: &'static str, x: &EagerTensor) -> Result<()> {
     if x.is_traced() || native::requires_grad(x) {
         return Err(Error::invalid(
             op,
-            "the input is itself being differentiated by an outer value_and_grad; \
-             higher-order derivatives are not supported",
+            "the input is already being differentiated (by an outer value_and_grad, or a torch \
+             tensor with requires_grad); higher-order derivatives are not supported: detach() it",
         ));
     }
     if !x.dtype().is_float() {

@@ -122,6 +122,13 @@ fn narrow_torch_dtypes_widen_on_wrap() {
 }
 
 #[test]
+fn an_undefined_tch_tensor_does_not_crash() {
+    let e = ep::astensor(tch::Tensor::new());
+    assert_eq!((e.shape(), e.dtype()), (vec![0], DType::F32));
+    assert_eq!(e.sum().unwrap().item::<f32>().unwrap(), 0.0);
+}
+
+#[test]
 fn seeded_random_numbers_repeat() {
     let like = EagerTensor::zeros(Backend::Torch, &[], DType::F32).unwrap();
     ep::seed(7);

@@ -121,7 +121,16 @@ impl TorchTensor {
     /// loss (f16, bf16 to f32; i8, i16 to i32). Complex and quantized kinds
     /// are kept: libtorch computes on them, and reading them back with
     /// `to_vec` is a dtype error.
+    ///
+    /// An undefined tensor (`Tensor::new()`) has no shape or dtype to work
+    /// with; it becomes an empty f32 tensor of shape `[0]` rather than a
+    /// handle that would make libtorch fail on every call.
     pub fn widen(t: Tensor) -> TorchTensor {
+        if !t.defined() {
+            if let Ok(e) = Tensor::f_empty([0i64], (Kind::Float, tch::Device::Cpu)) {
+                return TorchTensor(e);
+            }
+        }
         let to = match t.kind() {
             Kind::Half | Kind::BFloat16 => Some(Kind::Float),
             Kind::Int8 | Kind::Int16 => Some(Kind::Int),
