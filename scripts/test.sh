@@ -13,6 +13,7 @@ fi
 # Native libraries of the backends that need them (from PyPI, pinned and
 # hash-checked, cached outside the clone).
 bash scripts/setup-torch.sh
+bash scripts/setup-tensorflow.sh
 
 # Every feature = every backend; --show-output prints the conformance and
 # gradient summaries (passed / failed / known exceptions per backend).

@@ -103,6 +103,8 @@ pub fn seed(seed: u64) {
     eager_ndarray::seed(seed);
     #[cfg(feature = "torch")]
     eager_torch::seed(seed);
+    #[cfg(feature = "tensorflow")]
+    eager_tensorflow::seed(seed);
 }
 
 impl EagerTensor {

@@ -54,6 +54,8 @@ pub use tensor::{astensor, EagerTensor, Native, NativeRef};
 
 #[cfg(feature = "ndarray")]
 pub use eager_ndarray::NdTensor;
+#[cfg(feature = "tensorflow")]
+pub use eager_tensorflow::{tensorflow, TfTensor};
 #[cfg(feature = "torch")]
 pub use eager_torch::{tch, TorchTensor};
 
@@ -61,6 +63,8 @@ pub use eager_torch::{tch, TorchTensor};
 pub mod backends {
     #[cfg(feature = "ndarray")]
     pub use eager_ndarray as ndarray;
+    #[cfg(feature = "tensorflow")]
+    pub use eager_tensorflow as tensorflow;
     #[cfg(feature = "torch")]
     pub use eager_torch as torch;
 }

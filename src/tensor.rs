@@ -7,10 +7,12 @@ use enum_dispatch::enum_dispatch;
 
 #[cfg(feature = "ndarray")]
 pub use eager_ndarray::NdTensor;
+#[cfg(feature = "tensorflow")]
+pub use eager_tensorflow::TfTensor;
 #[cfg(feature = "torch")]
 pub use eager_torch::TorchTensor;
 
-#[cfg(not(any(feature = "ndarray", feature = "torch")))]
+#[cfg(not(any(feature = "ndarray", feature = "torch", feature = "tensorflow")))]
 compile_error!(
     "eager-tensor needs at least one backend feature: ndarray, torch, tensorflow or xla"
 );
@@ -147,6 +149,9 @@ pub enum EagerTensor {
     /// A PyTorch tensor (`tch::Tensor`, shared on clone).
     #[cfg(feature = "torch")]
     Torch(TorchTensor),
+    /// A TensorFlow eager tensor handle (shared on clone).
+    #[cfg(feature = "tensorflow")]
+    TensorFlow(TfTensor),
     /// A tensor being differentiated inside [`value_and_grad`](crate::value_and_grad)
     /// and friends: a value of one of the other variants plus its place on
     /// the autodiff tape. Every operation accepts it; [`detach`](Self::detach)
@@ -170,6 +175,8 @@ macro_rules! same_backend {
             ($($crate::EagerTensor::NdArray($x),)+) => ($body).map($crate::EagerTensor::from),
             #[cfg(feature = "torch")]
             ($($crate::EagerTensor::Torch($x),)+) => ($body).map($crate::EagerTensor::from),
+            #[cfg(feature = "tensorflow")]
+            ($($crate::EagerTensor::TensorFlow($x),)+) => ($body).map($crate::EagerTensor::from),
             _ => Err($crate::tensor::mismatch($op, &[$($t),+])),
         }
     }};
@@ -205,6 +212,18 @@ macro_rules! same_backend_list {
                     .collect::<$crate::Result<Vec<_>>>()?;
                 ($body).map($crate::EagerTensor::from)
             }
+            #[cfg(feature = "tensorflow")]
+            Some($crate::Backend::TensorFlow) => {
+                let $xs = ts
+                    .iter()
+                    .map(|t| match t {
+                        $crate::EagerTensor::TensorFlow(x) => Ok(x),
+                        #[allow(unreachable_patterns)]
+                        _ => Err($crate::tensor::mismatch($op, ts)),
+                    })
+                    .collect::<$crate::Result<Vec<_>>>()?;
+                ($body).map($crate::EagerTensor::from)
+            }
             _ => Err($crate::Error::invalid($op, "needs at least one tensor")),
         }
     }};
@@ -234,6 +253,11 @@ macro_rules! on_backend {
             #[cfg(feature = "torch")]
             $crate::Backend::Torch => {
                 type $B = $crate::tensor::TorchTensor;
+                ($body).map($crate::EagerTensor::from)
+            }
+            #[cfg(feature = "tensorflow")]
+            $crate::Backend::TensorFlow => {
+                type $B = $crate::tensor::TfTensor;
                 ($body).map($crate::EagerTensor::from)
             }
             #[allow(unreachable_patterns)]
@@ -567,6 +591,66 @@ mod torch_native {
     impl NativeRef for tch::Tensor {
         fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
             TorchTensor::ref_from_eager(t).map(|x| &x.0)
+        }
+    }
+}
+
+#[cfg(feature = "tensorflow")]
+mod tf_native {
+    use super::*;
+    use eager_tensorflow::tensorflow::eager::TensorHandle;
+
+    fn wrong(t: &EagerTensor) -> Error {
+        let what = if t.is_traced() {
+            "traced (detach() it first)".to_string()
+        } else {
+            format!("a {} tensor", t.backend())
+        };
+        Error::invalid(
+            "into_raw",
+            format!("the tensor is {what}, not a tensorflow tensor"),
+        )
+    }
+    impl Native for TfTensor {
+        fn from_eager(t: EagerTensor) -> Result<Self> {
+            #[allow(unreachable_patterns)]
+            match t {
+                EagerTensor::TensorFlow(x) => Ok(x),
+                other => Err(wrong(&other)),
+            }
+        }
+    }
+    impl NativeRef for TfTensor {
+        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
+            #[allow(unreachable_patterns)]
+            match t {
+                EagerTensor::TensorFlow(x) => Ok(x),
+                other => Err(wrong(other)),
+            }
+        }
+    }
+    impl From<TensorHandle<'static>> for EagerTensor {
+        /// Wraps a handle of the backend's context ([`eager_tensorflow::context`]) without copying.
+        fn from(h: TensorHandle<'static>) -> Self {
+            EagerTensor::TensorFlow(TfTensor::from_handle(h))
+        }
+    }
+    impl Native for TensorHandle<'static> {
+        /// The handle itself when this tensor is its only owner, else a new
+        /// handle sharing the same buffer (`copy_sharing_tensor`: no copy).
+        fn from_eager(t: EagerTensor) -> Result<Self> {
+            let tf = TfTensor::from_eager(t)?;
+            match std::sync::Arc::try_unwrap(tf.0) {
+                Ok(h) => Ok(h.0),
+                Err(shared) => shared
+                    .0
+                    .copy_sharing_tensor()
+                    .map_err(|e| Error::Framework {
+                        op: "into_raw",
+                        backend: crate::Backend::TensorFlow,
+                        msg: e.to_string(),
+                    }),
+            }
         }
     }
 }

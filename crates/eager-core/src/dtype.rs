@@ -430,8 +430,9 @@ impl Backend {
         match self {
             Backend::NdArray => cfg!(feature = "ndarray"),
             Backend::Torch => cfg!(feature = "torch"),
-            // Not implemented yet: issues 5 and 6 add their features.
-            Backend::TensorFlow | Backend::Xla => false,
+            Backend::TensorFlow => cfg!(feature = "tensorflow"),
+            // Not implemented yet: issue 6 adds its feature.
+            Backend::Xla => false,
         }
     }
 }

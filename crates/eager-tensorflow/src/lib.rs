@@ -1,0 +1,673 @@
+//! The TensorFlow backend of eager-tensor, through the TensorFlow 2.13 eager
+//! C API ([`tensorflow`] crate, feature `eager`).
+//!
+//! [`TfTensor`] holds an eager `TensorHandle` of one process-wide eager
+//! context (TensorFlow handles borrow their context, so the context lives
+//! for the whole program). Every op is a TF raw op; `TF_Status` failures
+//! become [`Error::Framework`] with TensorFlow's message. Where TensorFlow's
+//! semantics differ from eager-tensor's the backend adjusts the call (see
+//! `docs/semantics.md`): integer `//` and `%` by zero give 0 instead of an
+//! error, `log2`/`log10` come from `log`, NaN-to-integer casts saturate,
+//! bool and u8 go through wider types where TF kernels lack them. Sorting,
+//! `take_along_axis`-style gathers and scatters build their index tables on
+//! the host (TF's C API has no stable sort and no axis-wise gather).
+#![warn(missing_docs)]
+
+use eager_core::shape::SliceRange;
+use eager_core::{
+    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostData, ReduceOp,
+    Result, Scalar, UnaryOp,
+};
+use std::sync::{Arc, OnceLock};
+pub use tensorflow;
+use tensorflow::eager::{raw_ops as ops, Context, ContextOptions, TensorHandle};
+use tensorflow::{DataType, Tensor, TensorType};
+
+/// The native tensor of the TensorFlow backend: an eager tensor handle,
+/// shared on clone.
+#[derive(Clone)]
+pub struct TfTensor(pub Arc<Handle>);
+
+/// An eager `TensorHandle` of the backend's process-wide context.
+pub struct Handle(pub TensorHandle<'static>);
+
+// SAFETY: a TFE_TensorHandle is an immutable, reference-counted handle to a
+// tensor; the eager runtime allows using handles and executing ops from
+// several threads with one context (TensorFlow's own Python API does so).
+// This backend never mutates a handle in place.
+unsafe impl Send for Handle {}
+unsafe impl Sync for Handle {}
+
+impl std::fmt::Debug for TfTensor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "TfTensor({:?}, {:?})",
+            self.0 .0.data_type(),
+            self.shape()
+        )
+    }
+}
+
+static CONTEXT: OnceLock<std::result::Result<Context, String>> = OnceLock::new();
+
+/// The process-wide eager context (created on first use).
+pub fn context() -> Result<&'static Context> {
+    CONTEXT
+        .get_or_init(|| {
+            let opts = ContextOptions::new();
+            Context::new(opts).map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| Error::Framework {
+            op: "context",
+            backend: Backend::TensorFlow,
+            msg: e.clone(),
+        })
+}
+
+fn fw(op: &'static str) -> impl Fn(tensorflow::Status) -> Error {
+    move |e| Error::Framework {
+        op,
+        backend: Backend::TensorFlow,
+        msg: e.to_string(),
+    }
+}
+
+fn tf_type(d: DType) -> DataType {
+    match d {
+        DType::Bool => DataType::Bool,
+        DType::U8 => DataType::UInt8,
+        DType::I32 => DataType::Int32,
+        DType::I64 => DataType::Int64,
+        DType::F32 => DataType::Float,
+        DType::F64 => DataType::Double,
+    }
+}
+
+fn dtype_of(t: DataType) -> Option<DType> {
+    Some(match t {
+        DataType::Bool => DType::Bool,
+        DataType::UInt8 => DType::U8,
+        DataType::Int32 => DType::I32,
+        DataType::Int64 => DType::I64,
+        DataType::Float => DType::F32,
+        DataType::Double => DType::F64,
+        _ => return None,
+    })
+}
+
+fn wrap(h: TensorHandle<'static>) -> TfTensor {
+    TfTensor(Arc::new(Handle(h)))
+}
+
+fn host_tensor<T: TensorType>(op: &'static str, v: &[T], shape: &[usize]) -> Result<TfTensor> {
+    let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let t = Tensor::<T>::new(&dims).with_values(v).map_err(fw(op))?;
+    Ok(wrap(t.into_handle(context()?).map_err(fw(op))?))
+}
+
+fn i64s(op: &'static str, v: &[i64]) -> Result<TfTensor> {
+    host_tensor(op, v, &[v.len()])
+}
+
+fn i32s(op: &'static str, v: &[i32]) -> Result<TfTensor> {
+    host_tensor(op, v, &[v.len()])
+}
+
+impl TfTensor {
+    fn h(&self) -> &TensorHandle<'static> {
+        &self.0 .0
+    }
+    fn is_float(&self) -> bool {
+        matches!(self.h().data_type(), DataType::Float | DataType::Double)
+    }
+    /// Wraps an eager handle of the backend's context.
+    pub fn from_handle(h: TensorHandle<'static>) -> TfTensor {
+        wrap(h)
+    }
+    /// The eager handle.
+    pub fn handle(&self) -> &TensorHandle<'static> {
+        self.h()
+    }
+    fn cast_tf(&self, op: &'static str, to: DataType) -> Result<TfTensor> {
+        if self.h().data_type() == to {
+            return Ok(self.clone());
+        }
+        let ctx = context()?;
+        Ok(wrap(
+            ops::Cast::new()
+                .DstT(to)
+                .call(ctx, self.h())
+                .map_err(fw(op))?,
+        ))
+    }
+    fn scalar_of(&self, op: &'static str, v: f64) -> Result<TfTensor> {
+        let d = self.dtype();
+        self.full(
+            &[],
+            Scalar::F64(v).cast(op, d).unwrap_or(Scalar::I64(v as i64)),
+            d,
+        )
+    }
+    /// `where(b == 0, 0, f(a, where(b == 0, 1, b)))`: TF raises on integer
+    /// division by zero; NumPy (and we) give 0.
+    fn int_div(
+        &self,
+        rhs: &Self,
+        op: &'static str,
+        f: impl Fn(
+            &TensorHandle<'static>,
+            &TensorHandle<'static>,
+        ) -> tensorflow::Result<TensorHandle<'static>>,
+    ) -> Result<Self> {
+        let ctx = context()?;
+        let e = fw(op);
+        let zero = self.scalar_of(op, 0.0)?;
+        let one = self.scalar_of(op, 1.0)?;
+        let is_zero = ops::equal(ctx, rhs.h(), zero.h()).map_err(&e)?;
+        let safe = ops::select_v2(ctx, &is_zero, one.h(), rhs.h()).map_err(&e)?;
+        let out = f(self.h(), &safe).map_err(&e)?;
+        let out = wrap(out);
+        let zeros = ops::zeros_like(ctx, out.h()).map_err(&e)?;
+        Ok(wrap(
+            ops::select_v2(ctx, &is_zero, &zeros, out.h()).map_err(&e)?,
+        ))
+    }
+    fn axes(op: &'static str, axes: &[usize]) -> Result<TfTensor> {
+        i32s(op, &axes.iter().map(|&a| a as i32).collect::<Vec<_>>())
+    }
+}
+
+fn to_vec<T: TensorType + Copy>(op: &'static str, h: &TensorHandle<'static>) -> Result<Vec<T>> {
+    Ok(h.resolve::<T>().map_err(fw(op))?.to_vec())
+}
+
+/// Seeds the backend's generator (values are drawn on the host, so the same
+/// seed repeats them on the same thread).
+pub fn seed(seed: u64) {
+    random::seed(seed);
+}
+
+mod random {
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+    use std::cell::RefCell;
+    thread_local! {
+        static RNG: RefCell<StdRng> = RefCell::new(StdRng::from_entropy());
+    }
+    pub(crate) fn seed(seed: u64) {
+        RNG.with(|r| *r.borrow_mut() = StdRng::seed_from_u64(seed));
+    }
+    pub(crate) fn with_rng<R>(f: impl FnOnce(&mut StdRng) -> R) -> R {
+        RNG.with(|r| f(&mut r.borrow_mut()))
+    }
+}
+
+/// Row-major strides of a shape.
+fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1];
+    }
+    s
+}
+
+/// Flat positions in a tensor of `shape` of every element of `index`
+/// (shape `ishape`) with its `axis` coordinate replaced by the index value.
+fn axis_positions(shape: &[usize], axis: usize, index: &[i64], ishape: &[usize]) -> Vec<i64> {
+    let st = strides(shape);
+    let ist = strides(ishape);
+    index
+        .iter()
+        .enumerate()
+        .map(|(flat, &iv)| {
+            let mut pos = 0i64;
+            for d in 0..ishape.len() {
+                let c = if d == axis {
+                    iv as usize
+                } else {
+                    (flat / ist[d]) % ishape[d].max(1)
+                };
+                pos += (c * st[d]) as i64;
+            }
+            pos
+        })
+        .collect()
+}
+
+impl BackendTensor for TfTensor {
+    const BACKEND: Backend = Backend::TensorFlow;
+
+    fn shape(&self) -> Vec<usize> {
+        let h = self.h();
+        let n = h.num_dims().unwrap_or(0);
+        (0..n)
+            .map(|i| h.dim(i as i32).unwrap_or(0) as usize)
+            .collect()
+    }
+    fn dtype(&self) -> DType {
+        dtype_of(self.h().data_type()).unwrap_or(DType::F32)
+    }
+
+    fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
+        let op = "from_vec";
+        match &data {
+            HostData::Bool(v) => host_tensor(op, v, shape),
+            HostData::U8(v) => host_tensor(op, v, shape),
+            HostData::I32(v) => host_tensor(op, v, shape),
+            HostData::I64(v) => host_tensor(op, v, shape),
+            HostData::F32(v) => host_tensor(op, v, shape),
+            HostData::F64(v) => host_tensor(op, v, shape),
+        }
+    }
+    fn to_host(&self) -> Result<HostData> {
+        let op = "to_vec";
+        let h = self.h();
+        Ok(match self.dtype() {
+            DType::Bool => HostData::Bool(to_vec(op, h)?),
+            DType::U8 => HostData::U8(to_vec(op, h)?),
+            DType::I32 => HostData::I32(to_vec(op, h)?),
+            DType::I64 => HostData::I64(to_vec(op, h)?),
+            DType::F32 => HostData::F32(to_vec(op, h)?),
+            DType::F64 => HostData::F64(to_vec(op, h)?),
+        })
+    }
+    fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
+        let op = "full";
+        let v = match value.cast(op, dtype)? {
+            Scalar::Bool(v) => host_tensor(op, &[v], &[])?,
+            Scalar::U8(v) => host_tensor(op, &[v], &[])?,
+            Scalar::I32(v) => host_tensor(op, &[v], &[])?,
+            Scalar::I64(v) => host_tensor(op, &[v], &[])?,
+            Scalar::F32(v) => host_tensor(op, &[v], &[])?,
+            Scalar::F64(v) => host_tensor(op, &[v], &[])?,
+        };
+        if shape.is_empty() {
+            return Ok(v);
+        }
+        let dims = i64s(op, &shape.iter().map(|&d| d as i64).collect::<Vec<_>>())?;
+        Ok(wrap(
+            ops::fill(context()?, dims.h(), v.h()).map_err(fw(op))?,
+        ))
+    }
+    fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
+        use rand::distributions::Distribution as _;
+        let n = eager_core::shape::numel(shape);
+        let v: Vec<f64> = random::with_rng(|rng| -> Result<Vec<f64>> {
+            Ok(match dist {
+                Distribution::Uniform { low, high } => {
+                    let d = rand::distributions::Uniform::new(low, high);
+                    (0..n).map(|_| d.sample(rng)).collect()
+                }
+                Distribution::Normal { mean, std } => {
+                    let d = rand_distr::Normal::new(mean, std)
+                        .map_err(|e| Error::invalid("normal", e.to_string()))?;
+                    (0..n).map(|_| d.sample(rng)).collect()
+                }
+            })
+        })?;
+        match dtype {
+            DType::F32 => host_tensor(
+                "random",
+                &v.iter().map(|&x| x as f32).collect::<Vec<_>>(),
+                shape,
+            ),
+            _ => host_tensor("random", &v, shape),
+        }
+    }
+
+    fn unary(&self, op: UnaryOp) -> Result<Self> {
+        use UnaryOp::*;
+        let ctx = context()?;
+        let e = fw(op.name());
+        let x = self.h();
+        let u8_ = self.h().data_type() == DataType::UInt8;
+        let r = match op {
+            Abs if u8_ => return Ok(self.clone()),
+            Neg | Sign if u8_ => {
+                // TF has no Neg/Sign kernels for uint8: compute in i32, wrap back.
+                let w = self.cast_tf(op.name(), DataType::Int32)?;
+                return w.unary(op)?.cast_tf(op.name(), DataType::UInt8);
+            }
+            Abs => ops::abs(ctx, x),
+            Neg => ops::neg(ctx, x),
+            Sign => ops::sign(ctx, x),
+            Sqrt => ops::sqrt(ctx, x),
+            Square => ops::square(ctx, x),
+            Exp => ops::exp(ctx, x),
+            Log => ops::log(ctx, x),
+            Log2 | Log10 => {
+                let base = if op == Log2 {
+                    std::f64::consts::LN_2
+                } else {
+                    std::f64::consts::LN_10
+                };
+                let l = ops::log(ctx, x).map_err(&e)?;
+                let b = self.scalar_of(op.name(), base)?;
+                ops::real_div(ctx, &l, b.h())
+            }
+            Log1p => ops::log1p(ctx, x),
+            Sin => ops::sin(ctx, x),
+            Cos => ops::cos(ctx, x),
+            Tan => ops::tan(ctx, x),
+            Sinh => ops::sinh(ctx, x),
+            Cosh => ops::cosh(ctx, x),
+            Tanh => ops::tanh(ctx, x),
+            Arcsin => ops::asin(ctx, x),
+            Arccos => ops::acos(ctx, x),
+            Arctan => ops::atan(ctx, x),
+            Arcsinh => ops::asinh(ctx, x),
+            Arccosh => ops::acosh(ctx, x),
+            Arctanh => ops::atanh(ctx, x),
+            // TF's Round is half to even, as NumPy's.
+            Round => ops::round(ctx, x),
+            Ceil => ops::ceil(ctx, x),
+            Floor => ops::floor(ctx, x),
+            IsNan => ops::is_nan(ctx, x),
+            IsInf => ops::is_inf(ctx, x),
+            LogicalNot => ops::logical_not(ctx, x),
+            Sigmoid => ops::sigmoid(ctx, x),
+            Relu => ops::relu(ctx, x),
+        };
+        Ok(wrap(r.map_err(e)?))
+    }
+    fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
+        use BinaryOp::*;
+        let ctx = context()?;
+        let e = fw(op.name());
+        let (a, b) = (self.h(), rhs.h());
+        let int = !self.is_float();
+        let boolean = a.data_type() == DataType::Bool;
+        let r = match op {
+            Add => ops::add_v2(ctx, a, b),
+            Sub => ops::sub(ctx, a, b),
+            Mul => ops::mul(ctx, a, b),
+            Div => ops::real_div(ctx, a, b),
+            FloorDiv if int => {
+                return self.int_div(rhs, "floor_div", |x, y| ops::floor_div(ctx, x, y))
+            }
+            FloorDiv => ops::floor_div(ctx, a, b),
+            Rem if int => return self.int_div(rhs, "rem", |x, y| ops::floor_mod(ctx, x, y)),
+            Rem => ops::floor_mod(ctx, a, b),
+            Pow if a.data_type() == DataType::UInt8 => {
+                // No uint8 Pow kernel: i64 wraps the same way modulo 256.
+                let (x, y) = (
+                    self.cast_tf("pow", DataType::Int64)?,
+                    rhs.cast_tf("pow", DataType::Int64)?,
+                );
+                return x.binary(op, &y)?.cast_tf("pow", DataType::UInt8);
+            }
+            Pow => ops::pow(ctx, a, b),
+            Minimum | LogicalAnd if boolean => ops::logical_and(ctx, a, b),
+            Maximum | LogicalOr if boolean => ops::logical_or(ctx, a, b),
+            Minimum => ops::minimum(ctx, a, b),
+            Maximum => ops::maximum(ctx, a, b),
+            LogicalAnd => ops::logical_and(ctx, a, b),
+            LogicalOr => ops::logical_or(ctx, a, b),
+            Lt | Le | Gt | Ge if boolean => {
+                let (x, y) = (
+                    self.cast_tf(op.name(), DataType::UInt8)?,
+                    rhs.cast_tf(op.name(), DataType::UInt8)?,
+                );
+                return x.binary(op, &y);
+            }
+            Lt => ops::less(ctx, a, b),
+            Le => ops::less_equal(ctx, a, b),
+            Gt => ops::greater(ctx, a, b),
+            Ge => ops::greater_equal(ctx, a, b),
+            Eq => ops::equal(ctx, a, b),
+            Ne => ops::not_equal(ctx, a, b),
+        };
+        Ok(wrap(r.map_err(e)?))
+    }
+    fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
+        Ok(wrap(
+            ops::select_v2(context()?, self.h(), x.h(), y.h()).map_err(fw("where_cond"))?,
+        ))
+    }
+    fn cast(&self, dtype: DType) -> Result<Self> {
+        let op = "astype";
+        let ctx = context()?;
+        let e = fw(op);
+        if self.is_float() && dtype.is_int() {
+            // NaN and out-of-range floats saturate (NaN -> 0), as on every backend.
+            let (lo, hi) = match dtype {
+                DType::U8 => (0.0, 255.0),
+                DType::I32 => (i32::MIN as f64, i32::MAX as f64),
+                _ => (i64::MIN as f64, 9.223_372_036_854_775e18),
+            };
+            let nan = ops::is_nan(ctx, self.h()).map_err(&e)?;
+            let zero = self.scalar_of(op, 0.0)?;
+            let clean = ops::select_v2(ctx, &nan, zero.h(), self.h()).map_err(&e)?;
+            let (lo, hi) = (self.scalar_of(op, lo)?, self.scalar_of(op, hi)?);
+            let clipped = ops::clip_by_value(ctx, &clean, lo.h(), hi.h()).map_err(&e)?;
+            return Ok(wrap(
+                ops::Cast::new()
+                    .DstT(tf_type(dtype))
+                    .call(ctx, &clipped)
+                    .map_err(&e)?,
+            ));
+        }
+        if dtype == DType::Bool {
+            // TF's Cast to bool is `x != 0`, as NumPy's, but not for every type: compare.
+            let zero = self.scalar_of(op, 0.0)?;
+            return Ok(wrap(ops::not_equal(ctx, self.h(), zero.h()).map_err(&e)?));
+        }
+        self.cast_tf(op, tf_type(dtype))
+    }
+
+    fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
+        let ctx = context()?;
+        let e = fw("reduce");
+        let idx = Self::axes("reduce", axes)?;
+        let (x, i) = (self.h(), idx.h());
+        let boolean = x.data_type() == DataType::Bool;
+        let r = match op {
+            ReduceOp::Sum => ops::Sum::new().keep_dims(keepdims).call(ctx, x, i),
+            ReduceOp::Mean => ops::Mean::new().keep_dims(keepdims).call(ctx, x, i),
+            ReduceOp::Prod => ops::Prod::new().keep_dims(keepdims).call(ctx, x, i),
+            ReduceOp::Min | ReduceOp::All if boolean => {
+                ops::All::new().keep_dims(keepdims).call(ctx, x, i)
+            }
+            ReduceOp::Max | ReduceOp::Any if boolean => {
+                ops::Any::new().keep_dims(keepdims).call(ctx, x, i)
+            }
+            ReduceOp::Min | ReduceOp::Max => {
+                // TF's Min/Max skip NaN; NumPy's propagate it: put NaN back where any was reduced.
+                let r = if op == ReduceOp::Min {
+                    ops::Min::new().keep_dims(keepdims).call(ctx, x, i)
+                } else {
+                    ops::Max::new().keep_dims(keepdims).call(ctx, x, i)
+                }
+                .map_err(&e)?;
+                if !self.is_float() {
+                    return Ok(wrap(r));
+                }
+                let nan = ops::is_nan(ctx, x).map_err(&e)?;
+                let any = ops::Any::new()
+                    .keep_dims(keepdims)
+                    .call(ctx, &nan, i)
+                    .map_err(&e)?;
+                let n = self.scalar_of("reduce", f64::NAN)?;
+                ops::select_v2(ctx, &any, n.h(), &r)
+            }
+            ReduceOp::All => ops::All::new().keep_dims(keepdims).call(ctx, x, i),
+            ReduceOp::Any => ops::Any::new().keep_dims(keepdims).call(ctx, x, i),
+        };
+        Ok(wrap(r.map_err(e)?))
+    }
+    fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
+        // TF's ArgMax skips NaN and lacks bool; the host gives NumPy's answer.
+        let host = eager_host(self)?;
+        let out = host.arg_reduce(op, axis)?;
+        from_host_tensor(&out)
+    }
+    fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
+        from_host_tensor(&eager_host(self)?.sort(axis, descending)?)
+    }
+    fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
+        from_host_tensor(&eager_host(self)?.argsort(axis, descending)?)
+    }
+    fn cumsum(&self, axis: usize) -> Result<Self> {
+        let a = host_tensor("cumsum", &[axis as i32], &[])?;
+        Ok(wrap(
+            ops::cumsum(context()?, self.h(), a.h()).map_err(fw("cumsum"))?,
+        ))
+    }
+    fn matmul(&self, rhs: &Self) -> Result<Self> {
+        if matches!(self.h().data_type(), DataType::UInt8) {
+            // No uint8 matmul kernel: i32 wraps the same way modulo 256.
+            let (a, b) = (
+                self.cast_tf("matmul", DataType::Int32)?,
+                rhs.cast_tf("matmul", DataType::Int32)?,
+            );
+            return a.matmul(&b)?.cast_tf("matmul", DataType::UInt8);
+        }
+        Ok(wrap(
+            ops::batch_mat_mul_v2(context()?, self.h(), rhs.h()).map_err(fw("matmul"))?,
+        ))
+    }
+
+    fn reshape(&self, shape: &[usize]) -> Result<Self> {
+        let s = i64s(
+            "reshape",
+            &shape.iter().map(|&d| d as i64).collect::<Vec<_>>(),
+        )?;
+        Ok(wrap(
+            ops::reshape(context()?, self.h(), s.h()).map_err(fw("reshape"))?,
+        ))
+    }
+    fn permute(&self, axes: &[usize]) -> Result<Self> {
+        let p = i64s(
+            "permute",
+            &axes.iter().map(|&d| d as i64).collect::<Vec<_>>(),
+        )?;
+        Ok(wrap(
+            ops::transpose(context()?, self.h(), p.h()).map_err(fw("permute"))?,
+        ))
+    }
+    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
+        let s = i64s(
+            "broadcast_to",
+            &shape.iter().map(|&d| d as i64).collect::<Vec<_>>(),
+        )?;
+        Ok(wrap(
+            ops::broadcast_to(context()?, self.h(), s.h()).map_err(fw("broadcast_to"))?,
+        ))
+    }
+    fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
+        if ranges.is_empty() {
+            return Ok(self.clone());
+        }
+        let op = "slice";
+        let begin = i64s(
+            op,
+            &ranges.iter().map(|r| r.start as i64).collect::<Vec<_>>(),
+        )?;
+        let end = i64s(
+            op,
+            &ranges.iter().map(|r| r.end() as i64).collect::<Vec<_>>(),
+        )?;
+        let step = i64s(
+            op,
+            &ranges.iter().map(|r| r.step as i64).collect::<Vec<_>>(),
+        )?;
+        Ok(wrap(
+            ops::strided_slice(context()?, self.h(), begin.h(), end.h(), step.h())
+                .map_err(fw(op))?,
+        ))
+    }
+    fn flip(&self, axes: &[usize]) -> Result<Self> {
+        if axes.is_empty() {
+            return Ok(self.clone());
+        }
+        let a = i64s("flip", &axes.iter().map(|&d| d as i64).collect::<Vec<_>>())?;
+        Ok(wrap(
+            ops::reverse_v2(context()?, self.h(), a.h()).map_err(fw("flip"))?,
+        ))
+    }
+    fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
+        let hs: Vec<&TensorHandle<'static>> = tensors.iter().map(|t| t.h()).collect();
+        let a = host_tensor("concatenate", &[axis as i32], &[])?;
+        Ok(wrap(
+            ops::concat_v2(context()?, &hs, a.h()).map_err(fw("concatenate"))?,
+        ))
+    }
+    fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
+        let a = host_tensor("index_select", &[axis as i64], &[])?;
+        Ok(wrap(
+            ops::gather_v2(context()?, self.h(), index.h(), a.h()).map_err(fw("index_select"))?,
+        ))
+    }
+    fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
+        // Flat positions of the picked elements, built on the host from the index.
+        let op = "take_along_axis";
+        let ishape = index.shape();
+        let idx = to_vec::<i64>(op, index.h())?;
+        let pos = axis_positions(&self.shape(), axis, &idx, &ishape);
+        let flat = self.reshape(&[eager_core::shape::numel(&self.shape())])?;
+        let p = host_tensor(op, &pos, &ishape)?;
+        let z = host_tensor(op, &[0i64], &[])?;
+        Ok(wrap(
+            ops::gather_v2(context()?, flat.h(), p.h(), z.h()).map_err(fw(op))?,
+        ))
+    }
+    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
+        let op = "index_update";
+        let n = positions.shape().first().copied().unwrap_or(0);
+        let p = positions.reshape(&[n, 1])?;
+        Ok(wrap(
+            ops::tensor_scatter_update(context()?, self.h(), p.h(), values.h()).map_err(fw(op))?,
+        ))
+    }
+    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
+        let op = "scatter_add";
+        let shape = self.shape();
+        let ishape = index.shape();
+        let idx = to_vec::<i64>(op, index.h())?;
+        let pos = axis_positions(&shape, axis, &idx, &ishape);
+        let n = pos.len();
+        let total = eager_core::shape::numel(&shape);
+        let p = host_tensor(op, &pos, &[n, 1])?;
+        let flat = self.reshape(&[total])?;
+        let vals = src.reshape(&[n])?;
+        let out = ops::tensor_scatter_add(context()?, flat.h(), p.h(), vals.h()).map_err(fw(op))?;
+        wrap(out).reshape(&shape)
+    }
+    fn nonzero(&self) -> Result<Self> {
+        Ok(wrap(
+            ops::where_(context()?, self.h()).map_err(fw("nonzero"))?,
+        ))
+    }
+
+    fn inv(&self) -> Result<Self> {
+        ops::matrix_inverse(context()?, self.h())
+            .map(wrap)
+            .map_err(|e| {
+                let msg = e.to_string();
+                if msg.contains("not invertible") {
+                    Error::invalid("inv", "the matrix is singular")
+                } else {
+                    Error::Framework {
+                        op: "inv",
+                        backend: Backend::TensorFlow,
+                        msg,
+                    }
+                }
+            })
+    }
+    fn slogdet(&self) -> Result<(Self, Self)> {
+        let [s, l] = ops::log_matrix_determinant(context()?, self.h()).map_err(fw("slogdet"))?;
+        Ok((wrap(s), wrap(l)))
+    }
+}
+
+/// A host copy as an ndarray-backed tensor, for the few ops computed there.
+fn eager_host(t: &TfTensor) -> Result<eager_ndarray::NdTensor> {
+    eager_ndarray::NdTensor::from_host(t.to_host()?, &t.shape())
+}
+
+fn from_host_tensor(t: &eager_ndarray::NdTensor) -> Result<TfTensor> {
+    TfTensor::from_host(t.to_host()?, t.shape())
+}
