@@ -128,6 +128,69 @@ fn bench_torch(c: &mut Criterion) {
     }
 }
 
+/// The same four benchmarks against direct `tensorflow::eager` raw ops.
+#[cfg(feature = "tensorflow")]
+fn bench_tf(c: &mut Criterion) {
+    use eager_tensor::tensorflow::{eager::raw_ops as ops, eager::TensorHandle, Tensor};
+    let ctx = eager_tensor::backends::tensorflow::context().expect("context");
+    let h = |n: usize, dims: &[u64]| -> TensorHandle<'static> {
+        Tensor::<f32>::new(dims)
+            .with_values(&data(n))
+            .expect("values")
+            .into_handle(ctx)
+            .expect("handle")
+    };
+    {
+        let mut g = c.benchmark_group("tf_add_4");
+        let (a, b) = (h(4, &[4]), h(4, &[4]));
+        let (ta, tb) = (ep::astensor(h(4, &[4])), ep::astensor(h(4, &[4])));
+        g.bench_function("direct", |bch| {
+            bch.iter(|| ops::add_v2(ctx, black_box(&a), black_box(&b)).expect("add"))
+        });
+        g.bench_function("eager", |bch| {
+            bch.iter(|| black_box(&ta).add(black_box(&tb)).expect("add"))
+        });
+        g.finish();
+    }
+    for n in [1_000usize, 1_000_000] {
+        let mut g = c.benchmark_group(format!("tf_l2_chain_{n}"));
+        let a = h(n, &[n as u64]);
+        let ta = ep::astensor(h(n, &[n as u64]));
+        g.bench_function("direct", |bch| {
+            bch.iter(|| {
+                let sq = ops::square(ctx, black_box(&a)).expect("square");
+                let s = ops::sum(ctx, &sq, &[0i32]).expect("sum");
+                ops::sqrt(ctx, &s).expect("sqrt")
+            })
+        });
+        g.bench_function("eager", |bch| {
+            bch.iter(|| {
+                black_box(&ta)
+                    .square()
+                    .and_then(|x| x.sum())
+                    .and_then(|x| x.sqrt())
+                    .expect("l2")
+            })
+        });
+        g.finish();
+    }
+    {
+        let mut g = c.benchmark_group("tf_matmul_256");
+        let (a, b) = (h(256 * 256, &[256, 256]), h(256 * 256, &[256, 256]));
+        let (ta, tb) = (
+            ep::astensor(h(256 * 256, &[256, 256])),
+            ep::astensor(h(256 * 256, &[256, 256])),
+        );
+        g.bench_function("direct", |bch| {
+            bch.iter(|| ops::mat_mul(ctx, black_box(&a), black_box(&b)).expect("matmul"))
+        });
+        g.bench_function("eager", |bch| {
+            bch.iter(|| black_box(&ta).matmul(black_box(&tb)).expect("matmul"))
+        });
+        g.finish();
+    }
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench_add(&mut c);
@@ -136,6 +199,8 @@ fn main() {
     bench_matmul(&mut c);
     #[cfg(feature = "torch")]
     bench_torch(&mut c);
+    #[cfg(feature = "tensorflow")]
+    bench_tf(&mut c);
     c.final_summary();
     common::ratio_table(
         &[
@@ -147,6 +212,10 @@ fn main() {
             "torch_l2_chain_1000",
             "torch_l2_chain_1000000",
             "torch_matmul_256",
+            "tf_add_4",
+            "tf_l2_chain_1000",
+            "tf_l2_chain_1000000",
+            "tf_matmul_256",
         ],
         "direct",
         "eager",
