@@ -14,6 +14,7 @@ fi
 # hash-checked, cached outside the clone).
 bash scripts/setup-torch.sh
 bash scripts/setup-tensorflow.sh
+bash scripts/setup-xla.sh
 
 # Every feature = every backend; --show-output prints the conformance and
 # gradient summaries (passed / failed / known exceptions per backend).

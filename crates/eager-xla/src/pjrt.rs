@@ -1,0 +1,628 @@
+//! A small, safe layer over the PJRT C API (the plugin interface XLA and
+//! JAX use), loaded at run time with `libloading`: no headers, no bindgen.
+//!
+//! Only what eager-tensor needs: plugin loading, one client and its first
+//! device, host↔device buffers, compiling StableHLO text, executing, events
+//! and errors. Every handle has a `Drop`. The `#[repr(C)]` argument structs
+//! follow PJRT C API 0.114/0.115; each call passes its `struct_size`, and a
+//! plugin accepts structs at least as new as its own.
+
+use std::ffi::c_void;
+use std::path::{Path, PathBuf};
+use std::ptr::null_mut;
+use std::sync::Arc;
+
+type P = *mut c_void;
+
+/// An error from the plugin (or from loading it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PjrtError(pub String);
+
+impl std::fmt::Display for PjrtError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+type Result<T> = std::result::Result<T, PjrtError>;
+
+// Slots of the PJRT_Api function table (its declaration order, stable
+// across minor versions), after the 40-byte header.
+mod slot {
+    pub const ERROR_DESTROY: usize = 0;
+    pub const ERROR_MESSAGE: usize = 1;
+    pub const PLUGIN_INITIALIZE: usize = 3;
+    pub const EVENT_DESTROY: usize = 5;
+    pub const EVENT_AWAIT: usize = 8;
+    pub const CLIENT_CREATE: usize = 10;
+    pub const CLIENT_DESTROY: usize = 11;
+    pub const CLIENT_ADDRESSABLE_DEVICES: usize = 16;
+    pub const CLIENT_COMPILE: usize = 20;
+    pub const CLIENT_BUFFER_FROM_HOST: usize = 22;
+    pub const EXECUTABLE_DESTROY: usize = 40;
+    pub const EXECUTABLE_NUM_OUTPUTS: usize = 44;
+    pub const LOADED_EXECUTABLE_DESTROY: usize = 50;
+    pub const LOADED_EXECUTABLE_GET_EXECUTABLE: usize = 51;
+    pub const LOADED_EXECUTABLE_EXECUTE: usize = 55;
+    pub const BUFFER_DESTROY: usize = 58;
+    pub const BUFFER_TO_HOST: usize = 70;
+}
+
+#[repr(C)]
+struct ErrorDestroyArgs {
+    struct_size: usize,
+    ext: P,
+    error: P,
+}
+#[repr(C)]
+struct ErrorMessageArgs {
+    struct_size: usize,
+    ext: P,
+    error: P,
+    message: *const u8,
+    message_size: usize,
+}
+#[repr(C)]
+struct PluginInitializeArgs {
+    struct_size: usize,
+    ext: P,
+}
+/// The shape of every `*_Destroy` and `Event_Await` call: one handle.
+#[repr(C)]
+struct HandleArgs {
+    struct_size: usize,
+    ext: P,
+    handle: P,
+}
+#[repr(C)]
+struct ClientCreateArgs {
+    struct_size: usize,
+    ext: P,
+    create_options: P,
+    num_options: usize,
+    kv_get_callback: P,
+    kv_get_user_arg: P,
+    kv_put_callback: P,
+    kv_put_user_arg: P,
+    client: P,
+    kv_try_get_callback: P,
+    kv_try_get_user_arg: P,
+}
+#[repr(C)]
+struct AddressableDevicesArgs {
+    struct_size: usize,
+    ext: P,
+    client: P,
+    devices: *const P,
+    num_devices: usize,
+}
+#[repr(C)]
+struct Program {
+    struct_size: usize,
+    ext: P,
+    code: *const u8,
+    code_size: usize,
+    format: *const u8,
+    format_size: usize,
+}
+#[repr(C)]
+struct CompileArgs {
+    struct_size: usize,
+    ext: P,
+    client: P,
+    program: *const Program,
+    compile_options: *const u8,
+    compile_options_size: usize,
+    executable: P,
+}
+#[repr(C)]
+struct BufferFromHostArgs {
+    struct_size: usize,
+    ext: P,
+    client: P,
+    data: *const c_void,
+    element_type: i32,
+    dims: *const i64,
+    num_dims: usize,
+    byte_strides: *const i64,
+    num_byte_strides: usize,
+    host_buffer_semantics: i32,
+    device: P,
+    memory: P,
+    device_layout: P,
+    done_with_host_buffer: P,
+    buffer: P,
+}
+#[repr(C)]
+struct ExecuteOptions {
+    struct_size: usize,
+    ext: P,
+    send_callbacks: P,
+    recv_callbacks: P,
+    num_send_ops: usize,
+    num_recv_ops: usize,
+    launch_id: i32,
+    non_donatable_input_indices: *const i64,
+    num_non_donatable_input_indices: usize,
+    context: P,
+    call_location: *const u8,
+    num_tasks: usize,
+    task_ids: P,
+    incarnation_ids: P,
+    multi_slice_config: P,
+    use_major_to_minor_data_layout_for_callbacks: bool,
+    hlo_output_callbacks: P,
+    num_hlo_output_callbacks: usize,
+}
+#[repr(C)]
+struct ExecuteArgs {
+    struct_size: usize,
+    ext: P,
+    executable: P,
+    options: *mut ExecuteOptions,
+    argument_lists: *const *const P,
+    num_devices: usize,
+    num_args: usize,
+    output_lists: *const *mut P,
+    device_complete_events: *mut P,
+    execute_device: P,
+}
+#[repr(C)]
+struct ToHostArgs {
+    struct_size: usize,
+    ext: P,
+    src: P,
+    host_layout: P,
+    dst: *mut c_void,
+    dst_size: usize,
+    event: P,
+}
+#[repr(C)]
+struct GetExecutableArgs {
+    struct_size: usize,
+    ext: P,
+    loaded_executable: P,
+    executable: P,
+}
+#[repr(C)]
+struct NumOutputsArgs {
+    struct_size: usize,
+    ext: P,
+    executable: P,
+    num_outputs: usize,
+}
+
+fn args<T>() -> T {
+    // SAFETY: every argument struct above is plain data (pointers, integers,
+    // a bool) for which all-zero bytes are a valid "unset" value.
+    let mut a: T = unsafe { std::mem::zeroed() };
+    // SAFETY: every struct starts with `struct_size: usize`.
+    unsafe { *(&mut a as *mut T as *mut usize) = std::mem::size_of::<T>() };
+    a
+}
+
+/// A loaded plugin: the `PJRT_Api` function table.
+pub struct Api {
+    _lib: libloading::Library,
+    table: *const u8,
+    table_size: usize,
+    /// The plugin's PJRT C API version (major, minor).
+    pub version: (i32, i32),
+}
+
+// SAFETY: the PJRT C API is thread-safe: clients, buffers and executables
+// may be used from any thread (JAX does). The table itself is read-only.
+unsafe impl Send for Api {}
+unsafe impl Sync for Api {}
+
+/// The element types eager-tensor uses, as PJRT numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ElementType {
+    Pred = 1,
+    S32 = 4,
+    S64 = 5,
+    U8 = 6,
+    F32 = 11,
+    F64 = 12,
+}
+
+impl ElementType {
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            ElementType::Pred | ElementType::U8 => 1,
+            ElementType::S32 | ElementType::F32 => 4,
+            ElementType::S64 | ElementType::F64 => 8,
+        }
+    }
+}
+
+impl Api {
+    /// Loads the plugin at `path` and initializes it.
+    pub fn load(path: &Path) -> Result<Arc<Api>> {
+        // SAFETY: loading a shared library runs its initializers; the PJRT
+        // plugin is a self-contained library meant to be dlopen'ed this way.
+        let lib = unsafe { libloading::Library::new(path) }.map_err(|e| {
+            PjrtError(format!(
+                "cannot load the PJRT plugin {}: {e}",
+                path.display()
+            ))
+        })?;
+        // SAFETY: `GetPjrtApi` is the plugin's one exported entry point, of this type.
+        let table = unsafe {
+            let get: libloading::Symbol<unsafe extern "C" fn() -> *const u8> = lib
+                .get(b"GetPjrtApi")
+                .map_err(|e| PjrtError(format!("{} is not a PJRT plugin: {e}", path.display())))?;
+            get()
+        };
+        if table.is_null() {
+            return Err(PjrtError("GetPjrtApi returned null".into()));
+        }
+        // SAFETY: PJRT_Api starts with struct_size, extension_start, then the
+        // version struct {struct_size, extension_start, major, minor}.
+        let (table_size, version) = unsafe {
+            (
+                *(table as *const usize),
+                (
+                    *(table.add(32) as *const i32),
+                    *(table.add(36) as *const i32),
+                ),
+            )
+        };
+        let api = Api {
+            _lib: lib,
+            table,
+            table_size,
+            version,
+        };
+        let mut a: PluginInitializeArgs = args();
+        api.call(slot::PLUGIN_INITIALIZE, &mut a)?;
+        Ok(Arc::new(api))
+    }
+
+    fn func(&self, slot: usize) -> Result<unsafe extern "C" fn(P) -> P> {
+        let off = 40 + slot * 8;
+        if off + 8 > self.table_size {
+            return Err(PjrtError(format!(
+                "the plugin's API table has no slot {slot}"
+            )));
+        }
+        // SAFETY: the offset is inside the table; each slot holds a function pointer.
+        let f = unsafe { *(self.table.add(off) as *const usize) };
+        if f == 0 {
+            return Err(PjrtError(format!(
+                "the plugin does not implement slot {slot}"
+            )));
+        }
+        // SAFETY: every PJRT function takes one pointer to its args struct and
+        // returns a PJRT_Error* (null on success).
+        Ok(unsafe { std::mem::transmute::<usize, unsafe extern "C" fn(P) -> P>(f) })
+    }
+
+    /// Calls slot `slot` with `args` and turns a returned PJRT_Error into `Err`.
+    fn call<T>(&self, slot: usize, a: &mut T) -> Result<()> {
+        let f = self.func(slot)?;
+        // SAFETY: `a` is the #[repr(C)] struct this slot expects.
+        let err = unsafe { f(a as *mut T as P) };
+        if err.is_null() {
+            return Ok(());
+        }
+        let mut m: ErrorMessageArgs = args_for_error(err);
+        let msg = match self.func(slot::ERROR_MESSAGE) {
+            Ok(fm) => {
+                // SAFETY: as above; the message stays valid until the error is destroyed.
+                unsafe { fm(&mut m as *mut _ as P) };
+                if m.message.is_null() {
+                    String::from("unknown PJRT error")
+                } else {
+                    // SAFETY: the plugin returned a pointer and a length.
+                    String::from_utf8_lossy(unsafe {
+                        std::slice::from_raw_parts(m.message, m.message_size)
+                    })
+                    .into_owned()
+                }
+            }
+            Err(e) => e.0,
+        };
+        if let Ok(fd) = self.func(slot::ERROR_DESTROY) {
+            let mut d: ErrorDestroyArgs = args();
+            d.error = err;
+            // SAFETY: destroys the error we own.
+            unsafe { fd(&mut d as *mut _ as P) };
+        }
+        Err(PjrtError(msg))
+    }
+
+    fn destroy(&self, slot: usize, handle: P) {
+        if handle.is_null() {
+            return;
+        }
+        let mut a: HandleArgs = args();
+        a.handle = handle;
+        let _ = self.call(slot, &mut a);
+    }
+
+    /// Waits for an event and frees it.
+    fn await_event(&self, event: P) -> Result<()> {
+        if event.is_null() {
+            return Ok(());
+        }
+        let mut a: HandleArgs = args();
+        a.handle = event;
+        let r = self.call(slot::EVENT_AWAIT, &mut a);
+        self.destroy(slot::EVENT_DESTROY, event);
+        r
+    }
+}
+
+fn args_for_error(err: P) -> ErrorMessageArgs {
+    let mut m: ErrorMessageArgs = args();
+    m.error = err;
+    m
+}
+
+/// The plugin path: `$EAGER_TENSOR_PJRT_PLUGIN`, else the cache folder that
+/// `scripts/setup-xla.sh` fills.
+pub fn plugin_path() -> std::result::Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("EAGER_TENSOR_PJRT_PLUGIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let cache = std::env::var_os("EAGER_TENSOR_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/eager-tensor")))
+        .ok_or_else(|| "neither EAGER_TENSOR_PJRT_PLUGIN nor HOME is set".to_string())?;
+    let p = cache.join("pjrt-cpu-0.11.2/pjrt_c_api_cpu_plugin.so");
+    if p.exists() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "no PJRT plugin: EAGER_TENSOR_PJRT_PLUGIN is not set and {} does not exist (run scripts/setup-xla.sh)",
+            p.display()
+        ))
+    }
+}
+
+/// A PJRT client with its first addressable device.
+pub struct Client {
+    api: Arc<Api>,
+    client: P,
+    device: P,
+}
+
+// SAFETY: see `Api`.
+unsafe impl Send for Client {}
+unsafe impl Sync for Client {}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.api.destroy(slot::CLIENT_DESTROY, self.client);
+    }
+}
+
+/// CompileOptionsProto { executable_build_options { num_replicas: 1, num_partitions: 1 } }
+const COMPILE_OPTIONS: &[u8] = &[0x1A, 0x04, 0x20, 0x01, 0x28, 0x01];
+
+impl Client {
+    /// Creates a client on the loaded plugin.
+    pub fn new(api: Arc<Api>) -> Result<Client> {
+        let mut a: ClientCreateArgs = args();
+        api.call(slot::CLIENT_CREATE, &mut a)?;
+        let mut client = Client {
+            api,
+            client: a.client,
+            device: null_mut(),
+        };
+        let mut d: AddressableDevicesArgs = args();
+        d.client = client.client;
+        client.api.call(slot::CLIENT_ADDRESSABLE_DEVICES, &mut d)?;
+        if d.num_devices == 0 || d.devices.is_null() {
+            return Err(PjrtError(
+                "the PJRT client has no addressable device".into(),
+            ));
+        }
+        // SAFETY: the plugin returned an array of `num_devices` device pointers.
+        client.device = unsafe { *d.devices };
+        Ok(client)
+    }
+
+    /// Compiles a StableHLO (MLIR text) program.
+    pub fn compile(self: &Arc<Self>, mlir: &str) -> Result<Executable> {
+        let format = "mlir";
+        let mut prog: Program = args();
+        prog.code = mlir.as_ptr();
+        prog.code_size = mlir.len();
+        prog.format = format.as_ptr();
+        prog.format_size = format.len();
+        let mut a: CompileArgs = args();
+        a.client = self.client;
+        a.program = &prog;
+        a.compile_options = COMPILE_OPTIONS.as_ptr();
+        a.compile_options_size = COMPILE_OPTIONS.len();
+        self.api.call(slot::CLIENT_COMPILE, &mut a)?;
+        let mut exe = Executable {
+            client: self.clone(),
+            exe: a.executable,
+            num_outputs: 0,
+        };
+        let mut g: GetExecutableArgs = args();
+        g.loaded_executable = exe.exe;
+        self.api
+            .call(slot::LOADED_EXECUTABLE_GET_EXECUTABLE, &mut g)?;
+        let mut n: NumOutputsArgs = args();
+        n.executable = g.executable;
+        let r = self.api.call(slot::EXECUTABLE_NUM_OUTPUTS, &mut n);
+        self.api.destroy(slot::EXECUTABLE_DESTROY, g.executable);
+        r?;
+        exe.num_outputs = n.num_outputs;
+        Ok(exe)
+    }
+
+    /// Copies host data (row-major, `dims`) to the device.
+    pub fn buffer(self: &Arc<Self>, data: &[u8], ty: ElementType, dims: &[i64]) -> Result<Buffer> {
+        let n: i64 = dims.iter().product();
+        if data.len() != n as usize * ty.size() {
+            return Err(PjrtError(format!(
+                "{} bytes do not fill {dims:?} of {ty:?}",
+                data.len()
+            )));
+        }
+        let mut a: BufferFromHostArgs = args();
+        a.client = self.client;
+        a.data = data.as_ptr() as *const c_void;
+        a.element_type = ty as i32;
+        a.dims = dims.as_ptr();
+        a.num_dims = dims.len();
+        a.host_buffer_semantics = 0; // kImmutableOnlyDuringCall: copied before returning
+        a.device = self.device;
+        self.api.call(slot::CLIENT_BUFFER_FROM_HOST, &mut a)?;
+        let buf = Buffer {
+            client: self.clone(),
+            buf: a.buffer,
+            ty,
+            dims: dims.to_vec(),
+        };
+        self.api.await_event(a.done_with_host_buffer)?;
+        Ok(buf)
+    }
+}
+
+/// A compiled, loaded executable.
+pub struct Executable {
+    client: Arc<Client>,
+    exe: P,
+    num_outputs: usize,
+}
+
+// SAFETY: see `Api`.
+unsafe impl Send for Executable {}
+unsafe impl Sync for Executable {}
+
+impl Drop for Executable {
+    fn drop(&mut self) {
+        self.client
+            .api
+            .destroy(slot::LOADED_EXECUTABLE_DESTROY, self.exe);
+    }
+}
+
+impl Executable {
+    /// Number of results.
+    pub fn num_outputs(&self) -> usize {
+        self.num_outputs
+    }
+
+    /// Runs on the client's device and waits for completion. `outputs`
+    /// gives each result's element type and dims (known from the program).
+    pub fn execute(
+        &self,
+        inputs: &[&Buffer],
+        outputs: &[(ElementType, Vec<i64>)],
+    ) -> Result<Vec<Buffer>> {
+        if outputs.len() != self.num_outputs {
+            return Err(PjrtError(format!(
+                "the program has {} outputs, {} described",
+                self.num_outputs,
+                outputs.len()
+            )));
+        }
+        let api = &self.client.api;
+        let mut opts: ExecuteOptions = args();
+        let arg_ptrs: Vec<P> = inputs.iter().map(|b| b.buf).collect();
+        let arg_lists: [*const P; 1] = [arg_ptrs.as_ptr()];
+        let mut outs: Vec<P> = vec![null_mut(); self.num_outputs];
+        let out_lists: [*mut P; 1] = [outs.as_mut_ptr()];
+        let mut done: [P; 1] = [null_mut()];
+        let mut a: ExecuteArgs = args();
+        a.executable = self.exe;
+        a.options = &mut opts;
+        a.argument_lists = arg_lists.as_ptr();
+        a.num_devices = 1;
+        a.num_args = inputs.len();
+        a.output_lists = out_lists.as_ptr();
+        a.device_complete_events = done.as_mut_ptr();
+        api.call(slot::LOADED_EXECUTABLE_EXECUTE, &mut a)?;
+        let bufs: Vec<Buffer> = outs
+            .into_iter()
+            .zip(outputs)
+            .map(|(buf, (ty, dims))| Buffer {
+                client: self.client.clone(),
+                buf,
+                ty: *ty,
+                dims: dims.clone(),
+            })
+            .collect();
+        api.await_event(done[0])?;
+        Ok(bufs)
+    }
+}
+
+/// A device buffer (freed on drop).
+pub struct Buffer {
+    client: Arc<Client>,
+    buf: P,
+    ty: ElementType,
+    dims: Vec<i64>,
+}
+
+// SAFETY: see `Api`; a buffer is immutable once created.
+unsafe impl Send for Buffer {}
+unsafe impl Sync for Buffer {}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        self.client.api.destroy(slot::BUFFER_DESTROY, self.buf);
+    }
+}
+
+impl std::fmt::Debug for Buffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pjrt::Buffer({:?}, {:?})", self.ty, self.dims)
+    }
+}
+
+impl Buffer {
+    /// Element type.
+    pub fn element_type(&self) -> ElementType {
+        self.ty
+    }
+    /// Dimensions.
+    pub fn dims(&self) -> &[i64] {
+        &self.dims
+    }
+    /// Copies the contents to the host (row-major bytes).
+    pub fn to_host(&self) -> Result<Vec<u8>> {
+        let n: i64 = self.dims.iter().product();
+        let mut v = vec![0u8; n as usize * self.ty.size()];
+        let mut a: ToHostArgs = args();
+        a.src = self.buf;
+        a.host_layout = null_mut();
+        a.dst = v.as_mut_ptr() as *mut c_void;
+        a.dst_size = v.len();
+        self.client.api.call(slot::BUFFER_TO_HOST, &mut a)?;
+        self.client.api.await_event(a.event)?;
+        Ok(v)
+    }
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pjrt::Api(version {}.{})",
+            self.version.0, self.version.1
+        )
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pjrt::Client({:?})", self.api)
+    }
+}
+
+impl std::fmt::Debug for Executable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pjrt::Executable({} outputs)", self.num_outputs)
+    }
+}
