@@ -105,6 +105,8 @@ pub fn seed(seed: u64) {
     eager_torch::seed(seed);
     #[cfg(feature = "tensorflow")]
     eager_tensorflow::seed(seed);
+    #[cfg(feature = "xla")]
+    eager_xla::seed(seed);
 }
 
 impl EagerTensor {

@@ -58,6 +58,8 @@ pub use eager_ndarray::NdTensor;
 pub use eager_tensorflow::{tensorflow, TfTensor};
 #[cfg(feature = "torch")]
 pub use eager_torch::{tch, TorchTensor};
+#[cfg(feature = "xla")]
+pub use eager_xla::XlaTensor;
 
 /// The backend crates, for code that needs a backend's own types.
 pub mod backends {
@@ -67,6 +69,8 @@ pub mod backends {
     pub use eager_tensorflow as tensorflow;
     #[cfg(feature = "torch")]
     pub use eager_torch as torch;
+    #[cfg(feature = "xla")]
+    pub use eager_xla as xla;
 }
 
 /// `use eager_tensor::prelude::*` brings the method traits into scope.

@@ -11,8 +11,15 @@ pub use eager_ndarray::NdTensor;
 pub use eager_tensorflow::TfTensor;
 #[cfg(feature = "torch")]
 pub use eager_torch::TorchTensor;
+#[cfg(feature = "xla")]
+pub use eager_xla::XlaTensor;
 
-#[cfg(not(any(feature = "ndarray", feature = "torch", feature = "tensorflow")))]
+#[cfg(not(any(
+    feature = "ndarray",
+    feature = "torch",
+    feature = "tensorflow",
+    feature = "xla"
+)))]
 compile_error!(
     "eager-tensor needs at least one backend feature: ndarray, torch, tensorflow or xla"
 );
@@ -152,6 +159,9 @@ pub enum EagerTensor {
     /// A TensorFlow eager tensor handle (shared on clone).
     #[cfg(feature = "tensorflow")]
     TensorFlow(TfTensor),
+    /// An XLA device buffer of a PJRT client (shared on clone).
+    #[cfg(feature = "xla")]
+    Xla(XlaTensor),
     /// A tensor being differentiated inside [`value_and_grad`](crate::value_and_grad)
     /// and friends: a value of one of the other variants plus its place on
     /// the autodiff tape. Every operation accepts it; [`detach`](Self::detach)
@@ -177,6 +187,8 @@ macro_rules! same_backend {
             ($($crate::EagerTensor::Torch($x),)+) => ($body).map($crate::EagerTensor::from),
             #[cfg(feature = "tensorflow")]
             ($($crate::EagerTensor::TensorFlow($x),)+) => ($body).map($crate::EagerTensor::from),
+            #[cfg(feature = "xla")]
+            ($($crate::EagerTensor::Xla($x),)+) => ($body).map($crate::EagerTensor::from),
             _ => Err($crate::tensor::mismatch($op, &[$($t),+])),
         }
     }};
@@ -224,6 +236,18 @@ macro_rules! same_backend_list {
                     .collect::<$crate::Result<Vec<_>>>()?;
                 ($body).map($crate::EagerTensor::from)
             }
+            #[cfg(feature = "xla")]
+            Some($crate::Backend::Xla) => {
+                let $xs = ts
+                    .iter()
+                    .map(|t| match t {
+                        $crate::EagerTensor::Xla(x) => Ok(x),
+                        #[allow(unreachable_patterns)]
+                        _ => Err($crate::tensor::mismatch($op, ts)),
+                    })
+                    .collect::<$crate::Result<Vec<_>>>()?;
+                ($body).map($crate::EagerTensor::from)
+            }
             _ => Err($crate::Error::invalid($op, "needs at least one tensor")),
         }
     }};
@@ -258,6 +282,11 @@ macro_rules! on_backend {
             #[cfg(feature = "tensorflow")]
             $crate::Backend::TensorFlow => {
                 type $B = $crate::tensor::TfTensor;
+                ($body).map($crate::EagerTensor::from)
+            }
+            #[cfg(feature = "xla")]
+            $crate::Backend::Xla => {
+                type $B = $crate::tensor::XlaTensor;
                 ($body).map($crate::EagerTensor::from)
             }
             #[allow(unreachable_patterns)]
@@ -650,6 +679,41 @@ mod tf_native {
                         backend: crate::Backend::TensorFlow,
                         msg: e.to_string(),
                     }),
+            }
+        }
+    }
+}
+
+#[cfg(feature = "xla")]
+mod xla_native {
+    use super::*;
+
+    fn wrong(t: &EagerTensor) -> Error {
+        let what = if t.is_traced() {
+            "traced (detach() it first)".to_string()
+        } else {
+            format!("a {} tensor", t.backend())
+        };
+        Error::invalid(
+            "into_raw",
+            format!("the tensor is {what}, not an xla tensor"),
+        )
+    }
+    impl Native for XlaTensor {
+        fn from_eager(t: EagerTensor) -> Result<Self> {
+            #[allow(unreachable_patterns)]
+            match t {
+                EagerTensor::Xla(x) => Ok(x),
+                other => Err(wrong(&other)),
+            }
+        }
+    }
+    impl NativeRef for XlaTensor {
+        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
+            #[allow(unreachable_patterns)]
+            match t {
+                EagerTensor::Xla(x) => Ok(x),
+                other => Err(wrong(other)),
             }
         }
     }

@@ -431,8 +431,7 @@ impl Backend {
             Backend::NdArray => cfg!(feature = "ndarray"),
             Backend::Torch => cfg!(feature = "torch"),
             Backend::TensorFlow => cfg!(feature = "tensorflow"),
-            // Not implemented yet: issue 6 adds its feature.
-            Backend::Xla => false,
+            Backend::Xla => cfg!(feature = "xla"),
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The XLA backend of eager-tensor (issue 6), **in progress**: the PJRT
-//! layer and the compile-and-cache path are here and tested; the op
-//! contract and the facade's `xla` feature are not wired up yet.
+//! The XLA backend of eager-tensor (issue 6): [`XlaTensor`] holds a device
+//! buffer of a PJRT client; ops run as cached, compiled StableHLO programs
+//! ([`tensor`]). Some ops still compute on a host copy (see
+//! `docs/semantics.md`).
 //!
 //! Each op runs as a compiled XLA executable, the way JAX dispatches eager
 //! ops: a StableHLO program is generated per (op, attributes, shapes,
@@ -9,6 +10,9 @@
 #![warn(missing_docs)]
 
 pub mod pjrt;
+mod tensor;
+
+pub use tensor::{seed, XlaTensor};
 
 use pjrt::{Api, Buffer, Client, ElementType, Executable, PjrtError};
 use std::collections::HashMap;
