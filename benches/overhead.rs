@@ -191,6 +191,88 @@ fn bench_tf(c: &mut Criterion) {
     }
 }
 
+/// Against the same compiled XLA executables called directly through PJRT,
+/// plus the compile time of a program the cache has not seen.
+#[cfg(feature = "xla")]
+fn bench_xla(c: &mut Criterion) {
+    use eager_tensor::backends::xla::{self as x, hlo, pjrt::ElementType};
+    let client = x::client().expect("PJRT plugin (scripts/setup-xla.sh)");
+    let f32s = ElementType::F32;
+    {
+        let mut g = c.benchmark_group("xla_add_4");
+        let exe = client
+            .compile(&hlo::binary("add", f32s, &[4]))
+            .expect("compile");
+        let (a, b) = (
+            x::f32_buffer(&client, &data(4), &[4]).expect("a"),
+            x::f32_buffer(&client, &data(4), &[4]).expect("b"),
+        );
+        let (ta, tb) = (
+            EagerTensor::from_vec(ep::Backend::Xla, data(4), &[4]).expect("ta"),
+            EagerTensor::from_vec(ep::Backend::Xla, data(4), &[4]).expect("tb"),
+        );
+        let out = [(f32s, vec![4i64])];
+        g.bench_function("direct", |bch| {
+            bch.iter(|| {
+                exe.execute(&[black_box(&a), black_box(&b)], &out)
+                    .expect("run")
+            })
+        });
+        g.bench_function("eager", |bch| {
+            bch.iter(|| black_box(&ta).add(black_box(&tb)).expect("add"))
+        });
+        g.finish();
+    }
+    for n in [1_000usize, 1_000_000] {
+        let mut g = c.benchmark_group(format!("xla_l2_chain_{n}"));
+        let ni = n as i64;
+        let sq = client
+            .compile(&hlo::binary("multiply", f32s, &[ni]))
+            .expect("square");
+        let sum = client
+            .compile(&format!(
+                "func.func @main(%a: tensor<{ni}xf32>) -> tensor<f32> {{\n  %z = stablehlo.constant dense<0.0> : tensor<f32>\n  %0 = stablehlo.reduce(%a init: %z) applies stablehlo.add across dimensions = [0] : (tensor<{ni}xf32>, tensor<f32>) -> tensor<f32>\n  return %0 : tensor<f32>\n}}\n"
+            ))
+            .expect("sum");
+        let sqrt = client
+            .compile(&hlo::unary("sqrt", f32s, &[]))
+            .expect("sqrt");
+        let a = x::f32_buffer(&client, &data(n), &[ni]).expect("a");
+        let ta = EagerTensor::from_vec(ep::Backend::Xla, data(n), &[n]).expect("ta");
+        g.bench_function("direct", |bch| {
+            bch.iter(|| {
+                let s1 = sq
+                    .execute(&[black_box(&a), &a], &[(f32s, vec![ni])])
+                    .expect("sq");
+                let s2 = sum.execute(&[&s1[0]], &[(f32s, vec![])]).expect("sum");
+                sqrt.execute(&[&s2[0]], &[(f32s, vec![])]).expect("sqrt")
+            })
+        });
+        g.bench_function("eager", |bch| {
+            bch.iter(|| {
+                black_box(&ta)
+                    .square()
+                    .and_then(|t| t.sum())
+                    .and_then(|t| t.sqrt())
+                    .expect("l2")
+            })
+        });
+        g.finish();
+    }
+    {
+        let mut g = c.benchmark_group("xla_compile_new_shape");
+        g.sample_size(10);
+        g.bench_function("compile_add_3x5", |bch| {
+            bch.iter(|| {
+                client
+                    .compile(&hlo::binary("add", f32s, &[3, 5]))
+                    .expect("compile")
+            })
+        });
+        g.finish();
+    }
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench_add(&mut c);
@@ -201,6 +283,8 @@ fn main() {
     bench_torch(&mut c);
     #[cfg(feature = "tensorflow")]
     bench_tf(&mut c);
+    #[cfg(feature = "xla")]
+    bench_xla(&mut c);
     c.final_summary();
     common::ratio_table(
         &[
@@ -216,6 +300,9 @@ fn main() {
             "tf_l2_chain_1000",
             "tf_l2_chain_1000000",
             "tf_matmul_256",
+            "xla_add_4",
+            "xla_l2_chain_1000",
+            "xla_l2_chain_1000000",
         ],
         "direct",
         "eager",
