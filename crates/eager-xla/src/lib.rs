@@ -164,6 +164,12 @@ mod tests {
             .execute(&[&a, &b], &[(ElementType::F32, vec![4])])
             .unwrap();
         assert_eq!(f32_values(&out[0]).unwrap(), vec![11.0, 22.0, 33.0, 44.0]);
+        // The CPU plugin lets us read results in place, and they agree with
+        // PJRT's own copy to the host.
+        assert_eq!(
+            out[0].read_in_place(),
+            Some(out[0].to_host_buffer().unwrap())
+        );
         // Results stay on the device and chain.
         let exp = cache
             .get(&c, &hlo::unary("exponential", ElementType::F32, &[4]))

@@ -46,6 +46,8 @@ mod slot {
     pub const LOADED_EXECUTABLE_EXECUTE: usize = 55;
     pub const BUFFER_DESTROY: usize = 58;
     pub const BUFFER_TO_HOST: usize = 70;
+    pub const BUFFER_READY_EVENT: usize = 72;
+    pub const BUFFER_UNSAFE_POINTER: usize = 73;
 }
 
 #[repr(C)]
@@ -176,6 +178,15 @@ struct ToHostArgs {
     dst: *mut c_void,
     dst_size: usize,
     event: P,
+}
+/// `PJRT_Buffer_ReadyEvent` and `PJRT_Buffer_UnsafePointer`: a buffer in,
+/// an event or an address out.
+#[repr(C)]
+struct BufferOutArgs {
+    struct_size: usize,
+    ext: P,
+    buffer: P,
+    out: usize,
 }
 #[repr(C)]
 struct GetExecutableArgs {
@@ -590,8 +601,43 @@ impl Buffer {
     pub fn dims(&self) -> &[i64] {
         &self.dims
     }
-    /// Copies the contents to the host (row-major bytes).
+    /// Copies the contents to the host (row-major bytes). On a CPU client
+    /// the buffer is read in place once it is ready (a `memcpy` instead of
+    /// PJRT's `ToHostBuffer`); anything else falls back to `ToHostBuffer`.
     pub fn to_host(&self) -> Result<Vec<u8>> {
+        if let Some(v) = self.read_in_place() {
+            return Ok(v);
+        }
+        self.to_host_buffer()
+    }
+
+    /// The in-place read: `ReadyEvent`, then `UnsafePointer`. Buffers this
+    /// layer creates and executables return on the CPU plugin use the
+    /// default dense row-major layout, so the bytes are the result.
+    pub(crate) fn read_in_place(&self) -> Option<Vec<u8>> {
+        let api = &self.client.api;
+        let mut e: BufferOutArgs = args();
+        e.buffer = self.buf;
+        api.call(slot::BUFFER_READY_EVENT, &mut e).ok()?;
+        api.await_event(e.out as P).ok()?;
+        let mut a: BufferOutArgs = args();
+        a.buffer = self.buf;
+        api.call(slot::BUFFER_UNSAFE_POINTER, &mut a).ok()?;
+        let n: i64 = self.dims.iter().product();
+        let len = n as usize * self.ty.size();
+        if len == 0 {
+            return Some(Vec::new());
+        }
+        if a.out == 0 {
+            return None;
+        }
+        // SAFETY: the buffer is ready, lives as long as `self`, and holds
+        // `len` bytes at this host address (CPU device memory).
+        Some(unsafe { std::slice::from_raw_parts(a.out as *const u8, len) }.to_vec())
+    }
+
+    /// `PJRT_Buffer_ToHostBuffer` (works for every device).
+    pub fn to_host_buffer(&self) -> Result<Vec<u8>> {
         let n: i64 = self.dims.iter().product();
         let mut v = vec![0u8; n as usize * self.ty.size()];
         let mut a: ToHostArgs = args();
