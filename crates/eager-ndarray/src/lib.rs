@@ -13,7 +13,7 @@ mod ops;
 mod random;
 
 pub use elem::{Elem, Flt, Num};
-pub use random::seed;
+pub use random::{sample, seed};
 
 use eager_core::{DType, Element};
 use ndarray::{ArcArray, IxDyn};

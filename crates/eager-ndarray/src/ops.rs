@@ -486,27 +486,10 @@ impl BackendTensor for NdTensor {
         })
     }
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
-        use rand::distributions::Distribution as _;
-        let n = eager_core::shape::numel(shape);
-        let op = "random";
-        let v: Vec<f64> = random::with_rng(|rng| -> Result<Vec<f64>> {
-            Ok(match dist {
-                Distribution::Uniform { low, high } => {
-                    let d = rand::distributions::Uniform::new(low, high);
-                    (0..n).map(|_| d.sample(rng)).collect()
-                }
-                Distribution::Normal { mean, std } => {
-                    let d = rand_distr::Normal::new(mean, std)
-                        .map_err(|e| Error::invalid("normal", e.to_string()))?;
-                    (0..n).map(|_| d.sample(rng)).collect()
-                }
-            })
-        })?;
-        match dtype {
-            DType::F32 => from_f64s::<f32>(op, v, shape),
-            DType::F64 => from_vec(op, v, shape),
-            _ => Err(internal(op, "random takes a float dtype")),
-        }
+        Self::from_host(
+            random::sample(dist, eager_core::shape::numel(shape), dtype)?,
+            shape,
+        )
     }
 
     fn unary(&self, op: UnaryOp) -> Result<Self> {

@@ -183,26 +183,9 @@ fn to_vec<T: TensorType + Copy>(op: &'static str, h: &TensorHandle<'static>) -> 
     Ok(h.resolve::<T>().map_err(fw(op))?.to_vec())
 }
 
-/// Seeds the backend's generator (values are drawn on the host, so the same
-/// seed repeats them on the same thread).
-pub fn seed(seed: u64) {
-    random::seed(seed);
-}
-
-mod random {
-    use rand::rngs::StdRng;
-    use rand::SeedableRng;
-    use std::cell::RefCell;
-    thread_local! {
-        static RNG: RefCell<StdRng> = RefCell::new(StdRng::from_entropy());
-    }
-    pub(crate) fn seed(seed: u64) {
-        RNG.with(|r| *r.borrow_mut() = StdRng::seed_from_u64(seed));
-    }
-    pub(crate) fn with_rng<R>(f: impl FnOnce(&mut StdRng) -> R) -> R {
-        RNG.with(|r| f(&mut r.borrow_mut()))
-    }
-}
+/// Seeds the generator the backend draws from (the ndarray backend's,
+/// per thread: values are drawn on the host and uploaded).
+pub use eager_ndarray::seed;
 
 /// Row-major strides of a shape.
 fn strides(shape: &[usize]) -> Vec<usize> {
@@ -292,29 +275,10 @@ impl BackendTensor for TfTensor {
         ))
     }
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
-        use rand::distributions::Distribution as _;
-        let n = eager_core::shape::numel(shape);
-        let v: Vec<f64> = random::with_rng(|rng| -> Result<Vec<f64>> {
-            Ok(match dist {
-                Distribution::Uniform { low, high } => {
-                    let d = rand::distributions::Uniform::new(low, high);
-                    (0..n).map(|_| d.sample(rng)).collect()
-                }
-                Distribution::Normal { mean, std } => {
-                    let d = rand_distr::Normal::new(mean, std)
-                        .map_err(|e| Error::invalid("normal", e.to_string()))?;
-                    (0..n).map(|_| d.sample(rng)).collect()
-                }
-            })
-        })?;
-        match dtype {
-            DType::F32 => host_tensor(
-                "random",
-                &v.iter().map(|&x| x as f32).collect::<Vec<_>>(),
-                shape,
-            ),
-            _ => host_tensor("random", &v, shape),
-        }
+        Self::from_host(
+            eager_ndarray::sample(dist, eager_core::shape::numel(shape), dtype)?,
+            shape,
+        )
     }
 
     fn unary(&self, op: UnaryOp) -> Result<Self> {

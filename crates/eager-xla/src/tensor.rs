@@ -66,26 +66,9 @@ fn ty(d: DType, shape: &[usize]) -> String {
     hlo::tensor(et(d), &shape.iter().map(|&x| x as i64).collect::<Vec<_>>())
 }
 
-/// Seeds the backend's generator (values are drawn on the host and
-/// uploaded, so the same seed repeats them on the same thread).
-pub fn seed(seed: u64) {
-    random::seed(seed);
-}
-
-mod random {
-    use rand::rngs::StdRng;
-    use rand::SeedableRng;
-    use std::cell::RefCell;
-    thread_local! {
-        static RNG: RefCell<StdRng> = RefCell::new(StdRng::from_entropy());
-    }
-    pub(crate) fn seed(seed: u64) {
-        RNG.with(|r| *r.borrow_mut() = StdRng::seed_from_u64(seed));
-    }
-    pub(crate) fn with_rng<R>(f: impl FnOnce(&mut StdRng) -> R) -> R {
-        RNG.with(|r| f(&mut r.borrow_mut()))
-    }
-}
+/// Seeds the generator the backend draws from (the ndarray backend's,
+/// per thread: values are drawn on the host and uploaded).
+pub use eager_ndarray::seed;
 
 /// A StableHLO program under construction: arguments, lines, results.
 struct Prog {
@@ -446,26 +429,11 @@ impl BackendTensor for XlaTensor {
         upload("full", &HostData::filled("full", value, dtype, n)?, shape)
     }
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
-        use rand::distributions::Distribution as _;
-        let n = eager_core::shape::numel(shape);
-        let v: Vec<f64> = random::with_rng(|rng| -> Result<Vec<f64>> {
-            Ok(match dist {
-                Distribution::Uniform { low, high } => {
-                    let d = rand::distributions::Uniform::new(low, high);
-                    (0..n).map(|_| d.sample(rng)).collect()
-                }
-                Distribution::Normal { mean, std } => {
-                    let d = rand_distr::Normal::new(mean, std)
-                        .map_err(|e| Error::invalid("normal", e.to_string()))?;
-                    (0..n).map(|_| d.sample(rng)).collect()
-                }
-            })
-        })?;
-        let data = match dtype {
-            DType::F32 => HostData::F32(v.iter().map(|&x| x as f32).collect()),
-            _ => HostData::F64(v),
-        };
-        upload("random", &data, shape)
+        upload(
+            "random",
+            &eager_ndarray::sample(dist, eager_core::shape::numel(shape), dtype)?,
+            shape,
+        )
     }
 
     fn unary(&self, op: UnaryOp) -> Result<Self> {
