@@ -496,49 +496,63 @@ impl NativeRef for EagerTensor {
     }
 }
 
+/// The error for taking a native tensor of the wrong kind out.
+fn wrong_native(t: &EagerTensor, want: &str) -> Error {
+    if t.is_traced() {
+        return Error::invalid(
+            "into_raw",
+            format!("the tensor is traced (inside value_and_grad), not {want}; detach() it first"),
+        );
+    }
+    Error::invalid(
+        "into_raw",
+        format!(
+            "the tensor is a {} {} tensor, not {want}",
+            t.backend(),
+            t.dtype()
+        ),
+    )
+}
+
+/// `Native` and `NativeRef` for a backend's tensor type held by `$variant`.
+macro_rules! backend_native {
+    ($variant:ident, $ty:ty, $what:literal) => {
+        impl Native for $ty {
+            fn from_eager(t: EagerTensor) -> Result<Self> {
+                #[allow(unreachable_patterns)]
+                match t {
+                    EagerTensor::$variant(x) => Ok(x),
+                    other => Err(wrong_native(&other, $what)),
+                }
+            }
+        }
+        impl NativeRef for $ty {
+            fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
+                #[allow(unreachable_patterns)]
+                match t {
+                    EagerTensor::$variant(x) => Ok(x),
+                    other => Err(wrong_native(other, $what)),
+                }
+            }
+        }
+    };
+}
+
+#[cfg(feature = "ndarray")]
+backend_native!(NdArray, NdTensor, "an ndarray tensor");
+#[cfg(feature = "torch")]
+backend_native!(Torch, TorchTensor, "a torch tensor");
+#[cfg(feature = "tensorflow")]
+backend_native!(TensorFlow, TfTensor, "a tensorflow tensor");
+#[cfg(feature = "xla")]
+backend_native!(Xla, XlaTensor, "an xla tensor");
+
 #[cfg(feature = "ndarray")]
 mod nd_native {
     use super::*;
     use eager_ndarray::NdElem;
     use ndarray::{ArcArray, ArrayD, IxDyn};
 
-    fn wrong(t: &EagerTensor, want: &str) -> Error {
-        if t.is_traced() {
-            return Error::invalid(
-                "into_raw",
-                format!(
-                    "the tensor is traced (inside value_and_grad), not {want}; detach() it first"
-                ),
-            );
-        }
-        Error::invalid(
-            "into_raw",
-            format!(
-                "the tensor is a {} {} tensor, not {want}",
-                t.backend(),
-                t.dtype()
-            ),
-        )
-    }
-
-    impl Native for NdTensor {
-        fn from_eager(t: EagerTensor) -> Result<Self> {
-            #[allow(unreachable_patterns)]
-            match t {
-                EagerTensor::NdArray(x) => Ok(x),
-                other => Err(wrong(&other, "an ndarray tensor")),
-            }
-        }
-    }
-    impl NativeRef for NdTensor {
-        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
-            #[allow(unreachable_patterns)]
-            match t {
-                EagerTensor::NdArray(x) => Ok(x),
-                other => Err(wrong(other, "an ndarray tensor")),
-            }
-        }
-    }
     impl<E: NdElem> From<ArcArray<E, IxDyn>> for EagerTensor {
         fn from(a: ArcArray<E, IxDyn>) -> Self {
             EagerTensor::NdArray(E::wrap(a))
@@ -553,13 +567,13 @@ mod nd_native {
         fn from_eager(t: EagerTensor) -> Result<Self> {
             let what = format!("ArcArray<{}, IxDyn>", E::DTYPE);
             let nd = NdTensor::from_eager(t)?;
-            E::take(nd).map_err(|nd| wrong(&EagerTensor::NdArray(nd), &what))
+            E::take(nd).map_err(|nd| wrong_native(&EagerTensor::NdArray(nd), &what))
         }
     }
     impl<E: NdElem> NativeRef for ArcArray<E, IxDyn> {
         fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
             let nd = NdTensor::ref_from_eager(t)?;
-            E::peek(nd).ok_or_else(|| wrong(t, &format!("ArcArray<{}, IxDyn>", E::DTYPE)))
+            E::peek(nd).ok_or_else(|| wrong_native(t, &format!("ArcArray<{}, IxDyn>", E::DTYPE)))
         }
     }
     /// Moves the buffer out without copying when this tensor is its only
@@ -576,35 +590,6 @@ mod torch_native {
     use super::*;
     use eager_torch::tch;
 
-    fn wrong(t: &EagerTensor) -> Error {
-        let what = if t.is_traced() {
-            "traced (detach() it first)".to_string()
-        } else {
-            format!("a {} tensor", t.backend())
-        };
-        Error::invalid(
-            "into_raw",
-            format!("the tensor is {what}, not a torch tensor"),
-        )
-    }
-    impl Native for TorchTensor {
-        fn from_eager(t: EagerTensor) -> Result<Self> {
-            #[allow(unreachable_patterns)]
-            match t {
-                EagerTensor::Torch(x) => Ok(x),
-                other => Err(wrong(&other)),
-            }
-        }
-    }
-    impl NativeRef for TorchTensor {
-        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
-            #[allow(unreachable_patterns)]
-            match t {
-                EagerTensor::Torch(x) => Ok(x),
-                other => Err(wrong(other)),
-            }
-        }
-    }
     impl From<tch::Tensor> for EagerTensor {
         /// Wraps without copying. A kind eager-tensor lacks is widened
         /// losslessly (one copy): f16 and bf16 to f32, i8 and i16 to i32.
@@ -629,35 +614,6 @@ mod tf_native {
     use super::*;
     use eager_tensorflow::tensorflow::eager::TensorHandle;
 
-    fn wrong(t: &EagerTensor) -> Error {
-        let what = if t.is_traced() {
-            "traced (detach() it first)".to_string()
-        } else {
-            format!("a {} tensor", t.backend())
-        };
-        Error::invalid(
-            "into_raw",
-            format!("the tensor is {what}, not a tensorflow tensor"),
-        )
-    }
-    impl Native for TfTensor {
-        fn from_eager(t: EagerTensor) -> Result<Self> {
-            #[allow(unreachable_patterns)]
-            match t {
-                EagerTensor::TensorFlow(x) => Ok(x),
-                other => Err(wrong(&other)),
-            }
-        }
-    }
-    impl NativeRef for TfTensor {
-        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
-            #[allow(unreachable_patterns)]
-            match t {
-                EagerTensor::TensorFlow(x) => Ok(x),
-                other => Err(wrong(other)),
-            }
-        }
-    }
     impl From<TensorHandle<'static>> for EagerTensor {
         /// Wraps a handle of the backend's context ([`eager_tensorflow::context`]) without copying.
         fn from(h: TensorHandle<'static>) -> Self {
@@ -679,41 +635,6 @@ mod tf_native {
                         backend: crate::Backend::TensorFlow,
                         msg: e.to_string(),
                     }),
-            }
-        }
-    }
-}
-
-#[cfg(feature = "xla")]
-mod xla_native {
-    use super::*;
-
-    fn wrong(t: &EagerTensor) -> Error {
-        let what = if t.is_traced() {
-            "traced (detach() it first)".to_string()
-        } else {
-            format!("a {} tensor", t.backend())
-        };
-        Error::invalid(
-            "into_raw",
-            format!("the tensor is {what}, not an xla tensor"),
-        )
-    }
-    impl Native for XlaTensor {
-        fn from_eager(t: EagerTensor) -> Result<Self> {
-            #[allow(unreachable_patterns)]
-            match t {
-                EagerTensor::Xla(x) => Ok(x),
-                other => Err(wrong(&other)),
-            }
-        }
-    }
-    impl NativeRef for XlaTensor {
-        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
-            #[allow(unreachable_patterns)]
-            match t {
-                EagerTensor::Xla(x) => Ok(x),
-                other => Err(wrong(other)),
             }
         }
     }
