@@ -404,3 +404,28 @@ fn readme_example() -> ep::Result<()> {
     assert_eq!(grad.to_vec::<f64>()?, vec![2.0, 4.0, 6.0, 8.0]);
     Ok(())
 }
+
+/// Every enabled backend gives ndarray's answer on a chain that mixes
+/// softmax, matmul, a transpose, a negative-step slice and reflect padding.
+#[test]
+fn every_backend_agrees_with_ndarray_on_a_chain() {
+    let data: Vec<f32> = (0..12).map(|i| i as f32 * 0.25 - 1.0).collect();
+    let run = |b: Backend| -> Vec<f32> {
+        let x = EagerTensor::from_vec(b, data.clone(), &[3, 4]).unwrap();
+        let y = x.softmax(-1).unwrap().matmul(&x.t().unwrap()).unwrap();
+        let y = y
+            .index(ep::s![.., ..;-1])
+            .unwrap()
+            .pad(&[(1, 1), (0, 0)], ep::PadMode::Reflect)
+            .unwrap();
+        y.to_vec::<f32>().unwrap()
+    };
+    let want = run(Backend::NdArray);
+    for b in Backend::enabled() {
+        let got = run(b);
+        assert_eq!(got.len(), want.len());
+        for (a, w) in got.iter().zip(&want) {
+            assert!((a - w).abs() < 1e-5, "[{b}] {a} vs {w}");
+        }
+    }
+}
