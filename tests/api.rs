@@ -205,17 +205,36 @@ fn mixing_backends_is_an_error_naming_both() {
 
 #[test]
 fn uniform_and_normal_are_seeded_and_in_range() {
-    let like = EagerTensor::zeros(Backend::NdArray, &[], DType::F32).unwrap();
+    for backend in Backend::enabled() {
+        uniform_and_normal_on(backend);
+    }
+}
+
+fn uniform_and_normal_on(backend: Backend) {
+    let like = EagerTensor::zeros(backend, &[], DType::F32).unwrap();
     ep::seed(42);
     let a = ep::uniform(&like, &[1000], -1.0, 2.0).unwrap();
     ep::seed(42);
     let b = like.uniform(&[1000], -1.0, 2.0).unwrap();
     assert_eq!(a.dtype(), DType::F32);
+    assert_eq!(a.backend(), backend);
     assert_eq!(a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
+    // The generator moves on: the next draw differs, as does another seed's.
+    let c = like.uniform(&[1000], -1.0, 2.0).unwrap();
+    assert_ne!(a.to_vec::<f32>().unwrap(), c.to_vec::<f32>().unwrap());
+    ep::seed(43);
+    let d = like.uniform(&[1000], -1.0, 2.0).unwrap();
+    assert_ne!(a.to_vec::<f32>().unwrap(), d.to_vec::<f32>().unwrap());
     let v = a.to_vec::<f32>().unwrap();
-    assert!(v.iter().all(|&x| (-1.0..2.0).contains(&x)));
+    assert!(v.iter().all(|&x| (-1.0..2.0).contains(&x)), "{backend}");
     let mean = v.iter().sum::<f32>() / 1000.0;
-    assert!((mean - 0.5).abs() < 0.15, "{mean}");
+    assert!((mean - 0.5).abs() < 0.15, "{backend}: {mean}");
+    // Spread over the range: each of 10 bins holds 5-15% of the draws.
+    for bin in 0..10 {
+        let lo = -1.0 + 0.3 * bin as f32;
+        let k = v.iter().filter(|&&x| x >= lo && x < lo + 0.3).count();
+        assert!((50..=150).contains(&k), "{backend}: bin {bin} has {k}");
+    }
 
     let n = ep::normal(&like.float64().unwrap(), &[20000], 3.0, 2.0).unwrap();
     assert_eq!(n.dtype(), DType::F64);
@@ -231,8 +250,26 @@ fn uniform_and_normal_are_seeded_and_in_range() {
         .unwrap()
         .item::<f64>()
         .unwrap();
-    assert!((m - 3.0).abs() < 0.1 && (sd - 2.0).abs() < 0.1, "{m} {sd}");
-    let ints = EagerTensor::zeros(Backend::NdArray, &[], DType::I64).unwrap();
+    assert!(
+        (m - 3.0).abs() < 0.1 && (sd - 2.0).abs() < 0.1,
+        "{backend}: {m} {sd}"
+    );
+    // The tails: about 4.55% of normal draws lie beyond 2 sigma.
+    let beyond = n
+        .sub(3.0)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .gt(4.0)
+        .unwrap()
+        .astype(DType::F64)
+        .unwrap()
+        .mean()
+        .unwrap()
+        .item::<f64>()
+        .unwrap();
+    assert!((0.035..0.056).contains(&beyond), "{backend}: {beyond}");
+    let ints = EagerTensor::zeros(backend, &[], DType::I64).unwrap();
     assert_eq!(
         ep::uniform(&ints, &[2], 0.0, 1.0).unwrap().dtype(),
         DType::F64

@@ -351,6 +351,12 @@ xt = np.array([1, 0, 1, 0, 1, 0, 0, 1], np.int64)
 case("argsort_stable_ties", "argsort", [xt], {"axis": 0}, expect=np.argsort(xt, kind="stable"),
      note="stability: NumPy's default quicksort is not stable; eager-tensor always sorts stably")
 case("sort_axis_error", "sort", [sample((3,), "f32")], {"axis": 1}, error="axis")
+xz = np.array([0.0, -0.0, 1.0, 0.0, -0.0, -1.0])
+case("argsort_signed_zeros_tie", "argsort", [xz], {"axis": 0}, expect=np.argsort(xz, kind="stable"),
+     note="-0.0 and 0.0 are equal keys: a stable sort keeps their order")
+xl = sample((3, 70), "f32")
+case("sort_long_axis0", "sort", [xl], {"axis": 0}, expect=np.sort(xl, axis=0, kind="stable"))
+case("cumsum_long_f32", "cumsum", [xl], {"axis": 1}, expect=np.cumsum(xl, axis=1), rtol=1e-5)
 
 
 def topk_ref(x, k):
@@ -517,6 +523,15 @@ case("inv_i64_is_f64", "inv", [mi], expect=np.linalg.inv(mi))
 sing = np.array([[1.0, 2.0], [2.0, 4.0]])
 case("inv_singular_error", "inv", [sing], error="invalid", note="JAX returns inf silently; NumPy raises")
 case("slogdet_singular", "slogdet", [sing], expect=list(np.linalg.slogdet(sing)))
+sw = np.array([[0.0, 2.0, 1.0], [3.0, 1.0, 0.0], [1.0, 1.0, 5.0]])
+case("slogdet_pivot_swaps", "slogdet", [sw], expect=list(np.linalg.slogdet(sw)))
+case("inv_pivot_swaps", "inv", [sw], expect=np.linalg.inv(sw))
+sz = np.array([[0.0, 1.0], [0.0, 2.0]])
+case("slogdet_zero_column", "slogdet", [sz], expect=list(np.linalg.slogdet(sz)))
+sn = np.array([[1.0, np.nan], [2.0, 1.0]])
+s, l = np.linalg.slogdet(sn)
+case("slogdet_nan", "slogdet", [sn], expect=[np.array(np.nan), l],
+     note="NumPy's sign for a NaN matrix is whatever LAPACK left (-1 here); eager-tensor's is NaN, like its log|det|")
 case("inv_shape_error", "inv", [sample((2, 3), "f64")], error="shape")
 
 # creation
@@ -633,6 +648,9 @@ update_case("index_update_slice_step", xu, [slice(None), slice(None, None, 2)], 
 update_case("index_update_tensor_values", xu, [slice(None), 0], None, value_tensor=np.array([7.0, 8.0, 9.0], np.float32))
 update_case("index_update_broadcast_values", xu, [slice(0, 2)], None, value_tensor=np.array([1.0, 2.0, 3.0, 4.0], np.float32))
 update_case("index_update_int_tensor", xu, [("t", 1), ("t", 2)], 0.0, [np.array([0, 2]), np.array([3, -1])])
+update_case("index_update_repeated_last_wins", xu, [("t", 1)], None, [np.array([0, 2, 0])],
+            value_tensor=np.array([1.0, 2.0, 3.0], np.float32)[:, None] * np.ones((1, 4), np.float32))
+index_case("index_bool_mask_none", xf, [("t", 1)], [xf > 100])
 update_case("index_update_mask", xu, [("t", 1)], 0.0, [xu > 0])
 xi = np.arange(6, dtype=np.int32).reshape(2, 3)
 update_case("index_update_i32", xi, [Ellipsis, 1], 42)

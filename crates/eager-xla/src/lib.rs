@@ -15,7 +15,9 @@ mod tensor;
 pub use tensor::{seed, XlaTensor};
 
 use pjrt::{Api, Buffer, Client, ElementType, Executable, PjrtError};
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The process-wide client on the plugin found by [`pjrt::plugin_path`].
@@ -29,31 +31,81 @@ pub fn client() -> Result<Arc<Client>, PjrtError> {
         .clone()
 }
 
-/// Compiled executables by program text: compile once per key, then reuse.
-/// Safe to share between threads (one mutex around a map of `Arc`s; the
-/// compile itself runs outside the lock, so two threads may both compile a
-/// new key once and one result is kept).
-#[derive(Default)]
-pub struct ExecutableCache {
-    map: Mutex<HashMap<String, Arc<Executable>>>,
+/// A compiled executable and what its cache keeps beside it (`M`: the
+/// backend keeps each result's dtype and shape, so a cache hit needs no
+/// program text). Dereferences to the [`Executable`].
+pub struct Compiled<M = ()> {
+    /// The executable.
+    pub exe: Executable,
+    /// What the cache's user stored with it.
+    pub meta: M,
+}
+
+impl<M> std::ops::Deref for Compiled<M> {
+    type Target = Executable;
+    fn deref(&self) -> &Executable {
+        &self.exe
+    }
+}
+
+/// Compiled executables by key: compile once per key, then reuse. The
+/// default key is the program text; the backend keys on a compact
+/// (op, attributes, shapes, dtypes) value and builds the text only on a
+/// miss. Safe to share between threads (one mutex around a map of `Arc`s;
+/// the compile runs outside the lock, so two threads may both compile a new
+/// key once and one result is kept).
+pub struct ExecutableCache<K = String, M = ()> {
+    map: Mutex<Map<K, M>>,
+}
+
+type Map<K, M> = HashMap<K, Arc<Compiled<M>>>;
+
+impl<K, M> Default for ExecutableCache<K, M> {
+    fn default() -> Self {
+        ExecutableCache {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
 }
 
 impl ExecutableCache {
     /// The executable for `program`, compiling it on first use.
-    pub fn get(&self, client: &Arc<Client>, program: &str) -> Result<Arc<Executable>, PjrtError> {
-        if let Some(e) = self.lock()?.get(program) {
+    pub fn get(&self, client: &Arc<Client>, program: &str) -> Result<Arc<Compiled>, PjrtError> {
+        self.get_or_compile(client, program, || Ok((program.to_string(), ())), |e| e)
+    }
+}
+
+impl<K: Hash + Eq, M> ExecutableCache<K, M> {
+    /// The executable for `key`; on a miss `build` gives the program text
+    /// and the value kept with it, and the program is compiled; `err`
+    /// converts PJRT's errors to the caller's.
+    pub fn get_or_compile<Q, E>(
+        &self,
+        client: &Arc<Client>,
+        key: &Q,
+        build: impl FnOnce() -> Result<(String, M), E>,
+        err: impl Fn(PjrtError) -> E,
+    ) -> Result<Arc<Compiled<M>>, E>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if let Some(e) = self.lock().map_err(&err)?.get(key) {
             return Ok(e.clone());
         }
-        let exe = Arc::new(client.compile(program)?);
+        let (program, meta) = build()?;
+        let exe = Arc::new(Compiled {
+            exe: client.compile(&program).map_err(&err)?,
+            meta,
+        });
         Ok(self
-            .lock()?
-            .entry(program.to_string())
+            .lock()
+            .map_err(&err)?
+            .entry(key.to_owned())
             .or_insert(exe)
             .clone())
     }
-    fn lock(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, Arc<Executable>>>, PjrtError> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Map<K, M>>, PjrtError> {
         self.map
             .lock()
             .map_err(|_| PjrtError("the executable cache was poisoned".into()))

@@ -1,16 +1,23 @@
 //! `BackendTensor` for XLA: each op is a small StableHLO program, compiled
-//! once per (op, attributes, shapes, dtypes) — the program text is the cache
-//! key — and executed on device buffers that stay on the device.
+//! once per (op, attributes, shapes, dtypes) and executed on device buffers
+//! that stay on the device. The cache key is that compact tuple; the program
+//! text is built only on a miss (debug builds rebuild it on every hit and
+//! check it is the same program, so a key that misses an attribute fails the
+//! tests instead of running the wrong program).
 
 use crate::pjrt::{Buffer, Client, ElementType, PjrtError};
-use crate::{client, hlo, ExecutableCache};
+use crate::{client, hlo, Compiled, ExecutableCache};
 use eager_core::shape::SliceRange;
 use eager_core::{
     ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostData, ReduceOp,
     Result, Scalar, UnaryOp,
 };
-use eager_ndarray::NdTensor;
 use std::sync::{Arc, OnceLock};
+
+mod linalg;
+mod random;
+
+pub use random::seed;
 
 /// The native tensor of the XLA backend: a device buffer of the backend's
 /// PJRT client, with its dtype and shape; shared on clone.
@@ -46,9 +53,106 @@ fn rt(op: &'static str) -> Result<Arc<Client>> {
     client().map_err(fw(op))
 }
 
-fn cache() -> &'static ExecutableCache {
-    static CACHE: OnceLock<ExecutableCache> = OnceLock::new();
+/// What a program depends on besides its text: the op, its attributes
+/// (length-prefixed) and each input's dtype and shape.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    op: &'static str,
+    v: Vec<i64>,
+}
+
+/// Kept with each executable: its results' types, so a hit needs no text.
+struct Meta {
+    outs: Vec<(DType, Vec<usize>)>,
+    pjrt_outs: Vec<(ElementType, Vec<i64>)>,
+    #[cfg(debug_assertions)]
+    text: String,
+}
+
+fn cache() -> &'static ExecutableCache<Key, Meta> {
+    static CACHE: OnceLock<ExecutableCache<Key, Meta>> = OnceLock::new();
     CACHE.get_or_init(ExecutableCache::default)
+}
+
+/// A program result: SSA name, dtype, shape.
+type Out = (String, DType, Vec<usize>);
+
+/// Runs the program for (`op`, `attrs`, the inputs' dtypes and shapes),
+/// compiling it on first use. `build` gets the argument names (one per
+/// input) and emits the body; it must depend on nothing but the key.
+fn exec(
+    op: &'static str,
+    attrs: &[i64],
+    inputs: &[&XlaTensor],
+    build: impl Fn(&mut Prog, &[String]) -> Result<Vec<Out>>,
+) -> Result<Vec<XlaTensor>> {
+    let c = rt(op)?;
+    let mut v = Vec::with_capacity(1 + attrs.len() + 4 * inputs.len());
+    v.push(attrs.len() as i64);
+    v.extend_from_slice(attrs);
+    for t in inputs {
+        v.push(t.dtype as i64);
+        v.push(t.shape.len() as i64);
+        v.extend(t.shape.iter().map(|&n| n as i64));
+    }
+    let key = Key { op, v };
+    let program = || -> Result<(String, Meta)> {
+        let mut p = Prog::new();
+        let args: Vec<String> = inputs.iter().map(|t| p.arg(t.dtype, &t.shape)).collect();
+        let outs = build(&mut p, &args)?;
+        let text = p.text(&outs);
+        let pjrt_outs = outs
+            .iter()
+            .map(|(_, d, s)| (et(*d), s.iter().map(|&x| x as i64).collect()))
+            .collect();
+        Ok((
+            text.clone(),
+            Meta {
+                outs: outs.into_iter().map(|(_, d, s)| (d, s)).collect(),
+                pjrt_outs,
+                #[cfg(debug_assertions)]
+                text,
+            },
+        ))
+    };
+    let exe: Arc<Compiled<Meta>> = cache().get_or_compile(&c, &key, program, fw(op))?;
+    #[cfg(debug_assertions)]
+    {
+        if program()?.0 != exe.meta.text {
+            return Err(Error::Framework {
+                op,
+                backend: Backend::Xla,
+                msg: "internal: the executable cache key misses an attribute".into(),
+            });
+        }
+    }
+    let bufs: Vec<&Buffer> = inputs.iter().map(|t| t.buf.as_ref()).collect();
+    let out = exe.execute(&bufs, &exe.meta.pjrt_outs).map_err(fw(op))?;
+    Ok(out
+        .into_iter()
+        .zip(&exe.meta.outs)
+        .map(|(buf, (d, s))| XlaTensor {
+            buf: Arc::new(buf),
+            dtype: *d,
+            shape: s.clone(),
+        })
+        .collect())
+}
+
+/// [`exec`] for a program with one result.
+fn exec1(
+    op: &'static str,
+    attrs: &[i64],
+    inputs: &[&XlaTensor],
+    build: impl Fn(&mut Prog, &[String]) -> Result<Out>,
+) -> Result<XlaTensor> {
+    exec(op, attrs, inputs, |p, a| Ok(vec![build(p, a)?]))?
+        .pop()
+        .ok_or_else(|| Error::Framework {
+            op,
+            backend: Backend::Xla,
+            msg: "no result".into(),
+        })
 }
 
 fn et(d: DType) -> ElementType {
@@ -66,14 +170,11 @@ fn ty(d: DType, shape: &[usize]) -> String {
     hlo::tensor(et(d), &shape.iter().map(|&x| x as i64).collect::<Vec<_>>())
 }
 
-/// Seeds the generator the backend draws from (the ndarray backend's,
-/// per thread: values are drawn on the host and uploaded).
-pub use eager_ndarray::seed;
-
-/// A StableHLO program under construction: arguments, lines, results.
+/// A StableHLO program under construction: arguments, lines (a stack: the
+/// top is the region being written), results.
 struct Prog {
     args: Vec<String>,
-    lines: Vec<String>,
+    lines: Vec<Vec<String>>,
     n: usize,
 }
 
@@ -81,7 +182,7 @@ impl Prog {
     fn new() -> Prog {
         Prog {
             args: Vec::new(),
-            lines: Vec::new(),
+            lines: vec![Vec::new()],
             n: 0,
         }
     }
@@ -90,12 +191,71 @@ impl Prog {
         self.args.push(format!("{name}: {}", ty(d, shape)));
         name
     }
+    fn fresh(&mut self) -> String {
+        self.n += 1;
+        format!("%v{}", self.n - 1)
+    }
+    fn push(&mut self, line: String) {
+        let depth = self.lines.len();
+        if let Some(top) = self.lines.last_mut() {
+            top.push(format!("{}{line}", "  ".repeat(depth)));
+        }
+    }
     /// Adds `%vN = <rhs>` and returns `%vN`.
     fn let_(&mut self, rhs: String) -> String {
-        let v = format!("%v{}", self.n);
-        self.n += 1;
-        self.lines.push(format!("  {v} = {rhs}"));
+        let v = self.fresh();
+        self.push(format!("{v} = {rhs}"));
         v
+    }
+    /// Adds `%vN:k = <rhs>` and returns `%vN#0 .. %vN#k-1`.
+    fn let_n(&mut self, rhs: String, k: usize) -> Vec<String> {
+        let v = self.fresh();
+        self.push(format!("{v}:{k} = {rhs}"));
+        (0..k).map(|i| format!("{v}#{i}")).collect()
+    }
+    /// A region `({ ^bb0(params): body; return })` of 0-d `params`; `body`
+    /// gets the parameter names and returns the results.
+    fn region(
+        &mut self,
+        params: &[DType],
+        body: impl FnOnce(&mut Prog, &[String]) -> Vec<(String, DType)>,
+    ) -> String {
+        let params: Vec<(DType, Vec<usize>)> = params.iter().map(|&d| (d, vec![])).collect();
+        self.region_of(&params, |p, a| {
+            body(p, a)
+                .into_iter()
+                .map(|(n, d)| (n, d, vec![]))
+                .collect()
+        })
+    }
+    /// [`region`](Self::region) with parameters of any shape.
+    fn region_of(
+        &mut self,
+        params: &[(DType, Vec<usize>)],
+        body: impl FnOnce(&mut Prog, &[String]) -> Vec<Out>,
+    ) -> String {
+        let names: Vec<String> = params.iter().map(|_| self.fresh()).collect();
+        let decl: Vec<String> = names
+            .iter()
+            .zip(params)
+            .map(|(n, (d, s))| format!("{n}: {}", ty(*d, s)))
+            .collect();
+        self.lines.push(Vec::new());
+        let rets = body(self, &names);
+        let ret_names: Vec<&str> = rets.iter().map(|r| r.0.as_str()).collect();
+        let ret_tys: Vec<String> = rets.iter().map(|r| ty(r.1, &r.2)).collect();
+        self.push(format!(
+            "stablehlo.return {} : {}",
+            ret_names.join(", "),
+            ret_tys.join(", ")
+        ));
+        let body_lines = self.lines.pop().unwrap_or_default();
+        let indent = "  ".repeat(self.lines.len());
+        format!(
+            "({{\n{indent}^bb0({}):\n{}\n{indent}}})",
+            decl.join(", "),
+            body_lines.join("\n")
+        )
     }
     fn un(&mut self, op: &str, x: &str, d: DType, s: &[usize]) -> String {
         let t = ty(d, s);
@@ -123,6 +283,20 @@ impl Prog {
     fn select(&mut self, c: &str, a: &str, b: &str, d: DType, s: &[usize]) -> String {
         let (tc, t) = (ty(DType::Bool, s), ty(d, s));
         self.let_(format!("stablehlo.select {c}, {a}, {b} : {tc}, {t}"))
+    }
+    /// Indices along `dim` of shape `s`.
+    fn iota(&mut self, dim: usize, d: DType, s: &[usize]) -> String {
+        self.let_(format!("stablehlo.iota dim = {dim} : {}", ty(d, s)))
+    }
+    fn reshape(&mut self, x: &str, d: DType, from: &[usize], to: &[usize]) -> String {
+        if from == to {
+            return x.to_string();
+        }
+        self.let_(format!(
+            "stablehlo.reshape {x} : ({}) -> {}",
+            ty(d, from),
+            ty(d, to)
+        ))
     }
     /// A constant of dtype `d` broadcast to `s`.
     fn full(&mut self, d: DType, v: f64, s: &[usize]) -> String {
@@ -165,45 +339,18 @@ impl Prog {
             ty(to, s)
         ))
     }
-    fn text(&self, results: &[(&str, DType, &[usize])]) -> String {
-        let rets: Vec<&str> = results.iter().map(|r| r.0).collect();
-        let tys: Vec<String> = results.iter().map(|r| ty(r.1, r.2)).collect();
+    fn text(&self, results: &[Out]) -> String {
+        let rets: Vec<&str> = results.iter().map(|r| r.0.as_str()).collect();
+        let tys: Vec<String> = results.iter().map(|r| ty(r.1, &r.2)).collect();
         format!(
             "func.func @main({}) -> ({}) {{\n{}\n  return {} : {}\n}}\n",
             self.args.join(", "),
             tys.join(", "),
-            self.lines.join("\n"),
+            self.lines.concat().join("\n"),
             rets.join(", "),
             tys.join(", ")
         )
     }
-}
-
-/// Compiles (once) and runs `prog` on `inputs`; one output of `d`/`s`.
-fn run(
-    op: &'static str,
-    prog: &Prog,
-    result: &str,
-    inputs: &[&XlaTensor],
-    d: DType,
-    s: &[usize],
-) -> Result<XlaTensor> {
-    let c = rt(op)?;
-    let text = prog.text(&[(result, d, s)]);
-    let exe = cache().get(&c, &text).map_err(fw(op))?;
-    let bufs: Vec<&Buffer> = inputs.iter().map(|t| t.buf.as_ref()).collect();
-    let dims: Vec<i64> = s.iter().map(|&x| x as i64).collect();
-    let mut out = exe.execute(&bufs, &[(et(d), dims)]).map_err(fw(op))?;
-    let buf = out.pop().ok_or_else(|| Error::Framework {
-        op,
-        backend: Backend::Xla,
-        msg: "no result".into(),
-    })?;
-    Ok(XlaTensor {
-        buf: Arc::new(buf),
-        dtype: d,
-        shape: s.to_vec(),
-    })
 }
 
 fn upload(op: &'static str, data: &HostData, shape: &[usize]) -> Result<XlaTensor> {
@@ -226,15 +373,6 @@ fn upload(op: &'static str, data: &HostData, shape: &[usize]) -> Result<XlaTenso
     })
 }
 
-/// A host copy as an ndarray tensor, for the ops still computed there.
-fn host(t: &XlaTensor) -> Result<NdTensor> {
-    NdTensor::from_host(t.to_host()?, &t.shape)
-}
-
-fn from_nd(t: &NdTensor) -> Result<XlaTensor> {
-    upload("host op", &t.to_host()?, t.shape())
-}
-
 fn max_of(d: DType) -> f64 {
     match d {
         DType::U8 => 255.0,
@@ -254,79 +392,267 @@ fn min_of(d: DType) -> f64 {
     }
 }
 
+fn dims_list(v: impl IntoIterator<Item = usize>) -> String {
+    v.into_iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `shape` without `axis`.
+fn without(shape: &[usize], axis: usize) -> Vec<usize> {
+    let mut s = shape.to_vec();
+    s.remove(axis);
+    s
+}
+
+impl Prog {
+    /// `stablehlo.reduce` of `x` (dtype `d`, shape `s`) over `axes` with a
+    /// named body op (`add`, `maximum`, ...) and an initial value.
+    fn reduce_by(
+        &mut self,
+        x: &str,
+        body: &str,
+        init: f64,
+        d: DType,
+        s: &[usize],
+        axes: &[usize],
+    ) -> String {
+        let out: Vec<usize> = (0..s.len())
+            .filter(|i| !axes.contains(i))
+            .map(|i| s[i])
+            .collect();
+        let i = self.full(d, init, &[]);
+        self.let_(format!(
+            "stablehlo.reduce({x} init: {i}) applies stablehlo.{body} across dimensions = [{}] : ({}, {}) -> {}",
+            dims_list(axes.iter().copied()),
+            ty(d, s),
+            ty(d, &[]),
+            ty(d, &out)
+        ))
+    }
+
+    /// The comparator "`a` sorts before `b`" on 0-d values of `d`: NaN is
+    /// the largest value, -0.0 equals 0.0 (as in the ndarray kernels).
+    fn sorts_before(&mut self, a: &str, b: &str, d: DType, descending: bool) -> String {
+        let (a, b) = if descending { (b, a) } else { (a, b) };
+        let lt = self.cmp("LT", a, b, d, &[]);
+        if !d.is_float() {
+            return lt;
+        }
+        let b_nan = self.cmp("NE", b, b, d, &[]);
+        let a_num = self.cmp("EQ", a, a, d, &[]);
+        let nan_after = self.bin("and", &b_nan, &a_num, DType::Bool, &[]);
+        self.bin("or", &lt, &nan_after, DType::Bool, &[])
+    }
+
+    /// Row-major coordinates of shape `s`'s positions `0..`: for an `i64`
+    /// tensor `idx` of shape `is`, an `is + [ndim]` tensor whose last axis
+    /// holds, at each position, the full coordinates into a tensor of
+    /// shape `s`, where axis `axis` takes its value from `idx` and every
+    /// other axis is the position's own coordinate (a `take_along_axis`).
+    fn along_axis_coords(&mut self, idx: &str, is: &[usize], axis: usize) -> String {
+        let nd = is.len();
+        let mut one = is.to_vec();
+        one.push(1);
+        let parts: Vec<String> = (0..nd)
+            .map(|j| {
+                if j == axis {
+                    self.reshape(idx, DType::I64, is, &one)
+                } else {
+                    self.iota(j, DType::I64, &one)
+                }
+            })
+            .collect();
+        let mut all = is.to_vec();
+        all.push(nd);
+        self.let_(format!(
+            "stablehlo.concatenate {}, dim = {nd} : ({}) -> {}",
+            parts.join(", "),
+            vec![ty(DType::I64, &one); nd].join(", "),
+            ty(DType::I64, &all)
+        ))
+    }
+
+    /// Gathers single elements of `x` (`d`, shape `s`) at the coordinates
+    /// `coords` (`i64`, shape `cs + [ndim]`); the result has shape `cs`.
+    fn gather_points(
+        &mut self,
+        x: &str,
+        d: DType,
+        s: &[usize],
+        coords: &str,
+        cs: &[usize],
+    ) -> String {
+        let nd = s.len();
+        let mut full_cs = cs.to_vec();
+        full_cs.push(nd);
+        self.let_(format!(
+            "\"stablehlo.gather\"({x}, {coords}) {{dimension_numbers = #stablehlo.gather<offset_dims = [], collapsed_slice_dims = [{all}], start_index_map = [{all}], index_vector_dim = {idv}>, slice_sizes = array<i64: {ones}>, indices_are_sorted = false}} : ({}, {}) -> {}",
+            ty(d, s),
+            ty(DType::I64, &full_cs),
+            ty(d, cs),
+            all = dims_list(0..nd),
+            idv = cs.len(),
+            ones = vec!["1"; nd].join(", "),
+        ))
+    }
+
+    /// Combines `updates` (shape `cs`) into `x` (`d`, shape `s`) at
+    /// `coords` (`cs + [ndim]`) with `combine` (`add`, `maximum`).
+    #[allow(clippy::too_many_arguments)]
+    fn scatter_points(
+        &mut self,
+        x: &str,
+        d: DType,
+        s: &[usize],
+        coords: &str,
+        cs: &[usize],
+        updates: &str,
+        combine: &str,
+    ) -> String {
+        let nd = s.len();
+        let mut full_cs = cs.to_vec();
+        full_cs.push(nd);
+        let body = self.region(&[d, d], |p, a| {
+            vec![(p.bin(combine, &a[0], &a[1], d, &[]), d)]
+        });
+        self.let_(format!(
+            "\"stablehlo.scatter\"({x}, {coords}, {updates}) {body} {{scatter_dimension_numbers = #stablehlo.scatter<update_window_dims = [], inserted_window_dims = [{all}], scatter_dims_to_operand_dims = [{all}], index_vector_dim = {idv}>, indices_are_sorted = false, unique_indices = false}} : ({}, {}, {}) -> {}",
+            ty(d, s),
+            ty(DType::I64, &full_cs),
+            ty(d, cs),
+            ty(d, s),
+            all = dims_list(0..nd),
+            idv = cs.len(),
+        ))
+    }
+}
+
+impl Prog {
+    /// The index (`i64`) of the first largest (`max`) or smallest value of
+    /// `x` along `axis`; NaN counts as the extreme both ways.
+    fn arg_best(&mut self, x: &str, d: DType, s: &[usize], axis: usize, max: bool) -> String {
+        let out = without(s, axis);
+        let iota = self.iota(axis, DType::I64, s);
+        // The identity: the far end of the range at index 0 (a slice whose
+        // best value is that end is all that value, so 0 is right).
+        let iv = self.full(d, if max { min_of(d) } else { max_of(d) }, &[]);
+        let ii = self.full(DType::I64, 0.0, &[]);
+        let body = self.region(&[d, DType::I64, d, DType::I64], |p, v| {
+            let (av, ai, bv, bi) = (&v[0], &v[1], &v[2], &v[3]);
+            let better = p.cmp(if max { "GT" } else { "LT" }, av, bv, d, &[]);
+            let eq = p.cmp("EQ", av, bv, d, &[]);
+            let first = p.cmp("LT", ai, bi, DType::I64, &[]);
+            let tie = p.bin("and", &eq, &first, DType::Bool, &[]);
+            let mut pick = p.bin("or", &better, &tie, DType::Bool, &[]);
+            if d.is_float() {
+                // The first NaN wins.
+                let an = p.cmp("NE", av, av, d, &[]);
+                let bn = p.cmp("NE", bv, bv, d, &[]);
+                let b_num = p.un("stablehlo.not", &bn, DType::Bool, &[]);
+                let a_num = p.un("stablehlo.not", &an, DType::Bool, &[]);
+                let nums = p.bin("and", &pick, &b_num, DType::Bool, &[]);
+                let nums = p.bin("and", &nums, &a_num, DType::Bool, &[]);
+                let b_or_first = p.bin("or", &b_num, &first, DType::Bool, &[]);
+                let nan_pick = p.bin("and", &an, &b_or_first, DType::Bool, &[]);
+                pick = p.bin("or", &nums, &nan_pick, DType::Bool, &[]);
+            }
+            let v = p.select(&pick, av, bv, d, &[]);
+            let i = p.select(&pick, ai, bi, DType::I64, &[]);
+            vec![(v, d), (i, DType::I64)]
+        });
+        let r = self.let_n(
+            format!(
+                "\"stablehlo.reduce\"({x}, {iota}, {iv}, {ii}) {body} {{dimensions = array<i64: {axis}>}} : ({}, {}, {}, {}) -> ({}, {})",
+                ty(d, s),
+                ty(DType::I64, s),
+                ty(d, &[]),
+                ty(DType::I64, &[]),
+                ty(d, &out),
+                ty(DType::I64, &out)
+            ),
+            2,
+        );
+        r[1].clone()
+    }
+}
+
 impl XlaTensor {
     fn unary_prog(&self, op: UnaryOp) -> Result<XlaTensor> {
         use UnaryOp::*;
-        let (d, s) = (self.dtype, self.shape.clone());
-        let mut p = Prog::new();
-        let x = p.arg(d, &s);
+        let (d, s) = (self.dtype, &self.shape);
         let float = d.is_float();
-        let mut out_d = d;
-        let r = match op {
-            Abs if d == DType::U8 => return Ok(self.clone()),
-            Abs => p.un("stablehlo.abs", &x, d, &s),
-            Neg if d == DType::U8 => {
-                let z = p.full(d, 0.0, &s);
-                p.bin("subtract", &z, &x, d, &s)
-            }
-            Neg => p.un("stablehlo.negate", &x, d, &s),
-            Sign if d == DType::U8 => {
-                let z = p.full(d, 0.0, &s);
-                let one = p.full(d, 1.0, &s);
-                let pos = p.cmp("GT", &x, &z, d, &s);
-                p.select(&pos, &one, &z, d, &s)
-            }
-            Sign => p.un("stablehlo.sign", &x, d, &s),
-            Sqrt => p.un("stablehlo.sqrt", &x, d, &s),
-            Square => p.bin("multiply", &x, &x, d, &s),
-            Exp => p.un("stablehlo.exponential", &x, d, &s),
-            Log => p.un("stablehlo.log", &x, d, &s),
-            Log2 | Log10 => {
-                let l = p.un("stablehlo.log", &x, d, &s);
-                let base = if op == Log2 {
-                    std::f64::consts::LN_2
-                } else {
-                    std::f64::consts::LN_10
-                };
-                let b = p.full(d, base, &s);
-                p.bin("divide", &l, &b, d, &s)
-            }
-            Log1p => p.un("stablehlo.log_plus_one", &x, d, &s),
-            Sin => p.un("stablehlo.sine", &x, d, &s),
-            Cos => p.un("stablehlo.cosine", &x, d, &s),
-            Tan => p.un("stablehlo.tan", &x, d, &s),
-            Sinh => p.chlo("sinh", &x, d, &s),
-            Cosh => p.chlo("cosh", &x, d, &s),
-            Tanh => p.un("stablehlo.tanh", &x, d, &s),
-            Arcsin => p.chlo("asin", &x, d, &s),
-            Arccos => p.chlo("acos", &x, d, &s),
-            Arctan => p.chlo("atan", &x, d, &s),
-            Arcsinh => p.chlo("asinh", &x, d, &s),
-            Arccosh => p.chlo("acosh", &x, d, &s),
-            Arctanh => p.chlo("atanh", &x, d, &s),
-            // XLA's round_nearest_even is NumPy's half-to-even rounding.
-            Round if float => p.un("stablehlo.round_nearest_even", &x, d, &s),
-            Ceil if float => p.un("stablehlo.ceil", &x, d, &s),
-            Floor if float => p.un("stablehlo.floor", &x, d, &s),
-            Round | Ceil | Floor => return Ok(self.clone()),
-            IsNan => {
-                out_d = DType::Bool;
-                p.cmp("NE", &x, &x, d, &s)
-            }
-            IsInf => {
-                out_d = DType::Bool;
-                let a = p.un("stablehlo.abs", &x, d, &s);
-                let inf = p.full(d, f64::INFINITY, &s);
-                p.cmp("EQ", &a, &inf, d, &s)
-            }
-            LogicalNot => p.un("stablehlo.not", &x, d, &s),
-            Sigmoid => p.un("stablehlo.logistic", &x, d, &s),
-            Relu => {
-                let z = p.full(d, 0.0, &s);
-                p.bin("maximum", &x, &z, d, &s)
-            }
-        };
-        run(op.name(), &p, &r, &[self], out_d, &s)
+        if (op == Abs && d == DType::U8) || (matches!(op, Round | Ceil | Floor) && !float) {
+            return Ok(self.clone());
+        }
+        exec1(op.name(), &[op as i64], &[self], |p, a| {
+            let x = &a[0];
+            let mut out_d = d;
+            let r = match op {
+                Abs => p.un("stablehlo.abs", x, d, s),
+                Neg if d == DType::U8 => {
+                    let z = p.full(d, 0.0, s);
+                    p.bin("subtract", &z, x, d, s)
+                }
+                Neg => p.un("stablehlo.negate", x, d, s),
+                Sign if d == DType::U8 => {
+                    let z = p.full(d, 0.0, s);
+                    let one = p.full(d, 1.0, s);
+                    let pos = p.cmp("GT", x, &z, d, s);
+                    p.select(&pos, &one, &z, d, s)
+                }
+                Sign => p.un("stablehlo.sign", x, d, s),
+                Sqrt => p.un("stablehlo.sqrt", x, d, s),
+                Square => p.bin("multiply", x, x, d, s),
+                Exp => p.un("stablehlo.exponential", x, d, s),
+                Log => p.un("stablehlo.log", x, d, s),
+                Log2 | Log10 => {
+                    let l = p.un("stablehlo.log", x, d, s);
+                    let base = if op == Log2 {
+                        std::f64::consts::LN_2
+                    } else {
+                        std::f64::consts::LN_10
+                    };
+                    let b = p.full(d, base, s);
+                    p.bin("divide", &l, &b, d, s)
+                }
+                Log1p => p.un("stablehlo.log_plus_one", x, d, s),
+                Sin => p.un("stablehlo.sine", x, d, s),
+                Cos => p.un("stablehlo.cosine", x, d, s),
+                Tan => p.un("stablehlo.tan", x, d, s),
+                Sinh => p.chlo("sinh", x, d, s),
+                Cosh => p.chlo("cosh", x, d, s),
+                Tanh => p.un("stablehlo.tanh", x, d, s),
+                Arcsin => p.chlo("asin", x, d, s),
+                Arccos => p.chlo("acos", x, d, s),
+                Arctan => p.chlo("atan", x, d, s),
+                Arcsinh => p.chlo("asinh", x, d, s),
+                Arccosh => p.chlo("acosh", x, d, s),
+                Arctanh => p.chlo("atanh", x, d, s),
+                // XLA's round_nearest_even is NumPy's half-to-even rounding.
+                Round => p.un("stablehlo.round_nearest_even", x, d, s),
+                Ceil => p.un("stablehlo.ceil", x, d, s),
+                Floor => p.un("stablehlo.floor", x, d, s),
+                IsNan => {
+                    out_d = DType::Bool;
+                    p.cmp("NE", x, x, d, s)
+                }
+                IsInf => {
+                    out_d = DType::Bool;
+                    let a = p.un("stablehlo.abs", x, d, s);
+                    let inf = p.full(d, f64::INFINITY, s);
+                    p.cmp("EQ", &a, &inf, d, s)
+                }
+                LogicalNot => p.un("stablehlo.not", x, d, s),
+                Sigmoid => p.un("stablehlo.logistic", x, d, s),
+                Relu => {
+                    let z = p.full(d, 0.0, s);
+                    p.bin("maximum", x, &z, d, s)
+                }
+            };
+            Ok((r, out_d, s.clone()))
+        })
     }
 
     /// Floor division and Python's remainder with NumPy's edge cases.
@@ -394,6 +720,41 @@ impl XlaTensor {
         let b0 = p.cmp("EQ", b, &zero, d, s);
         p.select(&b0, &q, &res, d, s)
     }
+
+    /// Sorts along `axis`; with `indices`, the stable sort's permutation
+    /// (`i64`) is the result instead of the values.
+    fn sort_prog(&self, axis: usize, descending: bool, indices: bool) -> Result<XlaTensor> {
+        let (d, s) = (self.dtype, &self.shape);
+        if s[axis] <= 1 && !indices {
+            return Ok(self.clone());
+        }
+        let attrs = [axis as i64, descending as i64, indices as i64];
+        exec1("sort", &attrs, &[self], |p, a| {
+            let x = &a[0];
+            let t = ty(d, s);
+            if !indices {
+                let cmp = p.region(&[d, d], |p, v| {
+                    vec![(p.sorts_before(&v[0], &v[1], d, descending), DType::Bool)]
+                });
+                let r = p.let_(format!(
+                    "\"stablehlo.sort\"({x}) {cmp} {{dimension = {axis} : i64, is_stable = true}} : ({t}) -> {t}"
+                ));
+                return Ok((r, d, s.clone()));
+            }
+            let iota = p.iota(axis, DType::I64, s);
+            let ti = ty(DType::I64, s);
+            let cmp = p.region(&[d, d, DType::I64, DType::I64], |p, v| {
+                vec![(p.sorts_before(&v[0], &v[1], d, descending), DType::Bool)]
+            });
+            let r = p.let_n(
+                format!(
+                    "\"stablehlo.sort\"({x}, {iota}) {cmp} {{dimension = {axis} : i64, is_stable = true}} : ({t}, {ti}) -> ({t}, {ti})"
+                ),
+                2,
+            );
+            Ok((r[1].clone(), DType::I64, s.clone()))
+        })
+    }
 }
 
 impl BackendTensor for XlaTensor {
@@ -425,15 +786,12 @@ impl BackendTensor for XlaTensor {
         })
     }
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
-        let n = eager_core::shape::numel(shape);
-        upload("full", &HostData::filled("full", value, dtype, n)?, shape)
+        // One element goes up; the device broadcasts it.
+        let v = upload("full", &HostData::filled("full", value, dtype, 1)?, &[])?;
+        v.broadcast_to(shape)
     }
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
-        upload(
-            "random",
-            &eager_ndarray::sample(dist, eager_core::shape::numel(shape), dtype)?,
-            shape,
-        )
+        random::draw(dist, shape, dtype)
     }
 
     fn unary(&self, op: UnaryOp) -> Result<Self> {
@@ -444,103 +802,100 @@ impl BackendTensor for XlaTensor {
         let name = op.name();
         let d = self.dtype;
         let s = eager_core::shape::broadcast_shapes(name, &self.shape, &rhs.shape)?;
-        let mut p = Prog::new();
-        let a0 = p.arg(d, &self.shape);
-        let b0 = p.arg(d, &rhs.shape);
-        let a = p.bcast(&a0, d, &self.shape, &s);
-        let b = p.bcast(&b0, d, &rhs.shape, &s);
-        let boolean = d == DType::Bool;
-        let (r, out_d) = match op {
-            Add => (p.bin("add", &a, &b, d, &s), d),
-            Sub => (p.bin("subtract", &a, &b, d, &s), d),
-            Mul => (p.bin("multiply", &a, &b, d, &s), d),
-            Div => (p.bin("divide", &a, &b, d, &s), d),
-            FloorDiv => (Self::divmod(&mut p, &a, &b, d, &s, true), d),
-            Rem => (Self::divmod(&mut p, &a, &b, d, &s, false), d),
-            Pow => (p.bin("power", &a, &b, d, &s), d),
-            Minimum | LogicalAnd if boolean => (p.bin("and", &a, &b, d, &s), d),
-            Maximum | LogicalOr if boolean => (p.bin("or", &a, &b, d, &s), d),
-            Minimum | Maximum => {
-                let m = p.bin(
-                    if op == Minimum { "minimum" } else { "maximum" },
-                    &a,
-                    &b,
-                    d,
-                    &s,
-                );
-                if d.is_float() {
-                    // This XLA's min/max drop NaN; NumPy's (and ours) propagate it.
-                    let an = p.cmp("NE", &a, &a, d, &s);
-                    let bn = p.cmp("NE", &b, &b, d, &s);
-                    let nan = p.bin("or", &an, &bn, DType::Bool, &s);
-                    let sum = p.bin("add", &a, &b, d, &s);
-                    (p.select(&nan, &sum, &m, d, &s), d)
-                } else {
-                    (m, d)
+        exec1(name, &[op as i64], &[self, rhs], |p, x| {
+            let a = p.bcast(&x[0], d, &self.shape, &s);
+            let b = p.bcast(&x[1], d, &rhs.shape, &s);
+            let boolean = d == DType::Bool;
+            let (r, out_d) = match op {
+                Add => (p.bin("add", &a, &b, d, &s), d),
+                Sub => (p.bin("subtract", &a, &b, d, &s), d),
+                Mul => (p.bin("multiply", &a, &b, d, &s), d),
+                Div => (p.bin("divide", &a, &b, d, &s), d),
+                FloorDiv => (Self::divmod(p, &a, &b, d, &s, true), d),
+                Rem => (Self::divmod(p, &a, &b, d, &s, false), d),
+                Pow => (p.bin("power", &a, &b, d, &s), d),
+                Minimum | LogicalAnd if boolean => (p.bin("and", &a, &b, d, &s), d),
+                Maximum | LogicalOr if boolean => (p.bin("or", &a, &b, d, &s), d),
+                Minimum | Maximum => {
+                    let m = p.bin(
+                        if op == Minimum { "minimum" } else { "maximum" },
+                        &a,
+                        &b,
+                        d,
+                        &s,
+                    );
+                    if d.is_float() {
+                        // This XLA's min/max drop NaN; NumPy's (and ours) propagate it.
+                        let an = p.cmp("NE", &a, &a, d, &s);
+                        let bn = p.cmp("NE", &b, &b, d, &s);
+                        let nan = p.bin("or", &an, &bn, DType::Bool, &s);
+                        let sum = p.bin("add", &a, &b, d, &s);
+                        (p.select(&nan, &sum, &m, d, &s), d)
+                    } else {
+                        (m, d)
+                    }
                 }
-            }
-            LogicalAnd => (p.bin("and", &a, &b, d, &s), d),
-            LogicalOr => (p.bin("or", &a, &b, d, &s), d),
-            Lt => (p.cmp("LT", &a, &b, d, &s), DType::Bool),
-            Le => (p.cmp("LE", &a, &b, d, &s), DType::Bool),
-            Gt => (p.cmp("GT", &a, &b, d, &s), DType::Bool),
-            Ge => (p.cmp("GE", &a, &b, d, &s), DType::Bool),
-            Eq => (p.cmp("EQ", &a, &b, d, &s), DType::Bool),
-            Ne => (p.cmp("NE", &a, &b, d, &s), DType::Bool),
-        };
-        run(name, &p, &r, &[self, rhs], out_d, &s)
+                LogicalAnd => (p.bin("and", &a, &b, d, &s), d),
+                LogicalOr => (p.bin("or", &a, &b, d, &s), d),
+                Lt => (p.cmp("LT", &a, &b, d, &s), DType::Bool),
+                Le => (p.cmp("LE", &a, &b, d, &s), DType::Bool),
+                Gt => (p.cmp("GT", &a, &b, d, &s), DType::Bool),
+                Ge => (p.cmp("GE", &a, &b, d, &s), DType::Bool),
+                Eq => (p.cmp("EQ", &a, &b, d, &s), DType::Bool),
+                Ne => (p.cmp("NE", &a, &b, d, &s), DType::Bool),
+            };
+            Ok((r, out_d, s.clone()))
+        })
     }
     fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
         let op = "where_cond";
         let s = eager_core::shape::broadcast_shapes(op, &self.shape, &x.shape)?;
         let s = eager_core::shape::broadcast_shapes(op, &s, &y.shape)?;
         let d = x.dtype;
-        let mut p = Prog::new();
-        let c0 = p.arg(DType::Bool, &self.shape);
-        let x0 = p.arg(d, &x.shape);
-        let y0 = p.arg(d, &y.shape);
-        let c = p.bcast(&c0, DType::Bool, &self.shape, &s);
-        let xb = p.bcast(&x0, d, &x.shape, &s);
-        let yb = p.bcast(&y0, d, &y.shape, &s);
-        let r = p.select(&c, &xb, &yb, d, &s);
-        run(op, &p, &r, &[self, x, y], d, &s)
+        exec1(op, &[], &[self, x, y], |p, a| {
+            let c = p.bcast(&a[0], DType::Bool, &self.shape, &s);
+            let xb = p.bcast(&a[1], d, &x.shape, &s);
+            let yb = p.bcast(&a[2], d, &y.shape, &s);
+            Ok((p.select(&c, &xb, &yb, d, &s), d, s.clone()))
+        })
     }
     fn cast(&self, dtype: DType) -> Result<Self> {
         if dtype == self.dtype {
             return Ok(self.clone());
         }
-        let (d, s) = (self.dtype, self.shape.clone());
-        let mut p = Prog::new();
-        let x = p.arg(d, &s);
-        let r = if dtype == DType::Bool {
-            let z = p.full(d, 0.0, &s);
-            p.cmp("NE", &x, &z, d, &s)
-        } else if d.is_float() && dtype.is_int() {
-            // NaN and out-of-range floats saturate (NaN -> 0), as on every backend.
-            let hi = if dtype == DType::I64 {
-                9.223_372_036_854_775e18
+        let (d, s) = (self.dtype, &self.shape);
+        exec1("astype", &[dtype as i64], &[self], |p, a| {
+            let x = &a[0];
+            let r = if dtype == DType::Bool {
+                let z = p.full(d, 0.0, s);
+                p.cmp("NE", x, &z, d, s)
+            } else if d.is_float() && dtype.is_int() {
+                // NaN and out-of-range floats saturate (NaN -> 0), as on every backend.
+                let hi = if dtype == DType::I64 {
+                    9.223_372_036_854_775e18
+                } else {
+                    max_of(dtype)
+                };
+                let lo = p.full(d, min_of(dtype), s);
+                let hi = p.full(d, hi, s);
+                let ty_ = ty(d, s);
+                let c = p.let_(format!("stablehlo.clamp {lo}, {x}, {hi} : {ty_}"));
+                let nan = p.cmp("NE", x, x, d, s);
+                let z = p.full(d, 0.0, s);
+                let clean = p.select(&nan, &z, &c, d, s);
+                p.convert(&clean, d, dtype, s)
             } else {
-                max_of(dtype)
+                p.convert(x, d, dtype, s)
             };
-            let lo = p.full(d, min_of(dtype), &s);
-            let hi = p.full(d, hi, &s);
-            let ty_ = ty(d, &s);
-            let c = p.let_(format!("stablehlo.clamp {lo}, {x}, {hi} : {ty_}"));
-            let nan = p.cmp("NE", &x, &x, d, &s);
-            let z = p.full(d, 0.0, &s);
-            let clean = p.select(&nan, &z, &c, d, &s);
-            p.convert(&clean, d, dtype, &s)
-        } else {
-            p.convert(&x, d, dtype, &s)
-        };
-        run("astype", &p, &r, &[self], dtype, &s)
+            Ok((r, dtype, s.clone()))
+        })
     }
 
     fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
         if axes.is_empty() {
             return Ok(self.clone());
         }
-        let (d, s) = (self.dtype, self.shape.clone());
+        let (d, s) = (self.dtype, &self.shape);
         let boolean = d == DType::Bool;
         let (body, init) = match op {
             ReduceOp::Sum | ReduceOp::Mean => ("add", 0.0),
@@ -552,128 +907,149 @@ impl BackendTensor for XlaTensor {
             ReduceOp::All => ("and", 1.0),
             ReduceOp::Any => ("or", 0.0),
         };
-        let out: Vec<usize> = s
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !axes.contains(i))
-            .map(|(_, &n)| n)
+        let out: Vec<usize> = (0..s.len())
+            .filter(|i| !axes.contains(i))
+            .map(|i| s[i])
             .collect();
-        let mut p = Prog::new();
-        let x = p.arg(d, &s);
-        let i = p.full(d, init, &[]);
-        let dims: Vec<String> = axes.iter().map(|a| a.to_string()).collect();
-        let mut r = p.let_(format!(
-            "stablehlo.reduce({x} init: {i}) applies stablehlo.{body} across dimensions = [{}] : ({}, {}) -> {}",
-            dims.join(", "),
-            ty(d, &s),
-            ty(d, &[]),
-            ty(d, &out)
-        ));
-        if matches!(op, ReduceOp::Min | ReduceOp::Max) && d.is_float() {
-            // Put NaN back where a reduced slice had one (NumPy propagates it).
-            let isnan = p.cmp("NE", &x, &x, d, &s);
-            let f = p.full(DType::Bool, 0.0, &[]);
-            let anynan = p.let_(format!(
-                "stablehlo.reduce({isnan} init: {f}) applies stablehlo.or across dimensions = [{}] : ({}, {}) -> {}",
-                dims.join(", "),
-                ty(DType::Bool, &s),
-                ty(DType::Bool, &[]),
-                ty(DType::Bool, &out)
-            ));
-            let nan = p.full(d, f64::NAN, &out);
-            r = p.select(&anynan, &nan, &r, d, &out);
-        }
-        if op == ReduceOp::Mean {
-            let count: usize = axes.iter().map(|&a| s[a]).product();
-            let c = p.full(d, count as f64, &out);
-            r = p.bin("divide", &r, &c, d, &out);
-        }
-        let mut final_shape = out.clone();
-        if keepdims {
-            final_shape = s
-                .iter()
-                .enumerate()
-                .map(|(i, &n)| if axes.contains(&i) { 1 } else { n })
-                .collect();
-            r = p.let_(format!(
-                "stablehlo.reshape {r} : ({}) -> {}",
-                ty(d, &out),
-                ty(d, &final_shape)
-            ));
-        }
-        run("reduce", &p, &r, &[self], d, &final_shape)
+        let mut attrs = vec![op as i64, keepdims as i64];
+        attrs.extend(axes.iter().map(|&a| a as i64));
+        exec1("reduce", &attrs, &[self], |p, a| {
+            let x = &a[0];
+            let mut r = p.reduce_by(x, body, init, d, s, axes);
+            if matches!(op, ReduceOp::Min | ReduceOp::Max) && d.is_float() {
+                // Put NaN back where a reduced slice had one (NumPy propagates it).
+                let isnan = p.cmp("NE", x, x, d, s);
+                let anynan = p.reduce_by(&isnan, "or", 0.0, DType::Bool, s, axes);
+                let nan = p.full(d, f64::NAN, &out);
+                r = p.select(&anynan, &nan, &r, d, &out);
+            }
+            if op == ReduceOp::Mean {
+                let count: usize = axes.iter().map(|&a| s[a]).product();
+                let c = p.full(d, count as f64, &out);
+                r = p.bin("divide", &r, &c, d, &out);
+            }
+            let mut final_shape = out.clone();
+            if keepdims {
+                final_shape = (0..s.len())
+                    .map(|i| if axes.contains(&i) { 1 } else { s[i] })
+                    .collect();
+                r = p.reshape(&r, d, &out, &final_shape);
+            }
+            Ok((r, d, final_shape))
+        })
     }
     fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
-        from_nd(&host(self)?.arg_reduce(op, axis)?)
+        let (d, s) = (self.dtype, &self.shape);
+        let out = without(s, axis);
+        let max = op == ArgReduceOp::ArgMax;
+        exec1("arg_reduce", &[max as i64, axis as i64], &[self], |p, a| {
+            Ok((p.arg_best(&a[0], d, s, axis, max), DType::I64, out.clone()))
+        })
     }
     fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
-        from_nd(&BackendTensor::sort(&host(self)?, axis, descending)?)
+        self.sort_prog(axis, descending, false)
     }
     fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
-        from_nd(&BackendTensor::argsort(&host(self)?, axis, descending)?)
+        self.sort_prog(axis, descending, true)
     }
     fn cumsum(&self, axis: usize) -> Result<Self> {
-        from_nd(&BackendTensor::cumsum(&host(self)?, axis)?)
+        let (d, s) = (self.dtype, &self.shape);
+        let n = s[axis];
+        if n <= 1 {
+            return Ok(self.clone());
+        }
+        // A Hillis-Steele scan (JAX's associative scan on CPU): log2(n)
+        // steps of "add a copy shifted by k along the axis".
+        exec1("cumsum", &[axis as i64], &[self], |p, a| {
+            let zero = p.full(d, 0.0, &[]);
+            let mut x = a[0].clone();
+            let mut k = 1;
+            while k < n {
+                let low = dims_list((0..s.len()).map(|i| if i == axis { k } else { 0 }));
+                let high: Vec<String> = (0..s.len())
+                    .map(|i| {
+                        if i == axis {
+                            format!("-{k}")
+                        } else {
+                            "0".into()
+                        }
+                    })
+                    .collect();
+                let t = ty(d, s);
+                let shifted = p.let_(format!(
+                    "stablehlo.pad {x}, {zero}, low = [{low}], high = [{}], interior = [{}] : ({t}, {}) -> {t}",
+                    high.join(", "),
+                    dims_list(vec![0; s.len()]),
+                    ty(d, &[])
+                ));
+                x = p.bin("add", &x, &shifted, d, s);
+                k *= 2;
+            }
+            Ok((x, d, s.clone()))
+        })
     }
     fn matmul(&self, rhs: &Self) -> Result<Self> {
         let d = self.dtype;
         let nd = self.shape.len();
         let mut s = self.shape[..nd - 2].to_vec();
         s.extend([self.shape[nd - 2], rhs.shape[nd - 1]]);
-        let mut p = Prog::new();
-        let a = p.arg(d, &self.shape);
-        let b = p.arg(d, &rhs.shape);
-        let batch: Vec<String> = (0..nd - 2).map(|i| i.to_string()).collect();
-        let batching = if batch.is_empty() {
-            String::new()
-        } else {
-            format!("batching_dims = [{0}] x [{0}], ", batch.join(", "))
-        };
-        let r = p.let_(format!(
-            "stablehlo.dot_general {a}, {b}, {batching}contracting_dims = [{}] x [{}] : ({}, {}) -> {}",
-            nd - 1,
-            nd - 2,
-            ty(d, &self.shape),
-            ty(d, &rhs.shape),
-            ty(d, &s)
-        ));
-        run("matmul", &p, &r, &[self, rhs], d, &s)
+        exec1("matmul", &[], &[self, rhs], |p, a| {
+            let batching = if nd == 2 {
+                String::new()
+            } else {
+                format!("batching_dims = [{0}] x [{0}], ", dims_list(0..nd - 2))
+            };
+            let r = p.let_(format!(
+                "stablehlo.dot_general {}, {}, {batching}contracting_dims = [{}] x [{}] : ({}, {}) -> {}",
+                a[0],
+                a[1],
+                nd - 1,
+                nd - 2,
+                ty(d, &self.shape),
+                ty(d, &rhs.shape),
+                ty(d, &s)
+            ));
+            Ok((r, d, s.clone()))
+        })
     }
 
     fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        let d = self.dtype;
-        let mut p = Prog::new();
-        let x = p.arg(d, &self.shape);
-        let r = p.let_(format!(
-            "stablehlo.reshape {x} : ({}) -> {}",
-            ty(d, &self.shape),
-            ty(d, shape)
-        ));
-        run("reshape", &p, &r, &[self], d, shape)
-    }
-    fn permute(&self, axes: &[usize]) -> Result<Self> {
-        let d = self.dtype;
-        let s: Vec<usize> = axes.iter().map(|&a| self.shape[a]).collect();
-        let mut p = Prog::new();
-        let x = p.arg(d, &self.shape);
-        let dims: Vec<String> = axes.iter().map(|a| a.to_string()).collect();
-        let r = p.let_(format!(
-            "stablehlo.transpose {x}, dims = [{}] : ({}) -> {}",
-            dims.join(", "),
-            ty(d, &self.shape),
-            ty(d, &s)
-        ));
-        run("permute", &p, &r, &[self], d, &s)
-    }
-    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
-        let d = self.dtype;
-        let mut p = Prog::new();
-        let x = p.arg(d, &self.shape);
-        let r = p.bcast(&x, d, &self.shape, shape);
-        if r == x {
+        if shape == self.shape.as_slice() {
             return Ok(self.clone());
         }
-        run("broadcast_to", &p, &r, &[self], d, shape)
+        let d = self.dtype;
+        let attrs: Vec<i64> = shape.iter().map(|&n| n as i64).collect();
+        exec1("reshape", &attrs, &[self], |p, a| {
+            Ok((p.reshape(&a[0], d, &self.shape, shape), d, shape.to_vec()))
+        })
+    }
+    fn permute(&self, axes: &[usize]) -> Result<Self> {
+        if axes.iter().enumerate().all(|(i, &a)| i == a) {
+            return Ok(self.clone());
+        }
+        let d = self.dtype;
+        let s: Vec<usize> = axes.iter().map(|&a| self.shape[a]).collect();
+        let attrs: Vec<i64> = axes.iter().map(|&n| n as i64).collect();
+        exec1("permute", &attrs, &[self], |p, a| {
+            let r = p.let_(format!(
+                "stablehlo.transpose {}, dims = [{}] : ({}) -> {}",
+                a[0],
+                dims_list(axes.iter().copied()),
+                ty(d, &self.shape),
+                ty(d, &s)
+            ));
+            Ok((r, d, s.clone()))
+        })
+    }
+    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
+        if shape == self.shape.as_slice() {
+            return Ok(self.clone());
+        }
+        let d = self.dtype;
+        let attrs: Vec<i64> = shape.iter().map(|&n| n as i64).collect();
+        exec1("broadcast_to", &attrs, &[self], |p, a| {
+            Ok((p.bcast(&a[0], d, &self.shape, shape), d, shape.to_vec()))
+        })
     }
     fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
         if ranges.is_empty()
@@ -686,41 +1062,47 @@ impl BackendTensor for XlaTensor {
         }
         let d = self.dtype;
         let s: Vec<usize> = ranges.iter().map(|r| r.len).collect();
-        let mut p = Prog::new();
-        let x = p.arg(d, &self.shape);
-        let spec: Vec<String> = ranges
+        let attrs: Vec<i64> = ranges
             .iter()
-            .map(|r| {
-                format!(
-                    "{}:{}:{}",
-                    r.start,
-                    r.start + r.len.saturating_sub(1) * r.step + usize::from(r.len > 0),
-                    r.step
-                )
-            })
+            .flat_map(|r| [r.start as i64, r.len as i64, r.step as i64])
             .collect();
-        let r = p.let_(format!(
-            "stablehlo.slice {x} [{}] : ({}) -> {}",
-            spec.join(", "),
-            ty(d, &self.shape),
-            ty(d, &s)
-        ));
-        run("slice", &p, &r, &[self], d, &s)
+        exec1("slice", &attrs, &[self], |p, a| {
+            let spec: Vec<String> = ranges
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}:{}:{}",
+                        r.start,
+                        r.start + r.len.saturating_sub(1) * r.step + usize::from(r.len > 0),
+                        r.step
+                    )
+                })
+                .collect();
+            let r = p.let_(format!(
+                "stablehlo.slice {} [{}] : ({}) -> {}",
+                a[0],
+                spec.join(", "),
+                ty(d, &self.shape),
+                ty(d, &s)
+            ));
+            Ok((r, d, s.clone()))
+        })
     }
     fn flip(&self, axes: &[usize]) -> Result<Self> {
         if axes.is_empty() {
             return Ok(self.clone());
         }
         let d = self.dtype;
-        let mut p = Prog::new();
-        let x = p.arg(d, &self.shape);
-        let dims: Vec<String> = axes.iter().map(|a| a.to_string()).collect();
-        let r = p.let_(format!(
-            "stablehlo.reverse {x}, dims = [{}] : {}",
-            dims.join(", "),
-            ty(d, &self.shape)
-        ));
-        run("flip", &p, &r, &[self], d, &self.shape)
+        let attrs: Vec<i64> = axes.iter().map(|&n| n as i64).collect();
+        exec1("flip", &attrs, &[self], |p, a| {
+            let r = p.let_(format!(
+                "stablehlo.reverse {}, dims = [{}] : {}",
+                a[0],
+                dims_list(axes.iter().copied()),
+                ty(d, &self.shape)
+            ));
+            Ok((r, d, self.shape.clone()))
+        })
     }
     fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
         let first = tensors
@@ -729,37 +1111,100 @@ impl BackendTensor for XlaTensor {
         let d = first.dtype;
         let mut s = first.shape.clone();
         s[axis] = tensors.iter().map(|t| t.shape[axis]).sum();
-        let mut p = Prog::new();
-        let names: Vec<String> = tensors.iter().map(|t| p.arg(d, &t.shape)).collect();
-        let tys: Vec<String> = tensors.iter().map(|t| ty(d, &t.shape)).collect();
-        let r = p.let_(format!(
-            "stablehlo.concatenate {}, dim = {axis} : ({}) -> {}",
-            names.join(", "),
-            tys.join(", "),
-            ty(d, &s)
-        ));
-        run("concatenate", &p, &r, tensors, d, &s)
+        exec1("concatenate", &[axis as i64], tensors, |p, a| {
+            let tys: Vec<String> = tensors.iter().map(|t| ty(d, &t.shape)).collect();
+            let r = p.let_(format!(
+                "stablehlo.concatenate {}, dim = {axis} : ({}) -> {}",
+                a.join(", "),
+                tys.join(", "),
+                ty(d, &s)
+            ));
+            Ok((r, d, s.clone()))
+        })
     }
     fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
-        from_nd(&host(self)?.index_select(axis, &host(index)?)?)
+        let (d, s) = (self.dtype, &self.shape);
+        let m = index.shape[0];
+        let mut out = s.clone();
+        out[axis] = m;
+        if eager_core::shape::numel(&out) == 0 {
+            return self.full(&out, Scalar::I64(0), d);
+        }
+        exec1("index_select", &[axis as i64], &[self, index], |p, a| {
+            let idx = p.reshape(&a[1], DType::I64, &[m], &[m, 1]);
+            let offset: Vec<usize> = (0..s.len()).filter(|&i| i != axis).collect();
+            let sizes: Vec<usize> = (0..s.len())
+                .map(|i| if i == axis { 1 } else { s[i] })
+                .collect();
+            let r = p.let_(format!(
+                "\"stablehlo.gather\"({}, {idx}) {{dimension_numbers = #stablehlo.gather<offset_dims = [{}], collapsed_slice_dims = [{axis}], start_index_map = [{axis}], index_vector_dim = 1>, slice_sizes = array<i64: {}>, indices_are_sorted = false}} : ({}, {}) -> {}",
+                a[0],
+                dims_list(offset),
+                dims_list(sizes),
+                ty(d, s),
+                ty(DType::I64, &[m, 1]),
+                ty(d, &out)
+            ));
+            Ok((r, d, out.clone()))
+        })
     }
     fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
-        from_nd(&host(self)?.gather(axis, &host(index)?)?)
+        let (d, s, is) = (self.dtype, &self.shape, &index.shape);
+        if eager_core::shape::numel(is) == 0 {
+            return self.full(is, Scalar::I64(0), d);
+        }
+        exec1("gather", &[axis as i64], &[self, index], |p, a| {
+            let coords = p.along_axis_coords(&a[1], is, axis);
+            Ok((p.gather_points(&a[0], d, s, &coords, is), d, is.clone()))
+        })
     }
     fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
-        from_nd(&host(self)?.scatter(&host(positions)?, &host(values)?)?)
+        let (d, n, m) = (self.dtype, self.shape[0], positions.shape[0]);
+        if m == 0 {
+            return Ok(self.clone());
+        }
+        exec1("scatter", &[], &[self, positions, values], |p, a| {
+            // The last write wins: each position takes the largest `i`
+            // that writes it (a scatter-max of 0..m), then reads values[i].
+            let none = p.full(DType::I64, -1.0, &[n]);
+            let pos = p.reshape(&a[1], DType::I64, &[m], &[m, 1]);
+            let ids = p.iota(0, DType::I64, &[m]);
+            let winner = p.scatter_points(&none, DType::I64, &[n], &pos, &[m], &ids, "maximum");
+            let zero = p.full(DType::I64, 0.0, &[n]);
+            let written = p.cmp("GE", &winner, &zero, DType::I64, &[n]);
+            let at = p.bin("maximum", &winner, &zero, DType::I64, &[n]);
+            let at = p.reshape(&at, DType::I64, &[n], &[n, 1]);
+            let v = p.gather_points(&a[2], d, &[m], &at, &[n]);
+            Ok((p.select(&written, &v, &a[0], d, &[n]), d, vec![n]))
+        })
     }
     fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
-        from_nd(&host(self)?.scatter_add(axis, &host(index)?, &host(src)?)?)
+        let (d, s, is) = (self.dtype, &self.shape, &index.shape);
+        if eager_core::shape::numel(is) == 0 {
+            return Ok(self.clone());
+        }
+        exec1(
+            "scatter_add",
+            &[axis as i64],
+            &[self, index, src],
+            |p, a| {
+                let coords = p.along_axis_coords(&a[1], is, axis);
+                let add = if d == DType::Bool { "or" } else { "add" };
+                Ok((
+                    p.scatter_points(&a[0], d, s, &coords, is, &a[2], add),
+                    d,
+                    s.clone(),
+                ))
+            },
+        )
     }
     fn nonzero(&self) -> Result<Self> {
-        from_nd(&host(self)?.nonzero()?)
+        linalg::nonzero(self)
     }
     fn inv(&self) -> Result<Self> {
-        from_nd(&host(self)?.inv()?)
+        linalg::inv(self)
     }
     fn slogdet(&self) -> Result<(Self, Self)> {
-        let (s, l) = host(self)?.slogdet()?;
-        Ok((from_nd(&s)?, from_nd(&l)?))
+        linalg::slogdet(self)
     }
 }
