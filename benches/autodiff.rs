@@ -41,10 +41,15 @@ fn main() {
         let name = format!("mlp_{backend}");
         let mut g = c.benchmark_group(&name);
         g.bench_function("forward", |b| {
-            b.iter(|| loss(black_box(&params), &x, &y).expect("forward"))
+            b.iter(|| common::ready(&loss(black_box(&params), &x, &y).expect("forward")))
         });
         g.bench_function("value_and_grad", |b| {
-            b.iter(|| ep::value_and_grads(|p| loss(p, &x, &y), black_box(&refs)).expect("grad"))
+            b.iter(|| {
+                let (v, grads) =
+                    ep::value_and_grads(|p| loss(p, &x, &y), black_box(&refs)).expect("grad");
+                common::ready(&v);
+                grads.iter().for_each(common::ready);
+            })
         });
         #[cfg(feature = "torch")]
         if backend == Backend::Torch {

@@ -198,6 +198,9 @@ fn bench_xla(c: &mut Criterion) {
     use eager_tensor::backends::xla::{self as x, hlo, pjrt::ElementType};
     let client = x::client().expect("PJRT plugin (scripts/setup-xla.sh)");
     let f32s = ElementType::F32;
+    // Executions are asynchronous on both sides; each iteration waits for
+    // its last result, as a caller that uses the value does.
+    let ready = |t: EagerTensor| common::ready(&t);
     {
         let mut g = c.benchmark_group("xla_add_4");
         let exe = client
@@ -215,11 +218,13 @@ fn bench_xla(c: &mut Criterion) {
         g.bench_function("direct", |bch| {
             bch.iter(|| {
                 exe.execute(&[black_box(&a), black_box(&b)], &out)
-                    .expect("run")
+                    .expect("run")[0]
+                    .block_until_ready()
+                    .expect("ready")
             })
         });
         g.bench_function("eager", |bch| {
-            bch.iter(|| black_box(&ta).add(black_box(&tb)).expect("add"))
+            bch.iter(|| ready(black_box(&ta).add(black_box(&tb)).expect("add")))
         });
         g.finish();
     }
@@ -245,16 +250,20 @@ fn bench_xla(c: &mut Criterion) {
                     .execute(&[black_box(&a), &a], &[(f32s, vec![ni])])
                     .expect("sq");
                 let s2 = sum.execute(&[&s1[0]], &[(f32s, vec![])]).expect("sum");
-                sqrt.execute(&[&s2[0]], &[(f32s, vec![])]).expect("sqrt")
+                sqrt.execute(&[&s2[0]], &[(f32s, vec![])]).expect("sqrt")[0]
+                    .block_until_ready()
+                    .expect("ready")
             })
         });
         g.bench_function("eager", |bch| {
             bch.iter(|| {
-                black_box(&ta)
-                    .square()
-                    .and_then(|t| t.sum())
-                    .and_then(|t| t.sqrt())
-                    .expect("l2")
+                ready(
+                    black_box(&ta)
+                        .square()
+                        .and_then(|t| t.sum())
+                        .and_then(|t| t.sqrt())
+                        .expect("l2"),
+                )
             })
         });
         g.finish();

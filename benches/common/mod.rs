@@ -42,3 +42,15 @@ pub fn ratio_table(groups: &[&str], a: &str, b: &str) {
         }
     }
 }
+
+/// Waits until `t` is computed. Only xla runs asynchronously (results come
+/// back before the work is done, as in JAX); the other backends return
+/// finished tensors, so this is a no-op for them.
+#[allow(dead_code)]
+pub fn ready(t: &eager_tensor::EagerTensor) {
+    #[cfg(feature = "xla")]
+    if let Ok(x) = t.as_raw::<eager_tensor::XlaTensor>() {
+        x.buffer().block_until_ready().expect("xla result");
+    }
+    let _ = t;
+}

@@ -1,7 +1,6 @@
 //! The XLA backend of eager-tensor (issue 6): [`XlaTensor`] holds a device
-//! buffer of a PJRT client; ops run as cached, compiled StableHLO programs
-//! ([`tensor`]). Some ops still compute on a host copy (see
-//! `docs/semantics.md`).
+//! buffer of a PJRT client; every op runs as a cached, compiled StableHLO
+//! program (`docs/semantics.md` lists how each maps onto XLA).
 //!
 //! Each op runs as a compiled XLA executable, the way JAX dispatches eager
 //! ops: a StableHLO program is generated per (op, attributes, shapes,

@@ -523,8 +523,12 @@ impl Executable {
         self.num_outputs
     }
 
-    /// Runs on the client's device and waits for completion. `outputs`
-    /// gives each result's element type and dims (known from the program).
+    /// Queues a run on the client's device and returns its results at once
+    /// (as JAX dispatches): they become ready when the run completes, and
+    /// reading them waits for that ([`Buffer::block_until_ready`]). Inputs
+    /// may be dropped meanwhile: PJRT frees a buffer's memory only after
+    /// the work that uses it. `outputs` gives each result's element type
+    /// and dims (known from the program).
     pub fn execute(
         &self,
         inputs: &[&Buffer],
@@ -543,7 +547,6 @@ impl Executable {
         let arg_lists: [*const P; 1] = [arg_ptrs.as_ptr()];
         let mut outs: Vec<P> = vec![null_mut(); self.num_outputs];
         let out_lists: [*mut P; 1] = [outs.as_mut_ptr()];
-        let mut done: [P; 1] = [null_mut()];
         let mut a: ExecuteArgs = args();
         a.executable = self.exe;
         a.options = &mut opts;
@@ -551,7 +554,9 @@ impl Executable {
         a.num_devices = 1;
         a.num_args = inputs.len();
         a.output_lists = out_lists.as_ptr();
-        a.device_complete_events = done.as_mut_ptr();
+        // No completion event: the call returns once the work is queued
+        // and the results' buffers carry its readiness (and any error).
+        a.device_complete_events = null_mut();
         api.call(slot::LOADED_EXECUTABLE_EXECUTE, &mut a)?;
         let bufs: Vec<Buffer> = outs
             .into_iter()
@@ -563,7 +568,6 @@ impl Executable {
                 dims: dims.clone(),
             })
             .collect();
-        api.await_event(done[0])?;
         Ok(bufs)
     }
 }
@@ -611,15 +615,23 @@ impl Buffer {
         self.to_host_buffer()
     }
 
+    /// Waits until the buffer's contents are computed (JAX's
+    /// `block_until_ready`): executions are asynchronous, and an error of
+    /// the computation that produces the buffer surfaces here.
+    pub fn block_until_ready(&self) -> Result<()> {
+        let api = &self.client.api;
+        let mut e: BufferOutArgs = args();
+        e.buffer = self.buf;
+        api.call(slot::BUFFER_READY_EVENT, &mut e)?;
+        api.await_event(e.out as P)
+    }
+
     /// The in-place read: `ReadyEvent`, then `UnsafePointer`. Buffers this
     /// layer creates and executables return on the CPU plugin use the
     /// default dense row-major layout, so the bytes are the result.
     pub(crate) fn read_in_place(&self) -> Option<Vec<u8>> {
         let api = &self.client.api;
-        let mut e: BufferOutArgs = args();
-        e.buffer = self.buf;
-        api.call(slot::BUFFER_READY_EVENT, &mut e).ok()?;
-        api.await_event(e.out as P).ok()?;
+        self.block_until_ready().ok()?;
         let mut a: BufferOutArgs = args();
         a.buffer = self.buf;
         api.call(slot::BUFFER_UNSAFE_POINTER, &mut a).ok()?;
