@@ -591,8 +591,20 @@ impl EagerTensor {
         self.check_square("inv")?.dyn_inv()
     }
     /// Sign and natural log of the absolute determinant (NumPy's `slogdet`).
+    /// A matrix with NaN gives NaN for both.
     pub fn slogdet(&self) -> Result<(EagerTensor, EagerTensor)> {
-        self.check_square("slogdet")?.dyn_slogdet()
+        let x = self.check_square("slogdet")?;
+        let (sign, logdet) = x.dyn_slogdet()?;
+        if !x.dtype().is_float() {
+            return Ok((sign, logdet));
+        }
+        // The frameworks disagree on a matrix with NaN (NumPy: sign -1 or 1,
+        // PyTorch: 0, TensorFlow: (0, -inf)); one rule here for all.
+        let nan = x.isnan()?.any_axes(&[-2, -1], false)?;
+        Ok((
+            nan.where_cond(f64::NAN, &sign)?,
+            nan.where_cond(f64::NAN, &logdet)?,
+        ))
     }
     fn check_square(&self, op: &'static str) -> Result<EagerTensor> {
         let s = self.shape();

@@ -532,6 +532,9 @@ sn = np.array([[1.0, np.nan], [2.0, 1.0]])
 s, l = np.linalg.slogdet(sn)
 case("slogdet_nan", "slogdet", [sn], expect=[np.array(np.nan), l],
      note="NumPy's sign for a NaN matrix is whatever LAPACK left (-1 here); eager-tensor's is NaN, like its log|det|")
+sn0 = np.array([[0.0, np.nan], [0.0, 1.0]])
+case("slogdet_nan_and_zero_column", "slogdet", [sn0], expect=[np.array(np.nan), np.array(np.nan)],
+     note="NumPy says (0, -inf) here (the zero column comes first); eager-tensor: any NaN gives (NaN, NaN)")
 case("inv_shape_error", "inv", [sample((2, 3), "f64")], error="shape")
 
 # creation
