@@ -35,6 +35,8 @@ use std::sync::{Arc, Mutex};
 
 type Grads = Vec<Option<EagerTensor>>;
 type Backward = Box<dyn Fn(&EagerTensor) -> Result<Grads> + Send + Sync>;
+/// A gradient computed only if it is needed.
+type Lazy<'a> = &'a dyn Fn() -> Result<EagerTensor>;
 
 struct Node {
     /// The node of each input, `None` for constants.
@@ -187,7 +189,13 @@ fn unbroadcast(g: EagerTensor, shape: &[usize]) -> Result<EagerTensor> {
             axes.push((lead + i) as isize);
         }
     }
-    g.sum_axes(&axes, true)?.reshape_exact(shape)
+    // Summing the leading axes away already gives `shape`; kept size-1
+    // axes need a reshape (an op of its own on xla and tensorflow).
+    let summed = g.sum_axes(&axes, false)?;
+    if summed.shape() == shape {
+        return Ok(summed);
+    }
+    summed.reshape_exact(shape)
 }
 
 fn swap_last2(t: &EagerTensor) -> Result<EagerTensor> {
@@ -239,7 +247,8 @@ fn unary_backward(op: UnaryOp, x: EagerTensor, y: EagerTensor) -> Backward {
         Tan => one(move |g| g.mul(&y.square()?.add(c(1.0))?)),
         Sinh => one(move |g| g.mul(&x.cosh()?)),
         Cosh => one(move |g| g.mul(&x.sinh()?)),
-        Tanh => one(move |g| g.mul(&y.square()?.neg()?.add(c(1.0))?)),
+        // g (1 - y²) as g - g y²: one op fewer.
+        Tanh => one(move |g| g.sub(&g.mul(&y.square()?)?)),
         Arcsin => one(move |g| g.div(&x.square()?.neg()?.add(c(1.0))?.sqrt()?)),
         Arccos => one(move |g| g.div(&x.square()?.neg()?.add(c(1.0))?.sqrt()?)?.neg()),
         Arctan => one(move |g| g.div(&x.square()?.add(c(1.0))?)),
@@ -264,41 +273,51 @@ pub(crate) fn binary(op: BinaryOp, a: &EagerTensor, b: &EagerTensor) -> Result<E
     let (x, y) = (a.plain(), b.plain());
     let out = prim::binary(op, &x, &y)?;
     let (sa, sb) = (x.shape(), y.shape());
-    let two = move |ga: Option<EagerTensor>, gb: Option<EagerTensor>| -> Result<Grads> {
+    // A gradient is computed only for an input that is traced: the rules
+    // hand `two` closures, and a constant's is never called.
+    let need = [a.traced().is_some(), b.traced().is_some()];
+    let two = move |ga: Lazy, gb: Lazy| -> Result<Grads> {
         Ok(vec![
-            ga.map(|g| unbroadcast(g, &sa)).transpose()?,
-            gb.map(|g| unbroadcast(g, &sb)).transpose()?,
+            if need[0] {
+                Some(unbroadcast(ga()?, &sa)?)
+            } else {
+                None
+            },
+            if need[1] {
+                Some(unbroadcast(gb()?, &sb)?)
+            } else {
+                None
+            },
         ])
     };
     let o = out.clone();
     let backward: Backward = match op {
-        Add => Box::new(move |g| two(Some(g.clone()), Some(g.clone()))),
-        Sub => Box::new(move |g| two(Some(g.clone()), Some(g.neg()?))),
-        Mul => Box::new(move |g| two(Some(g.mul(&y)?), Some(g.mul(&x)?))),
-        Div => Box::new(move |g| two(Some(g.div(&y)?), Some(g.mul(&x)?.div(&y.square()?)?.neg()?))),
-        FloorDiv => Box::new(move |_| two(None, None)),
-        Rem => Box::new(move |g| two(Some(g.clone()), Some(g.mul(&x.floor_div(&y)?)?.neg()?))),
+        Add => Box::new(move |g| two(&|| Ok(g.clone()), &|| Ok(g.clone()))),
+        Sub => Box::new(move |g| two(&|| Ok(g.clone()), &|| g.neg())),
+        Mul => Box::new(move |g| two(&|| g.mul(&y), &|| g.mul(&x))),
+        Div => Box::new(move |g| two(&|| g.div(&y), &|| g.mul(&x)?.div(&y.square()?)?.neg())),
+        Rem => Box::new(move |g| two(&|| Ok(g.clone()), &|| g.mul(&x.floor_div(&y)?)?.neg())),
         Pow => Box::new(move |g| {
             let one = float_scalar(&x, 1.0);
-            let ga = g.mul(&y)?.mul(&x.pow(&y.sub(one)?)?)?;
-            // d/db a^b = a^b ln a, with a = 0 contributing 0 (JAX's rule).
-            let safe = x.eq(float_scalar(&x, 0.0))?.where_cond(one, &x)?;
-            let gb = g.mul(&o)?.mul(&safe.log()?)?;
-            two(Some(ga), Some(gb))
+            two(&|| g.mul(&y)?.mul(&x.pow(&y.sub(one)?)?), &|| {
+                // d/db a^b = a^b ln a, with a = 0 contributing 0 (JAX's rule).
+                let safe = x.eq(float_scalar(&x, 0.0))?.where_cond(one, &x)?;
+                g.mul(&o)?.mul(&safe.log()?)
+            })
         }),
         Minimum => Box::new(move |g| {
-            two(
-                Some(g.mul(&chooser(&x, &y, Lt)?)?),
-                Some(g.mul(&chooser(&y, &x, Lt)?)?),
-            )
+            two(&|| g.mul(&chooser(&x, &y, Lt)?), &|| {
+                g.mul(&chooser(&y, &x, Lt)?)
+            })
         }),
         Maximum => Box::new(move |g| {
-            two(
-                Some(g.mul(&chooser(&x, &y, Gt)?)?),
-                Some(g.mul(&chooser(&y, &x, Gt)?)?),
-            )
+            two(&|| g.mul(&chooser(&x, &y, Gt)?), &|| {
+                g.mul(&chooser(&y, &x, Gt)?)
+            })
         }),
-        LogicalAnd | LogicalOr | Lt | Le | Gt | Ge | Eq | Ne => Box::new(move |_| two(None, None)),
+        FloorDiv | LogicalAnd | LogicalOr | Lt | Le | Gt | Ge | Eq | Ne => {
+            Box::new(move |_| Ok(vec![None, None]))
+        }
     };
     record(op.name(), &[a, b], out, backward)
 }
@@ -307,17 +326,21 @@ pub(crate) fn where_cond(c: &EagerTensor, x: &EagerTensor, y: &EagerTensor) -> R
     let (cv, xv, yv) = (c.plain(), x.plain(), y.plain());
     let out = prim::where_cond(&cv, &xv, &yv)?;
     let (sx, sy) = (xv.shape(), yv.shape());
+    let need = [x.traced().is_some(), y.traced().is_some()];
     let backward: Backward = Box::new(move |g| {
         let zero = g.zeros_like()?;
-        let gx = unbroadcast(
-            prim::where_cond(&cv.broadcast_to(&g.shape())?, g, &zero)?,
-            &sx,
-        )?;
-        let gy = unbroadcast(
-            prim::where_cond(&cv.broadcast_to(&g.shape())?, &zero, g)?,
-            &sy,
-        )?;
-        Ok(vec![None, Some(gx), Some(gy)])
+        let c = cv.broadcast_to(&g.shape())?;
+        let gx = if need[0] {
+            Some(unbroadcast(prim::where_cond(&c, g, &zero)?, &sx)?)
+        } else {
+            None
+        };
+        let gy = if need[1] {
+            Some(unbroadcast(prim::where_cond(&c, &zero, g)?, &sy)?)
+        } else {
+            None
+        };
+        Ok(vec![None, gx, gy])
     });
     record("where_cond", &[c, x, y], out, backward)
 }
@@ -325,10 +348,19 @@ pub(crate) fn where_cond(c: &EagerTensor, x: &EagerTensor, y: &EagerTensor) -> R
 pub(crate) fn matmul(a: &EagerTensor, b: &EagerTensor) -> Result<EagerTensor> {
     let (x, y) = (a.plain(), b.plain());
     let out = prim::matmul(&x, &y)?;
+    let need = [a.traced().is_some(), b.traced().is_some()];
     let backward: Backward = Box::new(move |g| {
         Ok(vec![
-            Some(prim::matmul(g, &swap_last2(&y)?)?),
-            Some(prim::matmul(&swap_last2(&x)?, g)?),
+            if need[0] {
+                Some(prim::matmul(g, &swap_last2(&y)?)?)
+            } else {
+                None
+            },
+            if need[1] {
+                Some(prim::matmul(&swap_last2(&x)?, g)?)
+            } else {
+                None
+            },
         ])
     });
     record("matmul", &[a, b], out, backward)
@@ -445,7 +477,8 @@ fn keep(
     keepdims: bool,
     in_shape: &[usize],
 ) -> Result<EagerTensor> {
-    if keepdims {
+    // Without the leading axes `g` already broadcasts against the input.
+    if keepdims || axes.iter().enumerate().all(|(i, &a)| i == a) {
         return Ok(g.clone());
     }
     let mut s = in_shape.to_vec();
@@ -514,17 +547,22 @@ impl DynOps for Traced {
         let y = x.dyn_reduce(op, axes, keepdims)?;
         let shape = x.shape();
         let axes = axes.to_vec();
-        let yk = keep(&y, &axes, keepdims, &shape)?;
+        let yv = y.clone();
         let backward: Backward = match op {
             ReduceOp::Sum => one(move |g| keep(g, &axes, keepdims, &shape)?.broadcast_to(&shape)),
             ReduceOp::Mean => one(move |g| {
                 let count: usize = axes.iter().map(|&a| shape[a]).product();
-                keep(g, &axes, keepdims, &shape)?
-                    .broadcast_to(&shape)?
-                    .div(float_scalar(g, count as f64))
+                keep(
+                    &g.div(float_scalar(g, count as f64))?,
+                    &axes,
+                    keepdims,
+                    &shape,
+                )?
+                .broadcast_to(&shape)
             }),
             ReduceOp::Min | ReduceOp::Max => one(move |g| {
                 // Ties share the gradient evenly (JAX's rule).
+                let yk = keep(&yv, &axes, keepdims, &shape)?;
                 let hit = x.eq(&yk)?.astype(x.dtype())?;
                 let ax: Vec<isize> = axes.iter().map(|&a| a as isize).collect();
                 let count = hit.sum_axes(&ax, true)?;
