@@ -198,7 +198,8 @@ fn unbroadcast(g: EagerTensor, shape: &[usize]) -> Result<EagerTensor> {
     summed.reshape_exact(shape)
 }
 
-fn swap_last2(t: &EagerTensor) -> Result<EagerTensor> {
+/// `t` with its last two axes swapped (recorded when `t` is traced).
+pub(crate) fn swap_last2(t: &EagerTensor) -> Result<EagerTensor> {
     let n = t.ndim();
     let mut p: Vec<usize> = (0..n).collect();
     p.swap(n - 2, n - 1);
@@ -352,12 +353,12 @@ pub(crate) fn matmul(a: &EagerTensor, b: &EagerTensor) -> Result<EagerTensor> {
     let backward: Backward = Box::new(move |g| {
         Ok(vec![
             if need[0] {
-                Some(prim::matmul(g, &swap_last2(&y)?)?)
+                Some(prim::matmul_t(g, &y, false, true)?)
             } else {
                 None
             },
             if need[1] {
-                Some(prim::matmul(&swap_last2(&x)?, g)?)
+                Some(prim::matmul_t(&x, g, true, false)?)
             } else {
                 None
             },

@@ -34,6 +34,27 @@ pub(crate) fn matmul(a: &EagerTensor, b: &EagerTensor) -> Result<EagerTensor> {
     same_backend!("matmul", (a, b), |p, q| p.matmul(q))
 }
 
+/// [`matmul`] with the last two axes of `a` (`ta`) and/or `b` (`tb`)
+/// swapped first, in one framework call where the framework allows it.
+pub(crate) fn matmul_t(
+    a: &EagerTensor,
+    b: &EagerTensor,
+    ta: bool,
+    tb: bool,
+) -> Result<EagerTensor> {
+    if traced(&[a, b]) {
+        let swap = |t: &EagerTensor, yes: bool| {
+            if yes {
+                autodiff::swap_last2(t)
+            } else {
+                Ok(t.clone())
+            }
+        };
+        return autodiff::matmul(&swap(a, ta)?, &swap(b, tb)?);
+    }
+    same_backend!("matmul", (a, b), |p, q| p.matmul_t(q, ta, tb))
+}
+
 /// Joins tensors of one dtype along `axis`.
 pub(crate) fn concat(op: &'static str, ts: &[&EagerTensor], axis: usize) -> Result<EagerTensor> {
     if traced(ts) {

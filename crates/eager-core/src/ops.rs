@@ -313,6 +313,25 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
     fn cumsum(&self, axis: usize) -> Result<Self>;
     /// `[..., m, k] x [..., k, n]` with identical batch dimensions.
     fn matmul(&self, rhs: &Self) -> Result<Self>;
+    /// [`matmul`](Self::matmul) with the last two axes of `self`
+    /// (`transpose_a`) and/or `rhs` (`transpose_b`) swapped first — the
+    /// products of matmul's backward. The default swaps with `permute`
+    /// (a view where the framework has views); frameworks whose matmul
+    /// takes transposed operands override it and save that op.
+    fn matmul_t(&self, rhs: &Self, transpose_a: bool, transpose_b: bool) -> Result<Self> {
+        let swap = |t: &Self| {
+            let n = t.shape().len();
+            let mut p: Vec<usize> = (0..n).collect();
+            p.swap(n - 2, n - 1);
+            t.permute(&p)
+        };
+        match (transpose_a, transpose_b) {
+            (false, false) => self.matmul(rhs),
+            (true, false) => swap(self)?.matmul(rhs),
+            (false, true) => self.matmul(&swap(rhs)?),
+            (true, true) => swap(self)?.matmul(&swap(rhs)?),
+        }
+    }
 
     /// Same elements, new shape (same element count).
     fn reshape(&self, shape: &[usize]) -> Result<Self>;

@@ -480,16 +480,26 @@ impl BackendTensor for TfTensor {
         ))
     }
     fn matmul(&self, rhs: &Self) -> Result<Self> {
+        self.matmul_t(rhs, false, false)
+    }
+    fn matmul_t(&self, rhs: &Self, transpose_a: bool, transpose_b: bool) -> Result<Self> {
         if matches!(self.h().data_type(), DataType::UInt8) {
             // No uint8 matmul kernel: i32 wraps the same way modulo 256.
             let (a, b) = (
                 self.cast_tf("matmul", DataType::Int32)?,
                 rhs.cast_tf("matmul", DataType::Int32)?,
             );
-            return a.matmul(&b)?.cast_tf("matmul", DataType::UInt8);
+            return a
+                .matmul_t(&b, transpose_a, transpose_b)?
+                .cast_tf("matmul", DataType::UInt8);
         }
+        // adj_x / adj_y (the adjoint is the transpose for real dtypes).
+        let op = ops::BatchMatMulV2::new()
+            .adj_x(transpose_a)
+            .adj_y(transpose_b);
         Ok(wrap(
-            ops::batch_mat_mul_v2(context()?, self.h(), rhs.h()).map_err(fw("matmul"))?,
+            op.call(context()?, self.h(), rhs.h())
+                .map_err(fw("matmul"))?,
         ))
     }
 

@@ -586,6 +586,10 @@ unsafe impl Sync for Buffer {}
 
 impl Drop for Buffer {
     fn drop(&mut self) {
+        // Work still computing this buffer finishes first: then nothing we
+        // queued is left running when the process exits (the plugin's
+        // teardown under a running computation crashes).
+        let _ = self.block_until_ready();
         self.client.api.destroy(slot::BUFFER_DESTROY, self.buf);
     }
 }

@@ -989,22 +989,30 @@ impl BackendTensor for XlaTensor {
         })
     }
     fn matmul(&self, rhs: &Self) -> Result<Self> {
+        self.matmul_t(rhs, false, false)
+    }
+    fn matmul_t(&self, rhs: &Self, transpose_a: bool, transpose_b: bool) -> Result<Self> {
+        // dot_general contracts any axis: a transposed operand is just
+        // another contracting dimension, no transpose op.
         let d = self.dtype;
         let nd = self.shape.len();
+        let (ka, kb) = (
+            if transpose_a { nd - 2 } else { nd - 1 },
+            if transpose_b { nd - 1 } else { nd - 2 },
+        );
         let mut s = self.shape[..nd - 2].to_vec();
-        s.extend([self.shape[nd - 2], rhs.shape[nd - 1]]);
-        exec1("matmul", &[], &[self, rhs], |p, a| {
+        s.extend([self.shape[2 * nd - 3 - ka], rhs.shape[2 * nd - 3 - kb]]);
+        let attrs = [transpose_a as i64, transpose_b as i64];
+        exec1("matmul", &attrs, &[self, rhs], |p, a| {
             let batching = if nd == 2 {
                 String::new()
             } else {
                 format!("batching_dims = [{0}] x [{0}], ", dims_list(0..nd - 2))
             };
             let r = p.let_(format!(
-                "stablehlo.dot_general {}, {}, {batching}contracting_dims = [{}] x [{}] : ({}, {}) -> {}",
+                "stablehlo.dot_general {}, {}, {batching}contracting_dims = [{ka}] x [{kb}] : ({}, {}) -> {}",
                 a[0],
                 a[1],
-                nd - 1,
-                nd - 2,
                 ty(d, &self.shape),
                 ty(d, &rhs.shape),
                 ty(d, &s)

@@ -1,31 +1,45 @@
 //! Random numbers drawn on the device, as JAX draws them: XLA's
-//! `rng_bit_generator` with the Threefry algorithm and a per-thread key that
-//! each draw advances (the new key stays on the device).
+//! `rng_bit_generator` with the Threefry algorithm. Each draw gets its own
+//! key, derived on the host from this thread's seed and a draw counter, so
+//! the thread state is two integers and no device buffer (a device handle
+//! in a thread-local would be freed during process exit, racing the
+//! plugin's own teardown).
 
-use super::{exec, ty, upload, Prog, XlaTensor};
+use super::{exec1, ty, upload, Prog, XlaTensor};
 use eager_core::{DType, Distribution, Error, HostData, Result};
-use std::cell::RefCell;
-
-enum State {
-    /// Seeded from the OS on first use.
-    Fresh,
-    /// `seed(s)` was called; the key is uploaded on the next draw.
-    Seed(u64),
-    /// The device key (`i64[2]`, Threefry's `u64[2]` state bit for bit).
-    Key(XlaTensor),
-}
+use std::cell::Cell;
 
 thread_local! {
-    static STATE: RefCell<State> = const { RefCell::new(State::Fresh) };
+    /// (seed, draws so far); the seed comes from the OS on first use.
+    static STATE: Cell<Option<(u64, u64)>> = const { Cell::new(None) };
 }
 
 /// Seeds this thread's generator: the same seed repeats the same draws.
 pub fn seed(seed: u64) {
-    STATE.with(|s| *s.borrow_mut() = State::Seed(seed));
+    STATE.with(|s| s.set(Some((seed, 0))));
 }
 
-fn key_from(seed: u64) -> Result<XlaTensor> {
-    upload("random", &HostData::I64(vec![seed as i64, 0]), &[2])
+/// SplitMix64's finalizer: a bijective mix, so distinct inputs give
+/// distinct, well-spread keys.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The next draw's Threefry state (key, counter): a key per draw, distinct
+/// for distinct draw numbers (`mix` is a bijection), counter 0.
+fn next_key() -> [i64; 2] {
+    STATE.with(|s| {
+        let (seed, n) = s.get().unwrap_or_else(|| {
+            use std::hash::{BuildHasher, Hasher};
+            let h = std::collections::hash_map::RandomState::new().build_hasher();
+            (h.finish(), 0)
+        });
+        s.set(Some((seed, n.wrapping_add(1))));
+        [mix(mix(seed) ^ n) as i64, 0]
+    })
 }
 
 /// Values of `dist` of a float `dtype`, drawn on the device.
@@ -44,47 +58,18 @@ pub(super) fn draw(dist: Distribution, shape: &[usize], dtype: DType) -> Result<
         DType::F32 => upload("random", &HostData::F32(vec![a as f32, b as f32]), &[2])?,
         _ => upload("random", &HostData::F64(vec![a, b]), &[2])?,
     };
-    let key = STATE.with(|s| -> Result<XlaTensor> {
-        let mut s = s.borrow_mut();
-        let k = match &*s {
-            State::Key(k) => k.clone(),
-            State::Seed(v) => key_from(*v)?,
-            State::Fresh => {
-                use std::hash::{BuildHasher, Hasher};
-                let h = std::collections::hash_map::RandomState::new().build_hasher();
-                key_from(h.finish())?
-            }
-        };
-        *s = State::Key(k.clone());
-        Ok(k)
-    })?;
+    let key = upload("random", &HostData::I64(next_key().to_vec()), &[2])?;
     let mut attrs = vec![normal as i64];
     attrs.extend(shape.iter().map(|&n| n as i64));
-    let mut out = exec("random", &attrs, &[&key, &params], |p, x| {
-        let (k, v) = program(p, &x[0], &x[1], dtype, shape, normal);
-        Ok(vec![(k, DType::I64, vec![2]), (v, dtype, shape.to_vec())])
-    })?;
-    let vals = out.pop();
-    let new_key = out.pop();
-    match (new_key, vals) {
-        (Some(k), Some(v)) => {
-            STATE.with(|s| *s.borrow_mut() = State::Key(k));
-            Ok(v)
-        }
-        _ => Err(Error::invalid("random", "the program gave no result")),
-    }
+    exec1("random", &attrs, &[&key, &params], |p, x| {
+        let v = program(p, &x[0], &x[1], dtype, shape, normal);
+        Ok((v, dtype, shape.to_vec()))
+    })
 }
 
 /// The draw: bits from the key, mantissa bits to `[0, 1)`, then the
 /// distribution (normal by the inverse error function, as JAX does).
-fn program(
-    p: &mut Prog,
-    key: &str,
-    params: &str,
-    d: DType,
-    s: &[usize],
-    normal: bool,
-) -> (String, String) {
+fn program(p: &mut Prog, key: &str, params: &str, d: DType, s: &[usize], normal: bool) -> String {
     let (uint, shift, one) = if d == DType::F32 {
         ("ui32", 9, "0x3F800000")
     } else {
@@ -108,11 +93,6 @@ fn program(
         ),
         2,
     );
-    let new_key = p.let_(format!(
-        "stablehlo.bitcast_convert {} : (tensor<2xui64>) -> {}",
-        r[0],
-        ty(DType::I64, &[2])
-    ));
     let c_shift = p.let_(format!("stablehlo.constant dense<{shift}> : {}", ut(&[])));
     let c_one = p.let_(format!("stablehlo.constant dense<{one}> : {}", ut(&[])));
     let bc = |p: &mut Prog, c: &str| {
@@ -147,7 +127,7 @@ fn program(
         p.bcast(&v, d, &[], s)
     };
     let (a, b) = (param(p, 0), param(p, 1));
-    let vals = if normal {
+    if normal {
         // u in [0, 1) -> (-1, 1) -> sqrt(2) erfinv(.)
         let two = p.full(d, 2.0, s);
         let v = p.bin("multiply", &u, &two, d, s);
@@ -168,6 +148,5 @@ fn program(
         let w = p.bin("subtract", &b, &a, d, s);
         let x = p.bin("multiply", &u, &w, d, s);
         p.bin("add", &x, &a, d, s)
-    };
-    (new_key, vals)
+    }
 }
