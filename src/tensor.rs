@@ -343,6 +343,46 @@ impl EagerTensor {
         self.dyn_to_device(device)
     }
 
+    /// The tensor owned by another framework (not in EagerPy): a copy on
+    /// `backend`'s default device, or the tensor itself if `backend` owns it
+    /// already. It takes one copy through host memory (zero-copy sharing of
+    /// host buffers between frameworks is not done yet). A backend that is
+    /// not compiled in is an `unsupported` error; a tensor being
+    /// differentiated (inside `value_and_grad`, or a torch tensor that
+    /// requires grad) is an `invalid` one: gradients do not cross
+    /// frameworks, so convert the inputs before `value_and_grad`.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1i32, 2], &[2])?;
+    /// for b in ep::Backend::enabled() {
+    ///     let u = t.to_backend(b)?;
+    ///     assert_eq!((u.backend(), u.to_vec::<i32>()?), (b, vec![1, 2]));
+    /// }
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn to_backend(&self, backend: Backend) -> Result<EagerTensor> {
+        let differentiated = match self {
+            EagerTensor::Traced(_) => true,
+            // libtorch's autograd (torch's value_and_grad) tracks it.
+            #[cfg(feature = "torch")]
+            EagerTensor::Torch(t) => t.0.requires_grad(),
+            _ => false,
+        };
+        if differentiated {
+            return Err(Error::invalid(
+                "to_backend",
+                "a tensor being differentiated cannot change framework (the \
+                 gradient would be lost); convert the inputs before \
+                 value_and_grad, or detach",
+            ));
+        }
+        if backend == self.backend() {
+            return Ok(self.clone());
+        }
+        Self::from_host(backend, self.dyn_to_host()?, &self.shape())
+    }
+
     /// A row-major host copy of the elements as `Vec<E>`; `E` must match the
     /// dtype (cast with [`astype`](Self::astype) first).
     ///

@@ -466,3 +466,49 @@ fn every_backend_agrees_with_ndarray_on_a_chain() {
         }
     }
 }
+
+#[test]
+fn to_backend_moves_between_every_pair_of_backends() {
+    let all = [
+        Backend::NdArray,
+        Backend::Torch,
+        Backend::TensorFlow,
+        Backend::Xla,
+    ];
+    let enabled = Backend::enabled();
+    for &from in &enabled {
+        let ints = EagerTensor::from_vec(from, vec![1i64, -2, 3, 4, 5, 6], &[2, 3]).unwrap();
+        let floats = EagerTensor::from_vec(from, vec![0.5f32, f32::NAN, -1.25], &[3]).unwrap();
+        let flags = EagerTensor::from_vec(from, vec![true], &[]).unwrap();
+        let empty = EagerTensor::zeros(from, &[0, 2], DType::U8).unwrap();
+        for &to in &all {
+            if !enabled.contains(&to) {
+                let e = ints.to_backend(to).unwrap_err();
+                assert_eq!(e.kind(), "unsupported", "{from} -> {to}: {e}");
+                continue;
+            }
+            let i = ints.to_backend(to).unwrap();
+            assert_eq!(
+                (i.backend(), i.dtype(), i.shape()),
+                (to, DType::I64, vec![2, 3])
+            );
+            assert_eq!(i.to_vec::<i64>().unwrap(), vec![1, -2, 3, 4, 5, 6]);
+            let f = floats.to_backend(to).unwrap().to_vec::<f32>().unwrap();
+            assert_eq!((f[0], f[2]), (0.5, -1.25));
+            assert!(f[1].is_nan(), "{from} -> {to}");
+            let b = flags.to_backend(to).unwrap();
+            assert_eq!((b.shape(), b.item::<bool>().unwrap()), (vec![], true));
+            let z = empty.to_backend(to).unwrap();
+            assert_eq!((z.dtype(), z.shape()), (DType::U8, vec![0, 2]));
+            // The result is the target framework's own tensor: ops run there.
+            let sum = i.sum().unwrap();
+            assert_eq!((sum.backend(), sum.item::<i64>().unwrap()), (to, 17));
+        }
+        // Gradients do not cross frameworks.
+        let x = EagerTensor::from_vec(from, vec![1.0f64, 2.0], &[2]).unwrap();
+        let other = enabled.iter().copied().find(|&b| b != from).unwrap_or(from);
+        let e = ep::value_and_grad(|t| t.to_backend(other)?.sum(), &x).unwrap_err();
+        assert_eq!(e.kind(), "invalid", "{e}");
+        assert!(e.to_string().contains("to_backend"), "{e}");
+    }
+}

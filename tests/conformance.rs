@@ -514,7 +514,8 @@ fn conformance_all_enabled_backends() {
 }
 
 /// Every op name the generator uses is known to the runner, and the table
-/// covers every op of API.md but autodiff and to_backend.
+/// covers every op of API.md but autodiff and to_backend (tests/autodiff.rs
+/// and tests/api.rs test those on every backend).
 #[test]
 fn conformance_table_covers_the_api() {
     let data = data();
