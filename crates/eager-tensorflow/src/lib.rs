@@ -107,12 +107,40 @@ fn host_tensor<T: TensorType>(op: &'static str, v: &[T], shape: &[usize]) -> Res
     Ok(wrap(t.into_handle(context()?).map_err(fw(op))?))
 }
 
+type HandleCache<T> = std::sync::Mutex<std::collections::HashMap<Vec<T>, TfTensor>>;
+
+/// A 1-D host vector as a handle. Short ones (axes, shapes, permutations)
+/// recur on almost every call, so their handles (immutable) are kept and
+/// shared instead of uploaded again; long ones (index tables) are not.
+fn small_vector<T: TensorType + std::hash::Hash + Eq>(
+    cache: &HandleCache<T>,
+    op: &'static str,
+    v: &[T],
+) -> Result<TfTensor> {
+    if v.len() > 8 {
+        return host_tensor(op, v, &[v.len()]);
+    }
+    if let Some(t) = cache.lock().ok().and_then(|m| m.get(v).cloned()) {
+        return Ok(t);
+    }
+    let t = host_tensor(op, v, &[v.len()])?;
+    if let Ok(mut m) = cache.lock() {
+        if m.len() >= 4096 {
+            m.clear();
+        }
+        m.insert(v.to_vec(), t.clone());
+    }
+    Ok(t)
+}
+
 fn i64s(op: &'static str, v: &[i64]) -> Result<TfTensor> {
-    host_tensor(op, v, &[v.len()])
+    static CACHE: std::sync::OnceLock<HandleCache<i64>> = std::sync::OnceLock::new();
+    small_vector(CACHE.get_or_init(Default::default), op, v)
 }
 
 fn i32s(op: &'static str, v: &[i32]) -> Result<TfTensor> {
-    host_tensor(op, v, &[v.len()])
+    static CACHE: std::sync::OnceLock<HandleCache<i32>> = std::sync::OnceLock::new();
+    small_vector(CACHE.get_or_init(Default::default), op, v)
 }
 
 impl TfTensor {
