@@ -671,13 +671,12 @@ impl DynOps for Traced {
     }
     fn dyn_inv(&self) -> Result<EagerTensor> {
         let y = self.value().dyn_inv()?;
-        let yt = swap_last2(&y)?;
-        record(
-            "inv",
-            &[&wrap(self)],
-            y,
-            one(move |g| prim::matmul(&prim::matmul(&yt, g)?, &yt)?.neg()),
-        )
+        let yv = y.clone();
+        // -Yᵀ g Yᵀ, the transposes folded into the products.
+        let backward = one(move |g| {
+            prim::matmul_t(&prim::matmul_t(&yv, g, true, false)?, &yv, false, true)?.neg()
+        });
+        record("inv", &[&wrap(self)], y, backward)
     }
     fn dyn_slogdet(&self) -> Result<(EagerTensor, EagerTensor)> {
         let x = self.value().clone();

@@ -288,15 +288,16 @@ impl Prog {
     fn iota(&mut self, dim: usize, d: DType, s: &[usize]) -> String {
         self.let_(format!("stablehlo.iota dim = {dim} : {}", ty(d, s)))
     }
-    fn reshape(&mut self, x: &str, d: DType, from: &[usize], to: &[usize]) -> String {
+    /// `op x : (from) -> to`, or `x` itself when the types are equal
+    /// (reshape, convert).
+    fn retype(&mut self, op: &str, x: &str, from: String, to: String) -> String {
         if from == to {
             return x.to_string();
         }
-        self.let_(format!(
-            "stablehlo.reshape {x} : ({}) -> {}",
-            ty(d, from),
-            ty(d, to)
-        ))
+        self.let_(format!("stablehlo.{op} {x} : ({from}) -> {to}"))
+    }
+    fn reshape(&mut self, x: &str, d: DType, from: &[usize], to: &[usize]) -> String {
+        self.retype("reshape", x, ty(d, from), ty(d, to))
     }
     /// A constant of dtype `d` broadcast to `s`.
     fn full(&mut self, d: DType, v: f64, s: &[usize]) -> String {
@@ -307,37 +308,35 @@ impl Prog {
             _ => format!("{}", v as i64),
         };
         let c = self.let_(format!("stablehlo.constant dense<{lit}> : {}", ty(d, &[])));
-        if s.is_empty() {
-            return c;
-        }
-        self.let_(format!(
-            "stablehlo.broadcast_in_dim {c}, dims = [] : ({}) -> {}",
-            ty(d, &[]),
-            ty(d, s)
-        ))
+        self.bcast(&c, d, &[], s)
     }
+    /// NumPy broadcasting of `x` from `from` to `to` (trailing axes align).
     fn bcast(&mut self, x: &str, d: DType, from: &[usize], to: &[usize]) -> String {
         if from == to {
             return x.to_string();
         }
         let off = to.len() - from.len();
-        let dims: Vec<String> = (0..from.len()).map(|i| (i + off).to_string()).collect();
+        let dims: Vec<usize> = (0..from.len()).map(|i| i + off).collect();
+        self.bcast_in(x, d, from, to, &dims)
+    }
+    /// `broadcast_in_dim`: axis `i` of `x` becomes axis `dims[i]` of `to`.
+    fn bcast_in(
+        &mut self,
+        x: &str,
+        d: DType,
+        from: &[usize],
+        to: &[usize],
+        dims: &[usize],
+    ) -> String {
         self.let_(format!(
             "stablehlo.broadcast_in_dim {x}, dims = [{}] : ({}) -> {}",
-            dims.join(", "),
+            dims_list(dims.iter().copied()),
             ty(d, from),
             ty(d, to)
         ))
     }
     fn convert(&mut self, x: &str, from: DType, to: DType, s: &[usize]) -> String {
-        if from == to {
-            return x.to_string();
-        }
-        self.let_(format!(
-            "stablehlo.convert {x} : ({}) -> {}",
-            ty(from, s),
-            ty(to, s)
-        ))
+        self.retype("convert", x, ty(from, s), ty(to, s))
     }
     fn text(&self, results: &[Out]) -> String {
         let rets: Vec<&str> = results.iter().map(|r| r.0.as_str()).collect();

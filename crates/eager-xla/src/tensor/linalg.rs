@@ -150,57 +150,37 @@ fn eliminate(p: &mut Prog, m: &str, d: DType, b: usize, n: usize, w: usize) -> E
         let neg = p.full(d, -1.0, &bn);
         let cand = p.select(&below, &absc, &neg, d, &bn);
         let piv = p.arg_best(&cand, d, &bn, 1, true);
-        let pb = p.let_(format!(
-            "stablehlo.broadcast_in_dim {piv}, dims = [0] : ({}) -> {}",
-            ty(DType::I64, &vb),
-            ty(DType::I64, &bn)
-        ));
+        let pb = p.bcast_in(&piv, DType::I64, &vb, &bn, &[0]);
         let onep = p.cmp("EQ", &rows, &pb, DType::I64, &bn);
         let onek = p.cmp("EQ", &rows, &kb, DType::I64, &bn);
         let zeros = p.full(d, 0.0, &bn);
         let pc = p.select(&onep, &colk, &zeros, d, &bn);
         let pivot = p.reduce_by(&pc, "add", 0.0, d, &bn, &[1]);
-        let to3 = |p: &mut Prog, x: &str, dt: DType, dims: &str, from: &[usize]| {
-            p.let_(format!(
-                "stablehlo.broadcast_in_dim {x}, dims = [{dims}] : ({}) -> {}",
-                ty(dt, from),
-                ty(dt, &bnw)
-            ))
+        let to3 = |p: &mut Prog, x: &str, dt: DType, dims: &[usize], from: &[usize]| {
+            p.bcast_in(x, dt, from, &bnw, dims)
         };
-        let onep3 = to3(p, &onep, DType::Bool, "0, 1", &bn);
-        let onek3 = to3(p, &onek, DType::Bool, "0, 1", &bn);
+        let onep3 = to3(p, &onep, DType::Bool, &[0, 1], &bn);
+        let onek3 = to3(p, &onek, DType::Bool, &[0, 1], &bn);
         let zeros3 = p.full(d, 0.0, &bnw);
         let sel_p = p.select(&onep3, m, &zeros3, d, &bnw);
         let rowp = p.reduce_by(&sel_p, "add", 0.0, d, &bnw, &[1]);
         let sel_k = p.select(&onek3, m, &zeros3, d, &bnw);
         let rowk = p.reduce_by(&sel_k, "add", 0.0, d, &bnw, &[1]);
-        let rowp3 = to3(p, &rowp, d, "0, 2", &[b, w]);
-        let rowk3 = to3(p, &rowk, d, "0, 2", &[b, w]);
+        let rowp3 = to3(p, &rowp, d, &[0, 2], &[b, w]);
+        let rowk3 = to3(p, &rowk, d, &[0, 2], &[b, w]);
         let swapped = p.select(&onep3, &rowk3, m, d, &bnw);
         let swapped = p.select(&onek3, &rowp3, &swapped, d, &bnw);
-        let pivot_bw = p.let_(format!(
-            "stablehlo.broadcast_in_dim {pivot}, dims = [0] : ({}) -> {}",
-            ty(d, &vb),
-            ty(d, &[b, w])
-        ));
+        let pivot_bw = p.bcast_in(&pivot, d, &vb, &[b, w], &[0]);
         let newk = p.bin("divide", &rowp, &pivot_bw, d, &[b, w]);
-        let newk3 = to3(p, &newk, d, "0, 2", &[b, w]);
+        let newk3 = to3(p, &newk, d, &[0, 2], &[b, w]);
         // The column after the swap: the pivot row's entry moves to row k.
         let colk_at_k = p.select(&onek, &colk, &zeros, d, &bn);
         let ck_k = p.reduce_by(&colk_at_k, "add", 0.0, d, &bn, &[1]);
-        let ck_k_b = p.let_(format!(
-            "stablehlo.broadcast_in_dim {ck_k}, dims = [0] : ({}) -> {}",
-            ty(d, &vb),
-            ty(d, &bn)
-        ));
-        let pivot_bn = p.let_(format!(
-            "stablehlo.broadcast_in_dim {pivot}, dims = [0] : ({}) -> {}",
-            ty(d, &vb),
-            ty(d, &bn)
-        ));
+        let ck_k_b = p.bcast_in(&ck_k, d, &vb, &bn, &[0]);
+        let pivot_bn = p.bcast_in(&pivot, d, &vb, &bn, &[0]);
         let f = p.select(&onep, &ck_k_b, &colk, d, &bn);
         let f = p.select(&onek, &pivot_bn, &f, d, &bn);
-        let f3 = to3(p, &f, d, "0, 1", &bn);
+        let f3 = to3(p, &f, d, &[0, 1], &bn);
         let prod = p.bin("multiply", &f3, &newk3, d, &bnw);
         let elim = p.bin("subtract", &swapped, &prod, d, &bnw);
         let m2 = p.select(&onek3, &newk3, &elim, d, &bnw);
@@ -287,14 +267,7 @@ pub(super) fn inv(x: &XlaTensor) -> Result<XlaTensor> {
             ty(d, &[b, n, n])
         ));
         let r = p.reshape(&right, d, &[b, n, n], &s);
-        let f = p.full(DType::Bool, 0.0, &[]);
-        let any = p.let_(format!(
-            "stablehlo.reduce({} init: {f}) applies stablehlo.or across dimensions = [0] : ({}, {}) -> {}",
-            e.stop,
-            ty(DType::Bool, &[b]),
-            ty(DType::Bool, &[]),
-            ty(DType::Bool, &[])
-        ));
+        let any = p.reduce_by(&e.stop, "or", 0.0, DType::Bool, &[b], &[0]);
         Ok(vec![(r, d, s.clone()), (any, DType::Bool, vec![])])
     })?;
     if let HostData::Bool(v) = out[1].to_host()? {
