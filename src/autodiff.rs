@@ -493,6 +493,9 @@ impl DynOps for Traced {
     fn dyn_backend(&self) -> crate::Backend {
         self.value().backend()
     }
+    fn dyn_native_dtype_ok(&self) -> Result<()> {
+        self.value().dyn_native_dtype_ok()
+    }
     fn dyn_shape(&self) -> Vec<usize> {
         self.value().shape()
     }

@@ -5,7 +5,7 @@ use crate::tensor::{on_backend, DynOps};
 use crate::{Backend, DType, Distribution, EagerTensor, Error, HostData, Result, Scalar};
 
 fn fill(like: &EagerTensor, shape: &[usize], value: Scalar, dtype: DType) -> Result<EagerTensor> {
-    eager_core::shape::checked_numel("full", shape)?;
+    eager_core::shape::check_size("full", shape, dtype)?;
     like.dyn_full(shape, value.cast("full", dtype)?, dtype)
 }
 
@@ -47,13 +47,14 @@ pub fn arange(like: &EagerTensor, start: i64, stop: i64, step: i64) -> Result<Ea
         0
     };
     let len = usize::try_from(len)
-        .ok()
-        .filter(|&n| n <= isize::MAX as usize / 8)
-        .ok_or_else(|| Error::invalid("arange", format!("{len} elements are too many")))?;
+        .map_err(|_| Error::invalid("arange", format!("{len} elements are too many")))?;
+    eager_core::shape::check_size("arange", &[len], DType::I64)?;
     let mut v: Vec<i64> = Vec::new();
     v.try_reserve_exact(len)
         .map_err(|_| Error::invalid("arange", format!("{len} elements do not fit in memory")))?;
-    v.extend((0..len as i64).map(|i| start + i * step));
+    // In i128: `start + i * step` may overflow i64 on the way, never at the
+    // end (every value lies between start and stop).
+    v.extend((0..len as i128).map(|i| (start as i128 + i * step as i128) as i64));
     like.from_host_like(HostData::I64(v), &[len])
 }
 
@@ -66,13 +67,13 @@ fn random_dtype(like: &EagerTensor) -> DType {
 pub fn uniform(like: &EagerTensor, shape: &[usize], low: f64, high: f64) -> Result<EagerTensor> {
     // Written so that NaN bounds fail too.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    if !(low < high) || !low.is_finite() || !high.is_finite() {
+    if !(low < high) || !(high - low).is_finite() {
         return Err(Error::invalid(
             "uniform",
-            format!("needs finite low < high, got [{low}, {high})"),
+            format!("needs finite low < high with a finite high - low, got [{low}, {high})"),
         ));
     }
-    eager_core::shape::checked_numel("uniform", shape)?;
+    eager_core::shape::check_size("uniform", shape, random_dtype(like))?;
     like.dyn_random(
         Distribution::Uniform { low, high },
         shape,
@@ -88,7 +89,7 @@ pub fn normal(like: &EagerTensor, shape: &[usize], mean: f64, std: f64) -> Resul
             format!("needs a finite mean and std >= 0, got {mean}, {std}"),
         ));
     }
-    eager_core::shape::checked_numel("normal", shape)?;
+    eager_core::shape::check_size("normal", shape, random_dtype(like))?;
     like.dyn_random(
         Distribution::Normal { mean, std },
         shape,
@@ -118,7 +119,7 @@ impl EagerTensor {
         dtype: DType,
     ) -> Result<EagerTensor> {
         let v = value.into().cast("full", dtype)?;
-        eager_core::shape::checked_numel("full", shape)?;
+        eager_core::shape::check_size("full", shape, dtype)?;
         let seed = on_backend!("full", backend, |B| {
             <B as eager_core::BackendTensor>::from_host(HostData::filled("full", v, dtype, 1)?, &[])
         })?;

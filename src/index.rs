@@ -79,38 +79,48 @@ impl From<std::ops::RangeFull> for IndexItem {
         }
     }
 }
+
+/// An index or bound as `isize`, saturating: a `usize` beyond `isize::MAX`
+/// stays out of range (an `index` error, or a bound that clamps) instead of
+/// wrapping to a negative position that counts from the end.
+fn to_isize<T: TryInto<isize> + PartialOrd + Default>(v: T) -> isize {
+    let negative = v < T::default();
+    v.try_into()
+        .unwrap_or(if negative { isize::MIN } else { isize::MAX })
+}
+
 macro_rules! index_ints {
     ($($t:ty),*) => {$(
         impl From<$t> for IndexItem {
-            fn from(i: $t) -> Self { IndexItem::Int(i as isize) }
+            fn from(i: $t) -> Self { IndexItem::Int(to_isize(i)) }
         }
         impl From<std::ops::Range<$t>> for IndexItem {
             fn from(r: std::ops::Range<$t>) -> Self {
-                IndexItem::Slice { start: Some(r.start as isize), stop: Some(r.end as isize), step: 1 }
+                IndexItem::Slice { start: Some(to_isize(r.start)), stop: Some(to_isize(r.end)), step: 1 }
             }
         }
         impl From<std::ops::RangeFrom<$t>> for IndexItem {
             fn from(r: std::ops::RangeFrom<$t>) -> Self {
-                IndexItem::Slice { start: Some(r.start as isize), stop: None, step: 1 }
+                IndexItem::Slice { start: Some(to_isize(r.start)), stop: None, step: 1 }
             }
         }
         impl From<std::ops::RangeTo<$t>> for IndexItem {
             fn from(r: std::ops::RangeTo<$t>) -> Self {
-                IndexItem::Slice { start: None, stop: Some(r.end as isize), step: 1 }
+                IndexItem::Slice { start: None, stop: Some(to_isize(r.end)), step: 1 }
             }
         }
         impl From<std::ops::RangeInclusive<$t>> for IndexItem {
             fn from(r: std::ops::RangeInclusive<$t>) -> Self {
-                let end = *r.end() as isize;
+                let end = to_isize(*r.end());
                 // `a..=-1` means "through the last element".
-                let stop = if end == -1 { None } else { Some(end + 1) };
-                IndexItem::Slice { start: Some(*r.start() as isize), stop, step: 1 }
+                let stop = if end == -1 { None } else { Some(end.saturating_add(1)) };
+                IndexItem::Slice { start: Some(to_isize(*r.start())), stop, step: 1 }
             }
         }
         impl From<std::ops::RangeToInclusive<$t>> for IndexItem {
             fn from(r: std::ops::RangeToInclusive<$t>) -> Self {
-                let end = r.end as isize;
-                let stop = if end == -1 { None } else { Some(end + 1) };
+                let end = to_isize(r.end);
+                let stop = if end == -1 { None } else { Some(end.saturating_add(1)) };
                 IndexItem::Slice { start: None, stop, step: 1 }
             }
         }
@@ -428,11 +438,12 @@ fn advanced_index(op: &'static str, plan: Plan) -> Result<EagerTensor> {
     let flat = flat
         .ok_or_else(|| Error::index(op, "no index tensors"))?
         .broadcast_to(&bshape)?;
+    let mut out_shape = bshape.clone();
+    out_shape.extend(rest.iter().map(|&a| vshape[a]));
+    eager_core::shape::check_size(op, &out_shape, merged.dtype())?;
     let count: usize = bshape.iter().product();
     let flat = flat.reshape_exact(&[count])?;
     let picked = crate::prim::index_select(op, &merged, 0, &flat)?;
-    let mut out_shape = bshape.clone();
-    out_shape.extend(rest.iter().map(|&a| vshape[a]));
     let out = picked.reshape_exact(&out_shape)?;
     let first = axes[0];
     if contiguous && first > 0 {

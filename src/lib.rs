@@ -50,7 +50,7 @@ pub use index::{Ellipsis, IndexItem, NewAxis};
 pub use operand::Operand;
 pub use ops::{concatenate, stack, where_cond};
 pub use shape_ops::{meshgrid, Indexing, PadMode};
-pub use tensor::{astensor, EagerTensor, Native, NativeRef};
+pub use tensor::{astensor, try_astensor, EagerTensor, Native, NativeRef};
 
 #[cfg(feature = "ndarray")]
 pub use eager_ndarray::NdTensor;

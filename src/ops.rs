@@ -53,15 +53,37 @@ pub(crate) fn binary_operands(op: BinaryOp, a: Operand, b: Operand) -> Result<Ea
     use BinaryOp::*;
     let name = op.name();
     let like = like_of(name, &[&a, &b])?;
-    if let (Operand::Tensor(x), Operand::Tensor(y)) = (&a, &b) {
-        shape::broadcast_shapes(name, &x.shape(), &y.shape())?;
-        if x.backend() != y.backend() {
-            return Err(crate::tensor::mismatch(name, &[x, y]));
+    let out_shape = match (&a, &b) {
+        (Operand::Tensor(x), Operand::Tensor(y)) => {
+            let s = shape::broadcast_shapes(name, &x.shape(), &y.shape())?;
+            if x.backend() != y.backend() {
+                return Err(crate::tensor::mismatch(name, &[x, y]));
+            }
+            Some(s)
         }
-    }
+        _ => None,
+    };
     let promoted = operand_dtype(name, &a, &b)?;
+    if let Some(s) = &out_shape {
+        shape::check_size(name, s, promoted)?;
+    }
     let compute = match op {
-        LogicalAnd | LogicalOr => DType::Bool,
+        LogicalAnd | LogicalOr => {
+            // EagerPy's (and TensorFlow's) rule: logical ops take bool only.
+            for o in [&a, &b] {
+                let d = match o {
+                    Operand::Tensor(t) => t.dtype(),
+                    Operand::Scalar(s) => s.dtype(),
+                };
+                if d != DType::Bool {
+                    return Err(Error::dtype(
+                        name,
+                        format!("needs bool operands, got {d}; compare or cast with astype first"),
+                    ));
+                }
+            }
+            DType::Bool
+        }
         Div => promoted.to_float(),
         Add | Sub | Mul | FloorDiv | Rem | Pow if promoted == DType::Bool => {
             return Err(Error::dtype(
@@ -147,7 +169,11 @@ impl EagerTensor {
         use UnaryOp::*;
         let d = self.dtype();
         match op {
-            LogicalNot => self.cast_to(DType::Bool)?.dyn_unary(op),
+            LogicalNot if d != DType::Bool => Err(Error::dtype(
+                op.name(),
+                format!("needs a bool tensor, got {d}; compare or cast with astype first"),
+            )),
+            LogicalNot => self.dyn_unary(op),
             IsNan | IsInf if !d.is_float() => {
                 self.dyn_full(&self.shape(), Scalar::Bool(false), DType::Bool)
             }
@@ -213,7 +239,7 @@ impl EagerTensor {
         isnan => IsNan,
         /// Infinity test (`bool`).
         isinf => IsInf,
-        /// Logical not (`bool`; non-zero is true).
+        /// Logical not (`bool` tensors only; others are a `dtype` error).
         logical_not => LogicalNot,
         /// 1 / (1 + e⁻ˣ).
         sigmoid => Sigmoid,
@@ -246,9 +272,9 @@ impl EagerTensor {
         minimum => Minimum,
         /// Element-wise maximum (NaN propagates).
         maximum => Maximum,
-        /// Logical and (`bool`; non-zero is true).
+        /// Logical and (`bool` operands only; others are a `dtype` error).
         logical_and => LogicalAnd,
-        /// Logical or (`bool`; non-zero is true).
+        /// Logical or (`bool` operands only; others are a `dtype` error).
         logical_or => LogicalOr,
         /// `self < rhs` (`bool`).
         lt => Lt,
@@ -292,6 +318,7 @@ impl EagerTensor {
             }
         }
         let dtype = operand_dtype(op, &x, &y)?;
+        shape::check_size(op, &out_shape, dtype)?;
         let xt = materialize(op, &x, dtype, self)?;
         let yt = materialize(op, &y, dtype, self)?;
         crate::prim::where_cond(&cond, &xt, &yt)
@@ -494,6 +521,7 @@ impl EagerTensor {
                     ),
                 ));
             }
+            shape::check_size(op, &[sa[0], sb[1]], dtype)?;
             return crate::prim::matmul(self, rhs);
         }
         let a2 = if sa.len() == 1 {
@@ -521,6 +549,9 @@ impl EagerTensor {
             s
         };
         let (fa, fb) = (with_batch(m, k), with_batch(k, n));
+        for s in [&fa, &fb, &with_batch(m, n)] {
+            shape::check_size(op, s, dtype)?;
+        }
         let a = self.cast_to(dtype)?.reshape_exact(&a2)?;
         let b = rhs.cast_to(dtype)?.reshape_exact(&b2)?;
         let a = if a2 == fa {
@@ -588,23 +619,42 @@ impl EagerTensor {
     /// Inverse of a square matrix or a batch of them (integers compute in
     /// f64); a singular matrix is an error.
     pub fn inv(&self) -> Result<EagerTensor> {
-        self.check_square("inv")?.dyn_inv()
+        let x = self.check_square("inv")?;
+        // One rule where the frameworks' LU kernels disagree (NumPy calls a
+        // matrix with NaN singular, PyTorch returns NaN, ...): a matrix with
+        // NaN or ±inf is an `invalid` error, as a singular one is.
+        if x.dtype().is_float() && x.numel() > 0 && !x.isfinite_all()? {
+            return Err(Error::invalid(
+                "inv",
+                "the matrix has NaN or infinite entries (treated as singular)",
+            ));
+        }
+        x.dyn_inv()
     }
     /// Sign and natural log of the absolute determinant (NumPy's `slogdet`).
-    /// A matrix with NaN gives NaN for both.
+    /// A matrix with NaN or ±inf gives NaN for both.
     pub fn slogdet(&self) -> Result<(EagerTensor, EagerTensor)> {
         let x = self.check_square("slogdet")?;
         let (sign, logdet) = x.dyn_slogdet()?;
         if !x.dtype().is_float() {
             return Ok((sign, logdet));
         }
-        // The frameworks disagree on a matrix with NaN (NumPy: sign -1 or 1,
-        // PyTorch: 0, TensorFlow: (0, -inf)); one rule here for all.
-        let nan = x.isnan()?.any_axes(&[-2, -1], false)?;
+        // The frameworks disagree on a matrix with NaN or inf (NumPy: sign
+        // -1 or 1, PyTorch: 0, TensorFlow: (0, -inf), ...); one rule here
+        // for all.
+        let bad = x
+            .isnan()?
+            .logical_or(&x.isinf()?)?
+            .any_axes(&[-2, -1], false)?;
         Ok((
-            nan.where_cond(f64::NAN, &sign)?,
-            nan.where_cond(f64::NAN, &logdet)?,
+            bad.where_cond(f64::NAN, &sign)?,
+            bad.where_cond(f64::NAN, &logdet)?,
         ))
+    }
+    /// True when every element is finite (no NaN, no ±inf).
+    fn isfinite_all(&self) -> Result<bool> {
+        let bad = self.isnan()?.logical_or(&self.isinf()?)?;
+        Ok(!bad.any()?.item::<bool>()?)
     }
     fn check_square(&self, op: &'static str) -> Result<EagerTensor> {
         let s = self.shape();
@@ -664,10 +714,20 @@ pub(crate) fn concat_refs(
         }
         dtype = dtype.promote(t.dtype());
     }
+    let mut out_shape = s0;
+    out_shape[ax] = ts
+        .iter()
+        .try_fold(0usize, |acc, t| acc.checked_add(t.shape()[ax]))
+        .unwrap_or(usize::MAX);
+    shape::check_size(op, &out_shape, dtype)?;
     let cast = ts
         .iter()
         .map(|t| t.cast_to(dtype))
         .collect::<Result<Vec<_>>>()?;
+    if let [only] = cast.as_slice() {
+        // Nothing to join (TensorFlow's ConcatV2 refuses a single input).
+        return Ok(only.clone());
+    }
     let refs: Vec<&EagerTensor> = cast.iter().collect();
     crate::prim::concat(op, &refs, ax)
 }

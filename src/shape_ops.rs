@@ -35,6 +35,7 @@ impl EagerTensor {
     /// ```
     pub fn reshape(&self, shape: &[isize]) -> Result<EagerTensor> {
         let s = infer_reshape("reshape", &self.shape(), shape)?;
+        shape::check_size("reshape", &s, self.dtype())?;
         self.reshape_exact(&s)
     }
     pub(crate) fn reshape_exact(&self, shape: &[usize]) -> Result<EagerTensor> {
@@ -143,7 +144,7 @@ impl EagerTensor {
             big.extend([r, d]);
             out.push(r.saturating_mul(d));
         }
-        shape::checked_numel("tile", &big)?;
+        shape::check_size("tile", &big, self.dtype())?;
         self.dyn_reshape(&inter)?
             .dyn_broadcast_to(&big)?
             .dyn_reshape(&out)
@@ -161,7 +162,7 @@ impl EagerTensor {
     /// Broadcasts to `shape` (NumPy's rules).
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<EagerTensor> {
         shape::check_broadcast_to("broadcast_to", &self.shape(), shape)?;
-        shape::checked_numel("broadcast_to", shape)?;
+        shape::check_size("broadcast_to", shape, self.dtype())?;
         if self.shape() == shape {
             return Ok(self.clone());
         }
@@ -198,7 +199,7 @@ impl EagerTensor {
                     .unwrap_or(usize::MAX)
             })
             .collect();
-        shape::checked_numel(op, &padded)?;
+        shape::check_size(op, &padded, self.dtype())?;
         let mut t = self.clone();
         match mode {
             PadMode::Constant(v) => {
@@ -381,6 +382,9 @@ pub fn meshgrid<T: AsRef<EagerTensor>>(
     let swap = indexing == Indexing::Xy && flat.len() >= 2;
     if swap {
         out_shape.swap(0, 1);
+    }
+    for t in &flat {
+        shape::check_size(op, &out_shape, t.dtype())?;
     }
     if let Some(first) = flat.first() {
         if let Some(t) = flat.iter().find(|t| t.backend() != first.backend()) {

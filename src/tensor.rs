@@ -30,6 +30,7 @@ compile_error!(
 #[enum_dispatch]
 pub(crate) trait DynOps {
     fn dyn_backend(&self) -> Backend;
+    fn dyn_native_dtype_ok(&self) -> Result<()>;
     fn dyn_shape(&self) -> Vec<usize>;
     fn dyn_dtype(&self) -> DType;
     fn dyn_device(&self) -> Device;
@@ -60,6 +61,9 @@ impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
     fn dyn_backend(&self) -> Backend {
         B::BACKEND
     }
+    fn dyn_native_dtype_ok(&self) -> Result<()> {
+        self.native_dtype_ok()
+    }
     fn dyn_shape(&self) -> Vec<usize> {
         BackendTensor::shape(self)
     }
@@ -70,66 +74,87 @@ impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
         BackendTensor::device(self)
     }
     fn dyn_to_device(&self, device: Device) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         BackendTensor::to_device(self, device).map(Into::into)
     }
     fn dyn_to_host(&self) -> Result<HostData> {
+        self.native_dtype_ok()?;
         self.to_host()
     }
     fn dyn_from_host_like(&self, data: HostData, shape: &[usize]) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         self.from_host_like(data, shape).map(Into::into)
     }
     fn dyn_full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         self.full(shape, value, dtype).map(Into::into)
     }
     fn dyn_random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         self.random(dist, shape, dtype).map(Into::into)
     }
     fn dyn_unary(&self, op: UnaryOp) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         self.unary(op).map(Into::into)
     }
     fn dyn_binary_scalar(&self, op: BinaryOp, value: Scalar) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         self.binary_scalar(op, value).map(Into::into)
     }
     fn dyn_cast(&self, dtype: DType) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         self.cast(dtype).map(Into::into)
     }
     fn dyn_reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         self.reduce(op, axes, keepdims).map(Into::into)
     }
     fn dyn_arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         self.arg_reduce(op, axis).map(Into::into)
     }
     fn dyn_sort(&self, axis: usize, descending: bool) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         BackendTensor::sort(self, axis, descending).map(Into::into)
     }
     fn dyn_argsort(&self, axis: usize, descending: bool) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         BackendTensor::argsort(self, axis, descending).map(Into::into)
     }
     fn dyn_cumsum(&self, axis: usize) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         BackendTensor::cumsum(self, axis).map(Into::into)
     }
     fn dyn_reshape(&self, shape: &[usize]) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         BackendTensor::reshape(self, shape).map(Into::into)
     }
     fn dyn_permute(&self, axes: &[usize]) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         BackendTensor::permute(self, axes).map(Into::into)
     }
     fn dyn_broadcast_to(&self, shape: &[usize]) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         BackendTensor::broadcast_to(self, shape).map(Into::into)
     }
     fn dyn_slice(&self, ranges: &[SliceRange]) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         BackendTensor::slice(self, ranges).map(Into::into)
     }
     fn dyn_flip(&self, axes: &[usize]) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         BackendTensor::flip(self, axes).map(Into::into)
     }
     fn dyn_nonzero(&self) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         BackendTensor::nonzero(self).map(Into::into)
     }
     fn dyn_inv(&self) -> Result<EagerTensor> {
+        self.native_dtype_ok()?;
         BackendTensor::inv(self).map(Into::into)
     }
     fn dyn_slogdet(&self) -> Result<(EagerTensor, EagerTensor)> {
+        self.native_dtype_ok()?;
         BackendTensor::slogdet(self).map(|(s, l)| (s.into(), l.into()))
     }
 }
@@ -182,13 +207,25 @@ macro_rules! same_backend {
         #[allow(unreachable_patterns)]
         match ($($t,)+) {
             #[cfg(feature = "ndarray")]
-            ($($crate::EagerTensor::NdArray($x),)+) => ($body).map($crate::EagerTensor::from),
+            ($($crate::EagerTensor::NdArray($x),)+) => {
+                $($x.native_dtype_ok()?;)+
+                ($body).map($crate::EagerTensor::from)
+            }
             #[cfg(feature = "torch")]
-            ($($crate::EagerTensor::Torch($x),)+) => ($body).map($crate::EagerTensor::from),
+            ($($crate::EagerTensor::Torch($x),)+) => {
+                $($x.native_dtype_ok()?;)+
+                ($body).map($crate::EagerTensor::from)
+            }
             #[cfg(feature = "tensorflow")]
-            ($($crate::EagerTensor::TensorFlow($x),)+) => ($body).map($crate::EagerTensor::from),
+            ($($crate::EagerTensor::TensorFlow($x),)+) => {
+                $($x.native_dtype_ok()?;)+
+                ($body).map($crate::EagerTensor::from)
+            }
             #[cfg(feature = "xla")]
-            ($($crate::EagerTensor::Xla($x),)+) => ($body).map($crate::EagerTensor::from),
+            ($($crate::EagerTensor::Xla($x),)+) => {
+                $($x.native_dtype_ok()?;)+
+                ($body).map($crate::EagerTensor::from)
+            }
             _ => Err($crate::tensor::mismatch($op, &[$($t),+])),
         }
     }};
@@ -205,7 +242,9 @@ macro_rules! same_backend_list {
                 let $xs = ts
                     .iter()
                     .map(|t| match t {
-                        $crate::EagerTensor::NdArray(x) => Ok(x),
+                        $crate::EagerTensor::NdArray(x) => {
+                            $crate::BackendTensor::native_dtype_ok(x).map(|_| x)
+                        }
                         #[allow(unreachable_patterns)]
                         _ => Err($crate::tensor::mismatch($op, ts)),
                     })
@@ -217,7 +256,9 @@ macro_rules! same_backend_list {
                 let $xs = ts
                     .iter()
                     .map(|t| match t {
-                        $crate::EagerTensor::Torch(x) => Ok(x),
+                        $crate::EagerTensor::Torch(x) => {
+                            $crate::BackendTensor::native_dtype_ok(x).map(|_| x)
+                        }
                         #[allow(unreachable_patterns)]
                         _ => Err($crate::tensor::mismatch($op, ts)),
                     })
@@ -229,7 +270,9 @@ macro_rules! same_backend_list {
                 let $xs = ts
                     .iter()
                     .map(|t| match t {
-                        $crate::EagerTensor::TensorFlow(x) => Ok(x),
+                        $crate::EagerTensor::TensorFlow(x) => {
+                            $crate::BackendTensor::native_dtype_ok(x).map(|_| x)
+                        }
                         #[allow(unreachable_patterns)]
                         _ => Err($crate::tensor::mismatch($op, ts)),
                     })
@@ -241,7 +284,9 @@ macro_rules! same_backend_list {
                 let $xs = ts
                     .iter()
                     .map(|t| match t {
-                        $crate::EagerTensor::Xla(x) => Ok(x),
+                        $crate::EagerTensor::Xla(x) => {
+                            $crate::BackendTensor::native_dtype_ok(x).map(|_| x)
+                        }
                         #[allow(unreachable_patterns)]
                         _ => Err($crate::tensor::mismatch($op, ts)),
                     })
@@ -476,7 +521,7 @@ impl EagerTensor {
 }
 
 pub(crate) fn check_len(op: &'static str, data: &HostData, shape: &[usize]) -> Result<()> {
-    let n = eager_core::shape::checked_numel(op, shape)?;
+    let n = eager_core::shape::check_size(op, shape, data.dtype())?;
     if data.len() != n {
         return Err(Error::shape(
             op,
@@ -496,6 +541,24 @@ pub(crate) fn check_len(op: &'static str, data: &HostData, shape: &[usize]) -> R
 /// ```
 pub fn astensor(x: impl Into<EagerTensor>) -> EagerTensor {
     x.into()
+}
+
+/// [`astensor`] that checks the native dtype: a native tensor of a dtype
+/// eager-tensor does not support (a torch complex or quantized tensor, a
+/// TensorFlow string tensor) is a `dtype` error naming it, here instead of
+/// at the first operation. (`astensor` itself cannot fail: such a tensor
+/// wraps, and every operation on it returns that error.)
+///
+/// ```
+/// use eager_tensor as ep;
+/// let t = ep::try_astensor(ndarray::arr1(&[1.0f32]).into_dyn())?;
+/// assert_eq!(t.dtype(), ep::DType::F32);
+/// # Ok::<(), ep::Error>(())
+/// ```
+pub fn try_astensor(x: impl Into<EagerTensor>) -> Result<EagerTensor> {
+    let t = x.into();
+    t.dyn_native_dtype_ok()?;
+    Ok(t)
 }
 
 /// A native tensor type of an enabled backend, or `EagerTensor` itself.

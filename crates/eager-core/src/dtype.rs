@@ -129,6 +129,47 @@ impl DType {
         }
     }
 
+    /// How a float tensor of this dtype casts to the integer dtype `to` with
+    /// saturation: clamp to `[lo, hi]`, cast (truncating), then put `to`'s
+    /// maximum where the value was `>= above` (`hi` is the largest value of
+    /// this float dtype below `above`, so the clamp itself never rounds up
+    /// past the integer range, which made `inf → i32` give `i32::MIN` on
+    /// frameworks whose casts are undefined out of range). NaN becomes 0
+    /// separately. `None` unless `self` is a float and `to` an integer.
+    ///
+    /// ```
+    /// use eager_core::DType;
+    /// let (lo, hi, above) = DType::F32.saturating_cast_bounds(DType::I32).unwrap();
+    /// assert_eq!((lo, above), (-2147483648.0, 2147483648.0));
+    /// assert_eq!(hi, 2147483520.0); // the f32 just below 2^31
+    /// ```
+    pub fn saturating_cast_bounds(self, to: DType) -> Option<(f64, f64, f64)> {
+        if !self.is_float() || !to.is_int() {
+            return None;
+        }
+        let (lo, above): (f64, f64) = match to {
+            DType::U8 => (0.0, 256.0),
+            DType::I32 => (-2147483648.0, 2147483648.0),
+            _ => (-9223372036854775808.0, 9223372036854775808.0),
+        };
+        let hi = match self {
+            DType::F32 => f32::from_bits((above as f32).to_bits() - 1) as f64,
+            _ => f64::from_bits(above.to_bits() - 1),
+        };
+        Some((lo, hi, above))
+    }
+
+    /// The largest value of an integer or bool dtype, as a [`Scalar`].
+    pub fn max_scalar(self) -> Option<Scalar> {
+        Some(match self {
+            DType::Bool => Scalar::Bool(true),
+            DType::U8 => Scalar::U8(u8::MAX),
+            DType::I32 => Scalar::I32(i32::MAX),
+            DType::I64 => Scalar::I64(i64::MAX),
+            DType::F32 | DType::F64 => return None,
+        })
+    }
+
     /// The dtype `sum`, `prod` and `cumsum` accumulate in: `bool`, `u8` and
     /// `i32` widen to `i64`.
     pub fn sum_dtype(self) -> DType {

@@ -6,6 +6,7 @@
 
 mod dtype;
 mod error;
+pub mod limits;
 pub mod ops;
 pub mod shape;
 

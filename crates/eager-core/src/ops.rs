@@ -251,6 +251,14 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
     fn shape(&self) -> Vec<usize>;
     /// The dtype.
     fn dtype(&self) -> DType;
+    /// An error when the native tensor has a dtype eager-tensor does not
+    /// support (a torch complex tensor, a TensorFlow string tensor, ...):
+    /// such a tensor can be wrapped, but every operation on it is this
+    /// error, never a result computed on a mislabelled tensor. Backends
+    /// whose tensors can only hold supported dtypes keep the default.
+    fn native_dtype_ok(&self) -> Result<()> {
+        Ok(())
+    }
     /// Where the data lives (CPU unless the backend has devices).
     fn device(&self) -> Device {
         Device::Cpu

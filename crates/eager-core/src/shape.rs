@@ -13,13 +13,67 @@ pub fn numel(shape: &[usize]) -> usize {
 
 /// Number of elements of a shape that a caller asked for: an error when the
 /// count (or its size in bytes, at 8 bytes an element) overflows, instead of
-/// a panic or an abort in the allocator.
+/// a panic or an abort in the allocator. [`check_size`] also checks the
+/// memory limit; use it where the dtype is known.
 pub fn checked_numel(op: &'static str, shape: &[usize]) -> Result<usize> {
-    shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .filter(|&n| n <= (isize::MAX as usize) / 8)
-        .ok_or_else(|| Error::shape(op, format!("shape {shape:?} has too many elements")))
+    check_dims(op, shape, 8)
+}
+
+/// The dimension rules every tensor meets, whatever its element count: each
+/// dimension fits an `i64` (what the frameworks index with), and the product
+/// of the non-zero dimensions times `elem_bytes` fits an `isize` (so a
+/// `[0, usize::MAX]` shape, empty but unaddressable, is refused as NumPy
+/// refuses it, instead of aborting inside a framework). Returns the number
+/// of elements.
+fn check_dims(op: &'static str, shape: &[usize], elem_bytes: usize) -> Result<usize> {
+    let too_many = || Error::shape(op, format!("shape {shape:?} has too many elements"));
+    let mut nonzero = 1usize;
+    let mut has_zero = false;
+    for &d in shape {
+        if d > i64::MAX as usize {
+            return Err(too_many());
+        }
+        if d == 0 {
+            has_zero = true;
+        } else {
+            nonzero = nonzero.checked_mul(d).ok_or_else(too_many)?;
+        }
+    }
+    match nonzero.checked_mul(elem_bytes.max(1)) {
+        Some(b) if b <= isize::MAX as usize => Ok(if has_zero { 0 } else { nonzero }),
+        _ => Err(too_many()),
+    }
+}
+
+/// Checks a shape a caller asked for with elements of `dtype`: the rules of
+/// every shape (each dimension fits an `i64`, the size fits an `isize`) and
+/// the memory limit ([`crate::limits::max_tensor_bytes`]). Every operation
+/// whose result can be larger than its inputs calls this before a backend
+/// allocates, so a size too large for memory is an `Err`, on every backend
+/// alike, never an abort in an allocator. Returns the number of elements.
+///
+/// ```
+/// use eager_core::{shape::check_size, DType};
+/// assert_eq!(check_size("zeros", &[2, 3], DType::F32).unwrap(), 6);
+/// assert!(check_size("zeros", &[10_000_000_000_000], DType::F32).is_err());
+/// assert!(check_size("zeros", &[0, usize::MAX], DType::F32).is_err());
+/// assert_eq!(check_size("zeros", &[0, 1 << 40], DType::F32).unwrap(), 0);
+/// ```
+pub fn check_size(op: &'static str, shape: &[usize], dtype: crate::DType) -> Result<usize> {
+    let n = check_dims(op, shape, dtype.size_of())?;
+    let bytes = n * dtype.size_of();
+    let limit = crate::limits::max_tensor_bytes();
+    if bytes > limit {
+        return Err(Error::shape(
+            op,
+            format!(
+                "a {dtype} tensor of shape {shape:?} needs {bytes} bytes, more than the \
+                 limit of {limit} bytes (the machine's memory by default; raise it with \
+                 EAGER_TENSOR_MAX_BYTES or eager_tensor::set_max_tensor_bytes)"
+            ),
+        ));
+    }
+    Ok(n)
 }
 
 /// NumPy broadcasting of two shapes.

@@ -93,7 +93,8 @@ pub trait Num: Elem {
     fn isnan_(self) -> bool;
     /// Infinity test.
     fn isinf_(self) -> bool;
-    /// Minimum propagating NaN.
+    /// Minimum propagating NaN; of two equal values (`0.0` and `-0.0`)
+    /// the second, as NumPy's `minimum`.
     fn min_(self, o: Self) -> Self {
         if self.isnan_() || o.isnan_() {
             if self.isnan_() {
@@ -101,13 +102,14 @@ pub trait Num: Elem {
             } else {
                 o
             }
-        } else if o < self {
-            o
-        } else {
+        } else if self < o {
             self
+        } else {
+            o
         }
     }
-    /// Maximum propagating NaN.
+    /// Maximum propagating NaN; of two equal values the second, as
+    /// NumPy's `maximum`.
     fn max_(self, o: Self) -> Self {
         if self.isnan_() || o.isnan_() {
             if self.isnan_() {
@@ -115,10 +117,10 @@ pub trait Num: Elem {
             } else {
                 o
             }
-        } else if o > self {
-            o
-        } else {
+        } else if self > o {
             self
+        } else {
+            o
         }
     }
 }

@@ -78,7 +78,14 @@ fn unary_num<T: Num + NdElem>(a: &Arr<T>, op: UnaryOp) -> Result<NdTensor> {
         Floor => map(a, T::floor_),
         IsNan => map(a, T::isnan_),
         IsInf => map(a, T::isinf_),
-        Relu => map(a, |x| if x > T::ZERO { x } else { T::ZERO }),
+        // NaN propagates (as in every framework): only numbers below or at 0 become 0.
+        Relu => map(a, |x| {
+            if x > T::ZERO || x.isnan_() {
+                x
+            } else {
+                T::ZERO
+            }
+        }),
         _ => {
             return Err(internal(
                 op.name(),
@@ -106,8 +113,22 @@ fn unary_float<T: Flt + NdElem>(a: &Arr<T>, op: UnaryOp) -> Result<NdTensor> {
         Arcsin => map(a, T::asin),
         Arccos => map(a, T::acos),
         Arctan => map(a, T::atan),
-        Arcsinh => map(a, T::asinh),
-        Arccosh => map(a, T::acosh),
+        // Rust's asinh/acosh overflow to inf for |x| near the maximum; past
+        // 1/eps both are ln(2|x|) to the last bit (NumPy's values).
+        Arcsinh => map(a, |x| {
+            if x.abs() > T::epsilon().recip() {
+                (x.abs().ln() + T::from_f64(std::f64::consts::LN_2)).copysign(x)
+            } else {
+                x.asinh()
+            }
+        }),
+        Arccosh => map(a, |x| {
+            if x > T::epsilon().recip() {
+                x.ln() + T::from_f64(std::f64::consts::LN_2)
+            } else {
+                x.acosh()
+            }
+        }),
         Arctanh => map(a, T::atanh),
         Sigmoid => map(a, |x| {
             // Stable for large |x|.

@@ -202,6 +202,41 @@ impl TfTensor {
             ops::select_v2(ctx, &is_zero, &zeros, out.h()).map_err(&e)?,
         ))
     }
+    /// Float `//` by NumPy's `npy_divmod`: TF's `FloorDiv` is `floor(a / b)`,
+    /// which differs at the edges (`-1e30 // inf` is -1 in NumPy, -0 there;
+    /// `inf // 1` is NaN in NumPy, inf there).
+    fn float_floor_div(&self, rhs: &Self) -> Result<Self> {
+        let op = "floor_div";
+        let ctx = context()?;
+        let e = fw(op);
+        let (a, b) = (self.h(), rhs.h());
+        let zero = self.scalar_of(op, 0.0)?;
+        let one = self.scalar_of(op, 1.0)?;
+        let half = self.scalar_of(op, 0.5)?;
+        let (zero, one, half) = (zero.h(), one.h(), half.h());
+        let m = ops::truncate_mod(ctx, a, b).map_err(&e)?;
+        let mnz = ops::not_equal(ctx, &m, zero).map_err(&e)?;
+        let mneg = ops::less(ctx, &m, zero).map_err(&e)?;
+        let bneg = ops::less(ctx, b, zero).map_err(&e)?;
+        let differ = ops::not_equal(ctx, &mneg, &bneg).map_err(&e)?;
+        let adj = ops::logical_and(ctx, &mnz, &differ).map_err(&e)?;
+        let am = ops::sub(ctx, a, &m).map_err(&e)?;
+        let div = ops::real_div(ctx, &am, b).map_err(&e)?;
+        let div1 = ops::sub(ctx, &div, one).map_err(&e)?;
+        let div = ops::select_v2(ctx, &adj, &div1, &div).map_err(&e)?;
+        let fl = ops::floor(ctx, &div).map_err(&e)?;
+        let frac = ops::sub(ctx, &div, &fl).map_err(&e)?;
+        let up = ops::greater(ctx, &frac, half).map_err(&e)?;
+        let fl1 = ops::add_v2(ctx, &fl, one).map_err(&e)?;
+        let fl = ops::select_v2(ctx, &up, &fl1, &fl).map_err(&e)?;
+        // A zero quotient keeps the sign of a / b (q * 0 is a signed zero).
+        let q = ops::real_div(ctx, a, b).map_err(&e)?;
+        let signed_zero = ops::mul(ctx, &q, zero).map_err(&e)?;
+        let dz = ops::equal(ctx, &div, zero).map_err(&e)?;
+        let res = ops::select_v2(ctx, &dz, &signed_zero, &fl).map_err(&e)?;
+        let b0 = ops::equal(ctx, b, zero).map_err(&e)?;
+        Ok(wrap(ops::select_v2(ctx, &b0, &q, &res).map_err(&e)?))
+    }
     fn axes(op: &'static str, axes: &[usize]) -> Result<TfTensor> {
         i32s(op, &axes.iter().map(|&a| a as i32).collect::<Vec<_>>())
     }
@@ -257,8 +292,24 @@ impl BackendTensor for TfTensor {
             .map(|i| h.dim(i as i32).unwrap_or(0) as usize)
             .collect()
     }
+    /// The dtype; a type eager-tensor lacks (string, complex, ...) reads as
+    /// `f32` here, and every operation on it is the error of
+    /// [`native_dtype_ok`](BackendTensor::native_dtype_ok).
     fn dtype(&self) -> DType {
         dtype_of(self.h().data_type()).unwrap_or(DType::F32)
+    }
+    fn native_dtype_ok(&self) -> Result<()> {
+        let t = self.h().data_type();
+        match dtype_of(t) {
+            Some(_) => Ok(()),
+            None => Err(Error::dtype(
+                "astensor",
+                format!(
+                    "tensorflow {t:?} tensors are not supported (eager-tensor's dtypes: \
+                     bool, u8, i32, i64, f32, f64)"
+                ),
+            )),
+        }
     }
 
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
@@ -360,6 +411,12 @@ impl BackendTensor for TfTensor {
             IsInf => ops::is_inf(ctx, x),
             LogicalNot => ops::logical_not(ctx, x),
             Sigmoid => ops::sigmoid(ctx, x),
+            // `+ 0` makes relu(-0.0) 0.0 (NumPy's maximum(x, 0)).
+            Relu if self.is_float() => {
+                let r = ops::relu(ctx, x).map_err(&e)?;
+                let zero = self.scalar_of("relu", 0.0)?;
+                ops::add_v2(ctx, &r, zero.h())
+            }
             Relu => ops::relu(ctx, x),
         };
         Ok(wrap(r.map_err(e)?))
@@ -379,9 +436,18 @@ impl BackendTensor for TfTensor {
             FloorDiv if int => {
                 return self.int_div(rhs, "floor_div", |x, y| ops::floor_div(ctx, x, y))
             }
-            FloorDiv => ops::floor_div(ctx, a, b),
+            FloorDiv => return self.float_floor_div(rhs),
             Rem if int => return self.int_div(rhs, "rem", |x, y| ops::floor_mod(ctx, x, y)),
-            Rem => ops::floor_mod(ctx, a, b),
+            Rem => {
+                // A zero remainder takes the divisor's sign (NumPy: 0.0 % -1
+                // is -0.0); TF's is always +0.0. `sign(b) * 0` is that zero.
+                let r = ops::floor_mod(ctx, a, b).map_err(&e)?;
+                let zero = self.scalar_of("rem", 0.0)?;
+                let sb = ops::sign(ctx, b).map_err(&e)?;
+                let signed = ops::mul(ctx, &sb, zero.h()).map_err(&e)?;
+                let is_zero = ops::equal(ctx, &r, zero.h()).map_err(&e)?;
+                ops::select_v2(ctx, &is_zero, &signed, &r)
+            }
             Pow if a.data_type() == DataType::UInt8 => {
                 // No uint8 Pow kernel: i64 wraps the same way modulo 256.
                 let (x, y) = (
@@ -422,24 +488,26 @@ impl BackendTensor for TfTensor {
         let op = "astype";
         let ctx = context()?;
         let e = fw(op);
-        if self.is_float() && dtype.is_int() {
-            // NaN and out-of-range floats saturate (NaN -> 0), as on every backend.
-            let (lo, hi) = match dtype {
-                DType::U8 => (0.0, 255.0),
-                DType::I32 => (i32::MIN as f64, i32::MAX as f64),
-                _ => (i64::MIN as f64, 9.223_372_036_854_775e18),
-            };
+        if let Some((lo, hi, above)) = self.dtype().saturating_cast_bounds(dtype) {
+            // NaN and out-of-range floats saturate (NaN -> 0), as on every
+            // backend: clip to bounds the float dtype holds exactly, cast,
+            // and put the maximum where the value reached 2^bits.
             let nan = ops::is_nan(ctx, self.h()).map_err(&e)?;
             let zero = self.scalar_of(op, 0.0)?;
             let clean = ops::select_v2(ctx, &nan, zero.h(), self.h()).map_err(&e)?;
             let (lo, hi) = (self.scalar_of(op, lo)?, self.scalar_of(op, hi)?);
             let clipped = ops::clip_by_value(ctx, &clean, lo.h(), hi.h()).map_err(&e)?;
-            return Ok(wrap(
-                ops::Cast::new()
-                    .DstT(tf_type(dtype))
-                    .call(ctx, &clipped)
-                    .map_err(&e)?,
-            ));
+            let cast = ops::Cast::new()
+                .DstT(tf_type(dtype))
+                .call(ctx, &clipped)
+                .map_err(&e)?;
+            let top =
+                ops::greater_equal(ctx, self.h(), self.scalar_of(op, above)?.h()).map_err(&e)?;
+            let max = dtype
+                .max_scalar()
+                .ok_or_else(|| Error::dtype(op, format!("{dtype} has no saturation bound")))?;
+            let max = self.full(&[], max, dtype)?;
+            return Ok(wrap(ops::select_v2(ctx, &top, max.h(), &cast).map_err(&e)?));
         }
         if dtype == DType::Bool {
             // TF's Cast to bool is `x != 0`, as NumPy's, but not for every type: compare.

@@ -74,6 +74,29 @@ fn fw(op: &'static str) -> impl Fn(tch::TchError) -> Error {
     move |e| error(op, e)
 }
 
+/// Runs a tch call that takes a `tch::Scalar`, turning a panic into an
+/// error. tch frees the scalar (`ats_free`) while libtorch's error of a
+/// failed call is still pending, and that free then panics with the error
+/// instead of the call returning it (any failure does it: an allocation too
+/// large, a kernel that refuses). The panic happens in Rust code, so it can
+/// be caught; the message is libtorch's.
+fn scalar_call<T>(
+    op: &'static str,
+    f: impl FnOnce() -> std::result::Result<T, tch::TchError>,
+) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(fw(op)),
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "libtorch call failed".into());
+            Err(error(op, tch::TchError::Torch(msg)))
+        }
+    }
+}
+
 fn kind(d: DType) -> Kind {
     match d {
         DType::Bool => Kind::Bool,
@@ -158,11 +181,11 @@ impl TorchTensor {
         op: &'static str,
         f: impl Fn(&Tensor, &Tensor) -> std::result::Result<Tensor, tch::TchError>,
     ) -> Result<Self> {
-        let e = fw(op);
-        let zero = rhs.t().f_eq(0).map_err(&e)?;
-        let safe = rhs.t().f_masked_fill(&zero, 1).map_err(&e)?;
-        let out = f(self.t(), &safe).map_err(&e)?;
-        Self::ok(out.f_masked_fill(&zero, 0).map_err(&e)?)
+        Self::ok(scalar_call(op, || {
+            let zero = rhs.t().f_eq(0)?;
+            let safe = rhs.t().f_masked_fill(&zero, 1)?;
+            f(self.t(), &safe)?.f_masked_fill(&zero, 0)
+        })?)
     }
     fn is_float(&self) -> bool {
         matches!(self.0.kind(), Kind::Float | Kind::Double)
@@ -175,8 +198,24 @@ impl BackendTensor for TorchTensor {
     fn shape(&self) -> Vec<usize> {
         self.0.size().iter().map(|&d| d as usize).collect()
     }
+    /// The dtype; a kind eager-tensor lacks (complex, quantized) reads as
+    /// `f32` here, and every operation on it is the error of
+    /// [`native_dtype_ok`](BackendTensor::native_dtype_ok).
     fn dtype(&self) -> DType {
         dtype_of(self.0.kind()).unwrap_or(DType::F32)
+    }
+    fn native_dtype_ok(&self) -> Result<()> {
+        let k = self.0.kind();
+        match dtype_of(k) {
+            Some(_) => Ok(()),
+            None => Err(Error::dtype(
+                "astensor",
+                format!(
+                    "torch {k:?} tensors are not supported (eager-tensor's dtypes: \
+                     bool, u8, i32, i64, f32, f64)"
+                ),
+            )),
+        }
     }
     fn device(&self) -> Device {
         match self.0.device() {
@@ -250,34 +289,26 @@ impl BackendTensor for TorchTensor {
         })
     }
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
-        Self::ok(
+        Self::ok(scalar_call("full", || {
             Tensor::f_full(dims(shape), scalar(value), (kind(dtype), self.opts()))
-                .map_err(fw("full"))?,
-        )
+        })?)
     }
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
-        let e = fw("random");
         let opts = (kind(dtype), self.opts());
-        let t = match dist {
-            Distribution::Uniform { low, high } => Tensor::f_rand(dims(shape), opts)
-                .map_err(&e)?
-                .f_mul_scalar(high - low)
-                .map_err(&e)?
+        Self::ok(scalar_call("random", || match dist {
+            Distribution::Uniform { low, high } => Tensor::f_rand(dims(shape), opts)?
+                .f_mul_scalar(high - low)?
                 .f_add_scalar(low),
-            Distribution::Normal { mean, std } => Tensor::f_randn(dims(shape), opts)
-                .map_err(&e)?
-                .f_mul_scalar(std)
-                .map_err(&e)?
+            Distribution::Normal { mean, std } => Tensor::f_randn(dims(shape), opts)?
+                .f_mul_scalar(std)?
                 .f_add_scalar(mean),
-        };
-        Self::ok(t.map_err(&e)?)
+        })?)
     }
 
     fn unary(&self, op: UnaryOp) -> Result<Self> {
         use UnaryOp::*;
-        let e = fw(op.name());
         let t = self.t();
-        let r = match op {
+        let r = || match op {
             Abs => t.f_abs(),
             Neg => t.f_neg(),
             // libtorch's sign(NaN) is 0; NumPy's (and ours) is NaN.
@@ -312,9 +343,12 @@ impl BackendTensor for TorchTensor {
             IsInf => t.f_isinf(),
             LogicalNot => t.f_logical_not(),
             Sigmoid => t.f_sigmoid(),
+            // `+ 0.0` makes relu(-0.0) 0.0 (NumPy's maximum(x, 0)); in place
+            // on the fresh result.
+            Relu if self.is_float() => t.f_clamp_min(0)?.f_add_scalar_(0.0),
             Relu => t.f_clamp_min(0),
         };
-        Self::ok(r.map_err(e)?)
+        Self::ok(scalar_call(op.name(), r)?)
     }
     fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
         use BinaryOp::*;
@@ -330,7 +364,22 @@ impl BackendTensor for TorchTensor {
             // libtorch has no derivative for floor_divide; its gradient is zero.
             FloorDiv => a.f_detach().and_then(|a| a.f_floor_divide(&b.f_detach()?)),
             Rem if int => return self.int_div(rhs, "rem", |x, y| x.f_remainder_tensor(y)),
-            Rem => a.f_remainder_tensor(b),
+            // A zero remainder takes the divisor's sign (NumPy: 0.0 % -1 is
+            // -0.0); libtorch's is always +0.0.
+            // NumPy's float remainder, from fmod: libtorch's `a - b *
+            // floor(a / b)` is NaN when a / b overflows (f32::MAX % 0.5),
+            // and its zero remainders are +0.0 where NumPy's take the
+            // divisor's sign.
+            Rem => {
+                return Self::ok(scalar_call("rem", || {
+                    let m = a.f_fmod_tensor(b)?;
+                    let differ = m.f_lt(0.0)?.f_ne_tensor(&b.f_lt(0.0)?)?;
+                    let adj = m.f_ne(0.0)?.f_logical_and(&differ)?;
+                    let r = m.f_add(b)?.f_where_self(&adj, &m)?;
+                    let zero = r.f_eq(0.0)?;
+                    r.f_copysign(b)?.f_where_self(&zero, &r)
+                })?)
+            }
             Pow => a.f_pow(b),
             Minimum if a.kind() == Kind::Bool => a.f_logical_and(b),
             Maximum if a.kind() == Kind::Bool => a.f_logical_or(b),
@@ -349,26 +398,28 @@ impl BackendTensor for TorchTensor {
     }
     fn binary_scalar(&self, op: BinaryOp, value: Scalar) -> Result<Self> {
         use BinaryOp::*;
-        let e = fw(op.name());
         let (t, s) = (self.t(), scalar(value));
         let r = match op {
-            Add => t.f_add_scalar(s),
-            Sub => t.f_sub_scalar(s),
-            Mul => t.f_mul_scalar(s),
-            Div if self.is_float() => t.f_div_scalar(s),
-            Pow if self.is_float() => t.f_pow_tensor_scalar(s),
-            Lt => t.f_lt(s),
-            Le => t.f_le(s),
-            Gt => t.f_gt(s),
-            Ge => t.f_ge(s),
-            Eq => t.f_eq(s),
-            Ne => t.f_ne(s),
+            Add | Sub | Mul | Lt | Le | Gt | Ge | Eq | Ne => op,
+            Div | Pow if self.is_float() => op,
             _ => {
                 let s = self.full(&[], value, self.dtype())?;
                 return self.binary(op, &s);
             }
         };
-        Self::ok(r.map_err(e)?)
+        Self::ok(scalar_call(op.name(), || match r {
+            Add => t.f_add_scalar(s),
+            Sub => t.f_sub_scalar(s),
+            Mul => t.f_mul_scalar(s),
+            Div => t.f_div_scalar(s),
+            Pow => t.f_pow_tensor_scalar(s),
+            Lt => t.f_lt(s),
+            Le => t.f_le(s),
+            Gt => t.f_gt(s),
+            Ge => t.f_ge(s),
+            Eq => t.f_eq(s),
+            _ => t.f_ne(s),
+        })?)
     }
     fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
         Self::ok(
@@ -378,22 +429,23 @@ impl BackendTensor for TorchTensor {
         )
     }
     fn cast(&self, dtype: DType) -> Result<Self> {
-        let e = fw("astype");
-        let mut t = self.0.shallow_clone();
-        if self.is_float() && dtype.is_int() {
-            // NaN and out-of-range floats saturate (NaN -> 0), as on every backend.
-            let (lo, hi) = match dtype {
-                DType::U8 => (0.0, 255.0),
-                DType::I32 => (i32::MIN as f64, i32::MAX as f64),
-                _ => (i64::MIN as f64, i64::MAX as f64),
-            };
-            t = t
-                .f_nan_to_num(0.0, hi, lo)
-                .map_err(&e)?
-                .f_clamp(lo, hi)
-                .map_err(&e)?;
-        }
-        Self::ok(t.f_to_kind(kind(dtype)).map_err(&e)?)
+        let t = self.t();
+        let Some((lo, hi, above)) = self.dtype().saturating_cast_bounds(dtype) else {
+            return Self::ok(t.f_to_kind(kind(dtype)).map_err(fw("astype"))?);
+        };
+        // NaN and out-of-range floats saturate (NaN -> 0), as on every
+        // backend: clamp to bounds the float dtype holds exactly, cast, and
+        // put the maximum where the value reached 2^bits.
+        let max = dtype
+            .max_scalar()
+            .map(scalar)
+            .ok_or_else(|| Error::dtype("astype", format!("{dtype} has no saturation bound")))?;
+        Self::ok(scalar_call("astype", || {
+            let clean = t.f_nan_to_num(0.0, hi, lo)?.f_clamp(lo, hi)?;
+            let cast = clean.f_to_kind(kind(dtype))?;
+            let top = t.f_ge(above)?;
+            cast.f_masked_fill(&top, max)
+        })?)
     }
 
     fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
@@ -551,14 +603,7 @@ impl BackendTensor for TorchTensor {
     fn inv(&self) -> Result<Self> {
         let e = fw("inv");
         let (inv, info) = Tensor::f_linalg_inv_ex(self.t(), false).map_err(&e)?;
-        let singular = info
-            .f_ne(0)
-            .map_err(&e)?
-            .f_any()
-            .map_err(&e)?
-            .f_int64_value(&[])
-            .map_err(&e)?
-            != 0;
+        let singular = scalar_call("inv", || info.f_ne(0)?.f_any()?.f_int64_value(&[]))? != 0;
         if singular {
             return Err(Error::invalid("inv", "the matrix is singular"));
         }

@@ -11,11 +11,10 @@
 pub mod pjrt;
 mod tensor;
 
-pub use tensor::{seed, XlaTensor};
+pub use tensor::{cache_capacity, cache_len, seed, set_cache_capacity, XlaTensor};
 
 use pjrt::{Api, Buffer, Client, ElementType, Executable, PjrtError};
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -53,17 +52,33 @@ impl<M> std::ops::Deref for Compiled<M> {
 /// miss. Safe to share between threads (one mutex around a map of `Arc`s;
 /// the compile runs outside the lock, so two threads may both compile a new
 /// key once and one result is kept).
-pub struct ExecutableCache<K = String, M = ()> {
+///
+/// The cache is **bounded**: it keeps at most [`capacity`](Self::capacity)
+/// executables and drops the least recently used one when a new one comes
+/// (each compiled program holds a few hundred KB of machine code, so an
+/// unbounded cache grows without end when shapes keep changing). An
+/// executable still in use (a tensor computed by it is alive, or it is
+/// running) stays alive through its `Arc` until that use ends.
+pub struct ExecutableCache<K: Hash + Eq = String, M = ()> {
     map: Mutex<Map<K, M>>,
 }
 
-type Map<K, M> = HashMap<K, Arc<Compiled<M>>>;
+type Map<K, M> = lru::LruCache<K, Arc<Compiled<M>>>;
 
-impl<K, M> Default for ExecutableCache<K, M> {
+/// The number of executables a cache keeps unless told otherwise.
+pub const DEFAULT_CACHE_CAPACITY: usize = 512;
+
+/// The environment variable that sets the backend's cache capacity (a
+/// positive integer; read when the cache is created).
+pub const CACHE_CAPACITY_ENV: &str = "EAGER_TENSOR_XLA_CACHE";
+
+fn nonzero(n: usize) -> std::num::NonZeroUsize {
+    std::num::NonZeroUsize::new(n.max(1)).unwrap_or(std::num::NonZeroUsize::MIN)
+}
+
+impl<K: Hash + Eq, M> Default for ExecutableCache<K, M> {
     fn default() -> Self {
-        ExecutableCache {
-            map: Mutex::new(HashMap::new()),
-        }
+        Self::with_capacity(DEFAULT_CACHE_CAPACITY)
     }
 }
 
@@ -75,6 +90,12 @@ impl ExecutableCache {
 }
 
 impl<K: Hash + Eq, M> ExecutableCache<K, M> {
+    /// An empty cache that keeps at most `capacity` executables (at least 1).
+    pub fn with_capacity(capacity: usize) -> Self {
+        ExecutableCache {
+            map: Mutex::new(lru::LruCache::new(nonzero(capacity))),
+        }
+    }
     /// The executable for `key`; on a miss `build` gives the program text
     /// and the value kept with it, and the program is compiled; `err`
     /// converts PJRT's errors to the caller's.
@@ -97,25 +118,50 @@ impl<K: Hash + Eq, M> ExecutableCache<K, M> {
             exe: client.compile(&program).map_err(&err)?,
             meta,
         });
-        Ok(self
-            .lock()
-            .map_err(&err)?
-            .entry(key.to_owned())
-            .or_insert(exe)
-            .clone())
+        let mut map = self.lock().map_err(&err)?;
+        if let Some(e) = map.get(key) {
+            return Ok(e.clone());
+        }
+        // The evicted executable (if any) is dropped after the lock.
+        let evicted = map.push(key.to_owned(), exe.clone());
+        drop(map);
+        drop(evicted);
+        Ok(exe)
     }
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Map<K, M>>, PjrtError> {
         self.map
             .lock()
             .map_err(|_| PjrtError("the executable cache was poisoned".into()))
     }
-    /// Number of compiled programs.
+    /// Number of compiled programs kept.
     pub fn len(&self) -> usize {
         self.map.lock().map(|m| m.len()).unwrap_or(0)
     }
     /// True when nothing is compiled yet.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+    /// The most executables kept.
+    pub fn capacity(&self) -> usize {
+        self.map.lock().map(|m| m.cap().get()).unwrap_or(0)
+    }
+    /// Changes the most executables kept (at least 1), dropping the least
+    /// recently used ones beyond it; returns the previous capacity.
+    pub fn set_capacity(&self, capacity: usize) -> usize {
+        match self.map.lock() {
+            Ok(mut m) => {
+                let before = m.cap().get();
+                m.resize(nonzero(capacity));
+                before
+            }
+            Err(_) => 0,
+        }
+    }
+    /// Drops every executable kept.
+    pub fn clear(&self) {
+        if let Ok(mut m) = self.map.lock() {
+            m.clear();
+        }
     }
 }
 
@@ -218,7 +264,7 @@ mod tests {
         // The CPU plugin lets us read results in place, and they agree with
         // PJRT's own copy to the host.
         assert_eq!(
-            out[0].read_in_place(),
+            out[0].read_in_place().map(|r| r.unwrap()),
             Some(out[0].to_host_buffer().unwrap())
         );
         // Results stay on the device and chain.

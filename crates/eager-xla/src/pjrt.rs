@@ -613,8 +613,11 @@ impl Buffer {
     /// the buffer is read in place once it is ready (a `memcpy` instead of
     /// PJRT's `ToHostBuffer`); anything else falls back to `ToHostBuffer`.
     pub fn to_host(&self) -> Result<Vec<u8>> {
+        // The error of the computation that made this buffer (an allocation
+        // that failed, say) surfaces here, before any host memory is taken.
+        self.block_until_ready()?;
         if let Some(v) = self.read_in_place() {
-            return Ok(v);
+            return v;
         }
         self.to_host_buffer()
     }
@@ -633,29 +636,47 @@ impl Buffer {
     /// The in-place read: `ReadyEvent`, then `UnsafePointer`. Buffers this
     /// layer creates and executables return on the CPU plugin use the
     /// default dense row-major layout, so the bytes are the result.
-    pub(crate) fn read_in_place(&self) -> Option<Vec<u8>> {
+    pub(crate) fn read_in_place(&self) -> Option<Result<Vec<u8>>> {
         let api = &self.client.api;
         self.block_until_ready().ok()?;
         let mut a: BufferOutArgs = args();
         a.buffer = self.buf;
         api.call(slot::BUFFER_UNSAFE_POINTER, &mut a).ok()?;
-        let n: i64 = self.dims.iter().product();
-        let len = n as usize * self.ty.size();
+        let len = match self.byte_len() {
+            Ok(n) => n,
+            Err(e) => return Some(Err(e)),
+        };
         if len == 0 {
-            return Some(Vec::new());
+            return Some(Ok(Vec::new()));
         }
         if a.out == 0 {
             return None;
         }
+        let mut v = match host_vec(len) {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
         // SAFETY: the buffer is ready, lives as long as `self`, and holds
         // `len` bytes at this host address (CPU device memory).
-        Some(unsafe { std::slice::from_raw_parts(a.out as *const u8, len) }.to_vec())
+        v.extend_from_slice(unsafe { std::slice::from_raw_parts(a.out as *const u8, len) });
+        Some(Ok(v))
+    }
+
+    /// The buffer's size in bytes, checked.
+    fn byte_len(&self) -> Result<usize> {
+        self.dims
+            .iter()
+            .try_fold(self.ty.size(), |acc, &d| {
+                usize::try_from(d).ok().and_then(|d| acc.checked_mul(d))
+            })
+            .ok_or_else(|| PjrtError(format!("a buffer of shape {:?} is too large", self.dims)))
     }
 
     /// `PJRT_Buffer_ToHostBuffer` (works for every device).
     pub fn to_host_buffer(&self) -> Result<Vec<u8>> {
-        let n: i64 = self.dims.iter().product();
-        let mut v = vec![0u8; n as usize * self.ty.size()];
+        let len = self.byte_len()?;
+        let mut v = host_vec(len)?;
+        v.resize(len, 0);
         let mut a: ToHostArgs = args();
         a.src = self.buf;
         a.host_layout = null_mut();
@@ -665,6 +686,15 @@ impl Buffer {
         self.client.api.await_event(a.event)?;
         Ok(v)
     }
+}
+
+/// An empty vector with room for `len` bytes, or an error where the
+/// allocator has none (instead of the abort of `vec![0; len]`).
+fn host_vec(len: usize) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| PjrtError(format!("{len} bytes of host memory could not be allocated")))?;
+    Ok(v)
 }
 
 impl std::fmt::Debug for Api {

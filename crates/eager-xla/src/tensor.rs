@@ -26,6 +26,12 @@ pub struct XlaTensor {
     buf: Arc<Buffer>,
     dtype: DType,
     shape: Vec<usize>,
+    /// The executable that computed `buf` (none for uploads): kept alive as
+    /// long as its result, so evicting it from the bounded cache never
+    /// frees a program whose result may still be computing. Declared after
+    /// `buf`, so the buffer (whose drop waits for the computation) goes
+    /// first.
+    _exe: Option<Arc<Compiled<Meta>>>,
 }
 
 impl std::fmt::Debug for XlaTensor {
@@ -71,7 +77,34 @@ struct Meta {
 
 fn cache() -> &'static ExecutableCache<Key, Meta> {
     static CACHE: OnceLock<ExecutableCache<Key, Meta>> = OnceLock::new();
-    CACHE.get_or_init(ExecutableCache::default)
+    CACHE.get_or_init(|| {
+        let n = std::env::var(crate::CACHE_CAPACITY_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(crate::DEFAULT_CACHE_CAPACITY);
+        ExecutableCache::with_capacity(n)
+    })
+}
+
+/// The most compiled programs the backend keeps (least recently used out
+/// first): [`DEFAULT_CACHE_CAPACITY`](crate::DEFAULT_CACHE_CAPACITY) unless
+/// `EAGER_TENSOR_XLA_CACHE` or [`set_cache_capacity`] says otherwise.
+pub fn cache_capacity() -> usize {
+    cache().capacity()
+}
+
+/// Sets how many compiled programs the backend keeps (at least 1), dropping
+/// the least recently used beyond it; returns the previous capacity. A
+/// smaller cache bounds memory when shapes keep changing, at the price of
+/// compiling again (a few ms a program) when an evicted one comes back.
+pub fn set_cache_capacity(capacity: usize) -> usize {
+    cache().set_capacity(capacity)
+}
+
+/// How many compiled programs the backend keeps now.
+pub fn cache_len() -> usize {
+    cache().len()
 }
 
 /// A program result: SSA name, dtype, shape.
@@ -135,6 +168,7 @@ fn exec(
             buf: Arc::new(buf),
             dtype: *d,
             shape: s.clone(),
+            _exe: Some(exe.clone()),
         })
         .collect())
 }
@@ -369,6 +403,7 @@ fn upload(op: &'static str, data: &HostData, shape: &[usize]) -> Result<XlaTenso
         buf: Arc::new(buf),
         dtype: d,
         shape: shape.to_vec(),
+        _exe: None,
     })
 }
 
@@ -601,6 +636,15 @@ impl XlaTensor {
                     let pos = p.cmp("GT", x, &z, d, s);
                     p.select(&pos, &one, &z, d, s)
                 }
+                // stablehlo.sign(-0.0) is -0.0; NumPy (and every other
+                // backend) gives 0.0. (`+ 0.0` would do, but XLA folds it
+                // away.)
+                Sign if float => {
+                    let sg = p.un("stablehlo.sign", x, d, s);
+                    let z = p.full(d, 0.0, s);
+                    let zero = p.cmp("EQ", x, &z, d, s);
+                    p.select(&zero, &z, &sg, d, s)
+                }
                 Sign => p.un("stablehlo.sign", x, d, s),
                 Sqrt => p.un("stablehlo.sqrt", x, d, s),
                 Square => p.bin("multiply", x, x, d, s),
@@ -645,6 +689,14 @@ impl XlaTensor {
                 }
                 LogicalNot => p.un("stablehlo.not", x, d, s),
                 Sigmoid => p.un("stablehlo.logistic", x, d, s),
+                // NumPy's maximum(x, 0): NaN stays, -0.0 becomes 0.0.
+                Relu if float => {
+                    let z = p.full(d, 0.0, s);
+                    let pos = p.cmp("GT", x, &z, d, s);
+                    let nan = p.cmp("NE", x, x, d, s);
+                    let keep = p.bin("or", &pos, &nan, DType::Bool, s);
+                    p.select(&keep, x, &z, d, s)
+                }
                 Relu => {
                     let z = p.full(d, 0.0, s);
                     p.bin("maximum", x, &z, d, s)
@@ -652,6 +704,34 @@ impl XlaTensor {
             };
             Ok((r, out_d, s.clone()))
         })
+    }
+
+    /// Integer `a ** b` (b >= 0, checked by the facade) wrapping like
+    /// NumPy's: square-and-multiply over every bit of the exponent. XLA's
+    /// own integer `power` looks at the low 6 bits of the exponent only
+    /// (`7 ** 1000` and `0 ** 128` came out wrong).
+    fn int_pow(p: &mut Prog, a: &str, b: &str, d: DType, s: &[usize]) -> String {
+        let bits = match d {
+            DType::U8 => 8,
+            DType::I32 => 31,
+            _ => 63,
+        };
+        let one = p.full(d, 1.0, s);
+        let zero = p.full(d, 0.0, s);
+        let mut acc = one.clone();
+        let mut base = a.to_string();
+        for k in 0..bits {
+            let kk = p.full(d, k as f64, s);
+            let shifted = p.bin("shift_right_logical", b, &kk, d, s);
+            let bit = p.bin("and", &shifted, &one, d, s);
+            let set = p.cmp("NE", &bit, &zero, d, s);
+            let prod = p.bin("multiply", &acc, &base, d, s);
+            acc = p.select(&set, &prod, &acc, d, s);
+            if k + 1 < bits {
+                base = p.bin("multiply", &base, &base, d, s);
+            }
+        }
+        acc
     }
 
     /// Floor division and Python's remainder with NumPy's edge cases.
@@ -812,17 +892,25 @@ impl BackendTensor for XlaTensor {
                 Div => (p.bin("divide", &a, &b, d, &s), d),
                 FloorDiv => (Self::divmod(p, &a, &b, d, &s, true), d),
                 Rem => (Self::divmod(p, &a, &b, d, &s, false), d),
+                Pow if d.is_int() => (Self::int_pow(p, &a, &b, d, &s), d),
                 Pow => (p.bin("power", &a, &b, d, &s), d),
                 Minimum | LogicalAnd if boolean => (p.bin("and", &a, &b, d, &s), d),
                 Maximum | LogicalOr if boolean => (p.bin("or", &a, &b, d, &s), d),
                 Minimum | Maximum => {
-                    let m = p.bin(
-                        if op == Minimum { "minimum" } else { "maximum" },
-                        &a,
-                        &b,
-                        d,
-                        &s,
-                    );
+                    let m = if d.is_float() {
+                        // Of two equal values (0.0, -0.0) the second, as
+                        // NumPy's minimum/maximum.
+                        let first = p.cmp(if op == Minimum { "LT" } else { "GT" }, &a, &b, d, &s);
+                        p.select(&first, &a, &b, d, &s)
+                    } else {
+                        p.bin(
+                            if op == Minimum { "minimum" } else { "maximum" },
+                            &a,
+                            &b,
+                            d,
+                            &s,
+                        )
+                    };
                     if d.is_float() {
                         // This XLA's min/max drop NaN; NumPy's (and ours) propagate it.
                         let an = p.cmp("NE", &a, &a, d, &s);
@@ -868,21 +956,23 @@ impl BackendTensor for XlaTensor {
             let r = if dtype == DType::Bool {
                 let z = p.full(d, 0.0, s);
                 p.cmp("NE", x, &z, d, s)
-            } else if d.is_float() && dtype.is_int() {
-                // NaN and out-of-range floats saturate (NaN -> 0), as on every backend.
-                let hi = if dtype == DType::I64 {
-                    9.223_372_036_854_775e18
-                } else {
-                    max_of(dtype)
-                };
-                let lo = p.full(d, min_of(dtype), s);
+            } else if let Some((lo, hi, above)) = d.saturating_cast_bounds(dtype) {
+                // NaN and out-of-range floats saturate (NaN -> 0), as on
+                // every backend: clamp to bounds the float dtype holds
+                // exactly, convert, and put the maximum where the value
+                // reached 2^bits.
+                let lo = p.full(d, lo, s);
                 let hi = p.full(d, hi, s);
                 let ty_ = ty(d, s);
                 let c = p.let_(format!("stablehlo.clamp {lo}, {x}, {hi} : {ty_}"));
                 let nan = p.cmp("NE", x, x, d, s);
                 let z = p.full(d, 0.0, s);
                 let clean = p.select(&nan, &z, &c, d, s);
-                p.convert(&clean, d, dtype, s)
+                let conv = p.convert(&clean, d, dtype, s);
+                let above = p.full(d, above, s);
+                let top = p.cmp("GE", x, &above, d, s);
+                let max = p.full(dtype, max_of(dtype), s);
+                p.select(&top, &max, &conv, dtype, s)
             } else {
                 p.convert(x, d, dtype, s)
             };

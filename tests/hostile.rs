@@ -1,0 +1,971 @@
+//! The hostile-input suite: a table of bad inputs × every op family, run on
+//! every enabled backend, each backend in a **child process** so that an
+//! abort (a failed allocation, a C++ `LOG(FATAL)`, a SIGFPE) is caught and
+//! named instead of killing the whole test run.
+//!
+//! Every case must end in `Ok` or in an `Err` that names an op; a panic or
+//! a crash is a failure. And every backend must answer as ndarray does: the
+//! same error kind, or the same dtype, shape and values (NaN equals NaN,
+//! `-0.0` differs from `0.0`, floats within a few ulps for the
+//! transcendental functions). The output says how many inputs each backend
+//! was given.
+//!
+//! How it runs: the test `hostile_inputs_on_every_backend` starts this test
+//! binary again with `--ignored --exact hostile_child` and
+//! `EAGER_HOSTILE=<backend>:<first case>`; the child runs the cases in
+//! order, printing `@@start i` before and `@@done i <outcome>` after each.
+//! When a child dies, the case after its last `@@start` is recorded as the
+//! crash and a new child goes on with the next case.
+
+use eager_tensor::{self as ep, prelude::*, Backend, DType, EagerTensor, HostData, PadMode};
+use std::io::{BufRead, BufReader, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::process::{Command, Stdio};
+
+type Out = ep::Result<Vec<EagerTensor>>;
+type Run = Box<dyn Fn(Backend) -> Out>;
+
+/// One hostile input: a name (`family/what`) and what to run.
+struct Case {
+    name: String,
+    run: Run,
+}
+
+fn one(r: ep::Result<EagerTensor>) -> Out {
+    r.map(|t| vec![t])
+}
+
+fn t<E: ep::Element>(b: Backend, v: Vec<E>, shape: &[usize]) -> ep::Result<EagerTensor> {
+    EagerTensor::from_vec(b, v, shape)
+}
+
+/// Special values of each dtype: NaN, ±inf, ±0, extremes, the smallest
+/// normal, ±1, a half, and a value past every integer range.
+fn specials(b: Backend, d: DType) -> ep::Result<EagerTensor> {
+    let f64s = vec![
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        0.5,
+        -2.5,
+        f64::MAX,
+        f64::MIN,
+        f64::MIN_POSITIVE,
+        1e20,
+        -1e20,
+        2147483648.0,
+        9.3e18,
+    ];
+    let data = match d {
+        DType::F64 => HostData::F64(f64s),
+        DType::F32 => HostData::F32({
+            let mut v: Vec<f32> = f64s.iter().map(|&x| x as f32).collect();
+            v[9] = f32::MAX;
+            v[10] = f32::MIN;
+            v[11] = f32::MIN_POSITIVE;
+            v
+        }),
+        DType::I64 => HostData::I64(vec![
+            i64::MIN,
+            i64::MAX,
+            0,
+            1,
+            -1,
+            2,
+            -2,
+            7,
+            i64::MIN + 1,
+            i32::MAX as i64 + 1,
+            -3,
+            100,
+            255,
+            256,
+            63,
+            -7,
+        ]),
+        DType::I32 => HostData::I32(vec![
+            i32::MIN,
+            i32::MAX,
+            0,
+            1,
+            -1,
+            2,
+            -2,
+            7,
+            i32::MIN + 1,
+            65536,
+            -3,
+            100,
+            255,
+            256,
+            31,
+            -7,
+        ]),
+        DType::U8 => HostData::U8(vec![
+            0, 255, 1, 2, 128, 127, 7, 3, 254, 100, 16, 9, 64, 5, 8, 200,
+        ]),
+        DType::Bool => HostData::Bool((0..16).map(|i| i % 3 == 0).collect()),
+    };
+    EagerTensor::from_host(b, data, &[16])
+}
+
+/// A second operand for binary ops: every special value against every
+/// other one (a 16 × 16 grid through broadcasting).
+fn grid(b: Backend, d: DType) -> ep::Result<(EagerTensor, EagerTensor)> {
+    let x = specials(b, d)?;
+    Ok((x.reshape(&[16, 1])?, x.reshape(&[1, 16])?))
+}
+
+const HUGE: usize = 10_000_000_000_000;
+
+/// Shapes no machine can hold, or that no framework can address.
+fn huge_shapes() -> Vec<(&'static str, Vec<usize>)> {
+    vec![
+        ("1e13", vec![HUGE]),
+        ("usize_max", vec![usize::MAX]),
+        ("zero_and_usize_max", vec![0, usize::MAX]),
+        ("usize_max_and_zero", vec![usize::MAX, 0]),
+        ("zero_and_2^62x16", vec![0, 1 << 62, 16]),
+        ("2^40_squared", vec![1 << 40, 1 << 40]),
+        ("1e5_cubed", vec![100_000, 100_000, 100_000]),
+        ("i64_max", vec![i64::MAX as usize]),
+    ]
+}
+
+const BAD_AXES: [isize; 5] = [isize::MIN, isize::MAX, -3, 2, i32::MAX as isize];
+
+fn cases() -> Vec<Case> {
+    let mut v: Vec<Case> = Vec::new();
+    let mut add = |name: String, run: Run| v.push(Case { name, run });
+
+    // ---- sizes: every op that makes a tensor of a caller-chosen size.
+    for (sn, s) in huge_shapes() {
+        for d in [DType::F32, DType::Bool, DType::I64] {
+            let s2 = s.clone();
+            add(
+                format!("size/zeros_{sn}_{d}"),
+                Box::new(move |b| one(EagerTensor::zeros(b, &s2, d))),
+            );
+        }
+        let s2 = s.clone();
+        add(
+            format!("size/full_{sn}"),
+            Box::new(move |b| one(EagerTensor::full_on(b, &s2, 1.5, DType::F64))),
+        );
+        let s2 = s.clone();
+        add(
+            format!("size/ones_like_{sn}"),
+            Box::new(move |b| one(t(b, vec![1i32], &[1])?.ones(&s2))),
+        );
+        let s2 = s.clone();
+        add(
+            format!("size/uniform_{sn}"),
+            Box::new(move |b| one(t(b, vec![1f32], &[1])?.uniform(&s2, 0.0, 1.0))),
+        );
+        let s2 = s.clone();
+        add(
+            format!("size/normal_{sn}"),
+            Box::new(move |b| one(t(b, vec![1f64], &[1])?.normal(&s2, 0.0, 1.0))),
+        );
+        let s2 = s.clone();
+        add(
+            format!("size/broadcast_to_{sn}"),
+            Box::new(move |b| one(t(b, vec![1f32], &[1])?.broadcast_to(&s2))),
+        );
+        let s2 = s.clone();
+        add(
+            format!("size/from_vec_empty_{sn}"),
+            Box::new(move |b| one(t::<f32>(b, vec![], &s2))),
+        );
+        let s2: Vec<isize> = s
+            .iter()
+            .map(|&d| d.min(isize::MAX as usize) as isize)
+            .collect();
+        add(
+            format!("size/reshape_empty_{sn}"),
+            Box::new(move |b| one(t::<f32>(b, vec![], &[0])?.reshape(&s2))),
+        );
+        let reps = s.clone();
+        add(
+            format!("size/tile_{sn}"),
+            Box::new(move |b| {
+                let x = t(b, vec![1u8], &[1])?;
+                let x = x.reshape(
+                    &vec![1; reps.len()]
+                        .iter()
+                        .map(|&d| d as isize)
+                        .collect::<Vec<_>>(),
+                )?;
+                one(x.tile(&reps))
+            }),
+        );
+    }
+    add(
+        "size/pad_huge".into(),
+        Box::new(
+            |b| one(t(b, vec![1f32, 2.0], &[2])?.pad(&[(HUGE, HUGE)], PadMode::Constant(0.0))),
+        ),
+    );
+    add(
+        "size/pad_overflow".into(),
+        Box::new(|b| {
+            one(t(b, vec![1f32, 2.0], &[2])?.pad(&[(usize::MAX, 1)], PadMode::Constant(0.0)))
+        }),
+    );
+    add(
+        "size/pad_reflect_huge".into(),
+        Box::new(|b| one(t(b, vec![1f32, 2.0], &[2])?.pad(&[(HUGE, 0)], PadMode::Reflect))),
+    );
+    // Results larger than their inputs: outer products by broadcasting.
+    let n = 200_000usize;
+    add(
+        "size/add_broadcast_outer".into(),
+        Box::new(move |b| {
+            let x = EagerTensor::zeros(b, &[n, 1], DType::F32)?;
+            let y = EagerTensor::zeros(b, &[1, n], DType::F32)?;
+            one(x.add(&y))
+        }),
+    );
+    add(
+        "size/add_scalar_after_huge_broadcast".into(),
+        Box::new(|b| one(t(b, vec![1f32], &[1])?.broadcast_to(&[HUGE])?.add(1.0))),
+    );
+    add(
+        "size/where_broadcast_outer".into(),
+        Box::new(move |b| {
+            let c = EagerTensor::zeros(b, &[n, 1], DType::Bool)?;
+            let y = EagerTensor::zeros(b, &[1, n], DType::F32)?;
+            one(c.where_cond(&y, 0.0))
+        }),
+    );
+    add(
+        "size/matmul_outer".into(),
+        Box::new(move |b| {
+            let x = EagerTensor::zeros(b, &[n, 1], DType::F32)?;
+            let y = EagerTensor::zeros(b, &[1, n], DType::F32)?;
+            one(x.matmul(&y))
+        }),
+    );
+    add(
+        "size/matmul_batch_broadcast".into(),
+        Box::new(move |b| {
+            let x = EagerTensor::zeros(b, &[n, 1, 1, 2], DType::F32)?;
+            let y = EagerTensor::zeros(b, &[1, n, 2, 1], DType::F32)?;
+            one(x.matmul(&y))
+        }),
+    );
+    add(
+        "size/index_outer".into(),
+        Box::new(move |b| {
+            let x = EagerTensor::zeros(b, &[4, 4], DType::F32)?;
+            let i = EagerTensor::zeros(b, &[n, 1], DType::I64)?;
+            let j = EagerTensor::zeros(b, &[1, n], DType::I64)?;
+            one(x.index(ep::s![&i, &j]))
+        }),
+    );
+    add(
+        "size/take_along_axis_broadcast".into(),
+        Box::new(move |b| {
+            let x = EagerTensor::zeros(b, &[n, 1], DType::F32)?;
+            let i = EagerTensor::zeros(b, &[1, n], DType::I64)?;
+            one(x.take_along_axis(&i, 1))
+        }),
+    );
+    add(
+        "size/meshgrid".into(),
+        Box::new(move |b| {
+            let x = EagerTensor::zeros(b, &[n], DType::F64)?;
+            ep::meshgrid(&[&x, &x, &x], ep::Indexing::Ij)
+        }),
+    );
+    add(
+        "size/arange_full_i64".into(),
+        Box::new(|b| one(EagerTensor::zeros(b, &[], DType::I64)?.arange(i64::MIN, i64::MAX, 1))),
+    );
+    add(
+        "size/arange_overflowing_step".into(),
+        Box::new(|b| {
+            one(EagerTensor::zeros(b, &[], DType::I64)?.arange(i64::MIN, i64::MAX, i64::MAX))
+        }),
+    );
+    add(
+        "size/arange_min_step".into(),
+        Box::new(|b| {
+            one(EagerTensor::zeros(b, &[], DType::I64)?.arange(i64::MAX, i64::MIN, i64::MIN))
+        }),
+    );
+    add(
+        "size/empty_with_huge_axis_ops".into(),
+        Box::new(|b| {
+            let x = EagerTensor::zeros(b, &[0, 1 << 40], DType::F32)?;
+            Ok(vec![x.sum_axes(&[1], false)?, x.exp()?, x.transpose()?])
+        }),
+    );
+
+    // ---- axes: out of range, extreme, on every op that takes one.
+    for &ax in &BAD_AXES {
+        type AxisOp = fn(&EagerTensor, isize) -> ep::Result<EagerTensor>;
+        let ops: Vec<(&str, AxisOp)> = vec![
+            ("sum_axes", |x, a| x.sum_axes(&[a], false)),
+            ("mean_axes", |x, a| x.mean_axes(&[a], true)),
+            ("max_axes", |x, a| x.max_axes(&[a], false)),
+            ("argmax_axis", |x, a| x.argmax_axis(a)),
+            ("argsort", |x, a| x.argsort(a)),
+            ("sort", |x, a| x.sort(a)),
+            ("cumsum_axis", |x, a| x.cumsum_axis(a)),
+            ("flip_axes", |x, a| x.flip_axes(&[a])),
+            ("squeeze_axes", |x, a| x.squeeze_axes(&[a])),
+            ("expand_dims", |x, a| x.expand_dims(a)),
+            ("softmax", |x, a| x.softmax(a)),
+            ("log_softmax", |x, a| x.log_softmax(a)),
+            ("flatten", |x, a| x.flatten(a, -1)),
+            ("stack", |x, a| ep::stack(&[x, x], a)),
+            ("concatenate", |x, a| ep::concatenate(&[x, x], a)),
+            ("take_along_axis", |x, a| {
+                x.take_along_axis(&x.argsort(-1)?, a)
+            }),
+            ("l2", |x, a| ep::norms::l2(x, &[a][..], false)),
+        ];
+        for (on, f) in ops {
+            add(
+                format!("axis/{on}_{ax}"),
+                Box::new(move |b| one(f(&t(b, vec![1f32, 2.0, 3.0, 4.0], &[2, 2])?, ax))),
+            );
+        }
+    }
+    add(
+        "axis/permute_usize_max".into(),
+        Box::new(|b| one(t(b, vec![1f32, 2.0], &[1, 2])?.permute(&[usize::MAX, 0]))),
+    );
+    add(
+        "axis/sum_repeated".into(),
+        Box::new(|b| one(t(b, vec![1f32, 2.0], &[1, 2])?.sum_axes(&[1, -1], false))),
+    );
+
+    // ---- indices: integers that wrap, ranges that overflow, bad tensors.
+    type IndexOp = fn(&EagerTensor) -> ep::Result<EagerTensor>;
+    let idx: Vec<(&str, IndexOp)> = vec![
+        ("usize_max", |x| x.index(ep::s![usize::MAX])),
+        ("usize_max_minus_1", |x| x.index(ep::s![usize::MAX - 1])),
+        ("isize_min", |x| x.index(ep::s![isize::MIN])),
+        ("isize_max", |x| x.index(ep::s![isize::MAX])),
+        ("i64_min", |x| x.index(ep::s![i64::MIN])),
+        ("range_inclusive_isize_max", |x| {
+            x.index(ep::s![0..=isize::MAX])
+        }),
+        ("range_inclusive_usize_max", |x| {
+            x.index(ep::s![0..=usize::MAX])
+        }),
+        ("range_from_usize_max", |x| x.index(ep::s![usize::MAX..])),
+        ("range_to_usize_max", |x| x.index(ep::s![..usize::MAX])),
+        ("range_isize_min_max", |x| {
+            x.index(ep::s![isize::MIN..isize::MAX])
+        }),
+        ("step_isize_min", |x| x.index(ep::s![..;isize::MIN])),
+        ("step_isize_max", |x| x.index(ep::s![..;isize::MAX])),
+        ("step_zero", |x| x.index(ep::s![..;0])),
+        ("to_inclusive_isize_max", |x| x.index(ep::s![..=isize::MAX])),
+        ("too_many", |x| x.index(ep::s![0, 0, 0])),
+        ("two_ellipses", |x| {
+            x.index(ep::s![ep::Ellipsis, ep::Ellipsis])
+        }),
+        ("tensor_i64_max", |x| {
+            let i = x.from_host_like(HostData::I64(vec![i64::MAX]), &[1])?;
+            x.index(ep::s![&i])
+        }),
+        ("tensor_i64_min", |x| {
+            let i = x.from_host_like(HostData::I64(vec![i64::MIN]), &[1])?;
+            x.index(ep::s![&i])
+        }),
+        ("tensor_u8_large", |x| {
+            let i = x.from_host_like(HostData::U8(vec![255]), &[1])?;
+            x.index(ep::s![&i])
+        }),
+        ("tensor_float", |x| {
+            let i = x.from_host_like(HostData::F32(vec![0.0]), &[1])?;
+            x.index(ep::s![&i])
+        }),
+        ("mask_wrong_shape", |x| {
+            let m = x.from_host_like(HostData::Bool(vec![true; 3]), &[3])?;
+            x.index(ep::s![&m])
+        }),
+        ("take_along_axis_i64_min", |x| {
+            let i = x.from_host_like(HostData::I64(vec![i64::MIN; 4]), &[2, 2])?;
+            x.take_along_axis(&i, 1)
+        }),
+        ("onehot_out_of_range", |x| {
+            let i = x.from_host_like(HostData::I64(vec![0, i64::MAX]), &[2])?;
+            x.onehot_like(&i, 1.0)
+        }),
+        ("update_usize_max", |x| {
+            x.index_update(ep::s![usize::MAX], 1.0)
+        }),
+        ("update_tensor_i64_min", |x| {
+            let i = x.from_host_like(HostData::I64(vec![i64::MIN]), &[1])?;
+            x.index_update(ep::s![&i], 1.0)
+        }),
+        ("crossentropy_bad_label", |x| {
+            let l = x.from_host_like(HostData::I64(vec![0, -3]), &[2])?;
+            x.crossentropy(&l)
+        }),
+        ("topk_usize_max", |x| x.topk(usize::MAX, true).map(|r| r.0)),
+    ];
+    for (name, f) in idx {
+        add(
+            format!("index/{name}"),
+            Box::new(move |b| one(f(&t(b, vec![1f32, 2.0, 3.0, 4.0], &[2, 2])?))),
+        );
+    }
+
+    // ---- values: special values through every op family, every dtype.
+    let dtypes = [
+        DType::Bool,
+        DType::U8,
+        DType::I32,
+        DType::I64,
+        DType::F32,
+        DType::F64,
+    ];
+    let unary = [
+        "abs",
+        "neg",
+        "sign",
+        "sqrt",
+        "square",
+        "exp",
+        "log",
+        "log2",
+        "log10",
+        "log1p",
+        "sin",
+        "cos",
+        "tan",
+        "sinh",
+        "cosh",
+        "tanh",
+        "arcsin",
+        "arccos",
+        "arctan",
+        "arcsinh",
+        "arccosh",
+        "arctanh",
+        "round",
+        "ceil",
+        "floor",
+        "isnan",
+        "isinf",
+        "logical_not",
+        "sigmoid",
+        "relu",
+    ];
+    for d in dtypes {
+        for name in unary {
+            add(
+                format!("value/{name}_{d}"),
+                Box::new(move |b| one(specials(b, d)?.unary(unary_op(name)))),
+            );
+        }
+        for op in BINARY {
+            add(
+                format!("value/{}_{d}", op.name()),
+                Box::new(move |b| {
+                    let (x, y) = grid(b, d)?;
+                    one(x.binary(op, &y))
+                }),
+            );
+        }
+        for to in dtypes {
+            add(
+                format!("value/astype_{d}_to_{to}"),
+                Box::new(move |b| one(specials(b, d)?.astype(to))),
+            );
+        }
+        type Reduce = fn(&EagerTensor) -> ep::Result<EagerTensor>;
+        let reductions: Vec<(&str, Reduce)> = vec![
+            ("sum", |x| x.sum()),
+            ("prod", |x| x.prod()),
+            ("mean", |x| x.mean()),
+            ("min", |x| x.min()),
+            ("max", |x| x.max()),
+            ("all", |x| x.all()),
+            ("any", |x| x.any()),
+            ("argmin", |x| x.argmin()),
+            ("argmax", |x| x.argmax()),
+            ("sort", |x| x.sort(-1)),
+            ("argsort", |x| x.argsort(-1)),
+            ("cumsum", |x| x.cumsum()),
+            ("topk", |x| x.topk(5, true).map(|r| r.0)),
+            ("clip_inf", |x| x.clip(f64::NEG_INFINITY, f64::INFINITY)),
+            ("softmax", |x| x.softmax(-1)),
+            ("l1", |x| ep::norms::l1(x, None, false)),
+            ("nonzero", |x| x.index(ep::s![&x.ne(0i64)?])),
+            ("concatenate_single", |x| ep::concatenate(&[x], 0)),
+            ("stack_single", |x| ep::stack(&[x], 0)),
+            ("pad_nan", |x| x.pad(&[(1, 1)], PadMode::Constant(f64::NAN))),
+            ("pad_reflect", |x| x.pad(&[(3, 2)], PadMode::Reflect)),
+            ("add_scalar_300", |x| x.add(300i64)),
+            ("mul_scalar_big_float", |x| x.mul(1e300)),
+            ("pow_scalar_neg", |x| x.pow(-1i64)),
+            ("pow_scalar_big", |x| x.pow(1000i64)),
+            ("floor_div_scalar_zero", |x| x.floor_div(0i64)),
+            ("rem_scalar_neg_one", |x| x.rem(-1i64)),
+            ("floor_div_scalar_neg_one", |x| x.floor_div(-1i64)),
+            ("full_like_1e20", |x| x.full_like(1e20)),
+            ("full_like_nan", |x| x.full_like(f64::NAN)),
+            ("index_update_nan", |x| x.index_update(ep::s![0], f64::NAN)),
+            ("where_nan", |x| x.ne(0i64)?.where_cond(x, f64::NAN)),
+        ];
+        for (name, f) in reductions {
+            add(
+                format!("value/{name}_{d}"),
+                Box::new(move |b| one(f(&specials(b, d)?))),
+            );
+        }
+    }
+    // Float // and % at the edges (`-1e30 // inf` is -1, `inf // 1` NaN).
+    for d in [DType::F32, DType::F64] {
+        for (a, bv) in [
+            (-1e30, f64::INFINITY),
+            (f64::INFINITY, 1.0),
+            (1e30, f64::NEG_INFINITY),
+            (-0.0, 3.0),
+            (5.0, -0.0),
+            (-7.5, 2.0),
+        ] {
+            add(
+                format!("value/floor_div_rem_{a}_{bv}_{d}"),
+                Box::new(move |b| {
+                    let x = EagerTensor::full_on(b, &[1], a, d)?;
+                    let y = EagerTensor::full_on(b, &[1], bv, d)?;
+                    Ok(vec![x.floor_div(&y)?, x.rem(&y)?])
+                }),
+            );
+        }
+    }
+    // Random numbers with bounds whose span overflows, or NaN.
+    for (name, lo, hi) in [
+        ("uniform_full_f64_range", -f64::MAX, f64::MAX),
+        ("uniform_nan", f64::NAN, 1.0),
+        ("uniform_inf", 0.0, f64::INFINITY),
+        ("uniform_reversed", 1.0, 0.0),
+    ] {
+        add(
+            format!("value/{name}"),
+            Box::new(move |b| one(t(b, vec![1f64], &[1])?.uniform(&[3], lo, hi))),
+        );
+    }
+    for (name, mean, std) in [
+        ("normal_inf_std", 0.0, f64::INFINITY),
+        ("normal_neg_std", 0.0, -1.0),
+        ("normal_nan_mean", f64::NAN, 1.0),
+    ] {
+        add(
+            format!("value/{name}"),
+            Box::new(move |b| one(t(b, vec![1f32], &[1])?.normal(&[3], mean, std))),
+        );
+    }
+    // Linear algebra on matrices with NaN, inf, zeros.
+    for (name, m) in [
+        ("nan", vec![f64::NAN, 1.0, 1.0, 1.0]),
+        ("inf", vec![f64::INFINITY, 0.0, 0.0, 1.0]),
+        ("zero", vec![0.0; 4]),
+        ("max", vec![f64::MAX, f64::MAX, 0.0, f64::MAX]),
+    ] {
+        let m2 = m.clone();
+        add(
+            format!("linalg/inv_{name}"),
+            Box::new(move |b| one(t(b, m2.clone(), &[2, 2])?.inv())),
+        );
+        add(
+            format!("linalg/slogdet_{name}"),
+            Box::new(move |b| {
+                let (s, l) = t(b, m.clone(), &[2, 2])?.slogdet()?;
+                Ok(vec![s, l])
+            }),
+        );
+    }
+    add(
+        "linalg/inv_batch_one_nan".into(),
+        Box::new(|b| {
+            one(t(
+                b,
+                vec![f64::NAN, 1.0, 1.0, 1.0, 2.0, 0.0, 0.0, 4.0],
+                &[2, 2, 2],
+            )?
+            .inv())
+        }),
+    );
+    v
+}
+
+const BINARY: [ep::BinaryOp; 17] = {
+    use ep::BinaryOp::*;
+    [
+        Add, Sub, Mul, Div, FloorDiv, Rem, Pow, Minimum, Maximum, LogicalAnd, LogicalOr, Lt, Le,
+        Gt, Ge, Eq, Ne,
+    ]
+};
+
+fn unary_op(name: &str) -> ep::UnaryOp {
+    use ep::UnaryOp::*;
+    [
+        Abs, Neg, Sign, Sqrt, Square, Exp, Log, Log2, Log10, Log1p, Sin, Cos, Tan, Sinh, Cosh,
+        Tanh, Arcsin, Arccos, Arctan, Arcsinh, Arccosh, Arctanh, Round, Ceil, Floor, IsNan, IsInf,
+        LogicalNot, Sigmoid, Relu,
+    ]
+    .into_iter()
+    .find(|o| o.name() == name)
+    .expect("a unary op")
+}
+
+/// What a case gave, as one line: `ok <dtype> <dims> <values>;...` or
+/// `err <kind> <op> <message>`.
+fn outcome(r: Out) -> String {
+    match r {
+        Err(e) => format!(
+            "err {} {} {}",
+            e.kind(),
+            e.op(),
+            e.to_string().replace('\n', " ")
+        ),
+        Ok(ts) => {
+            let mut parts = Vec::new();
+            for t in ts {
+                let dims: Vec<String> = t.shape().iter().map(|d| d.to_string()).collect();
+                let vals: Vec<String> = match t.to_host() {
+                    Err(e) => return format!("err {} {} {}", e.kind(), e.op(), e),
+                    Ok(h) => host_strings(&h),
+                };
+                parts.push(format!(
+                    "{} [{}] {}",
+                    t.dtype(),
+                    dims.join(","),
+                    vals.join(" ")
+                ));
+            }
+            format!("ok {}", parts.join(";"))
+        }
+    }
+}
+
+fn host_strings(h: &HostData) -> Vec<String> {
+    match h {
+        HostData::Bool(v) => v.iter().map(|x| x.to_string()).collect(),
+        HostData::U8(v) => v.iter().map(|x| x.to_string()).collect(),
+        HostData::I32(v) => v.iter().map(|x| x.to_string()).collect(),
+        HostData::I64(v) => v.iter().map(|x| x.to_string()).collect(),
+        HostData::F32(v) => v.iter().map(|x| format!("{x:e}")).collect(),
+        HostData::F64(v) => v.iter().map(|x| format!("{x:e}")).collect(),
+    }
+}
+
+trait ToHost {
+    fn to_host(&self) -> ep::Result<HostData>;
+}
+impl ToHost for EagerTensor {
+    fn to_host(&self) -> ep::Result<HostData> {
+        Ok(match self.dtype() {
+            DType::Bool => HostData::Bool(self.to_vec()?),
+            DType::U8 => HostData::U8(self.to_vec()?),
+            DType::I32 => HostData::I32(self.to_vec()?),
+            DType::I64 => HostData::I64(self.to_vec()?),
+            DType::F32 => HostData::F32(self.to_vec()?),
+            DType::F64 => HostData::F64(self.to_vec()?),
+        })
+    }
+}
+
+/// Entry point of the child processes (not a test of its own).
+#[test]
+#[ignore = "the entry point of the hostile-input child processes"]
+fn hostile_child() {
+    let Ok(spec) = std::env::var("EAGER_HOSTILE") else {
+        return;
+    };
+    let (backend, first) = spec.split_once(':').expect("backend:first");
+    let backend: Backend = backend.parse().expect("a backend");
+    let first: usize = first.parse().expect("a case number");
+    // A panic is reported by the case; the default hook would print it too.
+    std::panic::set_hook(Box::new(|_| {}));
+    let out = std::io::stdout();
+    for (i, case) in cases().into_iter().enumerate().skip(first) {
+        let mut o = out.lock();
+        writeln!(o, "@@start {i}").ok();
+        o.flush().ok();
+        drop(o);
+        let line = match catch_unwind(AssertUnwindSafe(|| outcome((case.run)(backend)))) {
+            Ok(s) => s,
+            Err(p) => {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                format!("panic {}", msg.replace('\n', " "))
+            }
+        };
+        let mut o = out.lock();
+        writeln!(o, "@@done {i} {line}").ok();
+        o.flush().ok();
+    }
+}
+
+/// Runs every case on `backend` in child processes; returns one outcome
+/// line per case (`crash ...` for the case a child died in).
+fn run_backend(backend: Backend, n: usize) -> Vec<String> {
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut results: Vec<Option<String>> = vec![None; n];
+    let mut next = 0;
+    while next < n {
+        let mut child = Command::new(&exe)
+            .args([
+                "--ignored",
+                "--exact",
+                "hostile_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("EAGER_HOSTILE", format!("{backend}:{next}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start a child");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut started = None;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(i) = line.strip_prefix("@@start ") {
+                started = i.parse::<usize>().ok();
+            } else if let Some(rest) = line.strip_prefix("@@done ") {
+                if let Some((i, o)) = rest.split_once(' ') {
+                    if let Ok(i) = i.parse::<usize>() {
+                        results[i] = Some(o.to_string());
+                        next = i + 1;
+                        started = None;
+                    }
+                }
+            }
+        }
+        let status = child.wait().expect("wait for the child");
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            use std::io::Read;
+            e.read_to_string(&mut err).ok();
+        }
+        match started {
+            Some(i) => {
+                let tail: String = err.lines().rev().take(3).collect::<Vec<_>>().join(" | ");
+                results[i] = Some(format!("crash {status}: {tail}"));
+                next = i + 1;
+            }
+            None if next < n => {
+                // The child ended between cases without finishing: record
+                // the next case as the culprit so the loop moves on.
+                results[next] = Some(format!("crash {status} before the case started: {err}"));
+                next += 1;
+            }
+            None => {}
+        }
+    }
+    results.into_iter().map(|r| r.unwrap_or_default()).collect()
+}
+
+/// Parsed values of one outcome line.
+#[derive(Debug)]
+enum Parsed {
+    Ok(Vec<(String, String, Vec<String>)>),
+    Err(String, String),
+    Bad,
+}
+
+fn parse(line: &str) -> Parsed {
+    if let Some(rest) = line.strip_prefix("ok ") {
+        let mut ts = Vec::new();
+        for part in rest.split(';') {
+            let mut it = part.splitn(3, ' ');
+            let d = it.next().unwrap_or("").to_string();
+            let s = it.next().unwrap_or("").to_string();
+            let v = it
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            ts.push((d, s, v));
+        }
+        Parsed::Ok(ts)
+    } else if let Some(rest) = line.strip_prefix("err ") {
+        let mut it = rest.splitn(3, ' ');
+        Parsed::Err(
+            it.next().unwrap_or("").to_string(),
+            it.next().unwrap_or("").to_string(),
+        )
+    } else {
+        Parsed::Bad
+    }
+}
+
+/// Backends whose CPU kernels flush subnormal floats to zero (inputs and
+/// results: TensorFlow's and XLA's thread pools set FTZ/DAZ), a documented
+/// difference (docs/semantics.md, "Subnormal floats").
+fn flushes_subnormals(b: Backend) -> bool {
+    matches!(b, Backend::TensorFlow | Backend::Xla)
+}
+
+/// Differences that follow from flushing subnormals but are not a
+/// subnormal-versus-zero pair, each with its reason.
+const FLUSH_CONSEQUENCES: &[(Backend, &str, &str)] = &[
+    (
+        Backend::Xla,
+        "value/div_f32",
+        "XLA divides as x * (1 / y); 1 / f32::MAX is subnormal, flushed to 0, so inf / f32::MAX is NaN",
+    ),
+    (
+        Backend::Xla,
+        "value/div_f64",
+        "XLA divides as x * (1 / y); 1 / f64::MAX is subnormal, flushed to 0, so inf / f64::MAX is NaN",
+    ),
+];
+
+/// Known differences that are not about subnormals, each with its reason
+/// (docs/semantics.md lists them too). Keep this list short.
+const KNOWN: &[(Backend, &str, &str)] = &[
+    (
+        Backend::Torch,
+        "value/rem_f32",
+        "libtorch's fmod is NaN when a / b overflows (f32::MAX % 0.5); NumPy's is exact (0)",
+    ),
+    (
+        Backend::Torch,
+        "value/rem_f64",
+        "libtorch's fmod is NaN when a / b overflows (f64::MAX % 0.5); NumPy's is exact (0)",
+    ),
+];
+
+/// Whether two printed elements agree: integers and bools exactly; floats
+/// exactly (NaN = NaN, signed zeros differ) or within `rel` relative; with
+/// `flush`, a value below twice the smallest normal equals a zero.
+fn same_value(a: &str, b: &str, float: bool, rel: f64, flush: Option<f64>) -> bool {
+    if a == b {
+        return true;
+    }
+    if !float {
+        return false;
+    }
+    let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) else {
+        return false;
+    };
+    if let Some(tiny) = flush {
+        if (x == 0.0 && y.abs() < tiny) || (y == 0.0 && x.abs() < tiny) {
+            return true;
+        }
+    }
+    if x.is_nan() || y.is_nan() || x.is_infinite() || y.is_infinite() || x == 0.0 || y == 0.0 {
+        return x.is_nan() && y.is_nan()
+            || (x == y && x.is_sign_negative() == y.is_sign_negative());
+    }
+    (x - y).abs() <= rel * x.abs().max(y.abs())
+}
+
+/// Where two backends' outcomes differ, a description.
+fn disagreement(backend: Backend, name: &str, reference: &str, other: &str) -> Option<String> {
+    if FLUSH_CONSEQUENCES
+        .iter()
+        .chain(KNOWN)
+        .any(|(b, n, _)| *b == backend && *n == name)
+    {
+        return None;
+    }
+    // Transcendental functions of huge arguments differ by a few ulps
+    // between libm and the frameworks' vectorized kernels.
+    let (rel32, rel64) = if name.starts_with("value/") {
+        (4e-6, 1e-13)
+    } else {
+        (0.0, 0.0)
+    };
+    match (parse(reference), parse(other)) {
+        (Parsed::Err(k1, op1), Parsed::Err(k2, op2)) if k1 == k2 && op1 == op2 => None,
+        (Parsed::Ok(a), Parsed::Ok(b)) if a.len() == b.len() => {
+            for ((d1, s1, v1), (d2, s2, v2)) in a.iter().zip(&b) {
+                if d1 != d2 || s1 != s2 || v1.len() != v2.len() {
+                    return Some(format!("{d1} {s1} vs {d2} {s2}"));
+                }
+                let float = d1.starts_with('f');
+                let rel = if d1 == "f32" { rel32 } else { rel64 };
+                let tiny = if d1 == "f32" {
+                    2.0 * f32::MIN_POSITIVE as f64
+                } else {
+                    2.0 * f64::MIN_POSITIVE
+                };
+                let flush = flushes_subnormals(backend).then_some(tiny);
+                for (i, (x, y)) in v1.iter().zip(v2).enumerate() {
+                    if !same_value(x, y, float, rel, flush) {
+                        return Some(format!("element {i}: {x} vs {y}"));
+                    }
+                }
+            }
+            None
+        }
+        _ => Some(format!("{reference}  <>  {other}")),
+    }
+}
+
+#[test]
+fn hostile_inputs_on_every_backend() {
+    let all = cases();
+    let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
+    drop(all);
+    let n = names.len();
+    let backends = Backend::enabled();
+    let outcomes: Vec<(Backend, Vec<String>)> = std::thread::scope(|s| {
+        let hs: Vec<_> = backends
+            .iter()
+            .map(|&b| s.spawn(move || (b, run_backend(b, n))))
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("a runner thread"))
+            .collect()
+    });
+    let reference = outcomes
+        .iter()
+        .find(|(b, _)| *b == Backend::NdArray)
+        .map(|(_, o)| o.clone());
+    let mut failures = Vec::new();
+    for (b, outs) in &outcomes {
+        let (mut panics, mut crashes, mut differ, mut errs) = (0, 0, 0, 0);
+        for (i, o) in outs.iter().enumerate() {
+            if o.starts_with("panic") {
+                panics += 1;
+                failures.push(format!("[{b}] {}: {o}", names[i]));
+            } else if o.starts_with("crash") || o.is_empty() {
+                crashes += 1;
+                failures.push(format!("[{b}] {}: {o}", names[i]));
+            } else if let Some(r) = &reference {
+                if o.starts_with("err") {
+                    errs += 1;
+                }
+                if let Some(d) = disagreement(*b, &names[i], &r[i], o) {
+                    differ += 1;
+                    failures.push(format!("[{b}] {} differs from ndarray: {d}", names[i]));
+                }
+            }
+        }
+        println!(
+            "hostile [{b}]: {n} inputs tried, {errs} clear errors, {panics} panics, {crashes} aborts, {differ} disagreements with ndarray"
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(200)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
