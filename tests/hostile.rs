@@ -17,12 +17,14 @@
 //! When a child dies, the case after its last `@@start` is recorded as the
 //! crash and a new child goes on with the next case.
 
+mod common;
+
+use common::{disagreement, outcome, Out};
 use eager_tensor::{self as ep, prelude::*, Backend, DType, EagerTensor, HostData, PadMode};
 use std::io::{BufRead, BufReader, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::{Command, Stdio};
 
-type Out = ep::Result<Vec<EagerTensor>>;
 type Run = Box<dyn Fn(Backend) -> Out>;
 
 /// One hostile input: a name (`family/what`) and what to run.
@@ -622,63 +624,6 @@ fn unary_op(name: &str) -> ep::UnaryOp {
     .expect("a unary op")
 }
 
-/// What a case gave, as one line: `ok <dtype> <dims> <values>;...` or
-/// `err <kind> <op> <message>`.
-fn outcome(r: Out) -> String {
-    match r {
-        Err(e) => format!(
-            "err {} {} {}",
-            e.kind(),
-            e.op(),
-            e.to_string().replace('\n', " ")
-        ),
-        Ok(ts) => {
-            let mut parts = Vec::new();
-            for t in ts {
-                let dims: Vec<String> = t.shape().iter().map(|d| d.to_string()).collect();
-                let vals: Vec<String> = match t.to_host() {
-                    Err(e) => return format!("err {} {} {}", e.kind(), e.op(), e),
-                    Ok(h) => host_strings(&h),
-                };
-                parts.push(format!(
-                    "{} [{}] {}",
-                    t.dtype(),
-                    dims.join(","),
-                    vals.join(" ")
-                ));
-            }
-            format!("ok {}", parts.join(";"))
-        }
-    }
-}
-
-fn host_strings(h: &HostData) -> Vec<String> {
-    match h {
-        HostData::Bool(v) => v.iter().map(|x| x.to_string()).collect(),
-        HostData::U8(v) => v.iter().map(|x| x.to_string()).collect(),
-        HostData::I32(v) => v.iter().map(|x| x.to_string()).collect(),
-        HostData::I64(v) => v.iter().map(|x| x.to_string()).collect(),
-        HostData::F32(v) => v.iter().map(|x| format!("{x:e}")).collect(),
-        HostData::F64(v) => v.iter().map(|x| format!("{x:e}")).collect(),
-    }
-}
-
-trait ToHost {
-    fn to_host(&self) -> ep::Result<HostData>;
-}
-impl ToHost for EagerTensor {
-    fn to_host(&self) -> ep::Result<HostData> {
-        Ok(match self.dtype() {
-            DType::Bool => HostData::Bool(self.to_vec()?),
-            DType::U8 => HostData::U8(self.to_vec()?),
-            DType::I32 => HostData::I32(self.to_vec()?),
-            DType::I64 => HostData::I64(self.to_vec()?),
-            DType::F32 => HostData::F32(self.to_vec()?),
-            DType::F64 => HostData::F64(self.to_vec()?),
-        })
-    }
-}
-
 /// Entry point of the child processes (not a test of its own).
 #[test]
 #[ignore = "the entry point of the hostile-input child processes"]
@@ -771,146 +716,6 @@ fn run_backend(backend: Backend, n: usize) -> Vec<String> {
         }
     }
     results.into_iter().map(|r| r.unwrap_or_default()).collect()
-}
-
-/// Parsed values of one outcome line.
-#[derive(Debug)]
-enum Parsed {
-    Ok(Vec<(String, String, Vec<String>)>),
-    Err(String, String),
-    Bad,
-}
-
-fn parse(line: &str) -> Parsed {
-    if let Some(rest) = line.strip_prefix("ok ") {
-        let mut ts = Vec::new();
-        for part in rest.split(';') {
-            let mut it = part.splitn(3, ' ');
-            let d = it.next().unwrap_or("").to_string();
-            let s = it.next().unwrap_or("").to_string();
-            let v = it
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .map(str::to_string)
-                .collect();
-            ts.push((d, s, v));
-        }
-        Parsed::Ok(ts)
-    } else if let Some(rest) = line.strip_prefix("err ") {
-        let mut it = rest.splitn(3, ' ');
-        Parsed::Err(
-            it.next().unwrap_or("").to_string(),
-            it.next().unwrap_or("").to_string(),
-        )
-    } else {
-        Parsed::Bad
-    }
-}
-
-/// Backends whose CPU kernels flush subnormal floats to zero (inputs and
-/// results: TensorFlow's and XLA's thread pools set FTZ/DAZ), a documented
-/// difference (docs/semantics.md, "Subnormal floats").
-fn flushes_subnormals(b: Backend) -> bool {
-    matches!(b, Backend::TensorFlow | Backend::Xla)
-}
-
-/// Differences that follow from flushing subnormals but are not a
-/// subnormal-versus-zero pair, each with its reason.
-const FLUSH_CONSEQUENCES: &[(Backend, &str, &str)] = &[
-    (
-        Backend::Xla,
-        "value/div_f32",
-        "XLA divides as x * (1 / y); 1 / f32::MAX is subnormal, flushed to 0, so inf / f32::MAX is NaN",
-    ),
-    (
-        Backend::Xla,
-        "value/div_f64",
-        "XLA divides as x * (1 / y); 1 / f64::MAX is subnormal, flushed to 0, so inf / f64::MAX is NaN",
-    ),
-];
-
-/// Known differences that are not about subnormals, each with its reason
-/// (docs/semantics.md lists them too). Keep this list short.
-const KNOWN: &[(Backend, &str, &str)] = &[
-    (
-        Backend::Torch,
-        "value/rem_f32",
-        "libtorch's fmod is NaN when a / b overflows (f32::MAX % 0.5); NumPy's is exact (0)",
-    ),
-    (
-        Backend::Torch,
-        "value/rem_f64",
-        "libtorch's fmod is NaN when a / b overflows (f64::MAX % 0.5); NumPy's is exact (0)",
-    ),
-];
-
-/// Whether two printed elements agree: integers and bools exactly; floats
-/// exactly (NaN = NaN, signed zeros differ) or within `rel` relative; with
-/// `flush`, a value below twice the smallest normal equals a zero.
-fn same_value(a: &str, b: &str, float: bool, rel: f64, flush: Option<f64>) -> bool {
-    if a == b {
-        return true;
-    }
-    if !float {
-        return false;
-    }
-    let (Ok(x), Ok(y)) = (a.parse::<f64>(), b.parse::<f64>()) else {
-        return false;
-    };
-    if let Some(tiny) = flush {
-        if (x == 0.0 && y.abs() < tiny) || (y == 0.0 && x.abs() < tiny) {
-            return true;
-        }
-    }
-    if x.is_nan() || y.is_nan() || x.is_infinite() || y.is_infinite() || x == 0.0 || y == 0.0 {
-        return x.is_nan() && y.is_nan()
-            || (x == y && x.is_sign_negative() == y.is_sign_negative());
-    }
-    (x - y).abs() <= rel * x.abs().max(y.abs())
-}
-
-/// Where two backends' outcomes differ, a description.
-fn disagreement(backend: Backend, name: &str, reference: &str, other: &str) -> Option<String> {
-    if FLUSH_CONSEQUENCES
-        .iter()
-        .chain(KNOWN)
-        .any(|(b, n, _)| *b == backend && *n == name)
-    {
-        return None;
-    }
-    // Transcendental functions of huge arguments differ by a few ulps
-    // between libm and the frameworks' vectorized kernels.
-    let (rel32, rel64) = if name.starts_with("value/") {
-        (4e-6, 1e-13)
-    } else {
-        (0.0, 0.0)
-    };
-    match (parse(reference), parse(other)) {
-        (Parsed::Err(k1, op1), Parsed::Err(k2, op2)) if k1 == k2 && op1 == op2 => None,
-        (Parsed::Ok(a), Parsed::Ok(b)) if a.len() == b.len() => {
-            for ((d1, s1, v1), (d2, s2, v2)) in a.iter().zip(&b) {
-                if d1 != d2 || s1 != s2 || v1.len() != v2.len() {
-                    return Some(format!("{d1} {s1} vs {d2} {s2}"));
-                }
-                let float = d1.starts_with('f');
-                let rel = if d1 == "f32" { rel32 } else { rel64 };
-                let tiny = if d1 == "f32" {
-                    2.0 * f32::MIN_POSITIVE as f64
-                } else {
-                    2.0 * f64::MIN_POSITIVE
-                };
-                let flush = flushes_subnormals(backend).then_some(tiny);
-                for (i, (x, y)) in v1.iter().zip(v2).enumerate() {
-                    if !same_value(x, y, float, rel, flush) {
-                        return Some(format!("element {i}: {x} vs {y}"));
-                    }
-                }
-            }
-            None
-        }
-        _ => Some(format!("{reference}  <>  {other}")),
-    }
 }
 
 #[test]

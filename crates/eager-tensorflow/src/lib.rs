@@ -459,6 +459,20 @@ impl BackendTensor for TfTensor {
             Pow => ops::pow(ctx, a, b),
             Minimum | LogicalAnd if boolean => ops::logical_and(ctx, a, b),
             Maximum | LogicalOr if boolean => ops::logical_or(ctx, a, b),
+            Minimum | Maximum if self.is_float() => {
+                // Of two equal values (0.0 and -0.0) NumPy takes the second.
+                let m = if op == Minimum {
+                    ops::minimum(ctx, a, b)
+                } else {
+                    ops::maximum(ctx, a, b)
+                }
+                .map_err(&e)?;
+                let zero = self.scalar_of(op.name(), 0.0)?;
+                let az = ops::equal(ctx, a, zero.h()).map_err(&e)?;
+                let bz = ops::equal(ctx, b, zero.h()).map_err(&e)?;
+                let zeros = ops::logical_and(ctx, &az, &bz).map_err(&e)?;
+                ops::select_v2(ctx, &zeros, b, &m)
+            }
             Minimum => ops::minimum(ctx, a, b),
             Maximum => ops::maximum(ctx, a, b),
             LogicalAnd => ops::logical_and(ctx, a, b),

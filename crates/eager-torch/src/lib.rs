@@ -383,6 +383,19 @@ impl BackendTensor for TorchTensor {
             Pow => a.f_pow(b),
             Minimum if a.kind() == Kind::Bool => a.f_logical_and(b),
             Maximum if a.kind() == Kind::Bool => a.f_logical_or(b),
+            Minimum | Maximum if self.is_float() => {
+                // libtorch orders -0.0 below 0.0; NumPy takes the second of
+                // two equal values: where both are zero, `b`.
+                return Self::ok(scalar_call(op.name(), || {
+                    let m = if op == Minimum {
+                        a.f_minimum(b)?
+                    } else {
+                        a.f_maximum(b)?
+                    };
+                    let zeros = a.f_eq(0.0)?.f_logical_and(&b.f_eq(0.0)?)?;
+                    b.f_where_self(&zeros, &m)
+                })?);
+            }
             Minimum => a.f_minimum(b),
             Maximum => a.f_maximum(b),
             LogicalAnd => a.f_logical_and(b),

@@ -1,0 +1,267 @@
+//! Property test: every enabled backend agrees with ndarray on random
+//! shapes, dtypes, axes and values — values drawn from a pool that mixes
+//! ordinary numbers with NaN, ±inf, -0.0 and the extremes of each dtype.
+//! Agreement is the hostile suite's (`tests/common`): same error kind, or
+//! same dtype, shape and values (NaN = NaN, signed zeros differ, a few ulps
+//! for transcendental functions, subnormals flushed where documented).
+
+mod common;
+
+use common::{disagreement, outcome, Out};
+use eager_tensor::{self as ep, Backend, BinaryOp, DType, EagerTensor, HostData, UnaryOp};
+use proptest::prelude::*;
+
+const DTYPES: [DType; 6] = [
+    DType::Bool,
+    DType::U8,
+    DType::I32,
+    DType::I64,
+    DType::F32,
+    DType::F64,
+];
+
+/// How values are drawn: `Any` mixes in every special value; `Tame`
+/// keeps to values whose sums and products are exact in any order (so
+/// reductions cannot differ by summation order) and has no -0.0 (whose
+/// sign in a min/max reduction depends on the order).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Pool {
+    Any,
+    Tame,
+    /// Like `Any` without the float extremes (an overflowing quotient is a
+    /// documented difference of libtorch's `%`).
+    NoExtremes,
+}
+
+fn pick_f64(pool: Pool, k: u32) -> f64 {
+    let any = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -0.0,
+        0.0,
+        f64::MAX,
+        f64::MIN,
+        f64::MIN_POSITIVE,
+        1e30,
+        -1e30,
+        1.0,
+        -1.0,
+        0.5,
+        -2.5,
+        3.75,
+        -7.0,
+        100.25,
+        2147483648.0,
+    ];
+    let tame = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        0.0,
+        1.0,
+        -1.0,
+        0.5,
+        -0.5,
+        2.0,
+        -2.0,
+    ];
+    match pool {
+        Pool::Any => any[k as usize % any.len()],
+        Pool::NoExtremes => {
+            let v = any[k as usize % any.len()];
+            if v.is_finite() && v.abs() > 1e300 {
+                4.0
+            } else {
+                v
+            }
+        }
+        Pool::Tame => tame[k as usize % tame.len()],
+    }
+}
+
+fn pick_i64(k: u32) -> i64 {
+    let v = [
+        i64::MIN,
+        i64::MAX,
+        0,
+        1,
+        -1,
+        2,
+        -3,
+        7,
+        100,
+        -100,
+        255,
+        65537,
+    ];
+    v[k as usize % v.len()]
+}
+
+/// A tensor of `backend` with the given dtype, shape and value choices.
+fn tensor(
+    backend: Backend,
+    d: DType,
+    shape: &[usize],
+    ks: &[u32],
+    pool: Pool,
+) -> ep::Result<EagerTensor> {
+    let n: usize = shape.iter().product();
+    let ks = (0..n).map(|i| ks[i % ks.len()]);
+    let data = match d {
+        DType::Bool => HostData::Bool(ks.map(|k| k % 2 == 1).collect()),
+        DType::U8 => HostData::U8(ks.map(|k| pick_i64(k) as u8).collect()),
+        DType::I32 => HostData::I32(ks.map(|k| pick_i64(k) as i32).collect()),
+        DType::I64 => HostData::I64(ks.map(pick_i64).collect()),
+        DType::F32 => HostData::F32(ks.map(|k| pick_f64(pool, k) as f32).collect()),
+        DType::F64 => HostData::F64(ks.map(|k| pick_f64(pool, k)).collect()),
+    };
+    EagerTensor::from_host(backend, data, shape)
+}
+
+/// Runs `f` on ndarray and on every other enabled backend; the first
+/// disagreement is a test failure naming the backend and both outcomes.
+fn agree(what: &str, f: impl Fn(Backend) -> Out) -> Result<(), TestCaseError> {
+    let reference = outcome(f(Backend::NdArray));
+    for b in Backend::enabled() {
+        if b == Backend::NdArray {
+            continue;
+        }
+        let o = outcome(f(b));
+        if let Some(d) = disagreement(b, what, &reference, &o) {
+            return Err(TestCaseError::fail(format!(
+                "[{b}] {what}: {d}\n  ndarray: {reference}\n  {b}: {o}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn shape() -> impl Strategy<Value = Vec<usize>> {
+    proptest::collection::vec(0usize..4, 0..4)
+}
+
+/// A shape that broadcasts with `s`: some axes set to 1, some leading ones
+/// dropped.
+fn broadcast_partner(s: &[usize], ones: u32, drop: usize) -> Vec<usize> {
+    let drop = drop.min(s.len());
+    s[drop..]
+        .iter()
+        .enumerate()
+        .map(|(i, &d)| if ones >> i & 1 == 1 { 1 } else { d })
+        .collect()
+}
+
+const UNARY: [UnaryOp; 30] = {
+    use UnaryOp::*;
+    [
+        Abs, Neg, Sign, Sqrt, Square, Exp, Log, Log2, Log10, Log1p, Sin, Cos, Tan, Sinh, Cosh,
+        Tanh, Arcsin, Arccos, Arctan, Arcsinh, Arccosh, Arctanh, Round, Ceil, Floor, IsNan, IsInf,
+        LogicalNot, Sigmoid, Relu,
+    ]
+};
+
+const BINARY: [BinaryOp; 17] = {
+    use BinaryOp::*;
+    [
+        Add, Sub, Mul, Div, FloorDiv, Rem, Pow, Minimum, Maximum, LogicalAnd, LogicalOr, Lt, Le,
+        Gt, Ge, Eq, Ne,
+    ]
+};
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 160,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn unary_ops_and_casts_agree(
+        s in shape(),
+        d in 0usize..6,
+        to in 0usize..6,
+        op in 0usize..30,
+        ks in proptest::collection::vec(any::<u32>(), 1..16),
+    ) {
+        let (d, to, op) = (DTYPES[d], DTYPES[to], UNARY[op]);
+        agree(&format!("value/{}_{d}", op.name()), |b| {
+            Ok(vec![tensor(b, d, &s, &ks, Pool::Any)?.unary(op)?])
+        })?;
+        agree(&format!("value/astype_{d}_{to}"), |b| {
+            Ok(vec![tensor(b, d, &s, &ks, Pool::Any)?.astype(to)?])
+        })?;
+    }
+
+    #[test]
+    fn binary_ops_agree_with_broadcasting(
+        s in shape(),
+        ones in any::<u32>(),
+        drop in 0usize..3,
+        swap in any::<bool>(),
+        d in 0usize..6,
+        d2 in 0usize..6,
+        op in 0usize..17,
+        ks in proptest::collection::vec(any::<u32>(), 1..16),
+        ks2 in proptest::collection::vec(any::<u32>(), 1..16),
+        scalar in any::<u32>(),
+    ) {
+        let (d, d2, op) = (DTYPES[d], DTYPES[d2], BINARY[op]);
+        let s2 = broadcast_partner(&s, ones, drop);
+        let (sa, sb) = if swap { (s2.clone(), s.clone()) } else { (s.clone(), s2.clone()) };
+        agree(&format!("value/{}_{d}_{d2}", op.name()), |b| {
+            let x = tensor(b, d, &sa, &ks, Pool::NoExtremes)?;
+            let y = tensor(b, d2, &sb, &ks2, Pool::NoExtremes)?;
+            Ok(vec![x.binary(op, &y)?])
+        })?;
+        let v = pick_f64(Pool::NoExtremes, scalar);
+        agree(&format!("value/{}_{d}_scalar", op.name()), |b| {
+            let x = tensor(b, d, &sa, &ks, Pool::NoExtremes)?;
+            Ok(vec![x.binary(op, v)?])
+        })?;
+        agree(&format!("value/where_{d}_{d2}"), |b| {
+            let c = tensor(b, DType::Bool, &sb, &ks2, Pool::Any)?;
+            let x = tensor(b, d, &sa, &ks, Pool::Any)?;
+            let y = tensor(b, d2, &s, &ks2, Pool::Any)?;
+            Ok(vec![c.where_cond(&x, &y)?])
+        })?;
+    }
+
+    #[test]
+    fn reductions_sorts_and_axes_agree(
+        s in shape(),
+        d in 0usize..6,
+        axes in proptest::collection::vec(-4isize..4, 0..3),
+        keep in any::<bool>(),
+        which in 0usize..13,
+        ks in proptest::collection::vec(any::<u32>(), 1..16),
+    ) {
+        let d = DTYPES[d];
+        let axis = axes.first().copied().unwrap_or(-1);
+        let names = ["sum", "prod", "mean", "min", "max", "all", "any", "argmin", "argmax",
+                     "sort", "argsort", "cumsum", "softmax"];
+        let name = names[which];
+        agree(&format!("value/{name}_{d}"), |b| {
+            let x = tensor(b, d, &s, &ks, Pool::Tame)?;
+            Ok(vec![match name {
+                "sum" => x.sum_axes(&axes, keep)?,
+                "prod" => x.prod_axes(&axes, keep)?,
+                "mean" => x.mean_axes(&axes, keep)?,
+                "min" => x.min_axes(&axes, keep)?,
+                "max" => x.max_axes(&axes, keep)?,
+                "all" => x.all_axes(&axes, keep)?,
+                "any" => x.any_axes(&axes, keep)?,
+                "argmin" => x.argmin_axis(axis)?,
+                "argmax" => x.argmax_axis(axis)?,
+                "sort" => x.sort(axis)?,
+                "argsort" => x.argsort(axis)?,
+                "cumsum" => x.cumsum_axis(axis)?,
+                _ => x.softmax(axis)?,
+            }])
+        })?;
+    }
+}
