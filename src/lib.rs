@@ -42,6 +42,7 @@ pub use create::{
     arange, from_ndarray, from_vec, full, full_like, normal, ones, ones_like, seed, uniform, zeros,
     zeros_like, CreateLike,
 };
+pub use eager_core::limits::{max_tensor_bytes, set_max_tensor_bytes};
 pub use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
 pub use eager_core::{
     Backend, BackendTensor, DType, Element, Error, HostData, Kind, Result, Scalar,

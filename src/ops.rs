@@ -158,6 +158,8 @@ impl EagerTensor {
     /// Casts to `dtype` (a cheap clone when it already has it).
     pub(crate) fn cast_to(&self, dtype: DType) -> Result<EagerTensor> {
         if self.dtype() == dtype {
+            // A native dtype eager-tensor lacks reads as f32: no silent no-op.
+            self.dyn_native_dtype_ok()?;
             Ok(self.clone())
         } else {
             self.dyn_cast(dtype)

@@ -512,3 +512,58 @@ fn to_backend_moves_between_every_pair_of_backends() {
         assert!(e.to_string().contains("to_backend"), "{e}");
     }
 }
+
+#[test]
+fn integer_edges_do_not_wrap() {
+    for b in Backend::enabled() {
+        let like = EagerTensor::zeros(b, &[], DType::I64).unwrap();
+        // i * step overflows i64 on the way; the values do not.
+        let a = ep::arange(&like, i64::MIN, i64::MAX, i64::MAX).unwrap();
+        assert_eq!(a.to_vec::<i64>().unwrap(), vec![i64::MIN, -1, i64::MAX - 1]);
+        let t = EagerTensor::from_vec(b, vec![1.0f32, 2.0, 3.0], &[3]).unwrap();
+        // usize::MAX stays out of range instead of wrapping to -1.
+        assert_eq!(t.index(ep::s![usize::MAX]).unwrap_err().kind(), "index");
+        assert_eq!(
+            t.index(ep::s![1..=isize::MAX])
+                .unwrap()
+                .to_vec::<f32>()
+                .unwrap(),
+            vec![2.0, 3.0]
+        );
+        // Saturating casts, bounds exact in the float dtype.
+        let f = EagerTensor::from_vec(b, vec![f32::INFINITY, 1e20, -1e20, f32::NAN], &[4]).unwrap();
+        assert_eq!(
+            f.astype(DType::I32).unwrap().to_vec::<i32>().unwrap(),
+            vec![i32::MAX, i32::MAX, i32::MIN, 0]
+        );
+        let g = EagerTensor::from_vec(b, vec![f64::INFINITY, 9.3e18, -1e30], &[3]).unwrap();
+        assert_eq!(
+            g.astype(DType::I64).unwrap().to_vec::<i64>().unwrap(),
+            vec![i64::MAX, i64::MAX, i64::MIN]
+        );
+        // A span that overflows f64 is an error, not a panic or NaN.
+        assert_eq!(
+            t.uniform(&[2], -f64::MAX, f64::MAX).unwrap_err().kind(),
+            "invalid"
+        );
+        // Logical ops take bool only (EagerPy's rule).
+        assert_eq!(t.logical_not().unwrap_err().kind(), "dtype");
+        assert_eq!(t.logical_and(&t).unwrap_err().kind(), "dtype");
+    }
+}
+
+#[test]
+fn subnormal_floats_are_kept_or_flushed_as_documented() {
+    // TensorFlow's and XLA's CPU kernels flush subnormals to zero
+    // (docs/semantics.md); ndarray and torch keep them.
+    let exact = 1e-40f64 as f32;
+    assert!(exact > 0.0 && exact < f32::MIN_POSITIVE);
+    for b in Backend::enabled() {
+        let x = EagerTensor::from_vec(b, vec![1e-40f64], &[1]).unwrap();
+        let v = x.astype(DType::F32).unwrap().to_vec::<f32>().unwrap()[0];
+        match b {
+            Backend::TensorFlow | Backend::Xla => assert!(v == 0.0 || v == exact, "{b}: {v:e}"),
+            _ => assert_eq!(v, exact, "{b}"),
+        }
+    }
+}

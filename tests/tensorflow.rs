@@ -81,3 +81,22 @@ fn seeded_random_numbers_repeat() {
         .unwrap();
     assert_eq!(a, b);
 }
+
+#[test]
+fn unsupported_native_dtypes_are_errors_naming_the_dtype() {
+    let ctx = ep::backends::tensorflow::context().unwrap();
+    let s = tf::Tensor::<String>::new(&[2])
+        .with_values(&["a".to_string(), "b".to_string()])
+        .unwrap()
+        .into_handle(ctx)
+        .unwrap();
+    let t = ep::astensor(s);
+    let e = ep::try_astensor(t.clone()).unwrap_err();
+    assert_eq!((e.kind(), e.op()), ("dtype", "astensor"));
+    assert!(e.to_string().contains("String"), "{e}");
+    for r in [t.sum(), t.add(&t), t.astype(DType::F32), t.reshape(&[2, 1])] {
+        let e = r.unwrap_err();
+        assert!(e.to_string().contains("String"), "{e}");
+    }
+    assert!(t.to_vec::<f32>().is_err());
+}

@@ -128,3 +128,43 @@ fn seeded_random_numbers_repeat() {
     let n = ep::normal(&like, &[4000], 1.0, 0.5).unwrap();
     assert!((n.mean().unwrap().item::<f32>().unwrap() - 1.0).abs() < 0.05);
 }
+
+#[test]
+fn unsupported_native_dtypes_are_errors_naming_the_dtype() {
+    let c = tch::Tensor::zeros([2], (tch::Kind::ComplexFloat, tch::Device::Cpu));
+    let e = ep::try_astensor(c.shallow_clone()).unwrap_err();
+    assert_eq!((e.kind(), e.op()), ("dtype", "astensor"));
+    assert!(e.to_string().contains("ComplexFloat"), "{e}");
+    // Wrapped anyway, every operation is that error, never a result
+    // computed on a tensor labelled f32.
+    let t = ep::astensor(c);
+    for r in [
+        t.sum(),
+        t.exp(),
+        t.add(&t),
+        t.add(1.0),
+        t.astype(DType::F32),
+        t.reshape(&[2, 1]),
+        ep::concatenate(&[&t, &t], 0),
+    ] {
+        let e = r.unwrap_err();
+        assert!(e.to_string().contains("ComplexFloat"), "{e}");
+    }
+    assert!(t.to_vec::<f32>().is_err());
+}
+
+#[test]
+fn a_failing_libtorch_call_with_a_scalar_is_an_error_not_a_panic() {
+    // With the memory limit lifted, libtorch itself refuses 2^50 floats;
+    // tch's Scalar used to panic in its Drop on that error.
+    let before = ep::set_max_tensor_bytes(usize::MAX);
+    let r = EagerTensor::full_on(Backend::Torch, &[1 << 50], 1.5, DType::F32);
+    let r2 = EagerTensor::from_vec(Backend::Torch, vec![1.0f32], &[1])
+        .and_then(|x| x.broadcast_to(&[1 << 50]))
+        .and_then(|x| x.add(1.0));
+    ep::set_max_tensor_bytes(before);
+    for r in [r, r2] {
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), "framework", "{e}");
+    }
+}
