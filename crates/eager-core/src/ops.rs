@@ -51,6 +51,15 @@ pub enum UnaryOp {
 }
 
 impl UnaryOp {
+    /// Every element-wise op of one tensor.
+    pub const ALL: [UnaryOp; 30] = {
+        use UnaryOp::*;
+        [
+            Abs, Neg, Sign, Sqrt, Square, Exp, Log, Log2, Log10, Log1p, Sin, Cos, Tan, Sinh, Cosh,
+            Tanh, Arcsin, Arccos, Arctan, Arcsinh, Arccosh, Arctanh, Round, Ceil, Floor, IsNan,
+            IsInf, LogicalNot, Sigmoid, Relu,
+        ]
+    };
     /// Ops that only make sense on floats (integers are cast to `f64` first).
     pub fn is_float_only(self) -> bool {
         use UnaryOp::*;
@@ -147,6 +156,14 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// Every element-wise op of two tensors.
+    pub const ALL: [BinaryOp; 17] = {
+        use BinaryOp::*;
+        [
+            Add, Sub, Mul, Div, FloorDiv, Rem, Pow, Minimum, Maximum, LogicalAnd, LogicalOr, Lt,
+            Le, Gt, Ge, Eq, Ne,
+        ]
+    };
     /// Comparisons return `bool` tensors.
     pub fn is_comparison(self) -> bool {
         use BinaryOp::*;
