@@ -364,12 +364,12 @@ impl BackendTensor for TorchTensor {
             // libtorch has no derivative for floor_divide; its gradient is zero.
             FloorDiv => a.f_detach().and_then(|a| a.f_floor_divide(&b.f_detach()?)),
             Rem if int => return self.int_div(rhs, "rem", |x, y| x.f_remainder_tensor(y)),
-            // A zero remainder takes the divisor's sign (NumPy: 0.0 % -1 is
-            // -0.0); libtorch's is always +0.0.
-            // NumPy's float remainder, from fmod: libtorch's `a - b *
-            // floor(a / b)` is NaN when a / b overflows (f32::MAX % 0.5),
-            // and its zero remainders are +0.0 where NumPy's take the
-            // divisor's sign.
+            // NumPy's float remainder, from fmod plus NumPy's sign rules:
+            // libtorch's `remainder` is `a - b * floor(a / b)`, NaN for
+            // `-1e30 % inf` (NumPy: inf), and its zero remainders are +0.0
+            // where NumPy's take the divisor's sign. (A quotient that
+            // overflows, f32::MAX % 0.5, stays NaN in libtorch's fmod too:
+            // a documented difference.)
             Rem => {
                 return Self::ok(scalar_call("rem", || {
                     let m = a.f_fmod_tensor(b)?;

@@ -157,12 +157,6 @@ impl<K: Hash + Eq, M> ExecutableCache<K, M> {
             Err(_) => 0,
         }
     }
-    /// Drops every executable kept.
-    pub fn clear(&self) {
-        if let Ok(mut m) = self.map.lock() {
-            m.clear();
-        }
-    }
 }
 
 /// StableHLO text for the programs the backend runs.

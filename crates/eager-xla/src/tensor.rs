@@ -896,32 +896,20 @@ impl BackendTensor for XlaTensor {
                 Pow => (p.bin("power", &a, &b, d, &s), d),
                 Minimum | LogicalAnd if boolean => (p.bin("and", &a, &b, d, &s), d),
                 Maximum | LogicalOr if boolean => (p.bin("or", &a, &b, d, &s), d),
-                Minimum | Maximum => {
-                    let m = if d.is_float() {
-                        // Of two equal values (0.0, -0.0) the second, as
-                        // NumPy's minimum/maximum.
-                        let first = p.cmp(if op == Minimum { "LT" } else { "GT" }, &a, &b, d, &s);
-                        p.select(&first, &a, &b, d, &s)
-                    } else {
-                        p.bin(
-                            if op == Minimum { "minimum" } else { "maximum" },
-                            &a,
-                            &b,
-                            d,
-                            &s,
-                        )
-                    };
-                    if d.is_float() {
-                        // This XLA's min/max drop NaN; NumPy's (and ours) propagate it.
-                        let an = p.cmp("NE", &a, &a, d, &s);
-                        let bn = p.cmp("NE", &b, &b, d, &s);
-                        let nan = p.bin("or", &an, &bn, DType::Bool, &s);
-                        let sum = p.bin("add", &a, &b, d, &s);
-                        (p.select(&nan, &sum, &m, d, &s), d)
-                    } else {
-                        (m, d)
-                    }
+                Minimum | Maximum if d.is_float() => {
+                    // Of two equal values (0.0, -0.0) the second, as NumPy's
+                    // minimum/maximum; NaN propagates (this XLA's own
+                    // min/max drop it).
+                    let first = p.cmp(if op == Minimum { "LT" } else { "GT" }, &a, &b, d, &s);
+                    let m = p.select(&first, &a, &b, d, &s);
+                    let an = p.cmp("NE", &a, &a, d, &s);
+                    let bn = p.cmp("NE", &b, &b, d, &s);
+                    let nan = p.bin("or", &an, &bn, DType::Bool, &s);
+                    let sum = p.bin("add", &a, &b, d, &s);
+                    (p.select(&nan, &sum, &m, d, &s), d)
                 }
+                Minimum => (p.bin("minimum", &a, &b, d, &s), d),
+                Maximum => (p.bin("maximum", &a, &b, d, &s), d),
                 LogicalAnd => (p.bin("and", &a, &b, d, &s), d),
                 LogicalOr => (p.bin("or", &a, &b, d, &s), d),
                 Lt => (p.cmp("LT", &a, &b, d, &s), DType::Bool),
