@@ -889,6 +889,16 @@ impl BackendTensor for XlaTensor {
                 Add => (p.bin("add", &a, &b, d, &s), d),
                 Sub => (p.bin("subtract", &a, &b, d, &s), d),
                 Mul => (p.bin("multiply", &a, &b, d, &s), d),
+                Div if rhs.shape != s && d.is_float() => {
+                    // XLA rewrites `a / broadcast(b)` as `a * broadcast(1 / b)`:
+                    // one more rounding, and 1 / b flushes to 0 for |b| near
+                    // the maximum (`f32::MAX / f32::MAX` came out 0). A
+                    // barrier keeps the broadcast divisor opaque, so the
+                    // division stays IEEE's.
+                    let t = ty(d, &s);
+                    let opaque = p.let_(format!("stablehlo.optimization_barrier {b} : {t}"));
+                    (p.bin("divide", &a, &opaque, d, &s), d)
+                }
                 Div => (p.bin("divide", &a, &b, d, &s), d),
                 FloorDiv => (Self::divmod(p, &a, &b, d, &s, true), d),
                 Rem => (Self::divmod(p, &a, &b, d, &s, false), d),
