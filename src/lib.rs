@@ -45,8 +45,11 @@ pub use create::{
 pub use eager_core::limits::{max_tensor_bytes, set_max_tensor_bytes};
 pub use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
 pub use eager_core::{
-    Backend, BackendTensor, DType, Element, Error, HostData, Kind, Result, Scalar,
+    bf16, f16, half, Backend, BackendTensor, DType, Element, Error, HostData, Kind, Result, Scalar,
 };
+/// The `ndarray` crate this build uses, for naming the ndarray natives
+/// (`ep::ndarray::arr2`, `ep::ndarray::ArrayD`) without a version clash.
+pub use ndarray;
 pub use index::{Ellipsis, IndexItem, NewAxis};
 pub use operand::Operand;
 pub use ops::{concatenate, stack, where_cond};

@@ -93,7 +93,7 @@ pub(crate) fn binary_operands(op: BinaryOp, a: Operand, b: Operand) -> Result<Ea
         }
         _ => promoted,
     };
-    if op == Pow && compute.is_int() {
+    if op == Pow && compute.is_int() && !compute.is_unsigned() {
         let negative = match &b {
             Operand::Scalar(s) => s.to_f64() < 0.0,
             Operand::Tensor(t) => t.numel() > 0 && t.min()?.cast_to(DType::I64)?.item::<i64>()? < 0,
@@ -179,7 +179,7 @@ impl EagerTensor {
             IsNan | IsInf if !d.is_float() => {
                 self.dyn_full(&self.shape(), Scalar::Bool(false), DType::Bool)
             }
-            _ if op.is_float_only() => self.cast_to(d.to_float())?.dyn_unary(op),
+            _ if op.is_float_only() => self.cast_to(d.unary_float())?.dyn_unary(op),
             _ if d == DType::Bool => Err(Error::dtype(op.name(), "not defined for bool tensors")),
             Round | Ceil | Floor if d.is_int() => Ok(self.clone()),
             _ => self.dyn_unary(op),

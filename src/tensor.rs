@@ -448,6 +448,20 @@ impl EagerTensor {
             )
         })
     }
+    /// A row-major host copy of the elements in their own dtype, whatever it
+    /// is (for code that handles every dtype, such as printers and savers).
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![ep::f16::from_f32(1.5)], &[1])?;
+    /// let h = t.to_host_data()?;
+    /// assert_eq!(h.dtype(), ep::DType::F16);
+    /// assert_eq!(h.get(0).unwrap().to_f64(), 1.5);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn to_host_data(&self) -> Result<HostData> {
+        self.dyn_to_host()
+    }
     /// A host copy as an `ndarray::ArrayD<E>` (EagerPy's `numpy()`).
     pub fn to_ndarray<E: Element>(&self) -> Result<ndarray::ArrayD<E>> {
         let v = self.to_vec::<E>()?;
@@ -686,6 +700,54 @@ mod nd_native {
             Ok(ArcArray::<E, IxDyn>::from_eager(t)?.into_owned())
         }
     }
+
+    /// The rank check of a fixed-dimension native, before anything is taken.
+    fn check_rank(t: &EagerTensor, ndim: usize, what: &str) -> Result<()> {
+        if t.ndim() == ndim {
+            Ok(())
+        } else {
+            Err(Error::shape(
+                "into_raw",
+                format!(
+                    "the tensor has {} dimensions (shape {:?}), not {ndim} as {what} needs",
+                    t.ndim(),
+                    t.shape()
+                ),
+            ))
+        }
+    }
+
+    /// `Array1<E>` … `Array6<E>` and their `ArcArray` forms: `astensor`
+    /// takes them without copying (`into_dyn`), `into_raw` checks the rank.
+    macro_rules! fixed_dim_native {
+        ($($ix:ident $n:literal),*) => {$(
+            impl<E: NdElem> From<ndarray::Array<E, ndarray::$ix>> for EagerTensor {
+                fn from(a: ndarray::Array<E, ndarray::$ix>) -> Self {
+                    EagerTensor::NdArray(E::wrap(a.into_dyn().into_shared()))
+                }
+            }
+            impl<E: NdElem> From<ArcArray<E, ndarray::$ix>> for EagerTensor {
+                fn from(a: ArcArray<E, ndarray::$ix>) -> Self {
+                    EagerTensor::NdArray(E::wrap(a.into_dyn()))
+                }
+            }
+            impl<E: NdElem> Native for ArcArray<E, ndarray::$ix> {
+                fn from_eager(t: EagerTensor) -> Result<Self> {
+                    let what = format!("ArcArray<{}, {}>", E::DTYPE, stringify!($ix));
+                    check_rank(&t, $n, &what)?;
+                    ArcArray::<E, IxDyn>::from_eager(t)?
+                        .into_dimensionality()
+                        .map_err(|e| Error::shape("into_raw", e.to_string()))
+                }
+            }
+            impl<E: NdElem> Native for ndarray::Array<E, ndarray::$ix> {
+                fn from_eager(t: EagerTensor) -> Result<Self> {
+                    Ok(ArcArray::<E, ndarray::$ix>::from_eager(t)?.into_owned())
+                }
+            }
+        )*};
+    }
+    fixed_dim_native!(Ix0 0, Ix1 1, Ix2 2, Ix3 3, Ix4 4, Ix5 5, Ix6 6);
 }
 
 #[cfg(feature = "torch")]
@@ -694,8 +756,8 @@ mod torch_native {
     use eager_torch::tch;
 
     impl From<tch::Tensor> for EagerTensor {
-        /// Wraps without copying. A kind eager-tensor lacks is widened
-        /// losslessly (one copy): f16 and bf16 to f32, i8 and i16 to i32.
+        /// Wraps without copying. A kind eager-tensor lacks (complex,
+        /// quantized, float8) makes every op an error naming the kind.
         fn from(t: tch::Tensor) -> Self {
             EagerTensor::Torch(TorchTensor::widen(t))
         }
@@ -781,13 +843,6 @@ impl std::fmt::Display for EagerTensor {
                 Err(e) => write!(f, "<{e}>"),
             }
         }
-        match host {
-            HostData::Bool(v) => show(f, v, shape),
-            HostData::U8(v) => show(f, v, shape),
-            HostData::I32(v) => show(f, v, shape),
-            HostData::I64(v) => show(f, v, shape),
-            HostData::F32(v) => show(f, v, shape),
-            HostData::F64(v) => show(f, v, shape),
-        }
+        eager_core::each_host!(host, v => show(f, v, shape))
     }
 }

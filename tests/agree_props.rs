@@ -101,11 +101,8 @@ fn tensor(
     let ks = (0..n).map(|i| ks[i % ks.len()]);
     let data = match d {
         DType::Bool => HostData::Bool(ks.map(|k| k % 2 == 1).collect()),
-        DType::U8 => HostData::U8(ks.map(|k| pick_i64(k) as u8).collect()),
-        DType::I32 => HostData::I32(ks.map(|k| pick_i64(k) as i32).collect()),
-        DType::I64 => HostData::I64(ks.map(pick_i64).collect()),
-        DType::F32 => HostData::F32(ks.map(|k| pick_f64(pool, k) as f32).collect()),
-        DType::F64 => HostData::F64(ks.map(|k| pick_f64(pool, k)).collect()),
+        d if d.is_float() => HostData::from_f64s(d, &ks.map(|k| pick_f64(pool, k)).collect::<Vec<_>>()),
+        d => common::host_ints(d, &ks.map(|k| pick_i64(k) as i128).collect::<Vec<_>>()),
     };
     EagerTensor::from_host(backend, data, shape)
 }
@@ -145,7 +142,7 @@ fn broadcast_partner(s: &[usize], ones: u32, drop: usize) -> Vec<usize> {
 
 const UNARY: [UnaryOp; 30] = UnaryOp::ALL;
 const BINARY: [BinaryOp; 17] = BinaryOp::ALL;
-const DTYPES: [DType; 6] = DType::ALL;
+const DTYPES: [DType; 13] = DType::ALL;
 
 fn config() -> ProptestConfig {
     ProptestConfig {

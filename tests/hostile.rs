@@ -71,6 +71,18 @@ fn specials(b: Backend, d: DType) -> ep::Result<EagerTensor> {
             v[11] = f32::MIN_POSITIVE;
             v
         }),
+        DType::F16 | DType::BF16 => {
+            let (max, min_pos) = if d == DType::F16 {
+                (65504.0, 6.103515625e-5)
+            } else {
+                (3.3895313892515355e38, 1.1754943508222875e-38)
+            };
+            let mut v = f64s.clone();
+            v[9] = max;
+            v[10] = -max;
+            v[11] = min_pos;
+            HostData::from_f64s(d, &v)
+        }
         DType::I64 => HostData::I64(vec![
             i64::MIN,
             i64::MAX,
@@ -89,28 +101,20 @@ fn specials(b: Backend, d: DType) -> ep::Result<EagerTensor> {
             63,
             -7,
         ]),
-        DType::I32 => HostData::I32(vec![
-            i32::MIN,
-            i32::MAX,
-            0,
-            1,
-            -1,
-            2,
-            -2,
-            7,
-            i32::MIN + 1,
-            65536,
-            -3,
-            100,
-            255,
-            256,
-            31,
-            -7,
-        ]),
         DType::U8 => HostData::U8(vec![
             0, 255, 1, 2, 128, 127, 7, 3, 254, 100, 16, 9, 64, 5, 8, 200,
         ]),
         DType::Bool => HostData::Bool((0..16).map(|i| i % 3 == 0).collect()),
+        d => {
+            // The same pattern as i32's, for any width: the extremes, small
+            // values, one past the next narrower type, the bit count.
+            let (lo, hi) = d.int_range().expect("an integer dtype");
+            let bits = 8 * d.size_of() as i128;
+            common::host_ints(
+                d,
+                &[lo, hi, 0, 1, -1, 2, -2, 7, lo + 1, hi / 2 + 1, -3, 100, 255, 256, bits - 1, -7],
+            )
+        }
     };
     EagerTensor::from_host(b, data, &[16])
 }

@@ -4,6 +4,21 @@
 
 use eager_tensor::{self as ep, Backend, DType, EagerTensor, HostData};
 
+/// Integers wrapped into an integer (or bool: non-zero) dtype, as `as` does;
+/// floats rounded.
+pub fn host_ints(d: DType, v: &[i128]) -> HostData {
+    macro_rules! wrap {
+        ($($var:ident $t:ty),*) => {
+            match d {
+                DType::Bool => HostData::Bool(v.iter().map(|&x| x != 0).collect()),
+                $(DType::$var => HostData::$var(v.iter().map(|&x| x as $t).collect()),)*
+                f => HostData::from_f64s(f, &v.iter().map(|&x| x as f64).collect::<Vec<_>>()),
+            }
+        };
+    }
+    wrap!(U8 u8, I8 i8, I16 i16, U16 u16, I32 i32, U32 u32, I64 i64, U64 u64)
+}
+
 /// What an operation gave: tensors, or an error.
 pub type Out = ep::Result<Vec<EagerTensor>>;
 
@@ -38,13 +53,19 @@ pub fn outcome(r: Out) -> String {
 }
 
 pub fn host_strings(h: &HostData) -> Vec<String> {
-    match h {
-        HostData::Bool(v) => v.iter().map(|x| x.to_string()).collect(),
-        HostData::U8(v) => v.iter().map(|x| x.to_string()).collect(),
-        HostData::I32(v) => v.iter().map(|x| x.to_string()).collect(),
-        HostData::I64(v) => v.iter().map(|x| x.to_string()).collect(),
-        HostData::F32(v) => v.iter().map(|x| format!("{x:e}")).collect(),
-        HostData::F64(v) => v.iter().map(|x| format!("{x:e}")).collect(),
+    if h.dtype().is_float() {
+        // Floats in scientific notation, at the dtype's own precision.
+        (0..h.len())
+            .map(|i| match h.get(i) {
+                Some(ep::Scalar::F32(x)) => format!("{x:e}"),
+                Some(s) => format!("{:e}", s.to_f64()),
+                None => String::new(),
+            })
+            .collect()
+    } else {
+        (0..h.len())
+            .map(|i| h.get(i).map(|s| s.to_string()).unwrap_or_default())
+            .collect()
     }
 }
 
@@ -53,14 +74,7 @@ trait ToHost {
 }
 impl ToHost for EagerTensor {
     fn to_host(&self) -> ep::Result<HostData> {
-        Ok(match self.dtype() {
-            DType::Bool => HostData::Bool(self.to_vec()?),
-            DType::U8 => HostData::U8(self.to_vec()?),
-            DType::I32 => HostData::I32(self.to_vec()?),
-            DType::I64 => HostData::I64(self.to_vec()?),
-            DType::F32 => HostData::F32(self.to_vec()?),
-            DType::F64 => HostData::F64(self.to_vec()?),
-        })
+        self.to_host_data()
     }
 }
 

@@ -4,11 +4,15 @@ use crate::{Error, Result};
 use std::fmt;
 use std::str::FromStr;
 
+pub use half::{bf16, f16};
+
 /// The element type of a tensor.
 ///
 /// ```
 /// use eager_core::DType;
 /// assert_eq!(DType::I32.promote(DType::F32), DType::F64); // as in NumPy 2
+/// assert_eq!(DType::I8.promote(DType::F16), DType::F16);
+/// assert_eq!(DType::BF16.promote(DType::F16), DType::F32); // as in JAX
 /// assert_eq!("f32".parse::<DType>().unwrap(), DType::F32);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,10 +21,24 @@ pub enum DType {
     Bool,
     /// `u8`
     U8,
+    /// `i8`
+    I8,
+    /// `i16`
+    I16,
+    /// `u16`
+    U16,
     /// `i32`
     I32,
+    /// `u32`
+    U32,
     /// `i64` (the default integer dtype)
     I64,
+    /// `u64`
+    U64,
+    /// `f16`: IEEE half precision ([`half::f16`])
+    F16,
+    /// `bf16`: bfloat16 ([`half::bf16`]), not a NumPy dtype; promotes as in JAX
+    BF16,
     /// `f32`
     F32,
     /// `f64` (the default float dtype, as in NumPy)
@@ -32,79 +50,164 @@ pub enum DType {
 pub enum Kind {
     /// `bool`
     Bool,
-    /// `u8`, `i32`, `i64`
+    /// `u8`, `i8`, `i16`, `u16`, `i32`, `u32`, `i64`, `u64`
     Int,
-    /// `f32`, `f64`
+    /// `f16`, `bf16`, `f32`, `f64`
     Float,
 }
 
 impl DType {
     /// All dtypes.
-    pub const ALL: [DType; 6] = [
+    pub const ALL: [DType; 13] = [
         DType::Bool,
         DType::U8,
+        DType::I8,
+        DType::I16,
+        DType::U16,
         DType::I32,
+        DType::U32,
         DType::I64,
+        DType::U64,
+        DType::F16,
+        DType::BF16,
         DType::F32,
         DType::F64,
     ];
 
     /// The dtype's kind.
     pub fn kind(self) -> Kind {
+        use DType::*;
         match self {
-            DType::Bool => Kind::Bool,
-            DType::U8 | DType::I32 | DType::I64 => Kind::Int,
-            DType::F32 | DType::F64 => Kind::Float,
+            Bool => Kind::Bool,
+            U8 | I8 | I16 | U16 | I32 | U32 | I64 | U64 => Kind::Int,
+            F16 | BF16 | F32 | F64 => Kind::Float,
         }
     }
-    /// `f32` or `f64`.
+    /// A float dtype.
     pub fn is_float(self) -> bool {
         self.kind() == Kind::Float
     }
-    /// `u8`, `i32` or `i64`.
+    /// An integer dtype (signed or unsigned).
     pub fn is_int(self) -> bool {
         self.kind() == Kind::Int
     }
+    /// An unsigned integer dtype.
+    pub fn is_unsigned(self) -> bool {
+        matches!(self, DType::U8 | DType::U16 | DType::U32 | DType::U64)
+    }
+    /// `f16` or `bf16`: the 16-bit floats, which most frameworks compute in
+    /// `f32` and round.
+    pub fn is_half(self) -> bool {
+        matches!(self, DType::F16 | DType::BF16)
+    }
     /// Size of one element in bytes.
     pub fn size_of(self) -> usize {
+        use DType::*;
         match self {
-            DType::Bool | DType::U8 => 1,
-            DType::I32 | DType::F32 => 4,
-            DType::I64 | DType::F64 => 8,
+            Bool | U8 | I8 => 1,
+            I16 | U16 | F16 | BF16 => 2,
+            I32 | U32 | F32 => 4,
+            I64 | U64 | F64 => 8,
         }
     }
-    /// The NumPy-style name (`bool`, `uint8`, `int32`, ...).
+    /// The NumPy-style name (`bool`, `uint8`, `int32`, `bfloat16`, ...).
     pub fn numpy_name(self) -> &'static str {
+        use DType::*;
         match self {
-            DType::Bool => "bool",
-            DType::U8 => "uint8",
-            DType::I32 => "int32",
-            DType::I64 => "int64",
-            DType::F32 => "float32",
-            DType::F64 => "float64",
+            Bool => "bool",
+            U8 => "uint8",
+            I8 => "int8",
+            I16 => "int16",
+            U16 => "uint16",
+            I32 => "int32",
+            U32 => "uint32",
+            I64 => "int64",
+            U64 => "uint64",
+            F16 => "float16",
+            BF16 => "bfloat16",
+            F32 => "float32",
+            F64 => "float64",
         }
     }
 
+    /// The smallest and largest value of an integer or bool dtype.
+    pub fn int_range(self) -> Option<(i128, i128)> {
+        use DType::*;
+        Some(match self {
+            Bool => (0, 1),
+            U8 => (0, u8::MAX as i128),
+            I8 => (i8::MIN as i128, i8::MAX as i128),
+            I16 => (i16::MIN as i128, i16::MAX as i128),
+            U16 => (0, u16::MAX as i128),
+            I32 => (i32::MIN as i128, i32::MAX as i128),
+            U32 => (0, u32::MAX as i128),
+            I64 => (i64::MIN as i128, i64::MAX as i128),
+            U64 => (0, u64::MAX as i128),
+            F16 | BF16 | F32 | F64 => return None,
+        })
+    }
+
     /// The dtype of a binary operation between tensors of dtypes `self` and
-    /// `other`: NumPy 2's promotion table restricted to our dtypes
-    /// (`u8+i32 → i32`, `i32+f32 → f64`, `u8+f32 → f32`, ...).
+    /// `other`: NumPy 2's promotion table, and for `bf16` (not a NumPy
+    /// dtype) JAX's lattice. The whole table is in docs/semantics.md and is
+    /// checked against `numpy.result_type` / `jax.numpy.promote_types`.
     pub fn promote(self, other: DType) -> DType {
         use DType::*;
         if self == other {
             return self;
         }
-        let (a, b) = if self < other {
-            (self, other)
-        } else {
-            (other, self)
+        let (a, b) = (self, other);
+        match (a.kind(), b.kind()) {
+            (Kind::Bool, _) => b,
+            (_, Kind::Bool) => a,
+            (Kind::Float, Kind::Float) => match (a, b) {
+                // JAX: bf16 and f16 meet in f32.
+                (BF16, F16) | (F16, BF16) => F32,
+                _ => {
+                    if a.size_of() >= b.size_of() {
+                        a
+                    } else {
+                        b
+                    }
+                }
+            },
+            (Kind::Int, Kind::Float) => b.promote_int_float(a),
+            (Kind::Float, Kind::Int) => a.promote_int_float(b),
+            (Kind::Int, Kind::Int) => {
+                if a.is_unsigned() == b.is_unsigned() {
+                    return if a.size_of() >= b.size_of() { a } else { b };
+                }
+                let (u, s) = if a.is_unsigned() { (a, b) } else { (b, a) };
+                if s.size_of() > u.size_of() {
+                    s
+                } else {
+                    match u {
+                        U8 => I16,
+                        U16 => I32,
+                        U32 => I64,
+                        _ => F64,
+                    }
+                }
+            }
+        }
+    }
+
+    /// `self` a float, `int` an integer: the float that holds both (NumPy:
+    /// f16 holds 8-bit integers, f32 16-bit ones, f64 the rest; JAX: bf16
+    /// with any integer stays bf16).
+    fn promote_int_float(self, int: DType) -> DType {
+        if self == DType::BF16 {
+            return self;
+        }
+        let need = match int.size_of() {
+            1 => DType::F16,
+            2 => DType::F32,
+            _ => DType::F64,
         };
-        match (a, b) {
-            (Bool, x) => x,
-            (U8, x) => x,
-            (I32, I64) => I64,
-            (I32, F32) | (I64, F32) => F64,
-            (_, F64) => F64,
-            (F32, _) | (I64, _) | (I32, _) | (F64, _) => b,
+        if need.size_of() > self.size_of() {
+            need
+        } else {
+            self
         }
     }
 
@@ -119,13 +222,29 @@ impl DType {
         }
     }
 
-    /// The float dtype that float-only operations (sqrt, exp, true division,
-    /// ...) compute in: the dtype itself if it is a float, else `f64`.
+    /// The default float dtype of a computation on this dtype: the dtype
+    /// itself if it is a float, else `f64` (true division, `mean`, norms,
+    /// `inv` and `softmax` of integers, as NumPy's `true_divide` and
+    /// `linalg`).
     pub fn to_float(self) -> DType {
         if self.is_float() {
             self
         } else {
             DType::F64
+        }
+    }
+
+    /// The dtype a float-only element-wise function (`sqrt`, `exp`, `sin`,
+    /// ...) returns, as NumPy's ufuncs choose it: the smallest float that
+    /// holds every value (`bool`, `u8`, `i8` → `f16`; `i16`, `u16` → `f32`;
+    /// wider integers → `f64`); floats keep their dtype.
+    pub fn unary_float(self) -> DType {
+        use DType::*;
+        match self {
+            Bool | U8 | I8 => F16,
+            I16 | U16 => F32,
+            I32 | U32 | I64 | U64 => F64,
+            f => f,
         }
     }
 
@@ -135,7 +254,8 @@ impl DType {
     /// this float dtype below `above`, so the clamp itself never rounds up
     /// past the integer range, which made `inf → i32` give `i32::MIN` on
     /// frameworks whose casts are undefined out of range). NaN becomes 0
-    /// separately. `None` unless `self` is a float and `to` an integer.
+    /// separately. `None` unless `self` is `f32` or `f64` and `to` an
+    /// integer: `f16`/`bf16` widen to `f32` first (exactly).
     ///
     /// ```
     /// use eager_core::DType;
@@ -144,14 +264,11 @@ impl DType {
     /// assert_eq!(hi, 2147483520.0); // the f32 just below 2^31
     /// ```
     pub fn saturating_cast_bounds(self, to: DType) -> Option<(f64, f64, f64)> {
-        if !self.is_float() || !to.is_int() {
+        if !matches!(self, DType::F32 | DType::F64) || !to.is_int() {
             return None;
         }
-        let (lo, above): (f64, f64) = match to {
-            DType::U8 => (0.0, 256.0),
-            DType::I32 => (-2147483648.0, 2147483648.0),
-            _ => (-9223372036854775808.0, 9223372036854775808.0),
-        };
+        let (min, max) = to.int_range()?;
+        let (lo, above) = (min as f64, (max + 1) as f64);
         let hi = match self {
             DType::F32 => f32::from_bits((above as f32).to_bits() - 1) as f64,
             _ => f64::from_bits(above.to_bits() - 1),
@@ -164,17 +281,25 @@ impl DType {
         Some(match self {
             DType::Bool => Scalar::Bool(true),
             DType::U8 => Scalar::U8(u8::MAX),
+            DType::I8 => Scalar::I8(i8::MAX),
+            DType::I16 => Scalar::I16(i16::MAX),
+            DType::U16 => Scalar::U16(u16::MAX),
             DType::I32 => Scalar::I32(i32::MAX),
+            DType::U32 => Scalar::U32(u32::MAX),
             DType::I64 => Scalar::I64(i64::MAX),
-            DType::F32 | DType::F64 => return None,
+            DType::U64 => Scalar::U64(u64::MAX),
+            _ => return None,
         })
     }
 
-    /// The dtype `sum`, `prod` and `cumsum` accumulate in: `bool`, `u8` and
-    /// `i32` widen to `i64`.
+    /// The dtype `sum`, `prod` and `cumsum` accumulate in (NumPy's rule):
+    /// `bool` and signed integers narrower than 64 bits widen to `i64`,
+    /// unsigned ones to `u64`; floats keep their dtype.
     pub fn sum_dtype(self) -> DType {
+        use DType::*;
         match self {
-            DType::Bool | DType::U8 | DType::I32 => DType::I64,
+            Bool | I8 | I16 | I32 => I64,
+            U8 | U16 | U32 => U64,
             d => d,
         }
     }
@@ -182,13 +307,21 @@ impl DType {
 
 impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use DType::*;
         f.write_str(match self {
-            DType::Bool => "bool",
-            DType::U8 => "u8",
-            DType::I32 => "i32",
-            DType::I64 => "i64",
-            DType::F32 => "f32",
-            DType::F64 => "f64",
+            Bool => "bool",
+            U8 => "u8",
+            I8 => "i8",
+            I16 => "i16",
+            U16 => "u16",
+            I32 => "i32",
+            U32 => "u32",
+            I64 => "i64",
+            U64 => "u64",
+            F16 => "f16",
+            BF16 => "bf16",
+            F32 => "f32",
+            F64 => "f64",
         })
     }
 }
@@ -196,20 +329,10 @@ impl fmt::Display for DType {
 impl FromStr for DType {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "bool" => DType::Bool,
-            "u8" | "uint8" => DType::U8,
-            "i32" | "int32" => DType::I32,
-            "i64" | "int64" => DType::I64,
-            "f32" | "float32" => DType::F32,
-            "f64" | "float64" => DType::F64,
-            _ => {
-                return Err(Error::invalid(
-                    "DType::from_str",
-                    format!("unknown dtype {s:?}"),
-                ))
-            }
-        })
+        DType::ALL
+            .into_iter()
+            .find(|d| d.to_string() == s || d.numpy_name() == s)
+            .ok_or_else(|| Error::invalid("DType::from_str", format!("unknown dtype {s:?}")))
     }
 }
 
@@ -223,150 +346,185 @@ pub enum Scalar {
     Bool(bool),
     /// A `u8`.
     U8(u8),
+    /// An `i8`.
+    I8(i8),
+    /// An `i16`.
+    I16(i16),
+    /// A `u16`.
+    U16(u16),
     /// An `i32`.
     I32(i32),
+    /// A `u32`.
+    U32(u32),
     /// An `i64`.
     I64(i64),
+    /// A `u64`.
+    U64(u64),
+    /// An `f16`.
+    F16(f16),
+    /// A `bf16`.
+    BF16(bf16),
     /// An `f32`.
     F32(f32),
     /// An `f64`.
     F64(f64),
 }
 
+macro_rules! scalar_dispatch {
+    ($s:expr, $v:ident => $body:expr) => {
+        match $s {
+            Scalar::Bool($v) => $body,
+            Scalar::U8($v) => $body,
+            Scalar::I8($v) => $body,
+            Scalar::I16($v) => $body,
+            Scalar::U16($v) => $body,
+            Scalar::I32($v) => $body,
+            Scalar::U32($v) => $body,
+            Scalar::I64($v) => $body,
+            Scalar::U64($v) => $body,
+            Scalar::F16($v) => $body,
+            Scalar::BF16($v) => $body,
+            Scalar::F32($v) => $body,
+            Scalar::F64($v) => $body,
+        }
+    };
+}
+
 impl Scalar {
     /// The scalar's own dtype.
     pub fn dtype(self) -> DType {
-        match self {
-            Scalar::Bool(_) => DType::Bool,
-            Scalar::U8(_) => DType::U8,
-            Scalar::I32(_) => DType::I32,
-            Scalar::I64(_) => DType::I64,
-            Scalar::F32(_) => DType::F32,
-            Scalar::F64(_) => DType::F64,
-        }
+        scalar_dispatch!(self, v => Element::dtype_of(&v))
     }
-    /// The value as `f64` (exact for every value but i64 beyond 2^53).
+    /// The value as `f64` (rounded to nearest for integers beyond 2^53).
     pub fn to_f64(self) -> f64 {
-        match self {
-            Scalar::Bool(b) => b as u8 as f64,
-            Scalar::U8(v) => v as f64,
-            Scalar::I32(v) => v as f64,
-            Scalar::I64(v) => v as f64,
-            Scalar::F32(v) => v as f64,
-            Scalar::F64(v) => v,
-        }
+        scalar_dispatch!(self, v => Element::to_f64(v))
     }
-    /// The value as `i64` if it is a bool or an integer.
+    /// The exact value if it is a bool or an integer.
+    pub fn to_i128(self) -> Option<i128> {
+        scalar_dispatch!(self, v => Element::to_i128(v))
+    }
+    /// The value as `i64` if it is a bool or an integer that fits.
     pub fn to_i64(self) -> Option<i64> {
-        match self {
-            Scalar::Bool(b) => Some(b as i64),
-            Scalar::U8(v) => Some(v as i64),
-            Scalar::I32(v) => Some(v as i64),
-            Scalar::I64(v) => Some(v),
-            Scalar::F32(_) | Scalar::F64(_) => None,
-        }
+        self.to_i128().and_then(|v| i64::try_from(v).ok())
     }
 
     /// Converts the value to `dtype`. Integers that do not fit the target
     /// integer type and floats that are not whole numbers (or NaN) going to
-    /// an integer type are an error rather than silently wrapped.
+    /// an integer type are an error rather than silently wrapped; floats
+    /// round to nearest (even) going to a narrower float.
     pub fn cast(self, op: &'static str, dtype: DType) -> Result<Scalar> {
         let out_of_range = || Error::invalid(op, format!("scalar {self} does not fit {dtype}"));
-        let int = |v: i64| -> Result<Scalar> {
-            Ok(match dtype {
-                DType::Bool => Scalar::Bool(v != 0),
-                DType::U8 => Scalar::U8(u8::try_from(v).map_err(|_| out_of_range())?),
-                DType::I32 => Scalar::I32(i32::try_from(v).map_err(|_| out_of_range())?),
-                DType::I64 => Scalar::I64(v),
-                DType::F32 => Scalar::F32(v as f32),
-                DType::F64 => Scalar::F64(v as f64),
-            })
-        };
-        match self.to_i64() {
-            Some(v) => int(v),
+        let exact = match self.to_i128() {
+            Some(v) => Some(v),
             None => {
                 let v = self.to_f64();
-                match dtype {
-                    DType::F32 => Ok(Scalar::F32(v as f32)),
-                    DType::F64 => Ok(Scalar::F64(v)),
-                    DType::Bool => Ok(Scalar::Bool(v != 0.0)),
-                    _ => {
-                        if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.2e18 {
-                            int(v as i64)
-                        } else {
-                            Err(out_of_range())
-                        }
-                    }
+                if dtype.is_float() {
+                    return Ok(Scalar::from_f64(v, dtype));
+                }
+                if dtype == DType::Bool {
+                    return Ok(Scalar::Bool(v != 0.0));
+                }
+                if v.is_finite() && v.fract() == 0.0 && v.abs() < 1.9e19 {
+                    Some(v as i128)
+                } else {
+                    return Err(out_of_range());
                 }
             }
+        };
+        let v = exact.unwrap_or_default();
+        if dtype == DType::Bool {
+            return Ok(Scalar::Bool(v != 0));
+        }
+        if dtype.is_float() {
+            // i128 → f64 → narrower float can round twice; every integer a
+            // dtype holds is below 2^64, where f64 rounding then f32/f16
+            // rounding only differs in ties no tensor op produces.
+            return Ok(Scalar::from_f64(v as f64, dtype));
+        }
+        let (min, max) = dtype.int_range().unwrap_or_default();
+        if v < min || v > max {
+            return Err(out_of_range());
+        }
+        Ok(match dtype {
+            DType::U8 => Scalar::U8(v as u8),
+            DType::I8 => Scalar::I8(v as i8),
+            DType::I16 => Scalar::I16(v as i16),
+            DType::U16 => Scalar::U16(v as u16),
+            DType::I32 => Scalar::I32(v as i32),
+            DType::U32 => Scalar::U32(v as u32),
+            DType::I64 => Scalar::I64(v as i64),
+            _ => Scalar::U64(v as u64),
+        })
+    }
+
+    /// `v` rounded to the float dtype `dtype` (any other dtype gives `f64`).
+    fn from_f64(v: f64, dtype: DType) -> Scalar {
+        match dtype {
+            DType::F16 => Scalar::F16(f16::from_f64(v)),
+            DType::BF16 => Scalar::BF16(bf16::from_f64(v)),
+            DType::F32 => Scalar::F32(v as f32),
+            _ => Scalar::F64(v),
         }
     }
 }
 
 impl fmt::Display for Scalar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Scalar::Bool(v) => write!(f, "{v}"),
-            Scalar::U8(v) => write!(f, "{v}"),
-            Scalar::I32(v) => write!(f, "{v}"),
-            Scalar::I64(v) => write!(f, "{v}"),
-            Scalar::F32(v) => write!(f, "{v}"),
-            Scalar::F64(v) => write!(f, "{v}"),
-        }
+        scalar_dispatch!(self, v => fmt::Display::fmt(v, f))
     }
 }
-
-macro_rules! scalar_from {
-    ($($t:ty => $v:ident),*) => {$(
-        impl From<$t> for Scalar {
-            fn from(v: $t) -> Self {
-                Scalar::$v(v)
-            }
-        }
-    )*};
-}
-scalar_from!(bool => Bool, u8 => U8, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
 
 /// A row-major host buffer of one dtype: what crosses between a backend and
 /// the user (`to_vec`, `from_vec`) and between backends.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
 pub enum HostData {
-    /// `bool` elements.
     Bool(Vec<bool>),
-    /// `u8` elements.
     U8(Vec<u8>),
-    /// `i32` elements.
+    I8(Vec<i8>),
+    I16(Vec<i16>),
+    U16(Vec<u16>),
     I32(Vec<i32>),
-    /// `i64` elements.
+    U32(Vec<u32>),
     I64(Vec<i64>),
-    /// `f32` elements.
+    U64(Vec<u64>),
+    F16(Vec<f16>),
+    BF16(Vec<bf16>),
     F32(Vec<f32>),
-    /// `f64` elements.
     F64(Vec<f64>),
+}
+
+/// Runs `$body` with `$v` bound to the vector of whichever variant the
+/// [`HostData`] `$h` is.
+#[macro_export]
+macro_rules! each_host {
+    ($h:expr, $v:ident => $body:expr) => {
+        match $h {
+            $crate::HostData::Bool($v) => $body,
+            $crate::HostData::U8($v) => $body,
+            $crate::HostData::I8($v) => $body,
+            $crate::HostData::I16($v) => $body,
+            $crate::HostData::U16($v) => $body,
+            $crate::HostData::I32($v) => $body,
+            $crate::HostData::U32($v) => $body,
+            $crate::HostData::I64($v) => $body,
+            $crate::HostData::U64($v) => $body,
+            $crate::HostData::F16($v) => $body,
+            $crate::HostData::BF16($v) => $body,
+            $crate::HostData::F32($v) => $body,
+            $crate::HostData::F64($v) => $body,
+        }
+    };
 }
 
 impl HostData {
     /// The buffer's dtype.
     pub fn dtype(&self) -> DType {
-        match self {
-            HostData::Bool(_) => DType::Bool,
-            HostData::U8(_) => DType::U8,
-            HostData::I32(_) => DType::I32,
-            HostData::I64(_) => DType::I64,
-            HostData::F32(_) => DType::F32,
-            HostData::F64(_) => DType::F64,
-        }
+        each_host!(self, v => elem_dtype(v.as_slice()))
     }
     /// Number of elements.
     pub fn len(&self) -> usize {
-        match self {
-            HostData::Bool(v) => v.len(),
-            HostData::U8(v) => v.len(),
-            HostData::I32(v) => v.len(),
-            HostData::I64(v) => v.len(),
-            HostData::F32(v) => v.len(),
-            HostData::F64(v) => v.len(),
-        }
+        each_host!(self, v => v.len())
     }
     /// True when there are no elements.
     pub fn is_empty(&self) -> bool {
@@ -377,40 +535,92 @@ impl HostData {
         Ok(match value.cast(op, dtype)? {
             Scalar::Bool(v) => HostData::Bool(vec![v; n]),
             Scalar::U8(v) => HostData::U8(vec![v; n]),
+            Scalar::I8(v) => HostData::I8(vec![v; n]),
+            Scalar::I16(v) => HostData::I16(vec![v; n]),
+            Scalar::U16(v) => HostData::U16(vec![v; n]),
             Scalar::I32(v) => HostData::I32(vec![v; n]),
+            Scalar::U32(v) => HostData::U32(vec![v; n]),
             Scalar::I64(v) => HostData::I64(vec![v; n]),
+            Scalar::U64(v) => HostData::U64(vec![v; n]),
+            Scalar::F16(v) => HostData::F16(vec![v; n]),
+            Scalar::BF16(v) => HostData::BF16(vec![v; n]),
             Scalar::F32(v) => HostData::F32(vec![v; n]),
             Scalar::F64(v) => HostData::F64(vec![v; n]),
         })
     }
     /// The element at `i` as a [`Scalar`], if there is one.
     pub fn get(&self, i: usize) -> Option<Scalar> {
-        Some(match self {
-            HostData::Bool(v) => Scalar::Bool(*v.get(i)?),
-            HostData::U8(v) => Scalar::U8(*v.get(i)?),
-            HostData::I32(v) => Scalar::I32(*v.get(i)?),
-            HostData::I64(v) => Scalar::I64(*v.get(i)?),
-            HostData::F32(v) => Scalar::F32(*v.get(i)?),
-            HostData::F64(v) => Scalar::F64(*v.get(i)?),
+        each_host!(self, v => v.get(i).map(|x| x.to_scalar()))
+    }
+    /// The values converted to `f64` (for printing and comparing).
+    pub fn to_f64s(&self) -> Vec<f64> {
+        each_host!(self, v => v.iter().map(|x| x.to_f64()).collect())
+    }
+    /// The values from `f64`s rounded (floats) or truncated with wrapping
+    /// (integers) to `dtype`: how test data and fixtures are built.
+    pub fn from_f64s(dtype: DType, v: &[f64]) -> HostData {
+        fn conv<T: Element>(v: &[f64]) -> Vec<T> {
+            v.iter().map(|&x| T::from_f64_lossy(x)).collect()
+        }
+        match dtype {
+            DType::Bool => HostData::Bool(conv(v)),
+            DType::U8 => HostData::U8(conv(v)),
+            DType::I8 => HostData::I8(conv(v)),
+            DType::I16 => HostData::I16(conv(v)),
+            DType::U16 => HostData::U16(conv(v)),
+            DType::I32 => HostData::I32(conv(v)),
+            DType::U32 => HostData::U32(conv(v)),
+            DType::I64 => HostData::I64(conv(v)),
+            DType::U64 => HostData::U64(conv(v)),
+            DType::F16 => HostData::F16(conv(v)),
+            DType::BF16 => HostData::BF16(conv(v)),
+            DType::F32 => HostData::F32(conv(v)),
+            DType::F64 => HostData::F64(conv(v)),
+        }
+    }
+    /// Reinterprets the buffer as its raw bytes (native endianness).
+    pub fn as_bytes(&self) -> &[u8] {
+        each_host!(self, v => {
+            let n = std::mem::size_of_val(v.as_slice());
+            // SAFETY: every element type is plain old data without padding
+            // (bool is one byte, 0 or 1), so its bytes may be read.
+            unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), n) }
         })
     }
 }
 
-/// A Rust element type that a tensor can hold: `bool`, `u8`, `i32`, `i64`,
-/// `f32`, `f64`.
-pub trait Element: Copy + Send + Sync + fmt::Debug + PartialOrd + 'static {
+fn elem_dtype<T: Element>(_: &[T]) -> DType {
+    T::DTYPE
+}
+
+/// A Rust element type that a tensor can hold: `bool`, `u8`, `i8`, `i16`,
+/// `u16`, `i32`, `u32`, `i64`, `u64`, [`f16`], [`bf16`], `f32`, `f64`.
+pub trait Element: Copy + Send + Sync + fmt::Debug + fmt::Display + PartialOrd + 'static {
     /// The matching [`DType`].
     const DTYPE: DType;
     /// Wraps a vector as [`HostData`] (no copy).
     fn into_host(v: Vec<Self>) -> HostData;
     /// Unwraps [`HostData`] of this dtype (no copy); `None` for another dtype.
     fn from_host(h: HostData) -> Option<Vec<Self>>;
+    /// Borrows the elements of [`HostData`] of this dtype.
+    fn host_slice(h: &HostData) -> Option<&[Self]>;
     /// Converts to a [`Scalar`].
     fn to_scalar(self) -> Scalar;
+    /// The value as `f64` (exact but for 64-bit integers beyond 2^53).
+    fn to_f64(self) -> f64;
+    /// The exact value of a bool or an integer; `None` for floats.
+    fn to_i128(self) -> Option<i128>;
+    /// From `f64`: floats round to nearest, integers truncate and wrap,
+    /// bool is `x != 0`. For building data, not a tensor cast.
+    fn from_f64_lossy(v: f64) -> Self;
+    /// The dtype of a value (for macros that only have a value).
+    fn dtype_of(&self) -> DType {
+        Self::DTYPE
+    }
 }
 
 macro_rules! element {
-    ($($t:ty => $v:ident),*) => {$(
+    ($($t:ty => $v:ident, $to_f64:expr, $to_i128:expr, $from_f64:expr);* $(;)?) => {$(
         impl Element for $t {
             const DTYPE: DType = DType::$v;
             fn into_host(v: Vec<Self>) -> HostData {
@@ -422,13 +632,50 @@ macro_rules! element {
                     _ => None,
                 }
             }
+            fn host_slice(h: &HostData) -> Option<&[Self]> {
+                match h {
+                    HostData::$v(v) => Some(v),
+                    _ => None,
+                }
+            }
             fn to_scalar(self) -> Scalar {
                 Scalar::$v(self)
+            }
+            fn to_f64(self) -> f64 {
+                let f: fn($t) -> f64 = $to_f64;
+                f(self)
+            }
+            fn to_i128(self) -> Option<i128> {
+                let f: fn($t) -> Option<i128> = $to_i128;
+                f(self)
+            }
+            fn from_f64_lossy(v: f64) -> Self {
+                let f: fn(f64) -> $t = $from_f64;
+                f(v)
+            }
+        }
+        impl From<$t> for Scalar {
+            fn from(v: $t) -> Self {
+                Scalar::$v(v)
             }
         }
     )*};
 }
-element!(bool => Bool, u8 => U8, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+element!(
+    bool => Bool, |x| x as u8 as f64, |x| Some(x as i128), |v| v != 0.0;
+    u8 => U8, |x| x as f64, |x| Some(x as i128), |v| v as i128 as u8;
+    i8 => I8, |x| x as f64, |x| Some(x as i128), |v| v as i128 as i8;
+    i16 => I16, |x| x as f64, |x| Some(x as i128), |v| v as i128 as i16;
+    u16 => U16, |x| x as f64, |x| Some(x as i128), |v| v as i128 as u16;
+    i32 => I32, |x| x as f64, |x| Some(x as i128), |v| v as i128 as i32;
+    u32 => U32, |x| x as f64, |x| Some(x as i128), |v| v as i128 as u32;
+    i64 => I64, |x| x as f64, |x| Some(x as i128), |v| v as i128 as i64;
+    u64 => U64, |x| x as f64, |x| Some(x as i128), |v| v as i128 as u64;
+    f16 => F16, |x| x.to_f64(), |_| None, f16::from_f64;
+    bf16 => BF16, |x| x.to_f64(), |_| None, bf16::from_f64;
+    f32 => F32, |x| x as f64, |_| None, |v| v as f32;
+    f64 => F64, |x| x, |_| None, |v| v;
+);
 
 /// The frameworks eager-tensor can run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

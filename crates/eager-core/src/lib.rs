@@ -10,6 +10,7 @@ pub mod limits;
 pub mod ops;
 pub mod shape;
 
-pub use dtype::{Backend, DType, Element, HostData, Kind, Scalar};
+pub use dtype::{bf16, f16, Backend, DType, Element, HostData, Kind, Scalar};
 pub use error::{Error, Result};
+pub use half;
 pub use ops::{ArgReduceOp, BackendTensor, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};

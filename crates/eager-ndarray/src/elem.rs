@@ -3,23 +3,22 @@
 //! division by zero gives 0, `round` is half to even, NaN propagates through
 //! `minimum`/`maximum` and sorts last.
 
-use eager_core::Element;
+use eager_core::{bf16, f16, Element};
 use std::cmp::Ordering;
 
 /// An element type with conversions used by casts.
 pub trait Elem: Element + Default {
     /// Whether this is a float type.
     const FLOAT: bool;
-    /// Value as f64.
-    fn to_f64(self) -> f64;
-    /// Value as i64 (floats truncate, saturating; NaN gives 0).
-    fn to_i64(self) -> i64;
+    /// Value as i128 (integers exactly; floats truncate, NaN gives 0).
+    fn to_int(self) -> i128;
     /// Non-zero test (NaN is true, as in NumPy).
     fn to_bool(self) -> bool;
-    /// From f64 (ints truncate toward zero, saturating, NaN gives 0).
+    /// From f64 (floats round to nearest; ints truncate toward zero,
+    /// saturating, NaN gives 0).
     fn from_f64(v: f64) -> Self;
-    /// From i64 (integers wrap, as NumPy's casts do).
-    fn from_i64(v: i64) -> Self;
+    /// From i128 (integers wrap, as NumPy's casts do; floats round).
+    fn from_int(v: i128) -> Self;
     /// Total order with NaN as the largest value, NaNs equal.
     fn total(&self, other: &Self) -> Ordering;
     /// Converts from another element type with NumPy's `astype` rules.
@@ -27,18 +26,15 @@ pub trait Elem: Element + Default {
         if S::FLOAT {
             Self::from_f64(s.to_f64())
         } else {
-            Self::from_i64(s.to_i64())
+            Self::from_int(s.to_int())
         }
     }
 }
 
 impl Elem for bool {
     const FLOAT: bool = false;
-    fn to_f64(self) -> f64 {
-        self as u8 as f64
-    }
-    fn to_i64(self) -> i64 {
-        self as i64
+    fn to_int(self) -> i128 {
+        self as i128
     }
     fn to_bool(self) -> bool {
         self
@@ -46,7 +42,7 @@ impl Elem for bool {
     fn from_f64(v: f64) -> Self {
         v != 0.0
     }
-    fn from_i64(v: i64) -> Self {
+    fn from_int(v: i128) -> Self {
         v != 0
     }
     fn total(&self, other: &Self) -> Ordering {
@@ -129,11 +125,10 @@ macro_rules! int_elem {
     ($($t:ty),*) => {$(
         impl Elem for $t {
             const FLOAT: bool = false;
-            fn to_f64(self) -> f64 { self as f64 }
-            fn to_i64(self) -> i64 { self as i64 }
+            fn to_int(self) -> i128 { self as i128 }
             fn to_bool(self) -> bool { self != 0 }
             fn from_f64(v: f64) -> Self { v as $t }
-            fn from_i64(v: i64) -> Self { v as $t }
+            fn from_int(v: i128) -> Self { v as $t }
             fn total(&self, other: &Self) -> Ordering { self.cmp(other) }
         }
         impl Num for $t {
@@ -180,7 +175,7 @@ macro_rules! int_elem {
         }
     )*};
 }
-int_elem!(u8, i32, i64);
+int_elem!(u8, i8, i16, u16, i32, u32, i64, u64);
 
 /// Float element types.
 pub trait Flt: Num + num_traits::Float {
@@ -192,11 +187,10 @@ macro_rules! float_elem {
     ($($t:ty),*) => {$(
         impl Elem for $t {
             const FLOAT: bool = true;
-            fn to_f64(self) -> f64 { self as f64 }
-            fn to_i64(self) -> i64 { self as i64 }
+            fn to_int(self) -> i128 { self as i128 }
             fn to_bool(self) -> bool { self != 0.0 }
             fn from_f64(v: f64) -> Self { v as $t }
-            fn from_i64(v: i64) -> Self { v as $t }
+            fn from_int(v: i128) -> Self { v as $t }
             fn total(&self, other: &Self) -> Ordering {
                 match (self.is_nan(), other.is_nan()) {
                     (true, true) => Ordering::Equal,
@@ -252,3 +246,43 @@ macro_rules! float_elem {
     )*};
 }
 float_elem!(f32, f64);
+
+/// The 16-bit floats: every operation computes in `f32` and rounds the
+/// result once, as NumPy's `float16` loops, PyTorch and XLA do (f32 has
+/// more than twice the precision, so one `+ - * /` rounded from f32 is the
+/// correctly rounded 16-bit result).
+macro_rules! half_elem {
+    ($($t:ty),*) => {$(
+        impl Elem for $t {
+            const FLOAT: bool = true;
+            fn to_int(self) -> i128 { self.to_f32() as i128 }
+            fn to_bool(self) -> bool { self.to_f32() != 0.0 }
+            fn from_f64(v: f64) -> Self { <$t>::from_f64(v) }
+            fn from_int(v: i128) -> Self { <$t>::from_f64(v as f64) }
+            fn total(&self, other: &Self) -> Ordering { self.to_f32().total(&other.to_f32()) }
+        }
+        impl Num for $t {
+            const ZERO: Self = <$t>::ZERO;
+            const ONE: Self = <$t>::ONE;
+            fn abs_(self) -> Self { Self::from_f32(self.to_f32().abs()) }
+            fn neg_(self) -> Self { -self }
+            fn sign_(self) -> Self { Self::from_f32(self.to_f32().sign_()) }
+            fn add_(self, o: Self) -> Self { Self::from_f32(self.to_f32() + o.to_f32()) }
+            fn sub_(self, o: Self) -> Self { Self::from_f32(self.to_f32() - o.to_f32()) }
+            fn mul_(self, o: Self) -> Self { Self::from_f32(self.to_f32() * o.to_f32()) }
+            fn div_(self, o: Self) -> Self { Self::from_f32(self.to_f32() / o.to_f32()) }
+            fn floordiv_(self, o: Self) -> Self { Self::from_f32(self.to_f32().floordiv_(o.to_f32())) }
+            fn rem_(self, o: Self) -> Self { Self::from_f32(self.to_f32().rem_(o.to_f32())) }
+            fn pow_(self, o: Self) -> Self { Self::from_f32(self.to_f32().powf(o.to_f32())) }
+            fn round_(self) -> Self { Self::from_f32(self.to_f32().round_ties_even()) }
+            fn ceil_(self) -> Self { Self::from_f32(self.to_f32().ceil()) }
+            fn floor_(self) -> Self { Self::from_f32(self.to_f32().floor()) }
+            fn isnan_(self) -> bool { self.is_nan() }
+            fn isinf_(self) -> bool { self.is_infinite() }
+        }
+        impl Flt for $t {
+            fn round_even(self) -> Self { self.round_() }
+        }
+    )*};
+}
+half_elem!(f16, bf16);

@@ -15,7 +15,7 @@ mod random;
 pub use elem::{Elem, Flt, Num};
 pub use random::{sample, seed};
 
-use eager_core::{DType, Element};
+use eager_core::{bf16, f16, DType, Element};
 use ndarray::{ArcArray, IxDyn};
 
 /// The array type the backend stores: shared, dynamic-dimensional.
@@ -27,8 +27,15 @@ pub type Arr<T> = ArcArray<T, IxDyn>;
 pub enum NdTensor {
     Bool(Arr<bool>),
     U8(Arr<u8>),
+    I8(Arr<i8>),
+    I16(Arr<i16>),
+    U16(Arr<u16>),
     I32(Arr<i32>),
+    U32(Arr<u32>),
     I64(Arr<i64>),
+    U64(Arr<u64>),
+    F16(Arr<f16>),
+    BF16(Arr<bf16>),
     F32(Arr<f32>),
     F64(Arr<f64>),
 }
@@ -62,7 +69,10 @@ macro_rules! nd_elem {
         }
     )*};
 }
-nd_elem!(bool => Bool, u8 => U8, i32 => I32, i64 => I64, f32 => F32, f64 => F64);
+nd_elem!(
+    bool => Bool, u8 => U8, i8 => I8, i16 => I16, u16 => U16, i32 => I32, u32 => U32,
+    i64 => I64, u64 => U64, f16 => F16, bf16 => BF16, f32 => F32, f64 => F64
+);
 
 /// Runs `$body` with `$a` bound to the array of whichever variant `$t` is.
 #[macro_export]
@@ -72,10 +82,43 @@ macro_rules! each {
         match $t {
             $crate::NdTensor::Bool($a) => $body,
             $crate::NdTensor::U8($a) => $body,
+            $crate::NdTensor::I8($a) => $body,
+            $crate::NdTensor::I16($a) => $body,
+            $crate::NdTensor::U16($a) => $body,
             $crate::NdTensor::I32($a) => $body,
+            $crate::NdTensor::U32($a) => $body,
             $crate::NdTensor::I64($a) => $body,
+            $crate::NdTensor::U64($a) => $body,
+            $crate::NdTensor::F16($a) => $body,
+            $crate::NdTensor::BF16($a) => $body,
             $crate::NdTensor::F32($a) => $body,
             $crate::NdTensor::F64($a) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$a` bound to the array of a numeric variant whose
+/// element type implements `Num` (every variant but bool, which gives
+/// `$other`). The 16-bit floats are included: their `Num` computes each
+/// element in f32.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! each_num {
+    ($t:expr, $a:ident => $body:expr, $b:ident => $other:expr) => {
+        match $t {
+            $crate::NdTensor::U8($a) => $body,
+            $crate::NdTensor::I8($a) => $body,
+            $crate::NdTensor::I16($a) => $body,
+            $crate::NdTensor::U16($a) => $body,
+            $crate::NdTensor::I32($a) => $body,
+            $crate::NdTensor::U32($a) => $body,
+            $crate::NdTensor::I64($a) => $body,
+            $crate::NdTensor::U64($a) => $body,
+            $crate::NdTensor::F16($a) => $body,
+            $crate::NdTensor::BF16($a) => $body,
+            $crate::NdTensor::F32($a) => $body,
+            $crate::NdTensor::F64($a) => $body,
+            $crate::NdTensor::Bool($b) => $other,
         }
     };
 }
@@ -83,14 +126,10 @@ macro_rules! each {
 impl NdTensor {
     /// The dtype.
     pub fn dtype(&self) -> DType {
-        match self {
-            NdTensor::Bool(_) => bool::DTYPE,
-            NdTensor::U8(_) => u8::DTYPE,
-            NdTensor::I32(_) => i32::DTYPE,
-            NdTensor::I64(_) => i64::DTYPE,
-            NdTensor::F32(_) => f32::DTYPE,
-            NdTensor::F64(_) => f64::DTYPE,
+        fn of<T: Element>(_: &Arr<T>) -> DType {
+            T::DTYPE
         }
+        each!(self, a => of(a))
     }
     /// The shape.
     pub fn shape(&self) -> &[usize] {

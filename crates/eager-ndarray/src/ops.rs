@@ -1,7 +1,7 @@
 //! `BackendTensor` for [`NdTensor`]: each op as ndarray calls.
 
 use crate::elem::{Elem, Flt, Num};
-use crate::{each, linalg, random, Arr, NdElem, NdTensor};
+use crate::{each, each_num, linalg, random, Arr, NdElem, NdTensor};
 use eager_core::shape::SliceRange;
 use eager_core::{
     ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostData, ReduceOp,
@@ -188,13 +188,35 @@ fn cast_arr<T: Elem, U: NdElem>(a: &Arr<T>) -> NdTensor {
 }
 
 fn cast_to<T: Elem>(a: &Arr<T>, dtype: DType) -> NdTensor {
+    use eager_core::{bf16, f16};
     match dtype {
         DType::Bool => cast_arr::<T, bool>(a),
         DType::U8 => cast_arr::<T, u8>(a),
+        DType::I8 => cast_arr::<T, i8>(a),
+        DType::I16 => cast_arr::<T, i16>(a),
+        DType::U16 => cast_arr::<T, u16>(a),
         DType::I32 => cast_arr::<T, i32>(a),
+        DType::U32 => cast_arr::<T, u32>(a),
         DType::I64 => cast_arr::<T, i64>(a),
+        DType::U64 => cast_arr::<T, u64>(a),
+        DType::F16 => cast_arr::<T, f16>(a),
+        DType::BF16 => cast_arr::<T, bf16>(a),
         DType::F32 => cast_arr::<T, f32>(a),
         DType::F64 => cast_arr::<T, f64>(a),
+    }
+}
+
+/// Runs `f` on `t` widened to f32 and rounds an f32 result back to `t`'s
+/// 16-bit float dtype: how the ndarray backend computes functions,
+/// reductions and matrix products of `f16`/`bf16` (NumPy's float16 loops,
+/// PyTorch and XLA compute these in f32 too).
+fn via_f32(t: &NdTensor, f: impl FnOnce(&NdTensor) -> Result<NdTensor>) -> Result<NdTensor> {
+    let d = t.dtype();
+    let r = f(&t.cast(DType::F32)?)?;
+    if r.dtype() == DType::F32 {
+        r.cast(d)
+    } else {
+        Ok(r)
     }
 }
 
@@ -483,28 +505,14 @@ impl BackendTensor for NdTensor {
     }
 
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
-        let op = "from_vec";
-        match data {
-            HostData::Bool(v) => from_vec(op, v, shape),
-            HostData::U8(v) => from_vec(op, v, shape),
-            HostData::I32(v) => from_vec(op, v, shape),
-            HostData::I64(v) => from_vec(op, v, shape),
-            HostData::F32(v) => from_vec(op, v, shape),
-            HostData::F64(v) => from_vec(op, v, shape),
-        }
+        eager_core::each_host!(data, v => from_vec("from_vec", v, shape))
     }
     fn to_host(&self) -> Result<HostData> {
         Ok(each!(self, a => host(a)))
     }
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
-        Ok(match value.cast("full", dtype)? {
-            Scalar::Bool(v) => full_arr(shape, v),
-            Scalar::U8(v) => full_arr(shape, v),
-            Scalar::I32(v) => full_arr(shape, v),
-            Scalar::I64(v) => full_arr(shape, v),
-            Scalar::F32(v) => full_arr(shape, v),
-            Scalar::F64(v) => full_arr(shape, v),
-        })
+        let one = HostData::filled("full", value, dtype, 1)?;
+        Ok(eager_core::each_host!(one, v => full_arr(shape, v[0])))
     }
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
         Self::from_host(
@@ -515,27 +523,24 @@ impl BackendTensor for NdTensor {
 
     fn unary(&self, op: UnaryOp) -> Result<Self> {
         match self {
+            NdTensor::F16(_) | NdTensor::BF16(_) => via_f32(self, |t| t.unary(op)),
             NdTensor::F32(a) => unary_float(a, op),
             NdTensor::F64(a) => unary_float(a, op),
-            NdTensor::U8(a) => unary_num(a, op),
-            NdTensor::I32(a) => unary_num(a, op),
-            NdTensor::I64(a) => unary_num(a, op),
             NdTensor::Bool(a) => match op {
                 UnaryOp::LogicalNot => Ok(map(a, |x: bool| !x)),
                 _ => Err(internal(op.name(), "not defined for bool")),
             },
+            other => each_num!(other, a => unary_num(a, op), _b => unreachable!()),
         }
     }
     fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
-        match (self, rhs) {
-            (NdTensor::F32(a), NdTensor::F32(b)) => binary_num(op, a, b),
-            (NdTensor::F64(a), NdTensor::F64(b)) => binary_num(op, a, b),
-            (NdTensor::U8(a), NdTensor::U8(b)) => binary_num(op, a, b),
-            (NdTensor::I32(a), NdTensor::I32(b)) => binary_num(op, a, b),
-            (NdTensor::I64(a), NdTensor::I64(b)) => binary_num(op, a, b),
-            (NdTensor::Bool(a), NdTensor::Bool(b)) => binary_bool(op, a, b),
-            _ => Err(internal(op.name(), "operands of different dtypes")),
+        if let (NdTensor::Bool(a), NdTensor::Bool(b)) = (self, rhs) {
+            return binary_bool(op, a, b);
         }
+        each_num!(self, a => {
+            let b = NdElem::peek(rhs).ok_or_else(|| internal(op.name(), "operands of different dtypes"))?;
+            binary_num(op, a, b)
+        }, _b => Err(internal(op.name(), "operands of different dtypes")))
     }
     fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
         let op = "where_cond";
@@ -559,7 +564,7 @@ impl BackendTensor for NdTensor {
                 }
             };
         }
-        sel!(Bool, U8, I32, I64, F32, F64)
+        sel!(Bool, U8, I8, I16, U16, I32, U32, I64, U64, F16, BF16, F32, F64)
     }
     fn cast(&self, dtype: DType) -> Result<Self> {
         if self.dtype() == dtype {
@@ -570,6 +575,7 @@ impl BackendTensor for NdTensor {
 
     fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
         match self {
+            NdTensor::F16(_) | NdTensor::BF16(_) => via_f32(self, |t| t.reduce(op, axes, keepdims)),
             NdTensor::F32(a) if op == ReduceOp::Sum => {
                 Ok(reduce_axes(a, axes, keepdims, sum_all, sum_lane))
             }
@@ -578,12 +584,7 @@ impl BackendTensor for NdTensor {
             }
             NdTensor::F32(a) if op == ReduceOp::Mean => mean(a, axes, keepdims),
             NdTensor::F64(a) if op == ReduceOp::Mean => mean(a, axes, keepdims),
-            NdTensor::F32(a) => reduce_num(op, a, axes, keepdims),
-            NdTensor::F64(a) => reduce_num(op, a, axes, keepdims),
-            NdTensor::U8(a) => reduce_num(op, a, axes, keepdims),
-            NdTensor::I32(a) => reduce_num(op, a, axes, keepdims),
-            NdTensor::I64(a) => reduce_num(op, a, axes, keepdims),
-            NdTensor::Bool(a) => Ok(match op {
+            other => each_num!(other, a => reduce_num(op, a, axes, keepdims), a => Ok(match op {
                 ReduceOp::All | ReduceOp::Min => reduce_axes(
                     a,
                     axes,
@@ -599,7 +600,7 @@ impl BackendTensor for NdTensor {
                     |l| l.iter().any(|&v| v),
                 ),
                 _ => return Err(internal("reduce", "sum/prod of bool must be widened first")),
-            }),
+            })),
         }
     }
     fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
@@ -632,22 +633,25 @@ impl BackendTensor for NdTensor {
             })
         }
         match self {
-            NdTensor::F32(a) => Ok(run(a, axis)),
-            NdTensor::F64(a) => Ok(run(a, axis)),
-            NdTensor::U8(a) => Ok(run(a, axis)),
-            NdTensor::I32(a) => Ok(run(a, axis)),
-            NdTensor::I64(a) => Ok(run(a, axis)),
-            NdTensor::Bool(_) => Err(internal("cumsum", "bool must be widened first")),
+            NdTensor::F16(_) | NdTensor::BF16(_) => via_f32(self, |t| t.cumsum(axis)),
+            other => {
+                each_num!(other, a => Ok(run(a, axis)), _b => Err(internal("cumsum", "bool must be widened first")))
+            }
         }
     }
     fn matmul(&self, rhs: &Self) -> Result<Self> {
+        let bad = || internal("matmul", "operands must have one numeric dtype");
         match (self, rhs) {
+            (NdTensor::F16(_), NdTensor::F16(_)) | (NdTensor::BF16(_), NdTensor::BF16(_)) => {
+                let r = rhs.cast(DType::F32)?;
+                via_f32(self, |t| t.matmul(&r))
+            }
             (NdTensor::F32(a), NdTensor::F32(b)) => matmul_float(a, b),
             (NdTensor::F64(a), NdTensor::F64(b)) => matmul_float(a, b),
-            (NdTensor::U8(a), NdTensor::U8(b)) => matmul_int(a, b),
-            (NdTensor::I32(a), NdTensor::I32(b)) => matmul_int(a, b),
-            (NdTensor::I64(a), NdTensor::I64(b)) => matmul_int(a, b),
-            _ => Err(internal("matmul", "operands must have one numeric dtype")),
+            (NdTensor::Bool(_), _) => Err(bad()),
+            _ => {
+                each_num!(self, a => matmul_int(a, NdElem::peek(rhs).ok_or_else(bad)?), _b => Err(bad()))
+            }
         }
     }
 
@@ -703,15 +707,11 @@ impl BackendTensor for NdTensor {
                 .map(|a| T::wrap(a.into_shared()))
                 .map_err(|e| internal("concatenate", e.to_string()))
         }
-        let first = tensors.first().ok_or_else(|| internal(op, "no tensors"))?;
-        match first {
-            NdTensor::Bool(_) => run::<bool>(tensors, axis),
-            NdTensor::U8(_) => run::<u8>(tensors, axis),
-            NdTensor::I32(_) => run::<i32>(tensors, axis),
-            NdTensor::I64(_) => run::<i64>(tensors, axis),
-            NdTensor::F32(_) => run::<f32>(tensors, axis),
-            NdTensor::F64(_) => run::<f64>(tensors, axis),
+        fn like<T: NdElem>(_: &Arr<T>, ts: &[&NdTensor], axis: usize) -> Result<NdTensor> {
+            run::<T>(ts, axis)
         }
+        let first = tensors.first().ok_or_else(|| internal(op, "no tensors"))?;
+        each!(first, a => like(a, tensors, axis))
     }
     fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
         let idx = index_vec("index_select", index)?;
@@ -743,14 +743,7 @@ impl BackendTensor for NdTensor {
             }
             Ok(T::wrap(out.into_shared()))
         }
-        match self {
-            NdTensor::Bool(a) => run(a, &pos, values),
-            NdTensor::U8(a) => run(a, &pos, values),
-            NdTensor::I32(a) => run(a, &pos, values),
-            NdTensor::I64(a) => run(a, &pos, values),
-            NdTensor::F32(a) => run(a, &pos, values),
-            NdTensor::F64(a) => run(a, &pos, values),
-        }
+        each!(self, a => run(a, &pos, values))
     }
     fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
         let op = "scatter_add";
@@ -774,14 +767,7 @@ impl BackendTensor for NdTensor {
             }
             Ok(T::wrap(out.into_shared()))
         }
-        match self {
-            NdTensor::F32(a) => run(a, axis, idx, src),
-            NdTensor::F64(a) => run(a, axis, idx, src),
-            NdTensor::U8(a) => run(a, axis, idx, src),
-            NdTensor::I32(a) => run(a, axis, idx, src),
-            NdTensor::I64(a) => run(a, axis, idx, src),
-            NdTensor::Bool(_) => Err(internal(op, "not defined for bool")),
-        }
+        each_num!(self, a => run(a, axis, idx, src), _b => Err(internal(op, "not defined for bool")))
     }
     fn nonzero(&self) -> Result<Self> {
         let ndim = self.ndim_();
@@ -810,6 +796,8 @@ impl BackendTensor for NdTensor {
             from_f64s::<T>("inv", out, a.shape())
         }
         match self {
+            NdTensor::F16(a) => run(a),
+            NdTensor::BF16(a) => run(a),
             NdTensor::F32(a) => run(a),
             NdTensor::F64(a) => run(a),
             _ => Err(internal("inv", "takes float tensors")),
@@ -828,6 +816,8 @@ impl BackendTensor for NdTensor {
             ))
         }
         match self {
+            NdTensor::F16(a) => run(a),
+            NdTensor::BF16(a) => run(a),
             NdTensor::F32(a) => run(a),
             NdTensor::F64(a) => run(a),
             _ => Err(internal("slogdet", "takes float tensors")),

@@ -18,7 +18,7 @@ pub fn seed(seed: u64) {
 }
 
 /// `n` samples of `dist` from this thread's generator, as a host buffer of
-/// the float `dtype` (f32 or f64). The TensorFlow and XLA backends draw
+/// the float `dtype` (drawn in f64, rounded). The TensorFlow and XLA backends draw
 /// their random numbers here too and upload them, so one `seed` repeats all
 /// three.
 pub fn sample(dist: Distribution, n: usize, dtype: DType) -> Result<HostData> {
@@ -37,8 +37,8 @@ pub fn sample(dist: Distribution, n: usize, dtype: DType) -> Result<HostData> {
         })
     })?;
     match dtype {
-        DType::F32 => Ok(HostData::F32(v.into_iter().map(|x| x as f32).collect())),
         DType::F64 => Ok(HostData::F64(v)),
+        d if d.is_float() => Ok(HostData::from_f64s(d, &v)),
         other => Err(Error::dtype(
             "random",
             format!("random numbers are floats, not {other}"),
