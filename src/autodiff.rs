@@ -99,7 +99,7 @@ impl EagerTensor {
         #[cfg(feature = "torch")]
         if let EagerTensor::Torch(t) = &plain {
             if let Ok(d) = t.0.f_detach() {
-                return EagerTensor::Torch(crate::TorchTensor(d));
+                return EagerTensor::Torch(crate::TorchTensor::wrap(d));
             }
         }
         plain
@@ -980,7 +980,7 @@ mod native {
         }
         let wrapped: Vec<EagerTensor> = leaves
             .iter()
-            .map(|l| EagerTensor::Torch(TorchTensor(l.shallow_clone())))
+            .map(|l| EagerTensor::Torch(TorchTensor::wrap(l.shallow_clone())))
             .collect();
         let (loss, aux) = {
             let _inside = Enter::new();
@@ -999,9 +999,9 @@ mod native {
             .iter()
             .enumerate()
             .map(|(i, x)| match grads.get(i) {
-                Some(g) if g.defined() => {
-                    Ok(EagerTensor::Torch(TorchTensor(g.f_detach().map_err(fw)?)))
-                }
+                Some(g) if g.defined() => Ok(EagerTensor::Torch(TorchTensor::wrap(
+                    g.f_detach().map_err(fw)?,
+                ))),
                 _ => x.zeros_like(),
             })
             .collect::<Result<Vec<_>>>()?;

@@ -47,10 +47,10 @@ pub use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp,
 pub use eager_core::{
     bf16, f16, half, Backend, BackendTensor, DType, Element, Error, HostData, Kind, Result, Scalar,
 };
+pub use index::{Ellipsis, IndexItem, NewAxis};
 /// The `ndarray` crate this build uses, for naming the ndarray natives
 /// (`ep::ndarray::arr2`, `ep::ndarray::ArrayD`) without a version clash.
 pub use ndarray;
-pub use index::{Ellipsis, IndexItem, NewAxis};
 pub use operand::Operand;
 pub use ops::{concatenate, stack, where_cond};
 pub use shape_ops::{meshgrid, Indexing, PadMode};

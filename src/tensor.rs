@@ -759,17 +759,17 @@ mod torch_native {
         /// Wraps without copying. A kind eager-tensor lacks (complex,
         /// quantized, float8) makes every op an error naming the kind.
         fn from(t: tch::Tensor) -> Self {
-            EagerTensor::Torch(TorchTensor::widen(t))
+            EagerTensor::Torch(TorchTensor::wrap(t))
         }
     }
     impl Native for tch::Tensor {
         fn from_eager(t: EagerTensor) -> Result<Self> {
-            TorchTensor::from_eager(t).map(|x| x.0)
+            TorchTensor::from_eager(t).and_then(TorchTensor::into_tch)
         }
     }
     impl NativeRef for tch::Tensor {
         fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
-            TorchTensor::ref_from_eager(t).map(|x| &x.0)
+            TorchTensor::ref_from_eager(t).and_then(TorchTensor::as_tch)
         }
     }
 }

@@ -101,7 +101,9 @@ fn tensor(
     let ks = (0..n).map(|i| ks[i % ks.len()]);
     let data = match d {
         DType::Bool => HostData::Bool(ks.map(|k| k % 2 == 1).collect()),
-        d if d.is_float() => HostData::from_f64s(d, &ks.map(|k| pick_f64(pool, k)).collect::<Vec<_>>()),
+        d if d.is_float() => {
+            HostData::from_f64s(d, &ks.map(|k| pick_f64(pool, k)).collect::<Vec<_>>())
+        }
         d => common::host_ints(d, &ks.map(|k| pick_i64(k) as i128).collect::<Vec<_>>()),
     };
     EagerTensor::from_host(backend, data, shape)

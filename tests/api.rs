@@ -567,3 +567,44 @@ fn subnormal_floats_are_kept_or_flushed_as_documented() {
         }
     }
 }
+
+/// Fixed-dimension ndarray arrays of every element type go in without
+/// `into_dyn()` or a copy and come back out with their rank checked.
+#[test]
+fn ndarray_natives_of_every_dimension_and_element_type() {
+    use ep::ndarray::{arr1, arr2, Array1, Array2, Array3, ArrayD};
+    let a = arr2(&[[1.0f32, 2.0], [3.0, 4.0]]);
+    let ptr = a.as_ptr();
+    let t = ep::astensor(a);
+    assert_eq!((t.dtype(), t.shape()), (DType::F32, vec![2, 2]));
+    let back: Array2<f32> = t.into_raw().unwrap();
+    assert_eq!(back.as_ptr(), ptr);
+    assert_eq!(back, arr2(&[[1.0f32, 2.0], [3.0, 4.0]]));
+    let e = ep::astensor(back).into_raw::<Array3<f32>>().unwrap_err();
+    assert_eq!((e.kind(), e.op()), ("shape", "into_raw"));
+    assert!(e.to_string().contains("2 dimensions"), "{e}");
+
+    fn roundtrip<E: ep::backends::ndarray::NdElem + PartialEq>(v: Vec<E>, d: DType) {
+        let a = Array1::from(v.clone());
+        let ptr = a.as_ptr();
+        let t = ep::astensor(a);
+        assert_eq!(t.dtype(), d);
+        let back: Array1<E> = t.into_raw().unwrap();
+        assert_eq!((back.as_ptr(), back.to_vec()), (ptr, v));
+    }
+    roundtrip(vec![-3i8, 7], DType::I8);
+    roundtrip(vec![-3i16, 7], DType::I16);
+    roundtrip(vec![3u16, 7], DType::U16);
+    roundtrip(vec![3u32, 7], DType::U32);
+    roundtrip(vec![3u64, u64::MAX], DType::U64);
+    roundtrip(vec![ep::f16::from_f32(1.5)], DType::F16);
+    roundtrip(vec![ep::bf16::from_f32(-2.5)], DType::BF16);
+
+    // A generic function keeps the element type, f16 included.
+    fn double<T: ep::Native>(x: T) -> ep::Result<T> {
+        ep::astensor(x).mul(2.0)?.into_raw()
+    }
+    let h = arr1(&[ep::f16::from_f32(1.25)]).into_dyn();
+    let d: ArrayD<ep::f16> = double(h).unwrap();
+    assert_eq!(d[[0]], ep::f16::from_f32(2.5));
+}

@@ -521,3 +521,57 @@ fn f32_gradients_keep_f32() {
         }
     }
 }
+
+/// Gradients of f16 and bf16 inputs come back in the input's dtype (as in
+/// JAX and PyTorch) and match f64 finite differences taken at the same
+/// (rounded) point, to the 16-bit formats' precision: every case of the
+/// finite-difference suite, on every backend.
+#[test]
+fn half_gradients_keep_their_dtype_and_match_finite_differences() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for b in Backend::enabled() {
+        for (d, tol) in [(DType::F16, 3e-2), (DType::BF16, 2e-1)] {
+            for (name, f, xs) in all_cases(b) {
+                if xs.iter().any(|x| x.dtype() != DType::F64) {
+                    continue;
+                }
+                // The point, rounded to the 16-bit dtype, and the same point in f64.
+                let hs: Vec<EagerTensor> = xs.iter().map(|x| x.astype(d).unwrap()).collect();
+                let exact: Vec<EagerTensor> =
+                    hs.iter().map(|x| x.astype(DType::F64).unwrap()).collect();
+                let refs: Vec<&EagerTensor> = hs.iter().collect();
+                checked += 1;
+                let grads = match ep::value_and_grads(|t| f(t), &refs) {
+                    Ok((_, g)) => g,
+                    Err(e) => {
+                        failures.push(format!("[{b}] {name} {d}: {e}"));
+                        continue;
+                    }
+                };
+                for (i, g) in grads.iter().enumerate() {
+                    if g.dtype() != d {
+                        failures.push(format!("[{b}] {name} {d}: grad {i} is {}", g.dtype()));
+                        continue;
+                    }
+                    let analytic = g.astype(DType::F64).unwrap().to_vec::<f64>().unwrap();
+                    let numeric = numeric_grad(&f, &exact, i);
+                    let scale = numeric.iter().fold(1.0f64, |m, n| m.max(n.abs()));
+                    for (j, (a, n)) in analytic.iter().zip(&numeric).enumerate() {
+                        if (a - n).abs() > tol * scale {
+                            failures.push(format!(
+                                "[{b}] {name} {d}: d/dx{i}[{j}]: analytic {a}, numeric {n}"
+                            ));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(
+        checked >= 40 * Backend::enabled().len(),
+        "only {checked} cases ran"
+    );
+}

@@ -90,7 +90,11 @@ fn host_of(v: &Value) -> HostData {
 
 fn scalar_of(v: &Value) -> Scalar {
     let value = &v["value"];
-    let dtype: DType = v["dtype"].as_str().expect("scalar dtype").parse().expect("dtype");
+    let dtype: DType = v["dtype"]
+        .as_str()
+        .expect("scalar dtype")
+        .parse()
+        .expect("dtype");
     let s = match value {
         Value::Bool(b) => Scalar::Bool(*b),
         _ => match value.as_i64() {

@@ -112,7 +112,24 @@ fn specials(b: Backend, d: DType) -> ep::Result<EagerTensor> {
             let bits = 8 * d.size_of() as i128;
             common::host_ints(
                 d,
-                &[lo, hi, 0, 1, -1, 2, -2, 7, lo + 1, hi / 2 + 1, -3, 100, 255, 256, bits - 1, -7],
+                &[
+                    lo,
+                    hi,
+                    0,
+                    1,
+                    -1,
+                    2,
+                    -2,
+                    7,
+                    lo + 1,
+                    hi / 2 + 1,
+                    -3,
+                    100,
+                    255,
+                    256,
+                    bits - 1,
+                    -7,
+                ],
             )
         }
     };

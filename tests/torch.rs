@@ -77,7 +77,7 @@ fn devices() {
 #[test]
 fn libtorch_exceptions_become_errors_with_its_message() {
     // Straight to the backend, past the facade's checks: libtorch itself refuses.
-    let a = TorchTensor(tch::Tensor::from_slice(&[1.0f32; 6]).reshape([2, 3]));
+    let a = TorchTensor::wrap(tch::Tensor::from_slice(&[1.0f32; 6]).reshape([2, 3]));
     let e = a.matmul(&a).unwrap_err();
     assert_eq!((e.kind(), e.op()), ("framework", "matmul"));
     assert!(e.to_string().contains("mat1 and mat2"), "{e}");
@@ -87,20 +87,63 @@ fn libtorch_exceptions_become_errors_with_its_message() {
     );
     let e = a.reshape(&[4]).unwrap_err();
     assert_eq!(e.kind(), "framework");
-    let idx = TorchTensor(tch::Tensor::from_slice(&[7i64]));
+    let idx = TorchTensor::wrap(tch::Tensor::from_slice(&[7i64]));
     assert!(a.index_select(0, &idx).is_err());
 }
 
+/// Every kind tch names that eager-tensor has a dtype for goes in and comes
+/// back out as it was: same kind, same storage, no widening.
 #[test]
-fn narrow_torch_dtypes_widen_on_wrap() {
-    let h = tch::Tensor::from_slice(&[1.5f32, -2.0]).to_kind(tch::Kind::Half);
-    let e = ep::astensor(h);
-    assert_eq!(e.dtype(), DType::F32);
-    assert_eq!(e.to_vec::<f32>().unwrap(), vec![1.5, -2.0]);
-    let i = tch::Tensor::from_slice(&[3i64, -4]).to_kind(tch::Kind::Int16);
-    let e = ep::astensor(i);
-    assert_eq!(e.dtype(), DType::I32);
-    assert_eq!(e.to_vec::<i32>().unwrap(), vec![3, -4]);
+fn every_torch_dtype_wraps_and_unwraps_without_a_copy() {
+    use tch::Kind::*;
+    let base = tch::Tensor::from_slice(&[1.5f64, -2.0, 3.25]);
+    for (k, d) in [
+        (Bool, DType::Bool),
+        (Uint8, DType::U8),
+        (Int8, DType::I8),
+        (Int16, DType::I16),
+        (Int, DType::I32),
+        (Int64, DType::I64),
+        (Half, DType::F16),
+        (BFloat16, DType::BF16),
+        (Float, DType::F32),
+        (Double, DType::F64),
+    ] {
+        let t = base.to_kind(k);
+        let ptr = t.data_ptr();
+        let e = ep::astensor(t);
+        assert_eq!(e.dtype(), d);
+        // Computing on it keeps the dtype (f16 stays f16, i8 stays i8).
+        if d != DType::Bool {
+            assert_eq!(e.add(&e).unwrap().dtype(), d, "{d}");
+        }
+        let back: tch::Tensor = e.into_raw().unwrap();
+        assert_eq!((back.kind(), back.data_ptr()), (k, ptr), "{d}");
+    }
+    let h = ep::astensor(base.to_kind(Half));
+    let v = h.to_vec::<ep::f16>().unwrap();
+    assert_eq!(v, [1.5, -2.0, 3.25].map(ep::f16::from_f32));
+    let b = ep::astensor(base.to_kind(BFloat16));
+    let v = b.to_vec::<ep::bf16>().unwrap();
+    assert_eq!(v, [1.5, -2.0, 3.25].map(ep::bf16::from_f32));
+}
+
+/// tch has no kinds for u16/u32/u64: the backend computes them (as
+/// unsigned), and handing one to tch is a clear error.
+#[test]
+fn unsigned_dtypes_tch_cannot_name_compute_and_refuse_into_raw() {
+    let x = EagerTensor::from_vec(Backend::Torch, vec![u64::MAX, 1 << 63, 7], &[3]).unwrap();
+    assert_eq!(x.dtype(), DType::U64);
+    assert_eq!(x.max().unwrap().item::<u64>().unwrap(), u64::MAX);
+    assert_eq!(x.argmin().unwrap().item::<i64>().unwrap(), 2);
+    let q = x.floor_div(&x.full_like(3u64).unwrap()).unwrap();
+    assert_eq!(
+        q.to_vec::<u64>().unwrap(),
+        vec![u64::MAX / 3, (1 << 63) / 3, 2]
+    );
+    let e = x.into_raw::<tch::Tensor>().unwrap_err();
+    assert_eq!(e.kind(), "dtype");
+    assert!(e.to_string().contains("u64"), "{e}");
 }
 
 #[test]

@@ -201,7 +201,8 @@ pub fn disagreement(backend: Backend, name: &str, reference: &str, other: &str) 
                 }
                 let float = d1.starts_with('f');
                 let rel = if d1 == "f32" { rel32 } else { rel64 };
-                let tiny = if d1 == "f32" {
+                // bf16 has f32's exponent range: its subnormals are f32's.
+                let tiny = if d1 == "f32" || d1 == "bf16" {
                     2.0 * f32::MIN_POSITIVE as f64
                 } else {
                     2.0 * f64::MIN_POSITIVE

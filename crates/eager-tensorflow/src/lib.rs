@@ -8,9 +8,11 @@
 //! semantics differ from eager-tensor's the backend adjusts the call (see
 //! `docs/semantics.md`): integer `//` and `%` by zero give 0 instead of an
 //! error, `log2`/`log10` come from `log`, NaN-to-integer casts saturate,
-//! bool and u8 go through wider types where TF kernels lack them. Sorting,
-//! `take_along_axis`-style gathers and scatters build their index tables on
-//! the host (TF's C API has no stable sort and no axis-wise gather).
+//! and where TensorFlow's CPU kernels lack a dtype, or would round a 16-bit
+//! float more than once, the op computes in a wider dtype ([`WIDENED`]).
+//! Sorting, `take_along_axis`-style gathers and scatters build their index
+//! tables on the host (TF's C API has no stable sort and no axis-wise
+//! gather).
 #![warn(missing_docs)]
 
 use eager_core::shape::SliceRange;
@@ -21,7 +23,77 @@ use eager_core::{
 use std::sync::{Arc, OnceLock};
 pub use tensorflow;
 use tensorflow::eager::{raw_ops as ops, Context, ContextOptions, TensorHandle};
-use tensorflow::{DataType, Tensor, TensorType};
+use tensorflow::{BFloat16, DataType, Tensor, TensorType};
+
+/// Classes of kernels whose dtype coverage in TensorFlow 2.13's CPU kernel
+/// registry differs; see [`WIDENED`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// Every element-wise op of one or two tensors but `pow`, and the
+    /// reductions `sum`, `mean`, `prod`, `min`, `max` and `cumsum`.
+    Elementwise,
+    /// `pow`, whose kernel lacks the unsigned integers.
+    Pow,
+    /// `matmul` (`BatchMatMulV2`), which lacks `i8` and the unsigned integers.
+    Matmul,
+    /// `inv` and `slogdet` (`MatrixInverse` lacks bf16, `LogMatrixDeterminant`
+    /// both 16-bit floats).
+    Linalg,
+    /// `<`, `<=`, `>`, `>=` (no bool kernels).
+    Order,
+}
+
+/// Where the backend computes in a wider dtype than it was given, and casts
+/// the result back (integers wrap, so modular results are unchanged; a
+/// 16-bit float result is rounded once from f32, the rule every backend
+/// follows): `(ops, given dtype, dtype computed in)`. Comparisons and other
+/// ops whose result is `bool` or `i64` are not cast back.
+///
+/// - every element-wise op and reduction ([`Work::Elementwise`]) of `f16`,
+///   `bf16`: `f32`;
+/// - `pow` ([`Work::Pow`]) and `matmul` ([`Work::Matmul`]) of `f16`, `bf16`:
+///   `f32`; of `u8`, `u16` (and `i8` for `matmul`): `i32`; of `u32`: `i64`;
+///   of `u64`: `i64` with the same bits (products and sums are the same
+///   modulo 2^64; a `pow` exponent ≥ 2^62 is first reduced to one that
+///   gives the same power modulo 2^64);
+/// - `inv`, `slogdet` ([`Work::Linalg`]) of `f16`, `bf16`: `f64` (as the
+///   ndarray backend);
+/// - `<`, `<=`, `>`, `>=` ([`Work::Order`]) of `bool`: `u8`.
+///
+/// Without a wider dtype: `abs` of unsigned integers is the identity, `neg`
+/// is `0 - x` (wrapping), `sign` is `min(x, 1)`; `round`, `ceil`, `floor` of
+/// integers are the identity; `f16`/`bf16` cast to an integer through `f32`
+/// (exactly) and saturate there. Every other (op, dtype) pair has its own
+/// TensorFlow kernel.
+pub const WIDENED: &[(Work, DType, DType)] = &[
+    (Work::Elementwise, DType::F16, DType::F32),
+    (Work::Elementwise, DType::BF16, DType::F32),
+    (Work::Pow, DType::F16, DType::F32),
+    (Work::Pow, DType::BF16, DType::F32),
+    (Work::Pow, DType::U8, DType::I32),
+    (Work::Pow, DType::U16, DType::I32),
+    (Work::Pow, DType::U32, DType::I64),
+    (Work::Pow, DType::U64, DType::I64),
+    (Work::Matmul, DType::F16, DType::F32),
+    (Work::Matmul, DType::BF16, DType::F32),
+    (Work::Matmul, DType::U8, DType::I32),
+    (Work::Matmul, DType::I8, DType::I32),
+    (Work::Matmul, DType::U16, DType::I32),
+    (Work::Matmul, DType::U32, DType::I64),
+    (Work::Matmul, DType::U64, DType::I64),
+    (Work::Linalg, DType::F16, DType::F64),
+    (Work::Linalg, DType::BF16, DType::F64),
+    (Work::Order, DType::Bool, DType::U8),
+];
+
+/// The dtype the backend computes `work` of a `dtype` tensor in (see
+/// [`WIDENED`]).
+pub fn compute_dtype(work: Work, dtype: DType) -> DType {
+    WIDENED
+        .iter()
+        .find(|&&(w, d, _)| w == work && d == dtype)
+        .map_or(dtype, |&(_, _, c)| c)
+}
 
 /// The native tensor of the TensorFlow backend: an eager tensor handle,
 /// shared on clone.
@@ -74,27 +146,28 @@ fn fw(op: &'static str) -> impl Fn(tensorflow::Status) -> Error {
     }
 }
 
+/// TensorFlow's type of each eager-tensor dtype.
 fn tf_type(d: DType) -> DataType {
     match d {
         DType::Bool => DataType::Bool,
         DType::U8 => DataType::UInt8,
+        DType::I8 => DataType::Int8,
+        DType::I16 => DataType::Int16,
+        DType::U16 => DataType::UInt16,
         DType::I32 => DataType::Int32,
+        DType::U32 => DataType::UInt32,
         DType::I64 => DataType::Int64,
+        DType::U64 => DataType::UInt64,
+        DType::F16 => DataType::Half,
+        DType::BF16 => DataType::BFloat16,
         DType::F32 => DataType::Float,
         DType::F64 => DataType::Double,
     }
 }
 
+/// The eager-tensor dtype of a TensorFlow type, if it has one.
 fn dtype_of(t: DataType) -> Option<DType> {
-    Some(match t {
-        DataType::Bool => DType::Bool,
-        DataType::UInt8 => DType::U8,
-        DataType::Int32 => DType::I32,
-        DataType::Int64 => DType::I64,
-        DataType::Float => DType::F32,
-        DataType::Double => DType::F64,
-        _ => return None,
-    })
+    DType::ALL.into_iter().find(|&d| tf_type(d) == t)
 }
 
 fn wrap(h: TensorHandle<'static>) -> TfTensor {
@@ -105,6 +178,41 @@ fn host_tensor<T: TensorType>(op: &'static str, v: &[T], shape: &[usize]) -> Res
     let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
     let t = Tensor::<T>::new(&dims).with_values(v).map_err(fw(op))?;
     Ok(wrap(t.into_handle(context()?).map_err(fw(op))?))
+}
+
+/// Uploads a host buffer (bf16 through TensorFlow's own `BFloat16` type,
+/// bit for bit).
+fn upload(op: &'static str, data: &HostData, shape: &[usize]) -> Result<TfTensor> {
+    match data {
+        HostData::Bool(v) => host_tensor(op, v, shape),
+        HostData::U8(v) => host_tensor(op, v, shape),
+        HostData::I8(v) => host_tensor(op, v, shape),
+        HostData::I16(v) => host_tensor(op, v, shape),
+        HostData::U16(v) => host_tensor(op, v, shape),
+        HostData::I32(v) => host_tensor(op, v, shape),
+        HostData::U32(v) => host_tensor(op, v, shape),
+        HostData::I64(v) => host_tensor(op, v, shape),
+        HostData::U64(v) => host_tensor(op, v, shape),
+        HostData::F16(v) => host_tensor(op, v, shape),
+        HostData::BF16(v) => {
+            let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+            let mut t = Tensor::<BFloat16>::new(&dims);
+            if t.len() != v.len() {
+                return Err(Error::shape(
+                    op,
+                    format!("{} values for shape {shape:?}", v.len()),
+                ));
+            }
+            // A bf16 is the upper half of an f32; BFloat16::from truncates
+            // the (zero) lower half, so the bits are kept.
+            for (d, x) in t.iter_mut().zip(v) {
+                *d = BFloat16::from(x.to_f32());
+            }
+            Ok(wrap(t.into_handle(context()?).map_err(fw(op))?))
+        }
+        HostData::F32(v) => host_tensor(op, v, shape),
+        HostData::F64(v) => host_tensor(op, v, shape),
+    }
 }
 
 type HandleCache<T> = std::sync::Mutex<std::collections::HashMap<Vec<T>, TfTensor>>;
@@ -148,7 +256,7 @@ impl TfTensor {
         &self.0 .0
     }
     fn is_float(&self) -> bool {
-        matches!(self.h().data_type(), DataType::Float | DataType::Double)
+        self.dtype().is_float()
     }
     /// Wraps an eager handle of the backend's context.
     pub fn from_handle(h: TensorHandle<'static>) -> TfTensor {
@@ -169,6 +277,19 @@ impl TfTensor {
                 .call(ctx, self.h())
                 .map_err(fw(op))?,
         ))
+    }
+    /// `self` cast to the dtype `work` of [`WIDENED`].
+    fn widen(&self, op: &'static str, work: DType) -> Result<TfTensor> {
+        self.cast_tf(op, tf_type(work))
+    }
+    /// A result computed in the dtype `work` cast back to `dtype`; results
+    /// of another dtype (`bool`, `i64`) stay as they are.
+    fn narrow(self, op: &'static str, work: DType, dtype: DType) -> Result<TfTensor> {
+        if self.dtype() == work && work != dtype {
+            self.cast_tf(op, tf_type(dtype))
+        } else {
+            Ok(self)
+        }
     }
     fn scalar_of(&self, op: &'static str, v: f64) -> Result<TfTensor> {
         let d = self.dtype();
@@ -236,6 +357,22 @@ impl TfTensor {
         let res = ops::select_v2(ctx, &dz, &signed_zero, &fl).map_err(&e)?;
         let b0 = ops::equal(ctx, b, zero).map_err(&e)?;
         Ok(wrap(ops::select_v2(ctx, &b0, &q, &res).map_err(&e)?))
+    }
+    /// A `u64` exponent that gives the same powers modulo 2^64 and fits
+    /// `i64`: exponents ≥ 2^62 become `(e mod 2^62) + 2^62` (odd bases
+    /// repeat with period 2^62 modulo 2^64, even ones are 0 from 64 on).
+    fn u64_exponent(&self) -> Result<TfTensor> {
+        let op = "pow";
+        let ctx = context()?;
+        let e = fw(op);
+        let big = self.full(&[], Scalar::U64(1 << 62), DType::U64)?;
+        let mask = self.full(&[], Scalar::U64((1 << 62) - 1), DType::U64)?;
+        let is_big = ops::greater_equal(ctx, self.h(), big.h()).map_err(&e)?;
+        let low = ops::bitwise_and(ctx, self.h(), mask.h()).map_err(&e)?;
+        let reduced = ops::bitwise_or(ctx, &low, big.h()).map_err(&e)?;
+        Ok(wrap(
+            ops::select_v2(ctx, &is_big, &reduced, self.h()).map_err(&e)?,
+        ))
     }
     fn axes(op: &'static str, axes: &[usize]) -> Result<TfTensor> {
         i32s(op, &axes.iter().map(|&a| a as i32).collect::<Vec<_>>())
@@ -306,45 +443,45 @@ impl BackendTensor for TfTensor {
                 "astensor",
                 format!(
                     "tensorflow {t:?} tensors are not supported (eager-tensor's dtypes: \
-                     bool, u8, i32, i64, f32, f64)"
+                     bool, u8, i8, i16, u16, i32, u32, i64, u64, f16, bf16, f32, f64)"
                 ),
             )),
         }
     }
 
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
-        let op = "from_vec";
-        match &data {
-            HostData::Bool(v) => host_tensor(op, v, shape),
-            HostData::U8(v) => host_tensor(op, v, shape),
-            HostData::I32(v) => host_tensor(op, v, shape),
-            HostData::I64(v) => host_tensor(op, v, shape),
-            HostData::F32(v) => host_tensor(op, v, shape),
-            HostData::F64(v) => host_tensor(op, v, shape),
-        }
+        upload("from_vec", &data, shape)
     }
     fn to_host(&self) -> Result<HostData> {
         let op = "to_vec";
         let h = self.h();
+        self.native_dtype_ok()?;
         Ok(match self.dtype() {
             DType::Bool => HostData::Bool(to_vec(op, h)?),
             DType::U8 => HostData::U8(to_vec(op, h)?),
+            DType::I8 => HostData::I8(to_vec(op, h)?),
+            DType::I16 => HostData::I16(to_vec(op, h)?),
+            DType::U16 => HostData::U16(to_vec(op, h)?),
             DType::I32 => HostData::I32(to_vec(op, h)?),
+            DType::U32 => HostData::U32(to_vec(op, h)?),
             DType::I64 => HostData::I64(to_vec(op, h)?),
+            DType::U64 => HostData::U64(to_vec(op, h)?),
+            DType::F16 => HostData::F16(to_vec(op, h)?),
+            DType::BF16 => HostData::BF16(
+                h.resolve::<BFloat16>()
+                    .map_err(fw(op))?
+                    .iter()
+                    // The upper half of the f32 is the bf16, bit for bit.
+                    .map(|&b| eager_core::bf16::from_bits((f32::from(b).to_bits() >> 16) as u16))
+                    .collect(),
+            ),
             DType::F32 => HostData::F32(to_vec(op, h)?),
             DType::F64 => HostData::F64(to_vec(op, h)?),
         })
     }
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
         let op = "full";
-        let v = match value.cast(op, dtype)? {
-            Scalar::Bool(v) => host_tensor(op, &[v], &[])?,
-            Scalar::U8(v) => host_tensor(op, &[v], &[])?,
-            Scalar::I32(v) => host_tensor(op, &[v], &[])?,
-            Scalar::I64(v) => host_tensor(op, &[v], &[])?,
-            Scalar::F32(v) => host_tensor(op, &[v], &[])?,
-            Scalar::F64(v) => host_tensor(op, &[v], &[])?,
-        };
+        let v = upload(op, &HostData::filled(op, value, dtype, 1)?, &[])?;
         if shape.is_empty() {
             return Ok(v);
         }
@@ -365,14 +502,27 @@ impl BackendTensor for TfTensor {
         let ctx = context()?;
         let e = fw(op.name());
         let x = self.h();
-        let u8_ = self.h().data_type() == DataType::UInt8;
+        let d = self.dtype();
+        let work = compute_dtype(Work::Elementwise, d);
+        if work != d {
+            return self
+                .widen(op.name(), work)?
+                .unary(op)?
+                .narrow(op.name(), work, d);
+        }
+        let unsigned = d.is_unsigned();
         let r = match op {
-            Abs if u8_ => return Ok(self.clone()),
-            Neg | Sign if u8_ => {
-                // TF has no Neg/Sign kernels for uint8: compute in i32, wrap back.
-                let w = self.cast_tf(op.name(), DataType::Int32)?;
-                return w.unary(op)?.cast_tf(op.name(), DataType::UInt8);
+            // TF has no Abs/Neg/Sign kernels for unsigned integers.
+            Abs if unsigned => return Ok(self.clone()),
+            Neg if unsigned => {
+                let zero = self.scalar_of(op.name(), 0.0)?;
+                ops::sub(ctx, zero.h(), x)
             }
+            Sign if unsigned => {
+                let one = self.scalar_of(op.name(), 1.0)?;
+                ops::minimum(ctx, x, one.h())
+            }
+            Round | Ceil | Floor if d.is_int() => return Ok(self.clone()),
             Abs => ops::abs(ctx, x),
             Neg => ops::neg(ctx, x),
             Sign => ops::sign(ctx, x),
@@ -426,8 +576,27 @@ impl BackendTensor for TfTensor {
         let ctx = context()?;
         let e = fw(op.name());
         let (a, b) = (self.h(), rhs.h());
+        let d = self.dtype();
+        let work = compute_dtype(
+            match op {
+                Pow => Work::Pow,
+                Lt | Le | Gt | Ge => Work::Order,
+                _ => Work::Elementwise,
+            },
+            d,
+        );
+        if work != d {
+            let n = op.name();
+            let x = self.widen(n, work)?;
+            let y = if op == Pow && d == DType::U64 {
+                rhs.u64_exponent()?.widen(n, work)?
+            } else {
+                rhs.widen(n, work)?
+            };
+            return x.binary(op, &y)?.narrow(n, work, d);
+        }
         let int = !self.is_float();
-        let boolean = a.data_type() == DataType::Bool;
+        let boolean = d == DType::Bool;
         let r = match op {
             Add => ops::add_v2(ctx, a, b),
             Sub => ops::sub(ctx, a, b),
@@ -447,14 +616,6 @@ impl BackendTensor for TfTensor {
                 let signed = ops::mul(ctx, &sb, zero.h()).map_err(&e)?;
                 let is_zero = ops::equal(ctx, &r, zero.h()).map_err(&e)?;
                 ops::select_v2(ctx, &is_zero, &signed, &r)
-            }
-            Pow if a.data_type() == DataType::UInt8 => {
-                // No uint8 Pow kernel: i64 wraps the same way modulo 256.
-                let (x, y) = (
-                    self.cast_tf("pow", DataType::Int64)?,
-                    rhs.cast_tf("pow", DataType::Int64)?,
-                );
-                return x.binary(op, &y)?.cast_tf("pow", DataType::UInt8);
             }
             Pow => ops::pow(ctx, a, b),
             Minimum | LogicalAnd if boolean => ops::logical_and(ctx, a, b),
@@ -477,13 +638,6 @@ impl BackendTensor for TfTensor {
             Maximum => ops::maximum(ctx, a, b),
             LogicalAnd => ops::logical_and(ctx, a, b),
             LogicalOr => ops::logical_or(ctx, a, b),
-            Lt | Le | Gt | Ge if boolean => {
-                let (x, y) = (
-                    self.cast_tf(op.name(), DataType::UInt8)?,
-                    rhs.cast_tf(op.name(), DataType::UInt8)?,
-                );
-                return x.binary(op, &y);
-            }
             Lt => ops::less(ctx, a, b),
             Le => ops::less_equal(ctx, a, b),
             Gt => ops::greater(ctx, a, b),
@@ -502,6 +656,10 @@ impl BackendTensor for TfTensor {
         let op = "astype";
         let ctx = context()?;
         let e = fw(op);
+        if self.dtype().is_half() && dtype.is_int() {
+            // f16/bf16 widen to f32 exactly and saturate there.
+            return self.cast_tf(op, DataType::Float)?.cast(dtype);
+        }
         if let Some((lo, hi, above)) = self.dtype().saturating_cast_bounds(dtype) {
             // NaN and out-of-range floats saturate (NaN -> 0), as on every
             // backend: clip to bounds the float dtype holds exactly, cast,
@@ -532,6 +690,14 @@ impl BackendTensor for TfTensor {
     }
 
     fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
+        let d = self.dtype();
+        let work = compute_dtype(Work::Elementwise, d);
+        if work != d {
+            return self
+                .widen("reduce", work)?
+                .reduce(op, axes, keepdims)?
+                .narrow("reduce", work, d);
+        }
         let ctx = context()?;
         let e = fw("reduce");
         let idx = Self::axes("reduce", axes)?;
@@ -584,6 +750,14 @@ impl BackendTensor for TfTensor {
         from_host_tensor(&eager_host(self)?.argsort(axis, descending)?)
     }
     fn cumsum(&self, axis: usize) -> Result<Self> {
+        let d = self.dtype();
+        let work = compute_dtype(Work::Elementwise, d);
+        if work != d {
+            return self
+                .widen("cumsum", work)?
+                .cumsum(axis)?
+                .narrow("cumsum", work, d);
+        }
         let a = host_tensor("cumsum", &[axis as i32], &[])?;
         Ok(wrap(
             ops::cumsum(context()?, self.h(), a.h()).map_err(fw("cumsum"))?,
@@ -593,15 +767,13 @@ impl BackendTensor for TfTensor {
         self.matmul_t(rhs, false, false)
     }
     fn matmul_t(&self, rhs: &Self, transpose_a: bool, transpose_b: bool) -> Result<Self> {
-        if matches!(self.h().data_type(), DataType::UInt8) {
-            // No uint8 matmul kernel: i32 wraps the same way modulo 256.
-            let (a, b) = (
-                self.cast_tf("matmul", DataType::Int32)?,
-                rhs.cast_tf("matmul", DataType::Int32)?,
-            );
+        let d = self.dtype();
+        let work = compute_dtype(Work::Matmul, d);
+        if work != d {
+            let (a, b) = (self.widen("matmul", work)?, rhs.widen("matmul", work)?);
             return a
                 .matmul_t(&b, transpose_a, transpose_b)?
-                .cast_tf("matmul", DataType::UInt8);
+                .narrow("matmul", work, d);
         }
         // adj_x / adj_y (the adjoint is the transpose for real dtypes).
         let op = ops::BatchMatMulV2::new()
@@ -726,6 +898,11 @@ impl BackendTensor for TfTensor {
     }
 
     fn inv(&self) -> Result<Self> {
+        let d = self.dtype();
+        let work = compute_dtype(Work::Linalg, d);
+        if work != d {
+            return self.widen("inv", work)?.inv()?.narrow("inv", work, d);
+        }
         ops::matrix_inverse(context()?, self.h())
             .map(wrap)
             .map_err(|e| {
@@ -742,6 +919,12 @@ impl BackendTensor for TfTensor {
             })
     }
     fn slogdet(&self) -> Result<(Self, Self)> {
+        let d = self.dtype();
+        let work = compute_dtype(Work::Linalg, d);
+        if work != d {
+            let (s, l) = self.widen("slogdet", work)?.slogdet()?;
+            return Ok((s.narrow("slogdet", work, d)?, l.narrow("slogdet", work, d)?));
+        }
         let [s, l] = ops::log_matrix_determinant(context()?, self.h()).map_err(fw("slogdet"))?;
         Ok((wrap(s), wrap(l)))
     }

@@ -19,14 +19,21 @@ use eager_core::{
 pub use tch;
 use tch::{Kind, Tensor};
 
-/// The native tensor of the torch backend: a `tch::Tensor`.
+mod unsigned;
+
+/// The native tensor of the torch backend: a `tch::Tensor`, and for the
+/// unsigned dtypes tch has no `Kind` for (`u16`, `u32`, `u64`) that dtype:
+/// their values live in a signed libtorch tensor (`u16` in `i32`, `u32` in
+/// `i64`, exactly; `u64` in `i64`, bit for bit) and the ops whose meaning
+/// depends on the sign (order, division, casts, wrapping) are computed as
+/// unsigned (module `unsigned`).
 #[derive(Debug)]
-pub struct TorchTensor(pub Tensor);
+pub struct TorchTensor(pub Tensor, Option<DType>);
 
 impl Clone for TorchTensor {
     /// Shares the storage (`shallow_clone`), like cloning a framework handle.
     fn clone(&self) -> Self {
-        TorchTensor(self.0.shallow_clone())
+        TorchTensor(self.0.shallow_clone(), self.1)
     }
 }
 
@@ -38,8 +45,9 @@ impl Clone for TorchTensor {
 unsafe impl Sync for TorchTensor {}
 
 impl From<Tensor> for TorchTensor {
+    /// Wraps without copying, in the tensor's own kind (see [`TorchTensor::wrap`]).
     fn from(t: Tensor) -> Self {
-        TorchTensor(t)
+        TorchTensor::wrap(t)
     }
 }
 
@@ -97,27 +105,43 @@ fn scalar_call<T>(
     }
 }
 
+/// The libtorch kind a dtype is stored in: its own, or for `u16`/`u32`/`u64`
+/// (which tch cannot name) the signed kind that holds it.
 fn kind(d: DType) -> Kind {
     match d {
         DType::Bool => Kind::Bool,
         DType::U8 => Kind::Uint8,
-        DType::I32 => Kind::Int,
-        DType::I64 => Kind::Int64,
+        DType::I8 => Kind::Int8,
+        DType::I16 => Kind::Int16,
+        DType::I32 | DType::U16 => Kind::Int,
+        DType::I64 | DType::U32 | DType::U64 => Kind::Int64,
+        DType::F16 => Kind::Half,
+        DType::BF16 => Kind::BFloat16,
         DType::F32 => Kind::Float,
         DType::F64 => Kind::Double,
     }
 }
 
+/// The dtype stored in a libtorch kind, `None` for kinds eager-tensor lacks.
 fn dtype_of(k: Kind) -> Option<DType> {
     Some(match k {
         Kind::Bool => DType::Bool,
         Kind::Uint8 => DType::U8,
+        Kind::Int8 => DType::I8,
+        Kind::Int16 => DType::I16,
         Kind::Int => DType::I32,
         Kind::Int64 => DType::I64,
+        Kind::Half => DType::F16,
+        Kind::BFloat16 => DType::BF16,
         Kind::Float => DType::F32,
         Kind::Double => DType::F64,
         _ => return None,
     })
+}
+
+/// The dtype tag for a tensor of `dtype`: `Some` for the emulated unsigned ones.
+fn tag(dtype: DType) -> Option<DType> {
+    matches!(dtype, DType::U16 | DType::U32 | DType::U64).then_some(dtype)
 }
 
 fn tdevice(d: Device) -> tch::Device {
@@ -133,42 +157,55 @@ fn dims(shape: &[usize]) -> Vec<i64> {
 
 fn scalar(v: Scalar) -> tch::Scalar {
     match v {
-        Scalar::F32(x) => tch::Scalar::float(x as f64),
-        Scalar::F64(x) => tch::Scalar::float(x),
+        // u64 as its bits, the way the emulated u64 stores it.
+        Scalar::U64(x) => tch::Scalar::int(x as i64),
+        other if other.dtype().is_float() => tch::Scalar::float(other.to_f64()),
         other => tch::Scalar::int(other.to_i64().unwrap_or(0)),
     }
 }
 
 impl TorchTensor {
-    /// Wraps a tensor, widening kinds eager-tensor has no dtype for without
-    /// loss (f16, bf16 to f32; i8, i16 to i32). Complex and quantized kinds
-    /// are kept: libtorch computes on them, and reading them back with
-    /// `to_vec` is a dtype error.
+    /// Wraps a tensor without copying, in its own kind: every kind tch names
+    /// but complex, quantized and float8 is a dtype of eager-tensor; those
+    /// are kept as they are and every op on them is the error of
+    /// [`native_dtype_ok`](BackendTensor::native_dtype_ok), naming the kind.
     ///
     /// An undefined tensor (`Tensor::new()`) has no shape or dtype to work
     /// with; it becomes an empty f32 tensor of shape `[0]` rather than a
     /// handle that would make libtorch fail on every call.
-    pub fn widen(t: Tensor) -> TorchTensor {
+    pub fn wrap(t: Tensor) -> TorchTensor {
         if !t.defined() {
             if let Ok(e) = Tensor::f_empty([0i64], (Kind::Float, tch::Device::Cpu)) {
-                return TorchTensor(e);
+                return TorchTensor(e, None);
             }
         }
-        let to = match t.kind() {
-            Kind::Half | Kind::BFloat16 => Some(Kind::Float),
-            Kind::Int8 | Kind::Int16 => Some(Kind::Int),
-            _ => None,
-        };
-        match to.and_then(|k| t.f_to_kind(k).ok()) {
-            Some(w) => TorchTensor(w),
-            None => TorchTensor(t),
+        TorchTensor(t, None)
+    }
+    /// The tensor as tch sees it; an error for `u16`/`u32`/`u64`, which tch
+    /// has no kind for (cast to `i64` first, or use another backend).
+    pub fn into_tch(self) -> Result<Tensor> {
+        match self.1 {
+            None => Ok(self.0),
+            Some(d) => Err(no_tch_kind(d)),
+        }
+    }
+    /// Borrows the tensor as tch sees it; an error for `u16`/`u32`/`u64`.
+    pub fn as_tch(&self) -> Result<&Tensor> {
+        match self.1 {
+            None => Ok(&self.0),
+            Some(d) => Err(no_tch_kind(d)),
         }
     }
     fn t(&self) -> &Tensor {
         &self.0
     }
     fn ok(t: Tensor) -> Result<Self> {
-        Ok(TorchTensor(t))
+        Ok(TorchTensor(t, None))
+    }
+    /// A result with this tensor's dtype (the tag of an emulated unsigned
+    /// dtype carries over).
+    fn keep(&self, t: Tensor) -> Result<Self> {
+        Ok(TorchTensor(t, self.1))
     }
     fn opts(&self) -> tch::Device {
         self.0.device()
@@ -188,8 +225,37 @@ impl TorchTensor {
         })?)
     }
     fn is_float(&self) -> bool {
-        matches!(self.0.kind(), Kind::Float | Kind::Double)
+        self.1.is_none()
+            && matches!(
+                self.0.kind(),
+                Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16
+            )
     }
+    fn is_half(&self) -> bool {
+        self.1.is_none() && matches!(self.0.kind(), Kind::Half | Kind::BFloat16)
+    }
+    /// `f(self as f32)` rounded back to this 16-bit float dtype, for the
+    /// kernels libtorch lacks for f16/bf16 on the CPU.
+    fn via_f32(&self, f: impl FnOnce(&Self) -> Result<Self>) -> Result<Self> {
+        let d = self.dtype();
+        let r = f(&self.cast(DType::F32)?)?;
+        if r.dtype() == DType::F32 {
+            r.cast(d)
+        } else {
+            Ok(r)
+        }
+    }
+}
+
+/// The error for handing a `u16`/`u32`/`u64` tensor to tch.
+fn no_tch_kind(d: DType) -> Error {
+    Error::dtype(
+        "into_raw",
+        format!(
+            "tch has no {d} kind (libtorch's unsigned 16/32/64-bit types are not \
+             exposed); cast to i64 with astype first, or use another backend"
+        ),
+    )
 }
 
 impl BackendTensor for TorchTensor {
@@ -202,7 +268,10 @@ impl BackendTensor for TorchTensor {
     /// `f32` here, and every operation on it is the error of
     /// [`native_dtype_ok`](BackendTensor::native_dtype_ok).
     fn dtype(&self) -> DType {
-        dtype_of(self.0.kind()).unwrap_or(DType::F32)
+        match self.1 {
+            Some(d) => d,
+            None => dtype_of(self.0.kind()).unwrap_or(DType::F32),
+        }
     }
     fn native_dtype_ok(&self) -> Result<()> {
         let k = self.0.kind();
@@ -212,7 +281,7 @@ impl BackendTensor for TorchTensor {
                 "astensor",
                 format!(
                     "torch {k:?} tensors are not supported (eager-tensor's dtypes: \
-                     bool, u8, i32, i64, f32, f64)"
+                     bool, u8, i8, i16, u16, i32, u32, i64, u64, f16, bf16, f32, f64)"
                 ),
             )),
         }
@@ -234,7 +303,7 @@ impl BackendTensor for TorchTensor {
                 });
             }
         }
-        Self::ok(
+        self.keep(
             self.0
                 .f_to_device(tdevice(device))
                 .map_err(fw("to_device"))?,
@@ -243,23 +312,43 @@ impl BackendTensor for TorchTensor {
 
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
         let e = fw("from_vec");
+        let d = data.dtype();
         let t = match &data {
             HostData::Bool(v) => Tensor::f_from_slice(v),
             HostData::U8(v) => Tensor::f_from_slice(v),
+            HostData::I8(v) => Tensor::f_from_slice(v),
+            HostData::I16(v) => Tensor::f_from_slice(v),
             HostData::I32(v) => Tensor::f_from_slice(v),
             HostData::I64(v) => Tensor::f_from_slice(v),
+            HostData::F16(v) => Tensor::f_from_slice(v),
+            // tch labels its bf16 elements Half: upload the bits as i16
+            // and view them as bf16.
+            HostData::BF16(v) => {
+                Tensor::f_from_slice(&v.iter().map(|x| x.to_bits() as i16).collect::<Vec<_>>())
+                    .and_then(|t| t.f_view_dtype(Kind::BFloat16))
+            }
             HostData::F32(v) => Tensor::f_from_slice(v),
             HostData::F64(v) => Tensor::f_from_slice(v),
+            // The emulated unsigned dtypes: one widening (or bit-cast) copy.
+            HostData::U16(v) => {
+                Tensor::f_from_slice(&v.iter().map(|&x| x as i32).collect::<Vec<_>>())
+            }
+            HostData::U32(v) => {
+                Tensor::f_from_slice(&v.iter().map(|&x| x as i64).collect::<Vec<_>>())
+            }
+            HostData::U64(v) => {
+                Tensor::f_from_slice(&v.iter().map(|&x| x as i64).collect::<Vec<_>>())
+            }
         }
         .map_err(&e)?;
-        Self::ok(t.f_reshape(dims(shape)).map_err(&e)?)
+        Ok(TorchTensor(t.f_reshape(dims(shape)).map_err(&e)?, tag(d)))
     }
     fn from_host_like(&self, data: HostData, shape: &[usize]) -> Result<Self> {
         let t = Self::from_host(data, shape)?;
         if self.opts() == tch::Device::Cpu {
             Ok(t)
         } else {
-            Self::ok(t.0.f_to_device(self.opts()).map_err(fw("from_vec"))?)
+            t.keep(t.0.f_to_device(self.opts()).map_err(fw("from_vec"))?)
         }
     }
     fn to_host(&self) -> Result<HostData> {
@@ -282,16 +371,42 @@ impl BackendTensor for TorchTensor {
         Ok(match self.dtype() {
             DType::Bool => HostData::Bool(copy(&t, n).map_err(&e)?),
             DType::U8 => HostData::U8(copy(&t, n).map_err(&e)?),
+            DType::I8 => HostData::I8(copy(&t, n).map_err(&e)?),
+            DType::I16 => HostData::I16(copy(&t, n).map_err(&e)?),
             DType::I32 => HostData::I32(copy(&t, n).map_err(&e)?),
             DType::I64 => HostData::I64(copy(&t, n).map_err(&e)?),
+            DType::F16 => HostData::F16(copy(&t, n).map_err(&e)?),
+            DType::BF16 => {
+                let bits = t.f_view_dtype(Kind::Int16).map_err(&e)?;
+                let v: Vec<i16> = copy(&bits, n).map_err(&e)?;
+                HostData::BF16(
+                    v.into_iter()
+                        .map(|b| eager_core::bf16::from_bits(b as u16))
+                        .collect(),
+                )
+            }
             DType::F32 => HostData::F32(copy(&t, n).map_err(&e)?),
             DType::F64 => HostData::F64(copy(&t, n).map_err(&e)?),
+            DType::U16 => {
+                let v: Vec<i32> = copy(&t, n).map_err(&e)?;
+                HostData::U16(v.into_iter().map(|x| x as u16).collect())
+            }
+            DType::U32 => {
+                let v: Vec<i64> = copy(&t, n).map_err(&e)?;
+                HostData::U32(v.into_iter().map(|x| x as u32).collect())
+            }
+            DType::U64 => {
+                let v: Vec<i64> = copy(&t, n).map_err(&e)?;
+                HostData::U64(v.into_iter().map(|x| x as u64).collect())
+            }
         })
     }
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
-        Self::ok(scalar_call("full", || {
+        let value = value.cast("full", dtype)?;
+        let t = scalar_call("full", || {
             Tensor::f_full(dims(shape), scalar(value), (kind(dtype), self.opts()))
-        })?)
+        })?;
+        Ok(TorchTensor(t, tag(dtype)))
     }
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
         let opts = (kind(dtype), self.opts());
@@ -307,6 +422,9 @@ impl BackendTensor for TorchTensor {
 
     fn unary(&self, op: UnaryOp) -> Result<Self> {
         use UnaryOp::*;
+        if let Some(d) = self.1 {
+            return unsigned::unary(self, d, op);
+        }
         let t = self.t();
         let r = || match op {
             Abs => t.f_abs(),
@@ -352,6 +470,9 @@ impl BackendTensor for TorchTensor {
     }
     fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
         use BinaryOp::*;
+        if let Some(d) = self.1 {
+            return unsigned::binary(self, rhs, d, op);
+        }
         let e = fw(op.name());
         let (a, b) = (self.t(), rhs.t());
         let int = !self.is_float();
@@ -413,6 +534,10 @@ impl BackendTensor for TorchTensor {
         use BinaryOp::*;
         let (t, s) = (self.t(), scalar(value));
         let r = match op {
+            _ if self.1.is_some() => {
+                let s = self.full(&[], value, self.dtype())?;
+                return self.binary(op, &s);
+            }
             Add | Sub | Mul | Lt | Le | Gt | Ge | Eq | Ne => op,
             Div | Pow if self.is_float() => op,
             _ => {
@@ -435,7 +560,7 @@ impl BackendTensor for TorchTensor {
         })?)
     }
     fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
-        Self::ok(
+        x.keep(
             x.t()
                 .f_where_self(self.t(), y.t())
                 .map_err(fw("where_cond"))?,
@@ -443,6 +568,16 @@ impl BackendTensor for TorchTensor {
     }
     fn cast(&self, dtype: DType) -> Result<Self> {
         let t = self.t();
+        if self.dtype() == dtype {
+            return Ok(self.clone());
+        }
+        if self.1.is_some() || tag(dtype).is_some() {
+            return unsigned::cast(self, dtype);
+        }
+        if self.is_half() && dtype.is_int() {
+            // Exactly through f32, whose saturating bounds apply.
+            return self.cast(DType::F32)?.cast(dtype);
+        }
         let Some((lo, hi, above)) = self.dtype().saturating_cast_bounds(dtype) else {
             return Self::ok(t.f_to_kind(kind(dtype)).map_err(fw("astype"))?);
         };
@@ -466,6 +601,13 @@ impl BackendTensor for TorchTensor {
         if axes.is_empty() {
             // libtorch reads an empty list of dims as "all dims".
             return Ok(self.clone());
+        }
+        if self.1 == Some(DType::U64) && matches!(op, ReduceOp::Min | ReduceOp::Max) {
+            return unsigned::ordered(self, |k| k.reduce(op, axes, keepdims));
+        }
+        if self.is_half() && matches!(op, ReduceOp::Prod) {
+            // libtorch's f16 prod rounds every step; accumulate in f32.
+            return self.via_f32(|t| t.reduce(op, axes, keepdims));
         }
         let d = dims(axes);
         let t = self.t();
@@ -497,10 +639,13 @@ impl BackendTensor for TorchTensor {
                 Ok(r)
             }
         };
-        Self::ok(r.map_err(e)?)
+        self.keep(r.map_err(e)?)
     }
     fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
         let e = fw("argmax");
+        if self.1 == Some(DType::U64) {
+            return unsigned::order_key(self)?.arg_reduce(op, axis);
+        }
         let t = if self.0.kind() == Kind::Bool {
             self.0.f_to_kind(Kind::Uint8).map_err(&e)?
         } else {
@@ -514,12 +659,15 @@ impl BackendTensor for TorchTensor {
     }
     fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
         let e = fw("sort");
+        if self.1 == Some(DType::U64) {
+            return unsigned::ordered(self, |k| k.sort(axis, descending));
+        }
         if self.0.kind() == Kind::Bool {
             let u = self.0.f_to_kind(Kind::Uint8).map_err(&e)?;
             let (v, _) = u.f_sort_stable(true, axis as i64, descending).map_err(&e)?;
             return Self::ok(v.f_to_kind(Kind::Bool).map_err(&e)?);
         }
-        Self::ok(
+        self.keep(
             self.0
                 .f_sort_stable(true, axis as i64, descending)
                 .map_err(e)?
@@ -528,6 +676,9 @@ impl BackendTensor for TorchTensor {
     }
     fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
         let e = fw("argsort");
+        if self.1 == Some(DType::U64) {
+            return unsigned::order_key(self)?.argsort(axis, descending);
+        }
         let t = if self.0.kind() == Kind::Bool {
             self.0.f_to_kind(Kind::Uint8).map_err(&e)?
         } else {
@@ -539,24 +690,29 @@ impl BackendTensor for TorchTensor {
         )
     }
     fn cumsum(&self, axis: usize) -> Result<Self> {
-        Self::ok(
-            self.0
-                .f_cumsum(axis as i64, None::<Kind>)
-                .map_err(fw("cumsum"))?,
-        )
+        if self.is_half() {
+            // Accumulate in f32, round once (libtorch rounds every step).
+            return self.via_f32(|t| t.cumsum(axis));
+        }
+        let r = self
+            .0
+            .f_cumsum(axis as i64, None::<Kind>)
+            .map_err(fw("cumsum"))?;
+        unsigned::wrap(self, r)
     }
     fn matmul(&self, rhs: &Self) -> Result<Self> {
-        Self::ok(self.0.f_matmul(rhs.t()).map_err(fw("matmul"))?)
+        let r = self.0.f_matmul(rhs.t()).map_err(fw("matmul"))?;
+        unsigned::wrap(self, r)
     }
 
     fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        Self::ok(self.0.f_reshape(dims(shape)).map_err(fw("reshape"))?)
+        self.keep(self.0.f_reshape(dims(shape)).map_err(fw("reshape"))?)
     }
     fn permute(&self, axes: &[usize]) -> Result<Self> {
-        Self::ok(self.0.f_permute(dims(axes)).map_err(fw("permute"))?)
+        self.keep(self.0.f_permute(dims(axes)).map_err(fw("permute"))?)
     }
     fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
-        Self::ok(
+        self.keep(
             self.0
                 .f_broadcast_to(dims(shape))
                 .map_err(fw("broadcast_to"))?,
@@ -572,48 +728,55 @@ impl BackendTensor for TorchTensor {
                     .map_err(&e)?;
             }
         }
-        Self::ok(t)
+        self.keep(t)
     }
     fn flip(&self, axes: &[usize]) -> Result<Self> {
-        Self::ok(self.0.f_flip(dims(axes)).map_err(fw("flip"))?)
+        self.keep(self.0.f_flip(dims(axes)).map_err(fw("flip"))?)
     }
     fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
         let ts: Vec<&Tensor> = tensors.iter().map(|t| t.t()).collect();
-        Self::ok(Tensor::f_cat(&ts, axis as i64).map_err(fw("concatenate"))?)
+        let first = tensors
+            .first()
+            .ok_or_else(|| Error::invalid("concatenate", "no tensors"))?;
+        first.keep(Tensor::f_cat(&ts, axis as i64).map_err(fw("concatenate"))?)
     }
     fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
-        Self::ok(
+        self.keep(
             self.0
                 .f_index_select(axis as i64, index.t())
                 .map_err(fw("index_select"))?,
         )
     }
     fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
-        Self::ok(
+        self.keep(
             self.0
                 .f_gather(axis as i64, index.t(), false)
                 .map_err(fw("take_along_axis"))?,
         )
     }
     fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
-        Self::ok(
+        self.keep(
             self.0
                 .f_index_put(&[Some(positions.t())], values.t(), false)
                 .map_err(fw("index_update"))?,
         )
     }
     fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
-        Self::ok(
-            self.0
-                .f_scatter_add(axis as i64, index.t(), src.t())
-                .map_err(fw("scatter_add"))?,
-        )
+        let r = self
+            .0
+            .f_scatter_add(axis as i64, index.t(), src.t())
+            .map_err(fw("scatter_add"))?;
+        unsigned::wrap(self, r)
     }
     fn nonzero(&self) -> Result<Self> {
         Self::ok(self.0.f_nonzero().map_err(fw("nonzero"))?)
     }
 
     fn inv(&self) -> Result<Self> {
+        if self.is_half() {
+            // libtorch has no f16/bf16 LAPACK kernels.
+            return self.via_f32(|t| t.inv());
+        }
         let e = fw("inv");
         let (inv, info) = Tensor::f_linalg_inv_ex(self.t(), false).map_err(&e)?;
         let singular = scalar_call("inv", || info.f_ne(0)?.f_any()?.f_int64_value(&[]))? != 0;
@@ -623,7 +786,12 @@ impl BackendTensor for TorchTensor {
         Self::ok(inv)
     }
     fn slogdet(&self) -> Result<(Self, Self)> {
+        if self.is_half() {
+            let d = self.dtype();
+            let (s, l) = self.cast(DType::F32)?.slogdet()?;
+            return Ok((s.cast(d)?, l.cast(d)?));
+        }
         let (s, l) = Tensor::f_linalg_slogdet(self.t()).map_err(fw("slogdet"))?;
-        Ok((TorchTensor(s), TorchTensor(l)))
+        Ok((TorchTensor::wrap(s), TorchTensor::wrap(l)))
     }
 }
