@@ -100,3 +100,48 @@ fn unsupported_native_dtypes_are_errors_naming_the_dtype() {
     }
     assert!(t.to_vec::<f32>().is_err());
 }
+
+/// Handles of every TensorFlow type eager-tensor has a dtype for go in and
+/// come back out as they were: same type, same buffer, no widening.
+#[test]
+fn every_tf_dtype_wraps_and_unwraps_without_a_copy() {
+    fn roundtrip<T: tf::TensorType + Copy>(v: &[T], d: DType) {
+        let ctx = ep::backends::tensorflow::context().unwrap();
+        let h = tf::Tensor::<T>::new(&[v.len() as u64])
+            .with_values(v)
+            .unwrap()
+            .into_handle(ctx)
+            .unwrap();
+        let ptr = h.resolve::<T>().unwrap().as_ptr();
+        let e = ep::astensor(h);
+        assert_eq!(e.dtype(), d);
+        if d != DType::Bool {
+            // Computing keeps the dtype (i8 stays i8, bf16 stays bf16).
+            assert_eq!(e.add(&e).unwrap().dtype(), d, "{d}");
+            assert_eq!(e.sum().unwrap().dtype(), d.sum_dtype(), "{d}");
+        }
+        let back: TensorHandle<'static> = e.into_raw().unwrap();
+        assert_eq!(back.data_type(), h_type(d));
+        assert_eq!(back.resolve::<T>().unwrap().as_ptr(), ptr, "{d}");
+    }
+    fn h_type(d: DType) -> tf::DataType {
+        use tf::DataType::*;
+        match d {
+            DType::I8 => Int8,
+            DType::I16 => Int16,
+            DType::U16 => UInt16,
+            DType::U32 => UInt32,
+            DType::U64 => UInt64,
+            DType::F16 => Half,
+            DType::BF16 => BFloat16,
+            _ => unreachable!(),
+        }
+    }
+    roundtrip(&[-3i8, 7], DType::I8);
+    roundtrip(&[-3i16, 7], DType::I16);
+    roundtrip(&[3u16, 7], DType::U16);
+    roundtrip(&[3u32, 7], DType::U32);
+    roundtrip(&[3u64, u64::MAX], DType::U64);
+    roundtrip(&[ep::f16::from_f32(1.5), ep::f16::from_f32(-2.0)], DType::F16);
+    roundtrip(&[tf::BFloat16::from(1.5f32), tf::BFloat16::from(-2.0f32)], DType::BF16);
+}

@@ -165,13 +165,21 @@ pub mod hlo {
 
     /// The MLIR spelling of an element type.
     pub fn ty(t: ElementType) -> &'static str {
+        use ElementType::*;
         match t {
-            ElementType::Pred => "i1",
-            ElementType::U8 => "ui8",
-            ElementType::S32 => "i32",
-            ElementType::S64 => "i64",
-            ElementType::F32 => "f32",
-            ElementType::F64 => "f64",
+            Pred => "i1",
+            S8 => "i8",
+            S16 => "i16",
+            S32 => "i32",
+            S64 => "i64",
+            U8 => "ui8",
+            U16 => "ui16",
+            U32 => "ui32",
+            U64 => "ui64",
+            F16 => "f16",
+            BF16 => "bf16",
+            F32 => "f32",
+            F64 => "f64",
         }
     }
 

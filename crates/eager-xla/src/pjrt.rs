@@ -226,25 +226,35 @@ pub struct Api {
 unsafe impl Send for Api {}
 unsafe impl Sync for Api {}
 
-/// The element types eager-tensor uses, as PJRT numbers them.
+/// The element types eager-tensor uses, as PJRT numbers them
+/// (`PJRT_Buffer_Type` in `pjrt_c_api.h`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
 pub enum ElementType {
     Pred = 1,
+    S8 = 2,
+    S16 = 3,
     S32 = 4,
     S64 = 5,
     U8 = 6,
+    U16 = 7,
+    U32 = 8,
+    U64 = 9,
+    F16 = 10,
     F32 = 11,
     F64 = 12,
+    BF16 = 13,
 }
 
 impl ElementType {
     /// Bytes per element.
     pub fn size(self) -> usize {
+        use ElementType::*;
         match self {
-            ElementType::Pred | ElementType::U8 => 1,
-            ElementType::S32 | ElementType::F32 => 4,
-            ElementType::S64 | ElementType::F64 => 8,
+            Pred | S8 | U8 => 1,
+            S16 | U16 | F16 | BF16 => 2,
+            S32 | U32 | F32 => 4,
+            S64 | U64 | F64 => 8,
         }
     }
 }

@@ -193,10 +193,28 @@ fn et(d: DType) -> ElementType {
     match d {
         DType::Bool => ElementType::Pred,
         DType::U8 => ElementType::U8,
+        DType::I8 => ElementType::S8,
+        DType::I16 => ElementType::S16,
+        DType::U16 => ElementType::U16,
         DType::I32 => ElementType::S32,
+        DType::U32 => ElementType::U32,
         DType::I64 => ElementType::S64,
+        DType::U64 => ElementType::U64,
+        DType::F16 => ElementType::F16,
+        DType::BF16 => ElementType::BF16,
         DType::F32 => ElementType::F32,
         DType::F64 => ElementType::F64,
+    }
+}
+
+/// The dtype a computation on `d` runs in: `f32` for the 16-bit floats
+/// (computed in `f32` and rounded once, as XLA's CPU kernels, PyTorch and
+/// NumPy's float16 loops do), `d` itself otherwise.
+fn compute_dtype(d: DType) -> DType {
+    if d.is_half() {
+        DType::F32
+    } else {
+        d
     }
 }
 
@@ -304,10 +322,12 @@ impl Prog {
         self.let_(format!("stablehlo.{op} {a}, {b} : {t}"))
     }
     fn cmp(&mut self, dir: &str, a: &str, b: &str, d: DType, s: &[usize]) -> String {
-        let kind = match d {
-            DType::F32 | DType::F64 => "FLOAT",
-            DType::I32 | DType::I64 => "SIGNED",
-            DType::U8 | DType::Bool => "UNSIGNED",
+        let kind = if d.is_float() {
+            "FLOAT"
+        } else if d.is_unsigned() || d == DType::Bool {
+            "UNSIGNED"
+        } else {
+            "SIGNED"
         };
         let (t, tb) = (ty(d, s), ty(DType::Bool, s));
         self.let_(format!(
@@ -333,12 +353,17 @@ impl Prog {
     fn reshape(&mut self, x: &str, d: DType, from: &[usize], to: &[usize]) -> String {
         self.retype("reshape", x, ty(d, from), ty(d, to))
     }
-    /// A constant of dtype `d` broadcast to `s`.
+    /// A constant of dtype `d` broadcast to `s`. Floats round to nearest;
+    /// integers saturate (so the `f64` nearest a dtype's bound, as
+    /// [`max_of`] gives it, is the bound itself, `u64::MAX` included).
     fn full(&mut self, d: DType, v: f64, s: &[usize]) -> String {
         let lit = match d {
+            DType::F16 => format!("0x{:04X}", eager_core::f16::from_f64(v).to_bits()),
+            DType::BF16 => format!("0x{:04X}", eager_core::bf16::from_f64(v).to_bits()),
             DType::F32 => format!("0x{:08X}", (v as f32).to_bits()),
             DType::F64 => format!("0x{:016X}", v.to_bits()),
             DType::Bool => (if v != 0.0 { "true" } else { "false" }).to_string(),
+            _ if d.is_unsigned() => format!("{}", v as u64),
             _ => format!("{}", v as i64),
         };
         let c = self.let_(format!("stablehlo.constant dense<{lit}> : {}", ty(d, &[])));
@@ -372,6 +397,22 @@ impl Prog {
     fn convert(&mut self, x: &str, from: DType, to: DType, s: &[usize]) -> String {
         self.retype("convert", x, ty(from, s), ty(to, s))
     }
+    /// `x` (dtype `d`, shape `s`) in the dtype computations on `d` run in
+    /// ([`compute_dtype`]), and that dtype.
+    fn widen(&mut self, x: &str, d: DType, s: &[usize]) -> (String, DType) {
+        let cd = compute_dtype(d);
+        (self.convert(x, d, cd, s), cd)
+    }
+    /// A result `r` of dtype `rd` computed for inputs of dtype `d`, back in
+    /// `d` when it is `d`'s compute dtype (a 16-bit float rounds once);
+    /// other results (bool, indices) stay as they are.
+    fn narrow(&mut self, r: &str, rd: DType, d: DType, s: &[usize]) -> (String, DType) {
+        if rd != d && rd == compute_dtype(d) {
+            (self.convert(r, rd, d, s), d)
+        } else {
+            (r.to_string(), rd)
+        }
+    }
     fn text(&self, results: &[Out]) -> String {
         let rets: Vec<&str> = results.iter().map(|r| r.0.as_str()).collect();
         let tys: Vec<String> = results.iter().map(|r| ty(r.1, &r.2)).collect();
@@ -388,17 +429,9 @@ impl Prog {
 
 fn upload(op: &'static str, data: &HostData, shape: &[usize]) -> Result<XlaTensor> {
     let c = rt(op)?;
-    let bytes: Vec<u8> = match data {
-        HostData::Bool(v) => v.iter().map(|&b| b as u8).collect(),
-        HostData::U8(v) => v.clone(),
-        HostData::I32(v) => v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
-        HostData::I64(v) => v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
-        HostData::F32(v) => v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
-        HostData::F64(v) => v.iter().flat_map(|x| x.to_ne_bytes()).collect(),
-    };
     let d = data.dtype();
     let dims: Vec<i64> = shape.iter().map(|&x| x as i64).collect();
-    let buf = c.buffer(&bytes, et(d), &dims).map_err(fw(op))?;
+    let buf = c.buffer(data.as_bytes(), et(d), &dims).map_err(fw(op))?;
     Ok(XlaTensor {
         buf: Arc::new(buf),
         dtype: d,
@@ -407,23 +440,15 @@ fn upload(op: &'static str, data: &HostData, shape: &[usize]) -> Result<XlaTenso
     })
 }
 
+/// The largest value of `d` (inf for floats), as the nearest `f64`
+/// ([`Prog::full`] saturates it back to the exact bound).
 fn max_of(d: DType) -> f64 {
-    match d {
-        DType::U8 => 255.0,
-        DType::I32 => i32::MAX as f64,
-        DType::I64 => i64::MAX as f64,
-        DType::Bool => 1.0,
-        _ => f64::INFINITY,
-    }
+    d.int_range().map_or(f64::INFINITY, |(_, hi)| hi as f64)
 }
 
+/// The smallest value of `d` (-inf for floats).
 fn min_of(d: DType) -> f64 {
-    match d {
-        DType::U8 | DType::Bool => 0.0,
-        DType::I32 => i32::MIN as f64,
-        DType::I64 => i64::MIN as f64,
-        _ => f64::NEG_INFINITY,
-    }
+    d.int_range().map_or(f64::NEG_INFINITY, |(lo, _)| lo as f64)
 }
 
 fn dims_list(v: impl IntoIterator<Item = usize>) -> String {
@@ -615,22 +640,23 @@ impl Prog {
 impl XlaTensor {
     fn unary_prog(&self, op: UnaryOp) -> Result<XlaTensor> {
         use UnaryOp::*;
-        let (d, s) = (self.dtype, &self.shape);
-        let float = d.is_float();
-        if (op == Abs && d == DType::U8) || (matches!(op, Round | Ceil | Floor) && !float) {
+        let (d0, s) = (self.dtype, &self.shape);
+        let float = d0.is_float();
+        if (op == Abs && d0.is_unsigned()) || (matches!(op, Round | Ceil | Floor) && !float) {
             return Ok(self.clone());
         }
         exec1(op.name(), &[op as i64], &[self], |p, a| {
-            let x = &a[0];
+            let (x, d) = p.widen(&a[0], d0, s);
+            let x = &x;
             let mut out_d = d;
             let r = match op {
                 Abs => p.un("stablehlo.abs", x, d, s),
-                Neg if d == DType::U8 => {
+                Neg if d.is_unsigned() => {
                     let z = p.full(d, 0.0, s);
                     p.bin("subtract", &z, x, d, s)
                 }
                 Neg => p.un("stablehlo.negate", x, d, s),
-                Sign if d == DType::U8 => {
+                Sign if d.is_unsigned() => {
                     let z = p.full(d, 0.0, s);
                     let one = p.full(d, 1.0, s);
                     let pos = p.cmp("GT", x, &z, d, s);
@@ -702,6 +728,7 @@ impl XlaTensor {
                     p.bin("maximum", x, &z, d, s)
                 }
             };
+            let (r, out_d) = p.narrow(&r, out_d, d0, s);
             Ok((r, out_d, s.clone()))
         })
     }
@@ -711,11 +738,8 @@ impl XlaTensor {
     /// own integer `power` looks at the low 6 bits of the exponent only
     /// (`7 ** 1000` and `0 ** 128` came out wrong).
     fn int_pow(p: &mut Prog, a: &str, b: &str, d: DType, s: &[usize]) -> String {
-        let bits = match d {
-            DType::U8 => 8,
-            DType::I32 => 31,
-            _ => 63,
-        };
+        // Every bit a non-negative exponent can have set.
+        let bits = 8 * d.size_of() - usize::from(!d.is_unsigned());
         let one = p.full(d, 1.0, s);
         let zero = p.full(d, 0.0, s);
         let mut acc = one.clone();
@@ -743,7 +767,7 @@ impl XlaTensor {
             let sb = p.select(&b0, &one, b, d, s);
             let q = p.bin("divide", a, &sb, d, s);
             let r = p.bin("remainder", a, &sb, d, s);
-            let res = if d == DType::U8 {
+            let res = if d.is_unsigned() {
                 if floor_div {
                     q
                 } else {
@@ -855,11 +879,19 @@ impl BackendTensor for XlaTensor {
                 .map(|c| f(c.try_into().unwrap_or([0; N])))
                 .collect()
         }
+        use eager_core::{bf16, f16};
         Ok(match self.dtype {
             DType::Bool => HostData::Bool(b.iter().map(|&x| x != 0).collect()),
             DType::U8 => HostData::U8(b),
+            DType::I8 => HostData::I8(chunks(&b, i8::from_ne_bytes)),
+            DType::I16 => HostData::I16(chunks(&b, i16::from_ne_bytes)),
+            DType::U16 => HostData::U16(chunks(&b, u16::from_ne_bytes)),
             DType::I32 => HostData::I32(chunks(&b, i32::from_ne_bytes)),
+            DType::U32 => HostData::U32(chunks(&b, u32::from_ne_bytes)),
             DType::I64 => HostData::I64(chunks(&b, i64::from_ne_bytes)),
+            DType::U64 => HostData::U64(chunks(&b, u64::from_ne_bytes)),
+            DType::F16 => HostData::F16(chunks(&b, f16::from_ne_bytes)),
+            DType::BF16 => HostData::BF16(chunks(&b, bf16::from_ne_bytes)),
             DType::F32 => HostData::F32(chunks(&b, f32::from_ne_bytes)),
             DType::F64 => HostData::F64(chunks(&b, f64::from_ne_bytes)),
         })
@@ -879,11 +911,13 @@ impl BackendTensor for XlaTensor {
     fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
         use BinaryOp::*;
         let name = op.name();
-        let d = self.dtype;
+        let d0 = self.dtype;
         let s = eager_core::shape::broadcast_shapes(name, &self.shape, &rhs.shape)?;
         exec1(name, &[op as i64], &[self, rhs], |p, x| {
-            let a = p.bcast(&x[0], d, &self.shape, &s);
-            let b = p.bcast(&x[1], d, &rhs.shape, &s);
+            let a = p.bcast(&x[0], d0, &self.shape, &s);
+            let b = p.bcast(&x[1], d0, &rhs.shape, &s);
+            let (a, d) = p.widen(&a, d0, &s);
+            let (b, _) = p.widen(&b, d0, &s);
             let boolean = d == DType::Bool;
             let (r, out_d) = match op {
                 Add => (p.bin("add", &a, &b, d, &s), d),
@@ -929,6 +963,7 @@ impl BackendTensor for XlaTensor {
                 Eq => (p.cmp("EQ", &a, &b, d, &s), DType::Bool),
                 Ne => (p.cmp("NE", &a, &b, d, &s), DType::Bool),
             };
+            let (r, out_d) = p.narrow(&r, out_d, d0, &s);
             Ok((r, out_d, s.clone()))
         })
     }
@@ -954,11 +989,14 @@ impl BackendTensor for XlaTensor {
             let r = if dtype == DType::Bool {
                 let z = p.full(d, 0.0, s);
                 p.cmp("NE", x, &z, d, s)
-            } else if let Some((lo, hi, above)) = d.saturating_cast_bounds(dtype) {
+            } else if let Some((lo, hi, above)) = compute_dtype(d).saturating_cast_bounds(dtype) {
                 // NaN and out-of-range floats saturate (NaN -> 0), as on
                 // every backend: clamp to bounds the float dtype holds
                 // exactly, convert, and put the maximum where the value
-                // reached 2^bits.
+                // reached 2^bits. A 16-bit float widens to f32 first
+                // (exactly).
+                let (x, d) = p.widen(x, d, s);
+                let x = &x;
                 let lo = p.full(d, lo, s);
                 let hi = p.full(d, hi, s);
                 let ty_ = ty(d, s);
@@ -1001,7 +1039,9 @@ impl BackendTensor for XlaTensor {
         let mut attrs = vec![op as i64, keepdims as i64];
         attrs.extend(axes.iter().map(|&a| a as i64));
         exec1("reduce", &attrs, &[self], |p, a| {
-            let x = &a[0];
+            // 16-bit floats accumulate in f32 and round once.
+            let (x, d) = p.widen(&a[0], self.dtype, s);
+            let x = &x;
             let mut r = p.reduce_by(x, body, init, d, s, axes);
             if matches!(op, ReduceOp::Min | ReduceOp::Max) && d.is_float() {
                 // Put NaN back where a reduced slice had one (NumPy propagates it).
@@ -1015,6 +1055,7 @@ impl BackendTensor for XlaTensor {
                 let c = p.full(d, count as f64, &out);
                 r = p.bin("divide", &r, &c, d, &out);
             }
+            let (mut r, d) = p.narrow(&r, d, self.dtype, &out);
             let mut final_shape = out.clone();
             if keepdims {
                 final_shape = (0..s.len())
@@ -1040,7 +1081,7 @@ impl BackendTensor for XlaTensor {
         self.sort_prog(axis, descending, true)
     }
     fn cumsum(&self, axis: usize) -> Result<Self> {
-        let (d, s) = (self.dtype, &self.shape);
+        let s = &self.shape;
         let n = s[axis];
         if n <= 1 {
             return Ok(self.clone());
@@ -1048,8 +1089,9 @@ impl BackendTensor for XlaTensor {
         // A Hillis-Steele scan (JAX's associative scan on CPU): log2(n)
         // steps of "add a copy shifted by k along the axis".
         exec1("cumsum", &[axis as i64], &[self], |p, a| {
+            // 16-bit floats accumulate in f32 and round once.
+            let (mut x, d) = p.widen(&a[0], self.dtype, s);
             let zero = p.full(d, 0.0, &[]);
-            let mut x = a[0].clone();
             let mut k = 1;
             while k < n {
                 let low = dims_list((0..s.len()).map(|i| if i == axis { k } else { 0 }));
@@ -1072,6 +1114,7 @@ impl BackendTensor for XlaTensor {
                 x = p.bin("add", &x, &shifted, d, s);
                 k *= 2;
             }
+            let (x, d) = p.narrow(&x, d, self.dtype, s);
             Ok((x, d, s.clone()))
         })
     }
@@ -1096,14 +1139,16 @@ impl BackendTensor for XlaTensor {
             } else {
                 format!("batching_dims = [{0}] x [{0}], ", dims_list(0..nd - 2))
             };
+            // 16-bit floats multiply and accumulate in f32, rounded once.
+            let (x, cd) = p.widen(&a[0], d, &self.shape);
+            let (y, _) = p.widen(&a[1], d, &rhs.shape);
             let r = p.let_(format!(
-                "stablehlo.dot_general {}, {}, {batching}contracting_dims = [{ka}] x [{kb}] : ({}, {}) -> {}",
-                a[0],
-                a[1],
-                ty(d, &self.shape),
-                ty(d, &rhs.shape),
-                ty(d, &s)
+                "stablehlo.dot_general {x}, {y}, {batching}contracting_dims = [{ka}] x [{kb}] : ({}, {}) -> {}",
+                ty(cd, &self.shape),
+                ty(cd, &rhs.shape),
+                ty(cd, &s)
             ));
+            let (r, d) = p.narrow(&r, cd, d, &s);
             Ok((r, d, s.clone()))
         })
     }

@@ -5,7 +5,7 @@
 //! loop over the columns, batched over leading axes. (JAX calls LAPACK
 //! through custom calls that the PJRT plugin alone does not provide.)
 
-use super::{exec, ty, upload, Prog, XlaTensor};
+use super::{compute_dtype, exec, ty, upload, Prog, XlaTensor};
 use eager_core::{shape::numel, BackendTensor, DType, Error, HostData, Result, Scalar};
 
 /// Coordinates of the non-zero elements: the device finds them (a stable
@@ -85,14 +85,9 @@ pub(super) fn nonzero(x: &XlaTensor) -> Result<XlaTensor> {
 }
 
 fn is_true(x: &XlaTensor) -> Result<bool> {
-    Ok(match x.to_host()? {
-        HostData::Bool(v) => v.iter().any(|&b| b),
-        HostData::U8(v) => v.iter().any(|&b| b != 0),
-        HostData::I32(v) => v.iter().any(|&b| b != 0),
-        HostData::I64(v) => v.iter().any(|&b| b != 0),
-        HostData::F32(v) => v.iter().any(|&b| b != 0.0),
-        HostData::F64(v) => v.iter().any(|&b| b != 0.0),
-    })
+    // Every value converts to a non-zero f64 exactly when it is non-zero
+    // (NaN included).
+    Ok(x.to_host()?.to_f64s().iter().any(|&v| v != 0.0))
 }
 
 /// The elimination's results: the eliminated `[b, n, w]` matrix, and per
@@ -242,6 +237,10 @@ fn batch_of(x: &XlaTensor) -> (usize, usize) {
 }
 
 pub(super) fn inv(x: &XlaTensor) -> Result<XlaTensor> {
+    if x.dtype.is_half() {
+        // 16-bit floats eliminate in f32 and round once.
+        return inv(&x.cast(compute_dtype(x.dtype))?)?.cast(x.dtype);
+    }
     let (d, s) = (x.dtype, x.shape.clone());
     let (b, n) = batch_of(x);
     if b == 0 || n == 0 {
@@ -279,6 +278,10 @@ pub(super) fn inv(x: &XlaTensor) -> Result<XlaTensor> {
 }
 
 pub(super) fn slogdet(x: &XlaTensor) -> Result<(XlaTensor, XlaTensor)> {
+    if x.dtype.is_half() {
+        let (sign, logdet) = slogdet(&x.cast(compute_dtype(x.dtype))?)?;
+        return Ok((sign.cast(x.dtype)?, logdet.cast(x.dtype)?));
+    }
     let (d, s) = (x.dtype, x.shape.clone());
     let batch = s[..s.len() - 2].to_vec();
     let (b, n) = batch_of(x);

@@ -5,7 +5,7 @@
 //! in a thread-local would be freed during process exit, racing the
 //! plugin's own teardown).
 
-use super::{exec1, ty, upload, Prog, XlaTensor};
+use super::{compute_dtype, exec1, ty, upload, Prog, XlaTensor};
 use eager_core::{DType, Distribution, Error, HostData, Result};
 use std::cell::Cell;
 
@@ -54,7 +54,9 @@ pub(super) fn draw(dist: Distribution, shape: &[usize], dtype: DType) -> Result<
         Distribution::Uniform { low, high } => (low, high, false),
         Distribution::Normal { mean, std } => (mean, std, true),
     };
-    let params = match dtype {
+    // 16-bit floats draw in f32 and round.
+    let cd = compute_dtype(dtype);
+    let params = match cd {
         DType::F32 => upload("random", &HostData::F32(vec![a as f32, b as f32]), &[2])?,
         _ => upload("random", &HostData::F64(vec![a, b]), &[2])?,
     };
@@ -62,8 +64,9 @@ pub(super) fn draw(dist: Distribution, shape: &[usize], dtype: DType) -> Result<
     let mut attrs = vec![normal as i64];
     attrs.extend(shape.iter().map(|&n| n as i64));
     exec1("random", &attrs, &[&key, &params], |p, x| {
-        let v = program(p, &x[0], &x[1], dtype, shape, normal);
-        Ok((v, dtype, shape.to_vec()))
+        let v = program(p, &x[0], &x[1], cd, shape, normal);
+        let (v, d) = p.narrow(&v, cd, dtype, shape);
+        Ok((v, d, shape.to_vec()))
     })
 }
 
