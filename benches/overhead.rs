@@ -282,6 +282,138 @@ fn bench_xla(c: &mut Criterion) {
     }
 }
 
+/// The L2 chain at 10⁶ and a 256 × 256 matmul in f16 and bf16, against
+/// libtorch called directly (its own f16/bf16 kernels).
+#[cfg(feature = "torch")]
+fn bench_torch_half(c: &mut Criterion) {
+    use eager_tensor::tch::{Kind, Tensor};
+    for (kind, name) in [(Kind::Half, "f16"), (Kind::BFloat16, "bf16")] {
+        let t = |n: usize, shape: &[i64]| Tensor::from_slice(&data(n)).reshape(shape).to_kind(kind);
+        let n = 1_000_000usize;
+        let mut g = c.benchmark_group(format!("torch_l2_chain_{n}_{name}"));
+        let a = t(n, &[n as i64]);
+        let ta = ep::astensor(a.shallow_clone());
+        g.bench_function("direct", |bch| {
+            bch.iter(|| {
+                black_box(&a)
+                    .f_square()
+                    .and_then(|x| x.f_sum(None::<Kind>))
+                    .and_then(|x| x.f_sqrt())
+                    .expect("l2")
+            })
+        });
+        g.bench_function("eager", |bch| {
+            bch.iter(|| {
+                black_box(&ta)
+                    .square()
+                    .and_then(|x| x.sum())
+                    .and_then(|x| x.sqrt())
+                    .expect("l2")
+            })
+        });
+        g.finish();
+        let mut g = c.benchmark_group(format!("torch_matmul_256_{name}"));
+        let a = t(256 * 256, &[256, 256]);
+        let b = a.tr();
+        let (ta, tb) = (
+            ep::astensor(a.shallow_clone()),
+            ep::astensor(b.shallow_clone()),
+        );
+        g.bench_function("direct", |bch| {
+            bch.iter(|| black_box(&a).f_matmul(black_box(&b)).expect("matmul"))
+        });
+        g.bench_function("eager", |bch| {
+            bch.iter(|| black_box(&ta).matmul(black_box(&tb)).expect("matmul"))
+        });
+        g.finish();
+    }
+}
+
+/// The L2 chain at 10⁶ and a 256 × 256 matmul in f16 and bf16, against
+/// hand-written StableHLO programs run through PJRT directly, written as
+/// JAX lowers them (`jnp.sum` of a 16-bit float converts to f32, reduces,
+/// converts back).
+#[cfg(feature = "xla")]
+fn bench_xla_half(c: &mut Criterion) {
+    use eager_tensor::backends::xla::{self as x, hlo, pjrt::ElementType};
+    let client = x::client().expect("PJRT plugin (scripts/setup-xla.sh)");
+    let ready = |t: EagerTensor| common::ready(&t);
+    for (et, dt) in [
+        (ElementType::F16, ep::DType::F16),
+        (ElementType::BF16, ep::DType::BF16),
+    ] {
+        let name = hlo::ty(et);
+        let upload = |n: usize, dims: &[i64]| {
+            let h =
+                ep::HostData::from_f64s(dt, &data(n).iter().map(|&v| v as f64).collect::<Vec<_>>());
+            client.buffer(h.as_bytes(), et, dims).expect("buffer")
+        };
+        let eager = |n: usize, shape: &[usize]| {
+            EagerTensor::from_vec(ep::Backend::Xla, data(n), shape)
+                .and_then(|t| t.astype(dt))
+                .expect("eager input")
+        };
+        let n = 1_000_000usize;
+        let ni = n as i64;
+        let mut g = c.benchmark_group(format!("xla_l2_chain_{n}_{name}"));
+        let sq = client
+            .compile(&hlo::binary("multiply", et, &[ni]))
+            .expect("square");
+        let sum = client
+            .compile(&format!(
+                "func.func @main(%a: tensor<{ni}x{name}>) -> tensor<{name}> {{\n  %w = stablehlo.convert %a : (tensor<{ni}x{name}>) -> tensor<{ni}xf32>\n  %z = stablehlo.constant dense<0.0> : tensor<f32>\n  %0 = stablehlo.reduce(%w init: %z) applies stablehlo.add across dimensions = [0] : (tensor<{ni}xf32>, tensor<f32>) -> tensor<f32>\n  %1 = stablehlo.convert %0 : (tensor<f32>) -> tensor<{name}>\n  return %1 : tensor<{name}>\n}}\n"
+            ))
+            .expect("sum");
+        let sqrt = client.compile(&hlo::unary("sqrt", et, &[])).expect("sqrt");
+        let a = upload(n, &[ni]);
+        let ta = eager(n, &[n]);
+        g.bench_function("direct", |bch| {
+            bch.iter(|| {
+                let s1 = sq
+                    .execute(&[black_box(&a), &a], &[(et, vec![ni])])
+                    .expect("sq");
+                let s2 = sum.execute(&[&s1[0]], &[(et, vec![])]).expect("sum");
+                sqrt.execute(&[&s2[0]], &[(et, vec![])]).expect("sqrt")[0]
+                    .block_until_ready()
+                    .expect("ready")
+            })
+        });
+        g.bench_function("eager", |bch| {
+            bch.iter(|| {
+                ready(
+                    black_box(&ta)
+                        .square()
+                        .and_then(|t| t.sum())
+                        .and_then(|t| t.sqrt())
+                        .expect("l2"),
+                )
+            })
+        });
+        g.finish();
+        let mut g = c.benchmark_group(format!("xla_matmul_256_{name}"));
+        let mm = client
+            .compile(&hlo::matmul(et, 256, 256, 256))
+            .expect("matmul");
+        let (a, b) = (
+            upload(256 * 256, &[256, 256]),
+            upload(256 * 256, &[256, 256]),
+        );
+        let (ta, tb) = (eager(256 * 256, &[256, 256]), eager(256 * 256, &[256, 256]));
+        g.bench_function("direct", |bch| {
+            bch.iter(|| {
+                mm.execute(&[black_box(&a), black_box(&b)], &[(et, vec![256, 256])])
+                    .expect("matmul")[0]
+                    .block_until_ready()
+                    .expect("ready")
+            })
+        });
+        g.bench_function("eager", |bch| {
+            bch.iter(|| ready(black_box(&ta).matmul(black_box(&tb)).expect("matmul")))
+        });
+        g.finish();
+    }
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     bench_add(&mut c);
@@ -294,6 +426,10 @@ fn main() {
     bench_tf(&mut c);
     #[cfg(feature = "xla")]
     bench_xla(&mut c);
+    #[cfg(feature = "torch")]
+    bench_torch_half(&mut c);
+    #[cfg(feature = "xla")]
+    bench_xla_half(&mut c);
     c.final_summary();
     common::ratio_table(
         &[
@@ -312,6 +448,14 @@ fn main() {
             "xla_add_4",
             "xla_l2_chain_1000",
             "xla_l2_chain_1000000",
+            "torch_l2_chain_1000000_f16",
+            "torch_l2_chain_1000000_bf16",
+            "torch_matmul_256_f16",
+            "torch_matmul_256_bf16",
+            "xla_l2_chain_1000000_f16",
+            "xla_l2_chain_1000000_bf16",
+            "xla_matmul_256_f16",
+            "xla_matmul_256_bf16",
         ],
         "direct",
         "eager",

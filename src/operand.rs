@@ -5,7 +5,8 @@ use crate::{EagerTensor, Result, Scalar};
 use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
 
 /// The right-hand side of a binary operation: another tensor of the same
-/// backend, or a Rust scalar (`f32`, `f64`, `i32`, `i64`, `u8`, `bool`).
+/// backend, or a Rust scalar of any element type (`f64`, `f32`, `ep::f16`,
+/// `ep::bf16`, `i64`, `u8`, `bool`, ...).
 ///
 /// Scalars are *weak* (NumPy's NEP 50): `f32 tensor + 2.5 → f32`,
 /// `i64 tensor + 2.5 → f64`, `i32 tensor + 7 → i32`.
@@ -36,7 +37,21 @@ macro_rules! operand_from {
         }
     )*};
 }
-operand_from!(bool, u8, i32, i64, f32, f64);
+operand_from!(
+    bool,
+    u8,
+    i8,
+    i16,
+    u16,
+    i32,
+    u32,
+    i64,
+    u64,
+    f32,
+    f64,
+    crate::f16,
+    crate::bf16
+);
 
 macro_rules! operator {
     ($Trait:ident, $method:ident, $variant:ident) => {

@@ -428,10 +428,10 @@ fn readme_example() -> ep::Result<()> {
         let x = ep::astensor(x);
         x.square()?.sum()?.sqrt()?.into_raw()
     }
-    let x = ndarray::arr1(&[3.0f32, 4.0]).into_dyn();
-    let n: ndarray::ArrayD<f32> = norm(x)?;
+    let x = ep::ndarray::arr1(&[3.0f32, 4.0]).into_dyn();
+    let n: ep::ndarray::ArrayD<f32> = norm(x)?;
     assert_eq!(n[[]], 5.0);
-    let t = ep::astensor(ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]).into_dyn());
+    let t = ep::astensor(ep::ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]));
     let y = ((&t * 2.0)? - 1.0)?.index(ep::s![.., 1])?;
     assert_eq!(y.to_vec::<f64>()?, vec![3.0, 7.0]);
     let m = ep::norms::l2(&t, &[1], false)?;

@@ -142,6 +142,12 @@ fn every_tf_dtype_wraps_and_unwraps_without_a_copy() {
     roundtrip(&[3u16, 7], DType::U16);
     roundtrip(&[3u32, 7], DType::U32);
     roundtrip(&[3u64, u64::MAX], DType::U64);
-    roundtrip(&[ep::f16::from_f32(1.5), ep::f16::from_f32(-2.0)], DType::F16);
-    roundtrip(&[tf::BFloat16::from(1.5f32), tf::BFloat16::from(-2.0f32)], DType::BF16);
+    roundtrip(
+        &[ep::f16::from_f32(1.5), ep::f16::from_f32(-2.0)],
+        DType::F16,
+    );
+    roundtrip(
+        &[tf::BFloat16::from(1.5f32), tf::BFloat16::from(-2.0f32)],
+        DType::BF16,
+    );
 }

@@ -199,7 +199,7 @@ pub fn disagreement(backend: Backend, name: &str, reference: &str, other: &str) 
                 if d1 != d2 || s1 != s2 || v1.len() != v2.len() {
                     return Some(format!("{d1} {s1} vs {d2} {s2}"));
                 }
-                let float = d1.starts_with('f');
+                let float = d1.parse::<DType>().is_ok_and(|d| d.is_float());
                 let rel = if d1 == "f32" { rel32 } else { rel64 };
                 // bf16 has f32's exponent range: its subnormals are f32's.
                 let tiny = if d1 == "f32" || d1 == "bf16" {
