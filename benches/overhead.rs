@@ -282,50 +282,79 @@ fn bench_xla(c: &mut Criterion) {
     }
 }
 
+/// A criterion group of `direct` and `eager`, then the same two in paired
+/// rounds (for the table at the end).
+#[cfg(any(feature = "torch", feature = "xla"))]
+fn pair(
+    c: &mut Criterion,
+    rows: &mut Vec<common::Paired>,
+    name: &str,
+    mut direct: impl FnMut(),
+    mut eager: impl FnMut(),
+) {
+    let mut g = c.benchmark_group(name);
+    g.bench_function("direct", |bch| bch.iter(&mut direct));
+    g.bench_function("eager", |bch| bch.iter(&mut eager));
+    g.finish();
+    rows.push(common::paired(name, 31, 20, direct, eager));
+}
+
 /// The L2 chain at 10⁶ and a 256 × 256 matmul in f16 and bf16, against
-/// libtorch called directly (its own f16/bf16 kernels).
+/// libtorch called directly (its own f16/bf16 kernels), libtorch pinned to
+/// one thread on both sides.
 #[cfg(feature = "torch")]
-fn bench_torch_half(c: &mut Criterion) {
-    use eager_tensor::tch::{Kind, Tensor};
+fn bench_torch_half(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
+    use eager_tensor::tch::{self, Kind, Tensor};
+    tch::set_num_threads(1);
     for (kind, name) in [(Kind::Half, "f16"), (Kind::BFloat16, "bf16")] {
         let t = |n: usize, shape: &[i64]| Tensor::from_slice(&data(n)).reshape(shape).to_kind(kind);
         let n = 1_000_000usize;
-        let mut g = c.benchmark_group(format!("torch_l2_chain_{n}_{name}"));
         let a = t(n, &[n as i64]);
         let ta = ep::astensor(a.shallow_clone());
-        g.bench_function("direct", |bch| {
-            bch.iter(|| {
+        pair(
+            c,
+            rows,
+            &format!("torch_l2_chain_{n}_{name}"),
+            || {
                 black_box(&a)
                     .f_square()
                     .and_then(|x| x.f_sum(None::<Kind>))
                     .and_then(|x| x.f_sqrt())
+                    .map(drop)
                     .expect("l2")
-            })
-        });
-        g.bench_function("eager", |bch| {
-            bch.iter(|| {
+            },
+            || {
                 black_box(&ta)
                     .square()
                     .and_then(|x| x.sum())
                     .and_then(|x| x.sqrt())
+                    .map(drop)
                     .expect("l2")
-            })
-        });
-        g.finish();
-        let mut g = c.benchmark_group(format!("torch_matmul_256_{name}"));
+            },
+        );
         let a = t(256 * 256, &[256, 256]);
         let b = a.tr();
         let (ta, tb) = (
             ep::astensor(a.shallow_clone()),
             ep::astensor(b.shallow_clone()),
         );
-        g.bench_function("direct", |bch| {
-            bch.iter(|| black_box(&a).f_matmul(black_box(&b)).expect("matmul"))
-        });
-        g.bench_function("eager", |bch| {
-            bch.iter(|| black_box(&ta).matmul(black_box(&tb)).expect("matmul"))
-        });
-        g.finish();
+        pair(
+            c,
+            rows,
+            &format!("torch_matmul_256_{name}"),
+            || {
+                black_box(&a)
+                    .f_matmul(black_box(&b))
+                    .map(drop)
+                    .expect("matmul")
+            },
+            || {
+                black_box(&ta)
+                    .matmul(black_box(&tb))
+                    .map(drop)
+                    .expect("matmul")
+            },
+        );
     }
 }
 
@@ -334,7 +363,7 @@ fn bench_torch_half(c: &mut Criterion) {
 /// JAX lowers them (`jnp.sum` of a 16-bit float converts to f32, reduces,
 /// converts back).
 #[cfg(feature = "xla")]
-fn bench_xla_half(c: &mut Criterion) {
+fn bench_xla_half(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
     use eager_tensor::backends::xla::{self as x, hlo, pjrt::ElementType};
     let client = x::client().expect("PJRT plugin (scripts/setup-xla.sh)");
     let ready = |t: EagerTensor| common::ready(&t);
@@ -355,7 +384,6 @@ fn bench_xla_half(c: &mut Criterion) {
         };
         let n = 1_000_000usize;
         let ni = n as i64;
-        let mut g = c.benchmark_group(format!("xla_l2_chain_{n}_{name}"));
         let sq = client
             .compile(&hlo::binary("multiply", et, &[ni]))
             .expect("square");
@@ -367,8 +395,11 @@ fn bench_xla_half(c: &mut Criterion) {
         let sqrt = client.compile(&hlo::unary("sqrt", et, &[])).expect("sqrt");
         let a = upload(n, &[ni]);
         let ta = eager(n, &[n]);
-        g.bench_function("direct", |bch| {
-            bch.iter(|| {
+        pair(
+            c,
+            rows,
+            &format!("xla_l2_chain_{n}_{name}"),
+            || {
                 let s1 = sq
                     .execute(&[black_box(&a), &a], &[(et, vec![ni])])
                     .expect("sq");
@@ -376,10 +407,8 @@ fn bench_xla_half(c: &mut Criterion) {
                 sqrt.execute(&[&s2[0]], &[(et, vec![])]).expect("sqrt")[0]
                     .block_until_ready()
                     .expect("ready")
-            })
-        });
-        g.bench_function("eager", |bch| {
-            bch.iter(|| {
+            },
+            || {
                 ready(
                     black_box(&ta)
                         .square()
@@ -387,10 +416,8 @@ fn bench_xla_half(c: &mut Criterion) {
                         .and_then(|t| t.sqrt())
                         .expect("l2"),
                 )
-            })
-        });
-        g.finish();
-        let mut g = c.benchmark_group(format!("xla_matmul_256_{name}"));
+            },
+        );
         let mm = client
             .compile(&hlo::matmul(et, 256, 256, 256))
             .expect("matmul");
@@ -399,18 +426,18 @@ fn bench_xla_half(c: &mut Criterion) {
             upload(256 * 256, &[256, 256]),
         );
         let (ta, tb) = (eager(256 * 256, &[256, 256]), eager(256 * 256, &[256, 256]));
-        g.bench_function("direct", |bch| {
-            bch.iter(|| {
+        pair(
+            c,
+            rows,
+            &format!("xla_matmul_256_{name}"),
+            || {
                 mm.execute(&[black_box(&a), black_box(&b)], &[(et, vec![256, 256])])
                     .expect("matmul")[0]
                     .block_until_ready()
                     .expect("ready")
-            })
-        });
-        g.bench_function("eager", |bch| {
-            bch.iter(|| ready(black_box(&ta).matmul(black_box(&tb)).expect("matmul")))
-        });
-        g.finish();
+            },
+            || ready(black_box(&ta).matmul(black_box(&tb)).expect("matmul")),
+        );
     }
 }
 
@@ -426,10 +453,12 @@ fn main() {
     bench_tf(&mut c);
     #[cfg(feature = "xla")]
     bench_xla(&mut c);
+    #[allow(unused_mut)]
+    let mut rows = Vec::new();
     #[cfg(feature = "torch")]
-    bench_torch_half(&mut c);
+    bench_torch_half(&mut c, &mut rows);
     #[cfg(feature = "xla")]
-    bench_xla_half(&mut c);
+    bench_xla_half(&mut c, &mut rows);
     c.final_summary();
     common::ratio_table(
         &[
@@ -460,4 +489,5 @@ fn main() {
         "direct",
         "eager",
     );
+    common::paired_table(&rows, "direct", "eager");
 }

@@ -54,3 +54,82 @@ pub fn ready(t: &eager_tensor::EagerTensor) {
     }
     let _ = t;
 }
+
+/// Medians and minimums of paired rounds, per call, in ns.
+#[allow(dead_code)]
+pub struct Paired {
+    pub name: String,
+    pub median: (f64, f64),
+    pub min: (f64, f64),
+}
+
+/// Paired rounds in one process: `rounds` times, `iters` calls of `a` then
+/// `iters` of `b` (which goes first alternates by round), so slow phases of
+/// a noisy machine hit both sides alike. The per-call median and minimum
+/// of each side over the rounds.
+#[allow(dead_code)]
+pub fn paired(
+    name: &str,
+    rounds: usize,
+    iters: usize,
+    mut a: impl FnMut(),
+    mut b: impl FnMut(),
+) -> Paired {
+    let time = |f: &mut dyn FnMut()| {
+        let t = std::time::Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        t.elapsed().as_nanos() as f64 / iters as f64
+    };
+    // Warm-up of both sides.
+    time(&mut a);
+    time(&mut b);
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for r in 0..rounds {
+        if r % 2 == 0 {
+            ta.push(time(&mut a));
+            tb.push(time(&mut b));
+        } else {
+            tb.push(time(&mut b));
+            ta.push(time(&mut a));
+        }
+    }
+    let stats = |mut v: Vec<f64>| {
+        v.sort_by(|x, y| x.total_cmp(y));
+        (v[v.len() / 2], v[0])
+    };
+    let ((ma, na), (mb, nb)) = (stats(ta), stats(tb));
+    Paired {
+        name: name.to_string(),
+        median: (ma, mb),
+        min: (na, nb),
+    }
+}
+
+/// Prints paired results: medians, minimums and the ratios b / a.
+#[allow(dead_code)]
+pub fn paired_table(rows: &[Paired], a: &str, b: &str) {
+    println!(
+        "\npaired rounds (per call)\n{:<28} {:>12} {:>12} {:>7} {:>12} {:>12} {:>7}",
+        "benchmark",
+        format!("{a} med"),
+        format!("{b} med"),
+        "ratio",
+        format!("{a} min"),
+        format!("{b} min"),
+        "ratio"
+    );
+    for r in rows {
+        println!(
+            "{:<28} {:>9.1} µs {:>9.1} µs {:>7.3} {:>9.1} µs {:>9.1} µs {:>7.3}",
+            r.name,
+            r.median.0 / 1e3,
+            r.median.1 / 1e3,
+            r.median.1 / r.median.0,
+            r.min.0 / 1e3,
+            r.min.1 / 1e3,
+            r.min.1 / r.min.0
+        );
+    }
+}

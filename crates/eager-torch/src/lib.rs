@@ -435,6 +435,11 @@ impl BackendTensor for TorchTensor {
                 .and_then(|s| s.f_where_self(&t.f_isnan()?.f_logical_not()?, t)),
             Sign => t.f_sign(),
             Sqrt => t.f_sqrt(),
+            // The faster of libtorch's two kernels for each dtype (same
+            // values: a 16-bit square is exact in f32, rounded once):
+            // `square` (pow) takes 15x as long as `x * x` for f16, half as
+            // long for bf16 (10^6 elements, libtorch 2.13 CPU).
+            Square if t.kind() == Kind::BFloat16 => t.f_square(),
             Square => t.f_mul(t),
             Exp => t.f_exp(),
             Log => t.f_log(),

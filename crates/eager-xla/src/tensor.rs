@@ -401,6 +401,9 @@ impl Prog {
     /// ([`compute_dtype`]), and that dtype.
     fn widen(&mut self, x: &str, d: DType, s: &[usize]) -> (String, DType) {
         let cd = compute_dtype(d);
+        if cd == d {
+            return (x.to_string(), d);
+        }
         (self.convert(x, d, cd, s), cd)
     }
     /// A result `r` of dtype `rd` computed for inputs of dtype `d`, back in
