@@ -234,11 +234,7 @@ fn bench_xla(c: &mut Criterion) {
         let sq = client
             .compile(&hlo::binary("multiply", f32s, &[ni]))
             .expect("square");
-        let sum = client
-            .compile(&format!(
-                "func.func @main(%a: tensor<{ni}xf32>) -> tensor<f32> {{\n  %z = stablehlo.constant dense<0.0> : tensor<f32>\n  %0 = stablehlo.reduce(%a init: %z) applies stablehlo.add across dimensions = [0] : (tensor<{ni}xf32>, tensor<f32>) -> tensor<f32>\n  return %0 : tensor<f32>\n}}\n"
-            ))
-            .expect("sum");
+        let sum = client.compile(&sum_hlo(ni, "f32")).expect("sum");
         let sqrt = client
             .compile(&hlo::unary("sqrt", f32s, &[]))
             .expect("sqrt");
@@ -387,11 +383,7 @@ fn bench_xla_half(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
         let sq = client
             .compile(&hlo::binary("multiply", et, &[ni]))
             .expect("square");
-        let sum = client
-            .compile(&format!(
-                "func.func @main(%a: tensor<{ni}x{name}>) -> tensor<{name}> {{\n  %w = stablehlo.convert %a : (tensor<{ni}x{name}>) -> tensor<{ni}xf32>\n  %z = stablehlo.constant dense<0.0> : tensor<f32>\n  %0 = stablehlo.reduce(%w init: %z) applies stablehlo.add across dimensions = [0] : (tensor<{ni}xf32>, tensor<f32>) -> tensor<f32>\n  %1 = stablehlo.convert %0 : (tensor<f32>) -> tensor<{name}>\n  return %1 : tensor<{name}>\n}}\n"
-            ))
-            .expect("sum");
+        let sum = client.compile(&sum_hlo(ni, name)).expect("sum");
         let sqrt = client.compile(&hlo::unary("sqrt", et, &[])).expect("sqrt");
         let a = upload(n, &[ni]);
         let ta = eager(n, &[n]);
@@ -439,6 +431,26 @@ fn bench_xla_half(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
             || ready(black_box(&ta).matmul(black_box(&tb)).expect("matmul")),
         );
     }
+}
+
+/// The StableHLO sum of a 1-D tensor of `n` elements of type `ty`, as JAX
+/// lowers `jnp.sum`: 16-bit floats convert to f32, reduce, convert back.
+#[cfg(feature = "xla")]
+fn sum_hlo(n: i64, ty: &str) -> String {
+    let (a, acc) = (format!("tensor<{n}x{ty}>"), format!("tensor<{n}xf32>"));
+    let (widen, w, narrow, r) = if ty == "f32" {
+        (String::new(), "%a", String::new(), "%0")
+    } else {
+        (
+            format!("  %w = stablehlo.convert %a : ({a}) -> {acc}\n"),
+            "%w",
+            format!("  %1 = stablehlo.convert %0 : (tensor<f32>) -> tensor<{ty}>\n"),
+            "%1",
+        )
+    };
+    format!(
+        "func.func @main(%a: {a}) -> tensor<{ty}> {{\n{widen}  %z = stablehlo.constant dense<0.0> : tensor<f32>\n  %0 = stablehlo.reduce({w} init: %z) applies stablehlo.add across dimensions = [0] : ({acc}, tensor<f32>) -> tensor<f32>\n{narrow}  return {r} : tensor<{ty}>\n}}\n"
+    )
 }
 
 fn main() {

@@ -18,6 +18,21 @@
 //! # Ok::<(), ep::Error>(())
 //! ```
 //!
+//! Thirteen dtypes ([`DType`]): bool, u8/u16/u32/u64, i8/i16/i32/i64 and
+//! f16/bf16/f32/f64 ([`f16`] and [`bf16`] from the `half` crate). A native
+//! tensor keeps its dtype through every op (f16 in, f16 out):
+//!
+//! ```
+//! use eager_tensor as ep;
+//!
+//! let x = ep::astensor(ep::ndarray::arr1(&[ep::f16::from_f32(1.5), ep::f16::from_f32(2.0)]));
+//! let y = x.mul(2.0)?.sum()?; // computed in f32, rounded once to f16
+//! assert_eq!(y.dtype(), ep::DType::F16);
+//! assert_eq!(y.item::<ep::f16>()?, ep::f16::from_f32(7.0));
+//! let back: ep::ndarray::Array1<ep::f16> = x.into_raw()?;
+//! # Ok::<(), ep::Error>(())
+//! ```
+//!
 //! The semantics every backend follows where frameworks differ (dtype
 //! promotion, integer division, rounding, NaN, sorting, ...) are in
 //! `docs/semantics.md`.

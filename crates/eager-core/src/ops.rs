@@ -394,3 +394,17 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
     /// `(sign, log|det|)` of a float `[..., n, n]`.
     fn slogdet(&self) -> Result<(Self, Self)>;
 }
+
+/// `f` on `t` widened to `f32`, with an `f32` result rounded back to `t`'s
+/// dtype: how a backend computes a 16-bit float op whose kernel is missing
+/// or rounds more than once (eager-tensor's rule: compute in f32, round
+/// once). Results of another dtype (bool, indices) come back as they are.
+pub fn via_f32<T: BackendTensor>(t: &T, f: impl FnOnce(&T) -> Result<T>) -> Result<T> {
+    let d = t.dtype();
+    let r = f(&t.cast(DType::F32)?)?;
+    if r.dtype() == DType::F32 && d != DType::F32 {
+        r.cast(d)
+    } else {
+        Ok(r)
+    }
+}

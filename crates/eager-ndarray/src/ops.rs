@@ -2,6 +2,7 @@
 
 use crate::elem::{Elem, Flt, Num};
 use crate::{each, each_num, linalg, random, Arr, NdElem, NdTensor};
+use eager_core::ops::via_f32;
 use eager_core::shape::SliceRange;
 use eager_core::{
     ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostData, ReduceOp,
@@ -203,20 +204,6 @@ fn cast_to<T: Elem>(a: &Arr<T>, dtype: DType) -> NdTensor {
         DType::BF16 => cast_arr::<T, bf16>(a),
         DType::F32 => cast_arr::<T, f32>(a),
         DType::F64 => cast_arr::<T, f64>(a),
-    }
-}
-
-/// Runs `f` on `t` widened to f32 and rounds an f32 result back to `t`'s
-/// 16-bit float dtype: how the ndarray backend computes functions,
-/// reductions and matrix products of `f16`/`bf16` (NumPy's float16 loops,
-/// PyTorch and XLA compute these in f32 too).
-fn via_f32(t: &NdTensor, f: impl FnOnce(&NdTensor) -> Result<NdTensor>) -> Result<NdTensor> {
-    let d = t.dtype();
-    let r = f(&t.cast(DType::F32)?)?;
-    if r.dtype() == DType::F32 {
-        r.cast(d)
-    } else {
-        Ok(r)
     }
 }
 

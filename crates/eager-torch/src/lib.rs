@@ -235,15 +235,9 @@ impl TorchTensor {
         self.1.is_none() && matches!(self.0.kind(), Kind::Half | Kind::BFloat16)
     }
     /// `f(self as f32)` rounded back to this 16-bit float dtype, for the
-    /// kernels libtorch lacks for f16/bf16 on the CPU.
+    /// kernels libtorch lacks (or rounds per step) for f16/bf16 on the CPU.
     fn via_f32(&self, f: impl FnOnce(&Self) -> Result<Self>) -> Result<Self> {
-        let d = self.dtype();
-        let r = f(&self.cast(DType::F32)?)?;
-        if r.dtype() == DType::F32 {
-            r.cast(d)
-        } else {
-            Ok(r)
-        }
+        eager_core::ops::via_f32(self, f)
     }
 }
 
