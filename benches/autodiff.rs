@@ -27,15 +27,15 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     let mut groups = Vec::new();
     for backend in Backend::enabled() {
-        let like = EagerTensor::zeros(backend, &[], DType::F32).expect("like");
+        let like = EagerTensor::zeros(backend, [], DType::F32).expect("like");
         ep::seed(1);
-        let x = ep::normal(&like, &[64, 32], 0.0, 1.0).expect("x");
-        let y = ep::normal(&like, &[64, 1], 0.0, 1.0).expect("y");
+        let x = ep::normal(&like, [64, 32], 0.0, 1.0).expect("x");
+        let y = ep::normal(&like, [64, 1], 0.0, 1.0).expect("y");
         let params = vec![
-            ep::normal(&like, &[32, 64], 0.0, 0.2).expect("w1"),
-            ep::zeros(&like, &[64]).expect("b1"),
-            ep::normal(&like, &[64, 1], 0.0, 0.2).expect("w2"),
-            ep::zeros(&like, &[1]).expect("b2"),
+            ep::normal(&like, [32, 64], 0.0, 0.2).expect("w1"),
+            ep::zeros(&like, [64]).expect("b1"),
+            ep::normal(&like, [64, 1], 0.0, 0.2).expect("w2"),
+            ep::zeros(&like, [1]).expect("b2"),
         ];
         let refs: Vec<&EagerTensor> = params.iter().collect();
         let name = format!("mlp_{backend}");

@@ -106,8 +106,8 @@ fn run() -> Result<(), String> {
 fn train(args: &Args) -> ep::Result<(f64, f64, f64)> {
     let (x, y) = load(args.backend)?;
     // Standardize the features.
-    let x = x.sub(&x.mean_axes(&[0], true)?)?;
-    let x = x.div(&x.square()?.mean_axes(&[0], true)?.sqrt()?)?;
+    let x = x.sub(&x.mean_axes([0], true)?)?;
+    let x = x.div(&x.square()?.mean_axes([0], true)?.sqrt()?)?;
     // Every third flower is held out for testing (the table is sorted by class).
     let n = x.len() as i64;
     let test_idx = ep::arange(&y, 0, n, 3)?;
@@ -118,10 +118,10 @@ fn train(args: &Args) -> ep::Result<(f64, f64, f64)> {
     ep::seed(0);
     let hidden = 16;
     let mut params = vec![
-        ep::normal(&x, &[4, hidden], 0.0, 0.5)?,
-        ep::zeros(&x, &[hidden])?,
-        ep::normal(&x, &[hidden, 3], 0.0, 0.5)?,
-        ep::zeros(&x, &[3])?,
+        ep::normal(&x, [4, hidden], 0.0, 0.5)?,
+        ep::zeros(&x, [hidden])?,
+        ep::normal(&x, [hidden, 3], 0.0, 0.5)?,
+        ep::zeros(&x, [3])?,
     ];
     println!(
         "training a 4-{hidden}-3 MLP on {} iris flowers ({} held out), backend {}, lr {}",

@@ -330,7 +330,7 @@ pub(crate) fn where_cond(c: &EagerTensor, x: &EagerTensor, y: &EagerTensor) -> R
     let need = [x.traced().is_some(), y.traced().is_some()];
     let backward: Backward = Box::new(move |g| {
         let zero = g.zeros_like()?;
-        let c = cv.broadcast_to(&g.shape())?;
+        let c = cv.broadcast_to(g.shape())?;
         let gx = if need[0] {
             Some(unbroadcast(prim::where_cond(&c, g, &zero)?, &sx)?)
         } else {

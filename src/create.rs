@@ -1,6 +1,7 @@
 //! Creating tensors: from a "like" tensor (same backend and device), or
 //! from a backend and a dtype.
 
+use crate::args::{dims, IntoShape};
 use crate::tensor::{on_backend, DynOps};
 use crate::{Backend, DType, Distribution, EagerTensor, Error, HostData, Result, Scalar};
 
@@ -10,29 +11,33 @@ fn fill(like: &EagerTensor, shape: &[usize], value: Scalar, dtype: DType) -> Res
 }
 
 /// Zeros of `shape` with the backend, device and dtype of `like`.
-pub fn zeros(like: &EagerTensor, shape: &[usize]) -> Result<EagerTensor> {
-    fill(like, shape, Scalar::I64(0), like.dtype())
+pub fn zeros(like: &EagerTensor, shape: impl IntoShape) -> Result<EagerTensor> {
+    fill(like, &dims("zeros", shape)?, Scalar::I64(0), like.dtype())
 }
 /// Ones of `shape` like `like`.
-pub fn ones(like: &EagerTensor, shape: &[usize]) -> Result<EagerTensor> {
-    fill(like, shape, Scalar::I64(1), like.dtype())
+pub fn ones(like: &EagerTensor, shape: impl IntoShape) -> Result<EagerTensor> {
+    fill(like, &dims("ones", shape)?, Scalar::I64(1), like.dtype())
 }
 /// `value` (in the dtype of `like`; a value it cannot hold is an error)
 /// everywhere in `shape`.
-pub fn full(like: &EagerTensor, shape: &[usize], value: impl Into<Scalar>) -> Result<EagerTensor> {
-    fill(like, shape, value.into(), like.dtype())
+pub fn full(
+    like: &EagerTensor,
+    shape: impl IntoShape,
+    value: impl Into<Scalar>,
+) -> Result<EagerTensor> {
+    fill(like, &dims("full", shape)?, value.into(), like.dtype())
 }
 /// Zeros of the shape and dtype of `like`.
 pub fn zeros_like(like: &EagerTensor) -> Result<EagerTensor> {
-    zeros(like, &like.shape())
+    zeros(like, like.shape())
 }
 /// Ones of the shape and dtype of `like`.
 pub fn ones_like(like: &EagerTensor) -> Result<EagerTensor> {
-    ones(like, &like.shape())
+    ones(like, like.shape())
 }
 /// `value` in the shape and dtype of `like`.
 pub fn full_like(like: &EagerTensor, value: impl Into<Scalar>) -> Result<EagerTensor> {
-    full(like, &like.shape(), value)
+    full(like, like.shape(), value)
 }
 /// `start, start + step, ...` below `stop` (above it for a negative step),
 /// as `i64` on the backend of `like`; a zero step is an error.
@@ -64,7 +69,13 @@ fn random_dtype(like: &EagerTensor) -> DType {
 
 /// Uniform samples on `[low, high)`, in the dtype of `like` if it is a
 /// float, else `f64`. Seed with [`seed`](crate::seed).
-pub fn uniform(like: &EagerTensor, shape: &[usize], low: f64, high: f64) -> Result<EagerTensor> {
+pub fn uniform(
+    like: &EagerTensor,
+    shape: impl IntoShape,
+    low: f64,
+    high: f64,
+) -> Result<EagerTensor> {
+    let shape = &dims("uniform", shape)?;
     // Written so that NaN bounds fail too.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(low < high) || !(high - low).is_finite() {
@@ -81,7 +92,13 @@ pub fn uniform(like: &EagerTensor, shape: &[usize], low: f64, high: f64) -> Resu
     )
 }
 /// Normal samples, in the dtype of `like` if it is a float, else `f64`.
-pub fn normal(like: &EagerTensor, shape: &[usize], mean: f64, std: f64) -> Result<EagerTensor> {
+pub fn normal(
+    like: &EagerTensor,
+    shape: impl IntoShape,
+    mean: f64,
+    std: f64,
+) -> Result<EagerTensor> {
+    let shape = &dims("normal", shape)?;
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(std >= 0.0) || !std.is_finite() || !mean.is_finite() {
         return Err(Error::invalid(
@@ -126,12 +143,12 @@ impl EagerTensor {
         seed.dyn_full(shape, v, dtype)
     }
     /// Zeros on `backend`.
-    pub fn zeros(backend: Backend, shape: &[usize], dtype: DType) -> Result<EagerTensor> {
-        Self::full_on(backend, shape, Scalar::I64(0), dtype)
+    pub fn zeros(backend: Backend, shape: impl IntoShape, dtype: DType) -> Result<EagerTensor> {
+        Self::full_on(backend, &dims("zeros", shape)?, Scalar::I64(0), dtype)
     }
     /// Ones on `backend`.
-    pub fn ones(backend: Backend, shape: &[usize], dtype: DType) -> Result<EagerTensor> {
-        Self::full_on(backend, shape, Scalar::I64(1), dtype)
+    pub fn ones(backend: Backend, shape: impl IntoShape, dtype: DType) -> Result<EagerTensor> {
+        Self::full_on(backend, &dims("ones", shape)?, Scalar::I64(1), dtype)
     }
 }
 
@@ -148,21 +165,21 @@ impl EagerTensor {
 /// ```
 pub trait CreateLike {
     /// [`zeros`] like `self`.
-    fn zeros(&self, shape: &[usize]) -> Result<EagerTensor>;
+    fn zeros(&self, shape: impl IntoShape) -> Result<EagerTensor>;
     /// [`ones`] like `self`.
-    fn ones(&self, shape: &[usize]) -> Result<EagerTensor>;
+    fn ones(&self, shape: impl IntoShape) -> Result<EagerTensor>;
     /// [`full`] like `self`.
-    fn full(&self, shape: &[usize], value: impl Into<Scalar>) -> Result<EagerTensor>;
+    fn full(&self, shape: impl IntoShape, value: impl Into<Scalar>) -> Result<EagerTensor>;
 }
 
 impl CreateLike for EagerTensor {
-    fn zeros(&self, shape: &[usize]) -> Result<EagerTensor> {
+    fn zeros(&self, shape: impl IntoShape) -> Result<EagerTensor> {
         zeros(self, shape)
     }
-    fn ones(&self, shape: &[usize]) -> Result<EagerTensor> {
+    fn ones(&self, shape: impl IntoShape) -> Result<EagerTensor> {
         ones(self, shape)
     }
-    fn full(&self, shape: &[usize], value: impl Into<Scalar>) -> Result<EagerTensor> {
+    fn full(&self, shape: impl IntoShape, value: impl Into<Scalar>) -> Result<EagerTensor> {
         full(self, shape, value)
     }
 }
@@ -185,11 +202,11 @@ impl EagerTensor {
         arange(self, start, stop, step)
     }
     /// [`uniform`] like `self`.
-    pub fn uniform(&self, shape: &[usize], low: f64, high: f64) -> Result<EagerTensor> {
+    pub fn uniform(&self, shape: impl IntoShape, low: f64, high: f64) -> Result<EagerTensor> {
         uniform(self, shape, low, high)
     }
     /// [`normal`] like `self`.
-    pub fn normal(&self, shape: &[usize], mean: f64, std: f64) -> Result<EagerTensor> {
+    pub fn normal(&self, shape: impl IntoShape, mean: f64, std: f64) -> Result<EagerTensor> {
         normal(self, shape, mean, std)
     }
 }

@@ -39,8 +39,10 @@
 #![warn(missing_docs)]
 #![allow(clippy::should_implement_trait)]
 
+pub mod args;
 mod autodiff;
 mod create;
+mod free;
 mod index;
 pub mod norms;
 mod operand;
@@ -49,6 +51,7 @@ mod prim;
 mod shape_ops;
 mod tensor;
 
+pub use args::{IntoAxes, IntoAxis, IntoShape};
 pub use autodiff::{
     value_and_grad, value_and_grad_fn, value_and_grads, value_and_grads_with, value_aux_and_grad,
     Engine, Traced,
@@ -62,13 +65,14 @@ pub use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp,
 pub use eager_core::{
     bf16, f16, half, Backend, BackendTensor, DType, Element, Error, HostData, Kind, Result, Scalar,
 };
+pub use free::*;
 pub use index::{Ellipsis, IndexItem, NewAxis};
 /// The `ndarray` crate this build uses, for naming the ndarray natives
 /// (`ep::ndarray::arr2`, `ep::ndarray::ArrayD`) without a version clash.
 pub use ndarray;
 pub use operand::Operand;
-pub use ops::{concatenate, stack, where_cond};
-pub use shape_ops::{meshgrid, Indexing, PadMode};
+pub use ops::{allclose, concatenate, stack, where_cond};
+pub use shape_ops::{meshgrid, Indexing, PadMode, Rows};
 pub use tensor::{astensor, try_astensor, EagerTensor, Native, NativeRef};
 
 #[cfg(feature = "ndarray")]

@@ -11,33 +11,20 @@
 
 use crate::{EagerTensor, Result};
 
-/// Which axes to reduce: `None` (all), an axis, or a list of axes.
+/// Which axes to reduce: `None` (all), an axis, or a list of axes (any
+/// [`IntoAxes`](crate::IntoAxes): `-1`, `&[0, 1]`, `vec![1usize]`, ...).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Axes(pub Option<Vec<isize>>);
 
+impl<A: crate::IntoAxes> From<A> for Axes {
+    fn from(a: A) -> Self {
+        Axes(Some(a.into_axes()))
+    }
+}
+/// `None`: every axis.
 impl From<Option<&[isize]>> for Axes {
     fn from(a: Option<&[isize]>) -> Self {
         Axes(a.map(|a| a.to_vec()))
-    }
-}
-impl From<&[isize]> for Axes {
-    fn from(a: &[isize]) -> Self {
-        Axes(Some(a.to_vec()))
-    }
-}
-impl<const N: usize> From<&[isize; N]> for Axes {
-    fn from(a: &[isize; N]) -> Self {
-        Axes(Some(a.to_vec()))
-    }
-}
-impl From<Vec<isize>> for Axes {
-    fn from(a: Vec<isize>) -> Self {
-        Axes(Some(a))
-    }
-}
-impl From<isize> for Axes {
-    fn from(a: isize) -> Self {
-        Axes(Some(vec![a]))
     }
 }
 

@@ -79,8 +79,13 @@ macro_rules! operator {
                 EagerTensor::$method(&self, &rhs)
             }
         }
-        // Scalars on the left are Python's: `f64` and `i64` only, so that a bare
-        // literal (`2.0 * &x`, `1 - &x`) has one impl to pick and infers.
+        // Scalars on the left: `f64` and `i64` only. With an impl for every
+        // scalar type, a bare literal no longer infers where it matters
+        // most: `(2.0 - &x)?` is "type annotations needed" (the `?` needs
+        // the impl before Rust's literal fallback picks f64). For a typed
+        // scalar of another type use the free function (`ep::sub(eps, &x)`,
+        // any scalar type on either side) or widen it (`f64::from(eps) *
+        // &x`: a weak scalar, the result keeps the tensor's dtype).
         operator!(@scalars $Trait, $method, $variant; i64, f64);
     };
     (@scalars $Trait:ident, $method:ident, $variant:ident; $($s:ty),*) => {$(

@@ -140,11 +140,149 @@ macro_rules! reduce_methods {
         }
         /// The same reduction over `axes` (negative axes count from the end),
         /// keeping the reduced axes as size 1 when `keepdims`.
-        pub fn $axes_name(&self, axes: &[isize], keepdims: bool) -> Result<EagerTensor> {
-            self.reduce_impl(stringify!($name), $op, Some(axes), keepdims)
+        pub fn $axes_name(&self, axes: impl crate::args::IntoAxes, keepdims: bool) -> Result<EagerTensor> {
+            self.reduce_impl(stringify!($name), $op, Some(&axes.into_axes()), keepdims)
         }
     )*};
 }
+
+/// The unary_ops, written once: `$m!` gets the list (methods on
+/// [`EagerTensor`] and the free functions of `ep::` are both made from it).
+macro_rules! unary_ops {
+    ($m:ident) => {
+        $m! {
+            /// |x|.
+            abs => Abs,
+            /// -x (wrapping for integers, as NumPy).
+            neg => Neg,
+            /// -1, 0 or 1.
+            sign => Sign,
+            /// Square root (integers compute in f64).
+            sqrt => Sqrt,
+            /// x².
+            square => Square,
+            /// eˣ.
+            exp => Exp,
+            /// Natural logarithm.
+            log => Log,
+            /// Base-2 logarithm.
+            log2 => Log2,
+            /// Base-10 logarithm.
+            log10 => Log10,
+            /// ln(1 + x).
+            log1p => Log1p,
+            /// Sine.
+            sin => Sin,
+            /// Cosine.
+            cos => Cos,
+            /// Tangent.
+            tan => Tan,
+            /// Hyperbolic sine.
+            sinh => Sinh,
+            /// Hyperbolic cosine.
+            cosh => Cosh,
+            /// Hyperbolic tangent.
+            tanh => Tanh,
+            /// Inverse sine.
+            arcsin => Arcsin,
+            /// Inverse cosine.
+            arccos => Arccos,
+            /// Inverse tangent.
+            arctan => Arctan,
+            /// Inverse hyperbolic sine.
+            arcsinh => Arcsinh,
+            /// Inverse hyperbolic cosine.
+            arccosh => Arccosh,
+            /// Inverse hyperbolic tangent.
+            arctanh => Arctanh,
+            /// Rounds half to even (NumPy's rule; `2.5 → 2`).
+            round => Round,
+            /// Ceiling.
+            ceil => Ceil,
+            /// Floor.
+            floor => Floor,
+            /// NaN test (`bool`).
+            isnan => IsNan,
+            /// Infinity test (`bool`).
+            isinf => IsInf,
+            /// Logical not (`bool` tensors only; others are a `dtype` error).
+            logical_not => LogicalNot,
+            /// 1 / (1 + e⁻ˣ).
+            sigmoid => Sigmoid,
+            /// max(x, 0).
+            relu => Relu,
+        }
+    };
+}
+pub(crate) use unary_ops;
+
+/// The binary_ops, written once: `$m!` gets the list (methods on
+/// [`EagerTensor`] and the free functions of `ep::` are both made from it).
+macro_rules! binary_ops {
+    ($m:ident) => {
+        $m! {
+            /// `self + rhs`.
+            add => Add,
+            /// `self - rhs`.
+            sub => Sub,
+            /// `self * rhs`.
+            mul => Mul,
+            /// True division; integers divide in f64.
+            div => Div,
+            /// Floor division (`//`): rounds toward -∞; integer division by zero gives 0.
+            floor_div => FloorDiv,
+            /// Remainder with the divisor's sign (Python's `%`); integer `% 0` gives 0.
+            rem => Rem,
+            /// `self ** rhs`; integers to negative integer powers are an error.
+            pow => Pow,
+            /// Element-wise minimum (NaN propagates).
+            minimum => Minimum,
+            /// Element-wise maximum (NaN propagates).
+            maximum => Maximum,
+            /// Logical and (`bool` operands only; others are a `dtype` error).
+            logical_and => LogicalAnd,
+            /// Logical or (`bool` operands only; others are a `dtype` error).
+            logical_or => LogicalOr,
+            /// `self < rhs` (`bool`).
+            lt => Lt,
+            /// `self <= rhs` (`bool`).
+            le => Le,
+            /// `self > rhs` (`bool`).
+            gt => Gt,
+            /// `self >= rhs` (`bool`).
+            ge => Ge,
+            /// `self == rhs` (`bool`).
+            eq => Eq,
+            /// `self != rhs` (`bool`).
+            ne => Ne,
+        }
+    };
+}
+pub(crate) use binary_ops;
+
+/// The reduce_ops, written once: `$m!` gets the list (methods on
+/// [`EagerTensor`] and the free functions of `ep::` are both made from it).
+macro_rules! reduce_ops {
+    ($m:ident) => {
+        $m! {
+            /// Sum of all elements (bool/u8/i32 accumulate in i64).
+            sum, sum_axes => SUM,
+            /// Product of all elements (bool/u8/i32 accumulate in i64).
+            prod, prod_axes => PROD,
+            /// Mean of all elements (float tensors only, as in EagerPy).
+            mean, mean_axes => MEAN,
+            /// Minimum (NaN propagates; empty is an error).
+            min, min_axes => MIN,
+            /// Maximum (NaN propagates; empty is an error).
+            max, max_axes => MAX,
+            /// True if all elements are true (bool tensors only).
+            all, all_axes => ALL,
+            /// True if any element is true (bool tensors only).
+            any, any_axes => ANY,
+        }
+    };
+}
+pub(crate) use reduce_ops;
 
 const MEAN: Option<ReduceOp> = Some(ReduceOp::Mean);
 const SUM: Option<ReduceOp> = Some(ReduceOp::Sum);
@@ -155,6 +293,10 @@ const ALL: Option<ReduceOp> = Some(ReduceOp::All);
 const ANY: Option<ReduceOp> = Some(ReduceOp::Any);
 
 impl EagerTensor {
+    unary_ops!(unary_methods);
+    binary_ops!(binary_methods);
+    reduce_ops!(reduce_methods);
+
     /// Casts to `dtype` (a cheap clone when it already has it).
     pub(crate) fn cast_to(&self, dtype: DType) -> Result<EagerTensor> {
         if self.dtype() == dtype {
@@ -186,110 +328,10 @@ impl EagerTensor {
         }
     }
 
-    unary_methods! {
-        /// |x|.
-        abs => Abs,
-        /// -x (wrapping for integers, as NumPy).
-        neg => Neg,
-        /// -1, 0 or 1.
-        sign => Sign,
-        /// Square root (integers compute in f64).
-        sqrt => Sqrt,
-        /// x².
-        square => Square,
-        /// eˣ.
-        exp => Exp,
-        /// Natural logarithm.
-        log => Log,
-        /// Base-2 logarithm.
-        log2 => Log2,
-        /// Base-10 logarithm.
-        log10 => Log10,
-        /// ln(1 + x).
-        log1p => Log1p,
-        /// Sine.
-        sin => Sin,
-        /// Cosine.
-        cos => Cos,
-        /// Tangent.
-        tan => Tan,
-        /// Hyperbolic sine.
-        sinh => Sinh,
-        /// Hyperbolic cosine.
-        cosh => Cosh,
-        /// Hyperbolic tangent.
-        tanh => Tanh,
-        /// Inverse sine.
-        arcsin => Arcsin,
-        /// Inverse cosine.
-        arccos => Arccos,
-        /// Inverse tangent.
-        arctan => Arctan,
-        /// Inverse hyperbolic sine.
-        arcsinh => Arcsinh,
-        /// Inverse hyperbolic cosine.
-        arccosh => Arccosh,
-        /// Inverse hyperbolic tangent.
-        arctanh => Arctanh,
-        /// Rounds half to even (NumPy's rule; `2.5 → 2`).
-        round => Round,
-        /// Ceiling.
-        ceil => Ceil,
-        /// Floor.
-        floor => Floor,
-        /// NaN test (`bool`).
-        isnan => IsNan,
-        /// Infinity test (`bool`).
-        isinf => IsInf,
-        /// Logical not (`bool` tensors only; others are a `dtype` error).
-        logical_not => LogicalNot,
-        /// 1 / (1 + e⁻ˣ).
-        sigmoid => Sigmoid,
-        /// max(x, 0).
-        relu => Relu,
-    }
-
     /// Applies a binary op to `self` and `rhs` with broadcasting and dtype
     /// promotion.
     pub fn binary<'a>(&self, op: BinaryOp, rhs: impl Into<Operand<'a>>) -> Result<EagerTensor> {
         binary_operands(op, Operand::Tensor(self), rhs.into())
-    }
-
-    binary_methods! {
-        /// `self + rhs`.
-        add => Add,
-        /// `self - rhs`.
-        sub => Sub,
-        /// `self * rhs`.
-        mul => Mul,
-        /// True division; integers divide in f64.
-        div => Div,
-        /// Floor division (`//`): rounds toward -∞; integer division by zero gives 0.
-        floor_div => FloorDiv,
-        /// Remainder with the divisor's sign (Python's `%`); integer `% 0` gives 0.
-        rem => Rem,
-        /// `self ** rhs`; integers to negative integer powers are an error.
-        pow => Pow,
-        /// Element-wise minimum (NaN propagates).
-        minimum => Minimum,
-        /// Element-wise maximum (NaN propagates).
-        maximum => Maximum,
-        /// Logical and (`bool` operands only; others are a `dtype` error).
-        logical_and => LogicalAnd,
-        /// Logical or (`bool` operands only; others are a `dtype` error).
-        logical_or => LogicalOr,
-        /// `self < rhs` (`bool`).
-        lt => Lt,
-        /// `self <= rhs` (`bool`).
-        le => Le,
-        /// `self > rhs` (`bool`).
-        gt => Gt,
-        /// `self >= rhs` (`bool`).
-        ge => Ge,
-        /// `self == rhs` (`bool`).
-        eq => Eq,
-        /// `self != rhs` (`bool`).
-        ne => Ne,
     }
 
     /// Picks `x` where `self` is true, else `y` (EagerPy's `where`); all
@@ -387,23 +429,6 @@ impl EagerTensor {
         }
     }
 
-    reduce_methods! {
-        /// Sum of all elements (bool/u8/i32 accumulate in i64).
-        sum, sum_axes => SUM,
-        /// Product of all elements (bool/u8/i32 accumulate in i64).
-        prod, prod_axes => PROD,
-        /// Mean of all elements (float tensors only, as in EagerPy).
-        mean, mean_axes => MEAN,
-        /// Minimum (NaN propagates; empty is an error).
-        min, min_axes => MIN,
-        /// Maximum (NaN propagates; empty is an error).
-        max, max_axes => MAX,
-        /// True if all elements are true (bool tensors only).
-        all, all_axes => ALL,
-        /// True if any element is true (bool tensors only).
-        any, any_axes => ANY,
-    }
-
     fn arg_impl(
         &self,
         name: &'static str,
@@ -431,20 +456,24 @@ impl EagerTensor {
         self.arg_impl("argmax", ArgReduceOp::ArgMax, None)
     }
     /// Index of the minimum along `axis`.
-    pub fn argmin_axis(&self, axis: isize) -> Result<EagerTensor> {
+    pub fn argmin_axis(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
+        let axis = axis.into_axis();
         self.arg_impl("argmin", ArgReduceOp::ArgMin, Some(axis))
     }
     /// Index of the maximum along `axis`.
-    pub fn argmax_axis(&self, axis: isize) -> Result<EagerTensor> {
+    pub fn argmax_axis(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
+        let axis = axis.into_axis();
         self.arg_impl("argmax", ArgReduceOp::ArgMax, Some(axis))
     }
     /// Indices that sort along `axis` (stable; NaN last).
-    pub fn argsort(&self, axis: isize) -> Result<EagerTensor> {
+    pub fn argsort(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
+        let axis = axis.into_axis();
         let axis = normalize_axis("argsort", axis, self.ndim())?;
         self.dyn_argsort(axis, false)
     }
     /// Sorts along `axis` (stable; NaN last).
-    pub fn sort(&self, axis: isize) -> Result<EagerTensor> {
+    pub fn sort(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
+        let axis = axis.into_axis();
         let axis = normalize_axis("sort", axis, self.ndim())?;
         self.dyn_sort(axis, false)
     }
@@ -487,7 +516,8 @@ impl EagerTensor {
             .dyn_cumsum(0)
     }
     /// Cumulative sum along `axis`.
-    pub fn cumsum_axis(&self, axis: isize) -> Result<EagerTensor> {
+    pub fn cumsum_axis(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
+        let axis = axis.into_axis();
         let axis = normalize_axis("cumsum", axis, self.ndim())?;
         self.cast_to(self.dtype().sum_dtype())?.dyn_cumsum(axis)
     }
@@ -591,16 +621,18 @@ impl EagerTensor {
     }
 
     /// Softmax along `axis` (integers compute in f64).
-    pub fn softmax(&self, axis: isize) -> Result<EagerTensor> {
+    pub fn softmax(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
+        let axis = axis.into_axis();
         let x = self.cast_to(self.dtype().to_float())?;
-        let e = x.sub(&x.max_axes(&[axis], true)?)?.exp()?;
-        e.div(&e.sum_axes(&[axis], true)?)
+        let e = x.sub(&x.max_axes([axis], true)?)?.exp()?;
+        e.div(&e.sum_axes([axis], true)?)
     }
     /// Log-softmax along `axis`, computed stably.
-    pub fn log_softmax(&self, axis: isize) -> Result<EagerTensor> {
+    pub fn log_softmax(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
+        let axis = axis.into_axis();
         let x = self.cast_to(self.dtype().to_float())?;
-        let shifted = x.sub(&x.max_axes(&[axis], true)?)?;
-        shifted.sub(&shifted.exp()?.sum_axes(&[axis], true)?.log()?)
+        let shifted = x.sub(&x.max_axes([axis], true)?)?;
+        shifted.sub(&shifted.exp()?.sum_axes([axis], true)?.log()?)
     }
     /// Per-row cross-entropy of 2-D logits `self` against 1-D integer
     /// `labels` (class indices): `-log_softmax(self)[i, labels[i]]`.
@@ -613,9 +645,9 @@ impl EagerTensor {
                 format!("needs 2-D logits and 1-D labels of matching length, got {s:?} and {l:?}"),
             ));
         }
-        let idx = labels.reshape(&[-1, 1])?;
+        let idx = labels.reshape([-1, 1])?;
         let picked = self.log_softmax(-1)?.take_along_axis_named(op, &idx, -1)?;
-        picked.reshape(&[-1])?.neg()
+        picked.reshape([-1])?.neg()
     }
 
     /// Inverse of a square matrix or a batch of them (integers compute in
@@ -647,7 +679,7 @@ impl EagerTensor {
         let bad = x
             .isnan()?
             .logical_or(&x.isinf()?)?
-            .any_axes(&[-2, -1], false)?;
+            .any_axes([-2, -1], false)?;
         Ok((
             bad.where_cond(f64::NAN, &sign)?,
             bad.where_cond(f64::NAN, &logdet)?,
@@ -734,14 +766,50 @@ pub(crate) fn concat_refs(
     crate::prim::concat(op, &refs, ax)
 }
 
+/// Whether `a` and `b` are equal within tolerances, element by element
+/// after broadcasting, as NumPy's `allclose`: `|a - b| <= atol + rtol *
+/// |b|`, equal infinities are close, NaN is close to nothing. Compares in
+/// the promoted float dtype; both on one backend.
+///
+/// ```
+/// # use eager_tensor as ep;
+/// let a = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f32, 2.0], &[2])?;
+/// let b = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f64, 2.000001], &[2])?;
+/// assert!(ep::allclose(&a, &b, 1e-5, 1e-8)?);
+/// assert!(!ep::allclose(&a, &b, 1e-9, 0.0)?);
+/// # Ok::<(), ep::Error>(())
+/// ```
+pub fn allclose(a: &EagerTensor, b: &EagerTensor, rtol: f64, atol: f64) -> Result<bool> {
+    let d = a.dtype().promote(b.dtype()).to_float();
+    let (x, y) = (a.cast_to(d)?, b.cast_to(d)?);
+    let within = x.sub(&y)?.abs()?.le(&y.abs()?.mul(rtol)?.add(atol)?)?;
+    let close = within.logical_or(&x.eq(&y)?)?;
+    close.all()?.item::<bool>()
+}
+
+impl EagerTensor {
+    /// [`allclose`] of `self` and `other`.
+    pub fn allclose(&self, other: &EagerTensor, rtol: f64, atol: f64) -> Result<bool> {
+        allclose(self, other, rtol, atol)
+    }
+}
+
 /// Joins tensors along an existing `axis` (dtypes promote).
-pub fn concatenate<T: AsRef<EagerTensor>>(tensors: &[T], axis: isize) -> Result<EagerTensor> {
+pub fn concatenate<T: AsRef<EagerTensor>>(
+    tensors: &[T],
+    axis: impl crate::args::IntoAxis,
+) -> Result<EagerTensor> {
+    let axis = axis.into_axis();
     let refs: Vec<&EagerTensor> = tensors.iter().map(|t| t.as_ref()).collect();
     concat_refs("concatenate", &refs, axis)
 }
 
 /// Stacks tensors of one shape along a new `axis`.
-pub fn stack<T: AsRef<EagerTensor>>(tensors: &[T], axis: isize) -> Result<EagerTensor> {
+pub fn stack<T: AsRef<EagerTensor>>(
+    tensors: &[T],
+    axis: impl crate::args::IntoAxis,
+) -> Result<EagerTensor> {
+    let axis = axis.into_axis();
     let op = "stack";
     let refs: Vec<&EagerTensor> = tensors.iter().map(|t| t.as_ref()).collect();
     let first = refs

@@ -1,5 +1,6 @@
 //! Shape operations, gathers and joins built on the contract.
 
+use crate::args::{IntoAxes, IntoAxis, IntoShape};
 use crate::tensor::DynOps;
 use crate::{DType, EagerTensor, Error, Operand, Result, Scalar};
 use eager_core::shape::{self, infer_reshape, normalize_axes, normalize_axis, SliceRange};
@@ -33,8 +34,8 @@ impl EagerTensor {
     /// assert_eq!(t.reshape(&[2, -1])?.shape(), vec![2, 3]);
     /// # Ok::<(), ep::Error>(())
     /// ```
-    pub fn reshape(&self, shape: &[isize]) -> Result<EagerTensor> {
-        let s = infer_reshape("reshape", &self.shape(), shape)?;
+    pub fn reshape(&self, shape: impl IntoAxes) -> Result<EagerTensor> {
+        let s = infer_reshape("reshape", &self.shape(), &shape.into_axes())?;
         shape::check_size("reshape", &s, self.dtype())?;
         self.reshape_exact(&s)
     }
@@ -47,8 +48,9 @@ impl EagerTensor {
     }
     /// Merges axes `start..=end` (negative counts from the end) into one;
     /// `flatten(0, -1)` gives a 1-D tensor.
-    pub fn flatten(&self, start: isize, end: isize) -> Result<EagerTensor> {
+    pub fn flatten(&self, start: impl IntoAxis, end: impl IntoAxis) -> Result<EagerTensor> {
         let op = "flatten";
+        let (start, end) = (start.into_axis(), end.into_axis());
         let s = self.shape();
         if s.is_empty() {
             return self.reshape_exact(&[1]);
@@ -75,26 +77,28 @@ impl EagerTensor {
     pub fn t(&self) -> Result<EagerTensor> {
         self.transpose()
     }
-    /// Reorders the axes; `axes` must be a permutation of `0..ndim`.
-    pub fn permute(&self, axes: &[usize]) -> Result<EagerTensor> {
+    /// Reorders the axes; `axes` must be a permutation of the axes
+    /// (negative ones count from the end: `permute(&[-1, 0])`).
+    pub fn permute(&self, axes: impl IntoAxes) -> Result<EagerTensor> {
         let nd = self.ndim();
+        let given = axes.into_axes();
+        let axes: Vec<usize> = given
+            .iter()
+            .map(|&a| normalize_axis("permute", a, nd))
+            .collect::<Result<_>>()?;
         let mut seen = vec![false; nd];
-        if axes.len() != nd
-            || axes
-                .iter()
-                .any(|&a| a >= nd || std::mem::replace(&mut seen[a], true))
-        {
+        if axes.len() != nd || axes.iter().any(|&a| std::mem::replace(&mut seen[a], true)) {
             return Err(Error::invalid(
                 "permute",
-                format!("{axes:?} is not a permutation of the {nd} axes"),
+                format!("{given:?} is not a permutation of the {nd} axes"),
             ));
         }
-        self.dyn_permute(axes)
+        self.dyn_permute(&axes)
     }
     /// Inserts an axis of size 1 at `axis` (in `-(ndim+1)..=ndim`).
-    pub fn expand_dims(&self, axis: isize) -> Result<EagerTensor> {
+    pub fn expand_dims(&self, axis: impl IntoAxis) -> Result<EagerTensor> {
         let mut s = self.shape();
-        let a = normalize_axis("expand_dims", axis, s.len() + 1)?;
+        let a = normalize_axis("expand_dims", axis.into_axis(), s.len() + 1)?;
         s.insert(a, 1);
         self.dyn_reshape(&s)
     }
@@ -104,10 +108,10 @@ impl EagerTensor {
         self.reshape_exact(&s)
     }
     /// Removes the given axes, which must have size 1.
-    pub fn squeeze_axes(&self, axes: &[isize]) -> Result<EagerTensor> {
+    pub fn squeeze_axes(&self, axes: impl IntoAxes) -> Result<EagerTensor> {
         let op = "squeeze";
         let s = self.shape();
-        let axes = normalize_axes(op, axes, s.len())?;
+        let axes = normalize_axes(op, &axes.into_axes(), s.len())?;
         if let Some(&a) = axes.iter().find(|&&a| s[a] != 1) {
             return Err(Error::shape(
                 op,
@@ -124,7 +128,8 @@ impl EagerTensor {
     }
     /// Repeats the tensor `reps[i]` times along axis `i` (one multiple per
     /// axis).
-    pub fn tile(&self, reps: &[usize]) -> Result<EagerTensor> {
+    pub fn tile(&self, reps: impl IntoShape) -> Result<EagerTensor> {
+        let reps = crate::args::dims("tile", reps)?;
         let s = self.shape();
         if reps.len() != s.len() {
             return Err(Error::invalid(
@@ -139,7 +144,7 @@ impl EagerTensor {
         let mut inter = Vec::new();
         let mut big = Vec::new();
         let mut out = Vec::new();
-        for (&d, &r) in s.iter().zip(reps) {
+        for (&d, &r) in s.iter().zip(&reps) {
             inter.extend([1, d]);
             big.extend([r, d]);
             out.push(r.saturating_mul(d));
@@ -155,15 +160,16 @@ impl EagerTensor {
         self.dyn_flip(&axes)
     }
     /// Reverses the given axes.
-    pub fn flip_axes(&self, axes: &[isize]) -> Result<EagerTensor> {
-        let axes = normalize_axes("flip", axes, self.ndim())?;
+    pub fn flip_axes(&self, axes: impl IntoAxes) -> Result<EagerTensor> {
+        let axes = normalize_axes("flip", &axes.into_axes(), self.ndim())?;
         self.dyn_flip(&axes)
     }
     /// Broadcasts to `shape` (NumPy's rules).
-    pub fn broadcast_to(&self, shape: &[usize]) -> Result<EagerTensor> {
+    pub fn broadcast_to(&self, shape: impl IntoShape) -> Result<EagerTensor> {
+        let shape = &crate::args::dims("broadcast_to", shape)?;
         shape::check_broadcast_to("broadcast_to", &self.shape(), shape)?;
         shape::check_size("broadcast_to", shape, self.dtype())?;
-        if self.shape() == shape {
+        if &self.shape() == shape {
             return Ok(self.clone());
         }
         self.dyn_broadcast_to(shape)
@@ -254,8 +260,8 @@ impl EagerTensor {
     /// NumPy's `take_along_axis`: picks along `axis` with an integer `index`
     /// of the same number of dimensions (other axes broadcast; negative
     /// indices count from the end; out of range is an error).
-    pub fn take_along_axis(&self, index: &EagerTensor, axis: isize) -> Result<EagerTensor> {
-        self.take_along_axis_named("take_along_axis", index, axis)
+    pub fn take_along_axis(&self, index: &EagerTensor, axis: impl IntoAxis) -> Result<EagerTensor> {
+        self.take_along_axis_named("take_along_axis", index, axis.into_axis())
     }
     pub(crate) fn take_along_axis_named(
         &self,
@@ -306,8 +312,8 @@ impl EagerTensor {
                 ),
             ));
         }
-        let idx = checked_index(op, indices, s[1])?.reshape(&[-1, 1])?;
-        let cols = crate::arange(self, 0, s[1] as i64, 1)?.reshape(&[1, -1])?;
+        let idx = checked_index(op, indices, s[1])?.reshape([-1, 1])?;
+        let cols = crate::arange(self, 0, s[1] as i64, 1)?.reshape([1, -1])?;
         let hit = cols.eq(&idx)?;
         let zero = self.dyn_full(&[], Scalar::I64(0).cast(op, self.dtype())?, self.dtype())?;
         let value = match value.into() {
@@ -317,10 +323,22 @@ impl EagerTensor {
         hit.where_cond(&value, &zero)?.broadcast_to(&s)
     }
 
-    /// The slices along axis 0 (a 0-d tensor yields nothing).
-    pub fn iter(&self) -> impl Iterator<Item = EagerTensor> + '_ {
+    /// The slices along axis 0 (a 0-d tensor yields nothing); `for row in
+    /// &x` does the same.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let x = ep::astensor(ep::ndarray::arr2(&[[1i64, 2], [3, 4]]));
+    /// let mut sums = vec![];
+    /// for row in &x {
+    ///     sums.push(row.sum()?.item::<i64>()?);
+    /// }
+    /// assert_eq!(sums, vec![3, 7]);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn iter(&self) -> Rows<'_> {
         let n = if self.ndim() == 0 { 0 } else { self.len() };
-        (0..n).filter_map(move |i| self.select_axis0(i).ok())
+        Rows { t: self, i: 0, n }
     }
     fn select_axis0(&self, i: usize) -> Result<EagerTensor> {
         let s = self.shape();
@@ -400,4 +418,38 @@ pub fn meshgrid<T: AsRef<EagerTensor>>(
             t.dyn_reshape(&s)?.broadcast_to(&out_shape)
         })
         .collect()
+}
+
+/// The slices of a tensor along axis 0 ([`EagerTensor::iter`], `for row in &x`).
+#[derive(Debug)]
+pub struct Rows<'a> {
+    t: &'a EagerTensor,
+    i: usize,
+    n: usize,
+}
+
+impl Iterator for Rows<'_> {
+    type Item = EagerTensor;
+    fn next(&mut self) -> Option<EagerTensor> {
+        if self.i >= self.n {
+            return None;
+        }
+        self.i += 1;
+        // A slice of a valid index of a valid tensor: cannot fail.
+        self.t.select_axis0(self.i - 1).ok()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.n - self.i;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for Rows<'_> {}
+
+impl<'a> IntoIterator for &'a EagerTensor {
+    type Item = EagerTensor;
+    type IntoIter = Rows<'a>;
+    fn into_iter(self) -> Rows<'a> {
+        self.iter()
+    }
 }

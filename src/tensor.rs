@@ -425,28 +425,45 @@ impl EagerTensor {
         if backend == self.backend() {
             return Ok(self.clone());
         }
-        Self::from_host(backend, self.dyn_to_host()?, &self.shape())
+        let (data, shape) = (self.dyn_to_host()?, self.shape());
+        on_backend!("to_backend", backend, |B| B::from_host(data, &shape))
     }
 
-    /// A row-major host copy of the elements as `Vec<E>`; `E` must match the
-    /// dtype (cast with [`astype`](Self::astype) first).
+    /// A row-major host copy of the elements as `Vec<E>`. `E` is the dtype,
+    /// or any dtype the values convert to without loss
+    /// ([`DType::can_cast_losslessly`]: f32 → f64, i32 → i64, i32 → f64,
+    /// ...); anything lossy is a `dtype` error (cast with
+    /// [`astype`](Self::astype) first, which rounds and saturates).
     ///
     /// ```
     /// # use eager_tensor as ep;
-    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1i64, 2, 3], &[3])?;
-    /// assert_eq!(t.to_vec::<i64>()?, vec![1, 2, 3]);
-    /// assert!(t.to_vec::<f32>().is_err());
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1i32, 2, 3], &[3])?;
+    /// assert_eq!(t.to_vec::<i32>()?, vec![1, 2, 3]);
+    /// assert_eq!(t.to_vec::<f64>()?, vec![1.0, 2.0, 3.0]); // lossless
+    /// assert!(t.to_vec::<f32>().is_err()); // i32 does not fit f32 exactly
     /// # Ok::<(), ep::Error>(())
     /// ```
     pub fn to_vec<E: Element>(&self) -> Result<Vec<E>> {
+        self.to_vec_op("to_vec")
+    }
+    fn to_vec_op<E: Element>(&self, op: &'static str) -> Result<Vec<E>> {
+        let dtype = self.dtype();
+        if dtype != E::DTYPE {
+            if !dtype.can_cast_losslessly(E::DTYPE) {
+                return Err(Error::dtype(
+                    op,
+                    format!(
+                        "the tensor is {dtype}, which does not convert to {} without loss; \
+                         use astype({}) first, or item_scalar()",
+                        E::DTYPE,
+                        E::DTYPE
+                    ),
+                ));
+            }
+            return self.cast_to(E::DTYPE)?.to_vec_op(op);
+        }
         let host = self.dyn_to_host()?;
-        let dtype = host.dtype();
-        E::from_host(host).ok_or_else(|| {
-            Error::dtype(
-                "to_vec",
-                format!("the tensor is {dtype}, not {}; use astype first", E::DTYPE),
-            )
-        })
+        E::from_host(host).ok_or_else(|| Error::dtype(op, format!("the tensor is not {dtype}")))
     }
     /// A row-major host copy of the elements in their own dtype, whatever it
     /// is (for code that handles every dtype, such as printers and savers).
@@ -468,7 +485,20 @@ impl EagerTensor {
         ndarray::ArrayD::from_shape_vec(self.shape(), v)
             .map_err(|e| Error::shape("to_ndarray", e.to_string()))
     }
-    /// The only element (errors unless the tensor has exactly one).
+    /// The only element (errors unless the tensor has exactly one), as `E`:
+    /// the dtype or one it widens to without loss, so generic code can read
+    /// any float tensor as `f64` and any integer one up to 32 bits as `i64`
+    /// (or use [`item_scalar`](Self::item_scalar) and `Scalar::to_f64`).
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![0.5f32], &[])?;
+    /// assert_eq!(t.item::<f32>()?, 0.5);
+    /// assert_eq!(t.item::<f64>()?, 0.5);
+    /// let e = t.item::<i64>().unwrap_err();
+    /// assert_eq!((e.kind(), e.op()), ("dtype", "item"));
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn item<E: Element>(&self) -> Result<E> {
         let n = self.numel();
         if n != 1 {
@@ -477,7 +507,7 @@ impl EagerTensor {
                 format!("needs exactly one element, the tensor has {n}"),
             ));
         }
-        Ok(self.to_vec::<E>()?[0])
+        Ok(self.to_vec_op::<E>("item")?[0])
     }
     /// The only element as a [`Scalar`] of the tensor's dtype.
     pub fn item_scalar(&self) -> Result<Scalar> {
@@ -806,29 +836,32 @@ mod tf_native {
 }
 
 impl std::fmt::Debug for EagerTensor {
+    /// Backend, dtype, shape and the values (as ndarray prints them; long
+    /// axes elided), so `dbg!(x)` and `assert_eq!` failures show the data.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1i64, 2], &[2])?;
+    /// assert_eq!(format!("{t:?}"), "EagerTensor(ndarray, i64, [2], [1, 2])");
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let traced = if self.is_traced() { ", traced" } else { "" };
         write!(
             f,
-            "EagerTensor({}, {}, {:?}{traced})",
-            self.backend(),
-            self.dtype(),
-            self.shape()
-        )
-    }
-}
-
-impl std::fmt::Display for EagerTensor {
-    /// Backend, dtype, shape, then the values as ndarray prints them.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "EagerTensor({}, {}, {:?})",
+            "EagerTensor({}, {}, {:?}{traced}, ",
             self.backend(),
             self.dtype(),
             self.shape()
         )?;
-        let shape = self.shape();
+        self.fmt_values(f)?;
+        f.write_str(")")
+    }
+}
+
+impl EagerTensor {
+    /// The values as ndarray prints them, with `f`'s flags (`{:.3}`).
+    fn fmt_values(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let host = match self.dyn_to_host() {
             Ok(h) => h,
             Err(e) => return write!(f, "<values unavailable: {e}>"),
@@ -839,10 +872,33 @@ impl std::fmt::Display for EagerTensor {
             shape: Vec<usize>,
         ) -> std::fmt::Result {
             match ndarray::ArrayD::from_shape_vec(shape, v) {
-                Ok(a) => write!(f, "{a}"),
+                Ok(a) => std::fmt::Display::fmt(&a, f),
                 Err(e) => write!(f, "<{e}>"),
             }
         }
+        let shape = self.shape();
         eager_core::each_host!(host, v => show(f, v, shape))
+    }
+}
+
+impl std::fmt::Display for EagerTensor {
+    /// Backend, dtype, shape, then the values as ndarray prints them; the
+    /// formatter's precision applies to the values (`{:.3}`).
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f64 / 3.0], &[1])?;
+    /// assert!(format!("{t:.3}").ends_with("[0.333]"));
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "EagerTensor({}, {}, {:?})",
+            self.backend(),
+            self.dtype(),
+            self.shape()
+        )?;
+        self.fmt_values(f)
     }
 }

@@ -140,18 +140,25 @@ fn display_and_debug_show_backend_dtype_shape_values() {
     let s = t.to_string();
     assert!(s.starts_with("EagerTensor(ndarray, f32, [2, 2])"), "{s}");
     assert!(s.contains("2.5"), "{s}");
-    assert_eq!(format!("{t:?}"), "EagerTensor(ndarray, f32, [2, 2])");
+    assert_eq!(
+        format!("{t:?}"),
+        "EagerTensor(ndarray, f32, [2, 2], [[1, 2.5],\n [3, 4]])"
+    );
+    assert!(
+        format!("{t:.2}").ends_with("[[1.00, 2.50],\n [3.00, 4.00]]"),
+        "{t:.2}"
+    );
 }
 
 #[test]
 fn metadata() {
-    let t = EagerTensor::zeros(Backend::NdArray, &[3, 4], DType::I32).unwrap();
+    let t = EagerTensor::zeros(Backend::NdArray, [3, 4], DType::I32).unwrap();
     assert_eq!(
         (t.shape(), t.ndim(), t.len(), t.numel(), t.dtype()),
         (vec![3, 4], 2, 3, 12, DType::I32)
     );
     assert_eq!(t.backend(), Backend::NdArray);
-    let s = EagerTensor::ones(Backend::NdArray, &[], DType::F64).unwrap();
+    let s = EagerTensor::ones(Backend::NdArray, [], DType::F64).unwrap();
     assert_eq!((s.ndim(), s.len(), s.numel()), (0, 0, 1));
     assert_eq!(s.item::<f64>().unwrap(), 1.0);
     assert_eq!(t.item::<i32>().unwrap_err().kind(), "shape");
@@ -171,7 +178,7 @@ fn backends_parse_and_print() {
 #[test]
 fn creating_on_a_backend_that_is_not_compiled_in_is_an_error() {
     for b in Backend::ALL {
-        let r = EagerTensor::zeros(b, &[2], DType::F32);
+        let r = EagerTensor::zeros(b, [2], DType::F32);
         if b.is_enabled() {
             assert!(r.is_ok());
         } else {
@@ -189,8 +196,8 @@ fn mixing_backends_is_an_error_naming_both() {
         println!("only {enabled:?} enabled: no second backend to mix with");
         return;
     }
-    let a = EagerTensor::ones(enabled[0], &[2], DType::F32).unwrap();
-    let b = EagerTensor::ones(enabled[1], &[2], DType::F32).unwrap();
+    let a = EagerTensor::ones(enabled[0], [2], DType::F32).unwrap();
+    let b = EagerTensor::ones(enabled[1], [2], DType::F32).unwrap();
     for r in [
         a.add(&b),
         a.matmul(&b),
@@ -211,19 +218,19 @@ fn uniform_and_normal_are_seeded_and_in_range() {
 }
 
 fn uniform_and_normal_on(backend: Backend) {
-    let like = EagerTensor::zeros(backend, &[], DType::F32).unwrap();
+    let like = EagerTensor::zeros(backend, [], DType::F32).unwrap();
     ep::seed(42);
-    let a = ep::uniform(&like, &[1000], -1.0, 2.0).unwrap();
+    let a = ep::uniform(&like, [1000], -1.0, 2.0).unwrap();
     ep::seed(42);
-    let b = like.uniform(&[1000], -1.0, 2.0).unwrap();
+    let b = like.uniform([1000], -1.0, 2.0).unwrap();
     assert_eq!(a.dtype(), DType::F32);
     assert_eq!(a.backend(), backend);
     assert_eq!(a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
     // The generator moves on: the next draw differs, as does another seed's.
-    let c = like.uniform(&[1000], -1.0, 2.0).unwrap();
+    let c = like.uniform([1000], -1.0, 2.0).unwrap();
     assert_ne!(a.to_vec::<f32>().unwrap(), c.to_vec::<f32>().unwrap());
     ep::seed(43);
-    let d = like.uniform(&[1000], -1.0, 2.0).unwrap();
+    let d = like.uniform([1000], -1.0, 2.0).unwrap();
     assert_ne!(a.to_vec::<f32>().unwrap(), d.to_vec::<f32>().unwrap());
     let v = a.to_vec::<f32>().unwrap();
     assert!(v.iter().all(|&x| (-1.0..2.0).contains(&x)), "{backend}");
@@ -236,7 +243,7 @@ fn uniform_and_normal_on(backend: Backend) {
         assert!((50..=150).contains(&k), "{backend}: bin {bin} has {k}");
     }
 
-    let n = ep::normal(&like.float64().unwrap(), &[20000], 3.0, 2.0).unwrap();
+    let n = ep::normal(&like.float64().unwrap(), [20000], 3.0, 2.0).unwrap();
     assert_eq!(n.dtype(), DType::F64);
     let m = n.mean().unwrap().item::<f64>().unwrap();
     let sd = n
@@ -269,22 +276,22 @@ fn uniform_and_normal_on(backend: Backend) {
         .item::<f64>()
         .unwrap();
     assert!((0.035..0.056).contains(&beyond), "{backend}: {beyond}");
-    let ints = EagerTensor::zeros(backend, &[], DType::I64).unwrap();
+    let ints = EagerTensor::zeros(backend, [], DType::I64).unwrap();
     assert_eq!(
-        ep::uniform(&ints, &[2], 0.0, 1.0).unwrap().dtype(),
+        ep::uniform(&ints, [2], 0.0, 1.0).unwrap().dtype(),
         DType::F64
     );
 
     assert_eq!(
-        ep::uniform(&like, &[2], 1.0, 1.0).unwrap_err().kind(),
+        ep::uniform(&like, [2], 1.0, 1.0).unwrap_err().kind(),
         "invalid"
     );
     assert_eq!(
-        ep::uniform(&like, &[2], f64::NAN, 1.0).unwrap_err().kind(),
+        ep::uniform(&like, [2], f64::NAN, 1.0).unwrap_err().kind(),
         "invalid"
     );
     assert_eq!(
-        ep::normal(&like, &[2], 0.0, -1.0).unwrap_err().kind(),
+        ep::normal(&like, [2], 0.0, -1.0).unwrap_err().kind(),
         "invalid"
     );
 }
@@ -304,7 +311,7 @@ fn iter_and_stack_round_trip() {
 fn index_macro_forms() {
     let t = ep::arange(&vec_f32(vec![], &[0]), 0, 24, 1)
         .unwrap()
-        .reshape(&[2, 3, 4])
+        .reshape([2, 3, 4])
         .unwrap();
     let v = |i: Vec<ep::IndexItem>| t.index(i).unwrap();
     assert_eq!(v(ep::s![1, 2, 3]).item::<i64>().unwrap(), 23);
@@ -336,22 +343,22 @@ fn bad_arguments_give_errors_not_panics() {
     let t = vec_f32((0..6).map(|i| i as f32).collect(), &[2, 3]);
     let like = &t;
     let errs: Vec<ep::Result<EagerTensor>> = vec![
-        t.reshape(&[isize::MAX, 2]),
-        t.reshape(&[-2, 3]),
-        t.tile(&[usize::MAX, 2]),
+        t.reshape([isize::MAX, 2]),
+        t.reshape([-2, 3]),
+        t.tile([usize::MAX, 2]),
         t.pad(&[(usize::MAX, 0), (0, 0)], ep::PadMode::Constant(0.0)),
-        t.broadcast_to(&[usize::MAX, 2, 3]),
-        ep::zeros(like, &[usize::MAX, usize::MAX]),
-        ep::uniform(like, &[usize::MAX, 4], 0.0, 1.0),
+        t.broadcast_to([usize::MAX, 2, 3]),
+        ep::zeros(like, [usize::MAX, usize::MAX]),
+        ep::uniform(like, [usize::MAX, 4], 0.0, 1.0),
         ep::arange(like, 0, i64::MAX, 1),
         ep::arange(like, i64::MIN, i64::MAX, 1),
         t.index(ep::s![isize::MIN]),
         t.index(ep::s![0, 0, 0]),
         t.expand_dims(isize::MAX),
         t.expand_dims(isize::MIN),
-        t.sum_axes(&[isize::MIN], false),
-        t.permute(&[usize::MAX, 0]),
-        t.squeeze_axes(&[7]),
+        t.sum_axes([isize::MIN], false),
+        t.permute([usize::MAX, 0]),
+        t.squeeze_axes([7]),
         t.flatten(isize::MIN, 0),
         t.argmax_axis(isize::MAX),
         t.softmax(9),
@@ -359,7 +366,7 @@ fn bad_arguments_give_errors_not_panics() {
         EagerTensor::from_vec(Backend::NdArray, vec![1.0f32; 3], &[usize::MAX, 2]),
         EagerTensor::from_vec(Backend::NdArray, vec![1.0f32; 3], &[2]),
         t.take_along_axis(&t, 0),
-        ep::full(like, &[2], f64::NAN)
+        ep::full(like, [2], f64::NAN)
             .and_then(|x| x.astype(DType::I64))
             .and_then(|x| x.pow(-1i64)),
         t.astype(DType::U8).and_then(|x| x.add(-1i64)),
@@ -379,7 +386,7 @@ fn bad_arguments_give_errors_not_panics() {
 #[test]
 fn errors_name_the_op_and_convert_to_anyhow() {
     let t = vec_f32(vec![1.0, 2.0], &[2]);
-    let e = t.reshape(&[3]).unwrap_err();
+    let e = t.reshape([3]).unwrap_err();
     assert_eq!(e.op(), "reshape");
     assert!(e.to_string().starts_with("reshape:"), "{e}");
     let a: anyhow::Error = e.into();
@@ -403,11 +410,11 @@ fn from_ndarray_and_like_creation() {
     let t = ep::from_vec(&like, vec![true, false], &[2]).unwrap();
     assert_eq!(t.dtype(), DType::Bool);
     assert_eq!(
-        like.ones(&[2]).unwrap().to_vec::<f32>().unwrap(),
+        like.ones([2]).unwrap().to_vec::<f32>().unwrap(),
         vec![1.0, 1.0]
     );
     assert_eq!(
-        like.full(&[1], 3).unwrap().to_vec::<f32>().unwrap(),
+        like.full([1], 3).unwrap().to_vec::<f32>().unwrap(),
         vec![3.0]
     );
 }
@@ -434,7 +441,7 @@ fn readme_example() -> ep::Result<()> {
     let t = ep::astensor(ep::ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]));
     let y = ((&t * 2.0)? - 1.0)?.index(ep::s![.., 1])?;
     assert_eq!(y.to_vec::<f64>()?, vec![3.0, 7.0]);
-    let m = ep::norms::l2(&t, &[1], false)?;
+    let m = ep::norms::l2(&t, [1], false)?;
     assert_eq!(m.to_vec::<f64>()?, vec![5f64.sqrt(), 5.0]);
     let (value, grad) = ep::value_and_grad(|x| x.square()?.sum(), &t)?;
     assert_eq!(value.item::<f64>()?, 30.0);
@@ -480,7 +487,7 @@ fn to_backend_moves_between_every_pair_of_backends() {
         let ints = EagerTensor::from_vec(from, vec![1i64, -2, 3, 4, 5, 6], &[2, 3]).unwrap();
         let floats = EagerTensor::from_vec(from, vec![0.5f32, f32::NAN, -1.25], &[3]).unwrap();
         let flags = EagerTensor::from_vec(from, vec![true], &[]).unwrap();
-        let empty = EagerTensor::zeros(from, &[0, 2], DType::U8).unwrap();
+        let empty = EagerTensor::zeros(from, [0, 2], DType::U8).unwrap();
         for &to in &all {
             if !enabled.contains(&to) {
                 let e = ints.to_backend(to).unwrap_err();
@@ -516,7 +523,7 @@ fn to_backend_moves_between_every_pair_of_backends() {
 #[test]
 fn integer_edges_do_not_wrap() {
     for b in Backend::enabled() {
-        let like = EagerTensor::zeros(b, &[], DType::I64).unwrap();
+        let like = EagerTensor::zeros(b, [], DType::I64).unwrap();
         // i * step overflows i64 on the way; the values do not.
         let a = ep::arange(&like, i64::MIN, i64::MAX, i64::MAX).unwrap();
         assert_eq!(a.to_vec::<i64>().unwrap(), vec![i64::MIN, -1, i64::MAX - 1]);
@@ -543,7 +550,7 @@ fn integer_edges_do_not_wrap() {
         );
         // A span that overflows f64 is an error, not a panic or NaN.
         assert_eq!(
-            t.uniform(&[2], -f64::MAX, f64::MAX).unwrap_err().kind(),
+            t.uniform([2], -f64::MAX, f64::MAX).unwrap_err().kind(),
             "invalid"
         );
         // Logical ops take bool only (EagerPy's rule).

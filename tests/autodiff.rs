@@ -29,7 +29,7 @@ fn wsum(y: &EagerTensor) -> ep::Result<EagerTensor> {
         .mul(0.7)?
         .sin()?
         .add(1.3)?
-        .reshape(&y.shape().iter().map(|&d| d as isize).collect::<Vec<_>>())?;
+        .reshape(y.shape().iter().map(|&d| d as isize).collect::<Vec<_>>())?;
     y.astype(DType::F64)?.mul(&w)?.sum()
 }
 
@@ -140,15 +140,15 @@ fn all_cases(b: Backend) -> Vec<(&'static str, F, Vec<EagerTensor>)> {
         "maximum_broadcast" => [x(&[2, 3], 44), x(&[3], 45)] => |t| wsum(&t[0].maximum(&t[1])?);
         "where_cond" => [x(&[2, 3], 46), x(&[3], 47)] => |t| wsum(&t[0].gt(0.0)?.where_cond(&t[0], &t[1].square()?)?);
         "where_cond_scalar" => [x(&[2, 3], 48)] => |t| wsum(&t[0].gt(0.0)?.where_cond(&t[0], 0.5)?);
-        "sum_axes" => [x(&[2, 3, 4], 49)] => |t| wsum(&t[0].sum_axes(&[0, 2], false)?);
-        "sum_keepdims" => [x(&[2, 3, 4], 50)] => |t| wsum(&t[0].sum_axes(&[-1], true)?);
+        "sum_axes" => [x(&[2, 3, 4], 49)] => |t| wsum(&t[0].sum_axes([0, 2], false)?);
+        "sum_keepdims" => [x(&[2, 3, 4], 50)] => |t| wsum(&t[0].sum_axes([-1], true)?);
         "sum_all" => [x(&[2, 3], 51)] => |t| t[0].sum()?.square();
-        "mean_axes" => [x(&[2, 3, 4], 52)] => |t| wsum(&t[0].mean_axes(&[1], true)?);
-        "prod_axes" => [x(&[2, 3], 53)] => |t| wsum(&t[0].prod_axes(&[1], false)?);
-        "prod_with_zero" => [x(&[2, 3], 54)] => |t| wsum(&t[0].index_update(ep::s![0, 1], 0.0)?.prod_axes(&[1], false)?);
+        "mean_axes" => [x(&[2, 3, 4], 52)] => |t| wsum(&t[0].mean_axes([1], true)?);
+        "prod_axes" => [x(&[2, 3], 53)] => |t| wsum(&t[0].prod_axes([1], false)?);
+        "prod_with_zero" => [x(&[2, 3], 54)] => |t| wsum(&t[0].index_update(ep::s![0, 1], 0.0)?.prod_axes([1], false)?);
         "prod_all" => [pos(&[2, 2], 55)] => |t| t[0].prod();
-        "min_axes" => [x(&[2, 3, 4], 56)] => |t| wsum(&t[0].min_axes(&[2], false)?);
-        "max_keepdims" => [x(&[2, 3, 4], 57)] => |t| wsum(&t[0].max_axes(&[0, 1], true)?);
+        "min_axes" => [x(&[2, 3, 4], 56)] => |t| wsum(&t[0].min_axes([2], false)?);
+        "max_keepdims" => [x(&[2, 3, 4], 57)] => |t| wsum(&t[0].max_axes([0, 1], true)?);
         "max_all" => [x(&[5], 58)] => |t| t[0].max();
         "index_basic" => [x(&[4, 5], 59)] => |t| wsum(&t[0].index(ep::s![1..;2, ..;-2])?);
         "index_int_newaxis" => [x(&[3, 4], 60)] => |t| wsum(&t[0].index(ep::s![-1, ep::NewAxis, 1..3])?);
@@ -172,14 +172,14 @@ fn all_cases(b: Backend) -> Vec<(&'static str, F, Vec<EagerTensor>)> {
         "matmul_batched_broadcast" => [x(&[2, 2, 3], 71), x(&[3, 2], 72)] => |t| wsum(&t[0].matmul(&t[1])?);
         "matmul_1d" => [x(&[3], 73), x(&[3, 2], 74)] => |t| wsum(&t[0].matmul(&t[1])?);
         "matmul_vec_vec" => [x(&[3], 75), x(&[3], 76)] => |t| t[0].matmul(&t[1]);
-        "reshape_transpose_permute" => [x(&[2, 3, 4], 77)] => |t| wsum(&t[0].permute(&[2, 0, 1])?.reshape(&[4, -1])?.t()?);
-        "squeeze_expand" => [x(&[1, 3, 1], 78)] => |t| wsum(&t[0].squeeze()?.expand_dims(0)?.squeeze_axes(&[0])?.expand_dims(-1)?);
+        "reshape_transpose_permute" => [x(&[2, 3, 4], 77)] => |t| wsum(&t[0].permute([2, 0, 1])?.reshape([4, -1])?.t()?);
+        "squeeze_expand" => [x(&[1, 3, 1], 78)] => |t| wsum(&t[0].squeeze()?.expand_dims(0)?.squeeze_axes([0])?.expand_dims(-1)?);
         "flatten" => [x(&[2, 3, 2], 79)] => |t| wsum(&t[0].flatten(1, 2)?);
-        "tile" => [x(&[2, 3], 80)] => |t| wsum(&t[0].tile(&[2, 2])?);
-        "flip" => [x(&[2, 3], 81)] => |t| wsum(&t[0].flip_axes(&[-1])?);
+        "tile" => [x(&[2, 3], 80)] => |t| wsum(&t[0].tile([2, 2])?);
+        "flip" => [x(&[2, 3], 81)] => |t| wsum(&t[0].flip_axes([-1])?);
         "pad_constant" => [x(&[2, 3], 82)] => |t| wsum(&t[0].pad(&[(1, 0), (2, 1)], PadMode::Constant(1.5))?);
         "pad_reflect" => [x(&[3, 4], 83)] => |t| wsum(&t[0].pad(&[(2, 1), (1, 3)], PadMode::Reflect)?);
-        "broadcast_to" => [x(&[3, 1], 84)] => |t| wsum(&t[0].broadcast_to(&[2, 3, 4])?);
+        "broadcast_to" => [x(&[3, 1], 84)] => |t| wsum(&t[0].broadcast_to([2, 3, 4])?);
         "concatenate" => [x(&[2, 3], 85), x(&[1, 3], 86)] => |t| wsum(&ep::concatenate(&[&t[0], &t[1], &t[0]], 0)?);
         "concatenate_with_constant" => [x(&[2, 3], 87)] => |t| {
             let c = t[0].detach().ones_like()?;
@@ -206,10 +206,10 @@ fn all_cases(b: Backend) -> Vec<(&'static str, F, Vec<EagerTensor>)> {
         "cumsum_axis" => [x(&[2, 4], 100)] => |t| wsum(&t[0].cumsum_axis(1)?);
         "cumsum_flat" => [x(&[2, 3], 101)] => |t| wsum(&t[0].cumsum()?);
         "norms" => [x(&[3, 4], 103)] => |t| {
-            let a = ep::norms::l1(&t[0], &[1], false)?;
+            let a = ep::norms::l1(&t[0], [1], false)?;
             let b2 = ep::norms::l2(&t[0], None, false)?;
-            let c = ep::norms::linf(&t[0], &[0], true)?;
-            let d = ep::norms::lp(&t[0], 3.0, &[1], false)?;
+            let c = ep::norms::linf(&t[0], [0], true)?;
+            let d = ep::norms::lp(&t[0], 3.0, [1], false)?;
             wsum(&a)?.add(&b2)?.add(&wsum(&c)?)?.add(&wsum(&d)?)
         };
         "mlp" => [x(&[4, 3], 104), x(&[3, 5], 105), x(&[5], 106)] => |t| {
@@ -272,12 +272,12 @@ fn native_autograd_agrees_with_the_tape() {
 #[test]
 fn eagerpy_value_and_grad() {
     for b in Backend::enabled() {
-        let like = EagerTensor::zeros(b, &[], DType::F32).unwrap();
+        let like = EagerTensor::zeros(b, [], DType::F32).unwrap();
         let x = ep::arange(&like, 0, 8, 1)
             .unwrap()
             .float32()
             .unwrap()
-            .reshape(&[2, 4])
+            .reshape([2, 4])
             .unwrap();
         let f = |x: &EagerTensor| x.square()?.sum();
         let (v, g) = ep::value_and_grad(f, &x).unwrap();
@@ -390,7 +390,7 @@ fn bad_calls_are_errors() {
         );
         // Errors inside f come out unchanged.
         assert_eq!(
-            ep::value_and_grad(|x| x.reshape(&[5]), &x)
+            ep::value_and_grad(|x| x.reshape([5]), &x)
                 .unwrap_err()
                 .kind(),
             "shape"

@@ -336,18 +336,18 @@ fn run(op: &str, ins: &[EagerTensor], args: &Value) -> ep::Result<Vec<EagerTenso
         }
         "cumsum" if args["axis"].is_null() => one(x0().cumsum()),
         "cumsum" => one(x0().cumsum_axis(axis())),
-        "reshape" => one(x0().reshape(&isizes(&args["shape"]))),
-        "reshape_t" => one(x0().t()?.reshape(&isizes(&args["shape"]))),
+        "reshape" => one(x0().reshape(isizes(&args["shape"]))),
+        "reshape_t" => one(x0().t()?.reshape(isizes(&args["shape"]))),
         "flatten" => one(x0().flatten(int(&args["start"]) as isize, int(&args["end"]) as isize)),
         "transpose" => one(x0().transpose()),
         "t" => one(x0().t()),
-        "permute" => one(x0().permute(&usizes(&args["axes"]))),
+        "permute" => one(x0().permute(usizes(&args["axes"]))),
         "expand_dims" => one(x0().expand_dims(axis())),
         "squeeze" => one(match opt_axes(&args["axes"]) {
             None => x0().squeeze(),
             Some(a) => x0().squeeze_axes(&a),
         }),
-        "tile" => one(x0().tile(&usizes(&args["reps"]))),
+        "tile" => one(x0().tile(usizes(&args["reps"]))),
         "flip" => one(match opt_axes(&args["axes"]) {
             None => x0().flip(),
             Some(a) => x0().flip_axes(&a),
@@ -365,7 +365,7 @@ fn run(op: &str, ins: &[EagerTensor], args: &Value) -> ep::Result<Vec<EagerTenso
             };
             one(x0().pad(&widths, mode))
         }
-        "broadcast_to" => one(x0().broadcast_to(&usizes(&args["shape"]))),
+        "broadcast_to" => one(x0().broadcast_to(usizes(&args["shape"]))),
         "concatenate" => one(ep::concatenate(ins, axis())),
         "stack" => one(ep::stack(ins, axis())),
         "meshgrid" => {
@@ -388,11 +388,11 @@ fn run(op: &str, ins: &[EagerTensor], args: &Value) -> ep::Result<Vec<EagerTenso
             let (s, l) = x0().slogdet()?;
             Ok(vec![s, l])
         }
-        "zeros" => one(x0().zeros(&usizes(&args["shape"]))),
-        "ones" => one(ep::ones(x0(), &usizes(&args["shape"]))),
+        "zeros" => one(x0().zeros(usizes(&args["shape"]))),
+        "ones" => one(ep::ones(x0(), usizes(&args["shape"]))),
         "full" => one(match &args["value"] {
-            v if v.is_f64() => x0().full(&usizes(&args["shape"]), num(v)),
-            v => ep::full(x0(), &usizes(&args["shape"]), int(v)),
+            v if v.is_f64() => x0().full(usizes(&args["shape"]), num(v)),
+            v => ep::full(x0(), usizes(&args["shape"]), int(v)),
         }),
         "zeros_like" => one(x0().zeros_like()),
         "ones_like" => one(ep::ones_like(x0())),

@@ -140,7 +140,7 @@ fn specials(b: Backend, d: DType) -> ep::Result<EagerTensor> {
 /// other one (a 16 × 16 grid through broadcasting).
 fn grid(b: Backend, d: DType) -> ep::Result<(EagerTensor, EagerTensor)> {
     let x = specials(b, d)?;
-    Ok((x.reshape(&[16, 1])?, x.reshape(&[1, 16])?))
+    Ok((x.reshape([16, 1])?, x.reshape([1, 16])?))
 }
 
 const HUGE: usize = 10_000_000_000_000;
@@ -218,7 +218,7 @@ fn cases() -> Vec<Case> {
             Box::new(move |b| {
                 let x = t(b, vec![1u8], &[1])?;
                 let x = x.reshape(
-                    &vec![1; reps.len()]
+                    vec![1; reps.len()]
                         .iter()
                         .map(|&d| d as isize)
                         .collect::<Vec<_>>(),
@@ -248,84 +248,84 @@ fn cases() -> Vec<Case> {
     add(
         "size/add_broadcast_outer".into(),
         Box::new(move |b| {
-            let x = EagerTensor::zeros(b, &[n, 1], DType::F32)?;
-            let y = EagerTensor::zeros(b, &[1, n], DType::F32)?;
+            let x = EagerTensor::zeros(b, [n, 1], DType::F32)?;
+            let y = EagerTensor::zeros(b, [1, n], DType::F32)?;
             one(x.add(&y))
         }),
     );
     add(
         "size/add_scalar_after_huge_broadcast".into(),
-        Box::new(|b| one(t(b, vec![1f32], &[1])?.broadcast_to(&[HUGE])?.add(1.0))),
+        Box::new(|b| one(t(b, vec![1f32], &[1])?.broadcast_to([HUGE])?.add(1.0))),
     );
     add(
         "size/where_broadcast_outer".into(),
         Box::new(move |b| {
-            let c = EagerTensor::zeros(b, &[n, 1], DType::Bool)?;
-            let y = EagerTensor::zeros(b, &[1, n], DType::F32)?;
+            let c = EagerTensor::zeros(b, [n, 1], DType::Bool)?;
+            let y = EagerTensor::zeros(b, [1, n], DType::F32)?;
             one(c.where_cond(&y, 0.0))
         }),
     );
     add(
         "size/matmul_outer".into(),
         Box::new(move |b| {
-            let x = EagerTensor::zeros(b, &[n, 1], DType::F32)?;
-            let y = EagerTensor::zeros(b, &[1, n], DType::F32)?;
+            let x = EagerTensor::zeros(b, [n, 1], DType::F32)?;
+            let y = EagerTensor::zeros(b, [1, n], DType::F32)?;
             one(x.matmul(&y))
         }),
     );
     add(
         "size/matmul_batch_broadcast".into(),
         Box::new(move |b| {
-            let x = EagerTensor::zeros(b, &[n, 1, 1, 2], DType::F32)?;
-            let y = EagerTensor::zeros(b, &[1, n, 2, 1], DType::F32)?;
+            let x = EagerTensor::zeros(b, [n, 1, 1, 2], DType::F32)?;
+            let y = EagerTensor::zeros(b, [1, n, 2, 1], DType::F32)?;
             one(x.matmul(&y))
         }),
     );
     add(
         "size/index_outer".into(),
         Box::new(move |b| {
-            let x = EagerTensor::zeros(b, &[4, 4], DType::F32)?;
-            let i = EagerTensor::zeros(b, &[n, 1], DType::I64)?;
-            let j = EagerTensor::zeros(b, &[1, n], DType::I64)?;
+            let x = EagerTensor::zeros(b, [4, 4], DType::F32)?;
+            let i = EagerTensor::zeros(b, [n, 1], DType::I64)?;
+            let j = EagerTensor::zeros(b, [1, n], DType::I64)?;
             one(x.index(ep::s![&i, &j]))
         }),
     );
     add(
         "size/take_along_axis_broadcast".into(),
         Box::new(move |b| {
-            let x = EagerTensor::zeros(b, &[n, 1], DType::F32)?;
-            let i = EagerTensor::zeros(b, &[1, n], DType::I64)?;
+            let x = EagerTensor::zeros(b, [n, 1], DType::F32)?;
+            let i = EagerTensor::zeros(b, [1, n], DType::I64)?;
             one(x.take_along_axis(&i, 1))
         }),
     );
     add(
         "size/meshgrid".into(),
         Box::new(move |b| {
-            let x = EagerTensor::zeros(b, &[n], DType::F64)?;
+            let x = EagerTensor::zeros(b, [n], DType::F64)?;
             ep::meshgrid(&[&x, &x, &x], ep::Indexing::Ij)
         }),
     );
     add(
         "size/arange_full_i64".into(),
-        Box::new(|b| one(EagerTensor::zeros(b, &[], DType::I64)?.arange(i64::MIN, i64::MAX, 1))),
+        Box::new(|b| one(EagerTensor::zeros(b, [], DType::I64)?.arange(i64::MIN, i64::MAX, 1))),
     );
     add(
         "size/arange_overflowing_step".into(),
         Box::new(|b| {
-            one(EagerTensor::zeros(b, &[], DType::I64)?.arange(i64::MIN, i64::MAX, i64::MAX))
+            one(EagerTensor::zeros(b, [], DType::I64)?.arange(i64::MIN, i64::MAX, i64::MAX))
         }),
     );
     add(
         "size/arange_min_step".into(),
         Box::new(|b| {
-            one(EagerTensor::zeros(b, &[], DType::I64)?.arange(i64::MAX, i64::MIN, i64::MIN))
+            one(EagerTensor::zeros(b, [], DType::I64)?.arange(i64::MAX, i64::MIN, i64::MIN))
         }),
     );
     add(
         "size/empty_with_huge_axis_ops".into(),
         Box::new(|b| {
-            let x = EagerTensor::zeros(b, &[0, 1 << 40], DType::F32)?;
-            Ok(vec![x.sum_axes(&[1], false)?, x.exp()?, x.transpose()?])
+            let x = EagerTensor::zeros(b, [0, 1 << 40], DType::F32)?;
+            Ok(vec![x.sum_axes([1], false)?, x.exp()?, x.transpose()?])
         }),
     );
 
@@ -333,15 +333,15 @@ fn cases() -> Vec<Case> {
     for &ax in &BAD_AXES {
         type AxisOp = fn(&EagerTensor, isize) -> ep::Result<EagerTensor>;
         let ops: Vec<(&str, AxisOp)> = vec![
-            ("sum_axes", |x, a| x.sum_axes(&[a], false)),
-            ("mean_axes", |x, a| x.mean_axes(&[a], true)),
-            ("max_axes", |x, a| x.max_axes(&[a], false)),
+            ("sum_axes", |x, a| x.sum_axes([a], false)),
+            ("mean_axes", |x, a| x.mean_axes([a], true)),
+            ("max_axes", |x, a| x.max_axes([a], false)),
             ("argmax_axis", |x, a| x.argmax_axis(a)),
             ("argsort", |x, a| x.argsort(a)),
             ("sort", |x, a| x.sort(a)),
             ("cumsum_axis", |x, a| x.cumsum_axis(a)),
-            ("flip_axes", |x, a| x.flip_axes(&[a])),
-            ("squeeze_axes", |x, a| x.squeeze_axes(&[a])),
+            ("flip_axes", |x, a| x.flip_axes([a])),
+            ("squeeze_axes", |x, a| x.squeeze_axes([a])),
             ("expand_dims", |x, a| x.expand_dims(a)),
             ("softmax", |x, a| x.softmax(a)),
             ("log_softmax", |x, a| x.log_softmax(a)),
@@ -362,11 +362,11 @@ fn cases() -> Vec<Case> {
     }
     add(
         "axis/permute_usize_max".into(),
-        Box::new(|b| one(t(b, vec![1f32, 2.0], &[1, 2])?.permute(&[usize::MAX, 0]))),
+        Box::new(|b| one(t(b, vec![1f32, 2.0], &[1, 2])?.permute([usize::MAX, 0]))),
     );
     add(
         "axis/sum_repeated".into(),
-        Box::new(|b| one(t(b, vec![1f32, 2.0], &[1, 2])?.sum_axes(&[1, -1], false))),
+        Box::new(|b| one(t(b, vec![1f32, 2.0], &[1, 2])?.sum_axes([1, -1], false))),
     );
 
     // ---- indices: integers that wrap, ranges that overflow, bad tensors.
@@ -539,7 +539,7 @@ fn cases() -> Vec<Case> {
     ] {
         add(
             format!("value/{name}"),
-            Box::new(move |b| one(t(b, vec![1f64], &[1])?.uniform(&[3], lo, hi))),
+            Box::new(move |b| one(t(b, vec![1f64], &[1])?.uniform([3], lo, hi))),
         );
     }
     for (name, mean, std) in [
@@ -549,7 +549,7 @@ fn cases() -> Vec<Case> {
     ] {
         add(
             format!("value/{name}"),
-            Box::new(move |b| one(t(b, vec![1f32], &[1])?.normal(&[3], mean, std))),
+            Box::new(move |b| one(t(b, vec![1f32], &[1])?.normal([3], mean, std))),
         );
     }
     // Linear algebra on matrices with NaN, inf, zeros.

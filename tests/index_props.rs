@@ -197,13 +197,13 @@ proptest! {
 #[test]
 fn ellipsis_and_newaxis_compose() {
     let t = ep::arange(
-        &EagerTensor::zeros(Backend::NdArray, &[], ep::DType::I64).unwrap(),
+        &EagerTensor::zeros(Backend::NdArray, [], ep::DType::I64).unwrap(),
         0,
         6,
         1,
     )
     .unwrap()
-    .reshape(&[2, 3])
+    .reshape([2, 3])
     .unwrap();
     let r = t
         .index(ep::s![ep::NewAxis, ep::Ellipsis, ep::NewAxis])

@@ -11,14 +11,14 @@ fn the_memory_limit_is_an_error_on_every_backend_and_can_be_changed() {
     assert_eq!(before, default);
     for b in Backend::enabled() {
         // 1 MiB fits, 1 MiB + 4 bytes does not: a `shape` error naming the op.
-        let ok = EagerTensor::zeros(b, &[1 << 18], DType::F32).unwrap();
+        let ok = EagerTensor::zeros(b, [1 << 18], DType::F32).unwrap();
         assert_eq!(ok.numel(), 1 << 18);
-        let e = EagerTensor::zeros(b, &[(1 << 18) + 1], DType::F32).unwrap_err();
+        let e = EagerTensor::zeros(b, [(1 << 18) + 1], DType::F32).unwrap_err();
         assert_eq!((e.kind(), e.op()), ("shape", "full"), "{b}: {e}");
         assert!(e.to_string().contains("EAGER_TENSOR_MAX_BYTES"), "{e}");
         // Through broadcasting too, before any backend allocates.
-        let x = EagerTensor::zeros(b, &[1024, 1], DType::F32).unwrap();
-        let y = EagerTensor::zeros(b, &[1, 1024], DType::F64).unwrap();
+        let x = EagerTensor::zeros(b, [1024, 1], DType::F32).unwrap();
+        let y = EagerTensor::zeros(b, [1, 1024], DType::F64).unwrap();
         let e = x.add(&y).unwrap_err();
         assert_eq!((e.kind(), e.op()), ("shape", "add"), "{b}: {e}");
         let e = x.matmul(&x.transpose().unwrap()).unwrap_err();

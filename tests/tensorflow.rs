@@ -68,14 +68,14 @@ fn tf_status_errors_become_errors_with_tf_message() {
 
 #[test]
 fn seeded_random_numbers_repeat() {
-    let like = EagerTensor::zeros(Backend::TensorFlow, &[], DType::F64).unwrap();
+    let like = EagerTensor::zeros(Backend::TensorFlow, [], DType::F64).unwrap();
     ep::seed(11);
-    let a = ep::normal(&like, &[6], 0.0, 1.0)
+    let a = ep::normal(&like, [6], 0.0, 1.0)
         .unwrap()
         .to_vec::<f64>()
         .unwrap();
     ep::seed(11);
-    let b = ep::normal(&like, &[6], 0.0, 1.0)
+    let b = ep::normal(&like, [6], 0.0, 1.0)
         .unwrap()
         .to_vec::<f64>()
         .unwrap();
@@ -94,7 +94,7 @@ fn unsupported_native_dtypes_are_errors_naming_the_dtype() {
     let e = ep::try_astensor(t.clone()).unwrap_err();
     assert_eq!((e.kind(), e.op()), ("dtype", "astensor"));
     assert!(e.to_string().contains("String"), "{e}");
-    for r in [t.sum(), t.add(&t), t.astype(DType::F32), t.reshape(&[2, 1])] {
+    for r in [t.sum(), t.add(&t), t.astype(DType::F32), t.reshape([2, 1])] {
         let e = r.unwrap_err();
         assert!(e.to_string().contains("String"), "{e}");
     }

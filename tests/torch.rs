@@ -37,13 +37,13 @@ fn generic_code_takes_and_returns_tch_tensors() {
 
 #[test]
 fn devices() {
-    let t = EagerTensor::ones(Backend::Torch, &[2], DType::F32).unwrap();
+    let t = EagerTensor::ones(Backend::Torch, [2], DType::F32).unwrap();
     assert_eq!(t.device(), Device::Cpu);
     assert_eq!(
         t.to_device(Device::Cpu).unwrap().to_vec::<f32>().unwrap(),
         vec![1.0, 1.0]
     );
-    let nd = EagerTensor::ones(Backend::NdArray, &[2], DType::F32).unwrap();
+    let nd = EagerTensor::ones(Backend::NdArray, [2], DType::F32).unwrap();
     assert_eq!(nd.device(), Device::Cpu);
     assert_eq!(
         nd.to_device(Device::Cuda(0)).unwrap_err().kind(),
@@ -155,20 +155,20 @@ fn an_undefined_tch_tensor_does_not_crash() {
 
 #[test]
 fn seeded_random_numbers_repeat() {
-    let like = EagerTensor::zeros(Backend::Torch, &[], DType::F32).unwrap();
+    let like = EagerTensor::zeros(Backend::Torch, [], DType::F32).unwrap();
     ep::seed(7);
-    let a = ep::uniform(&like, &[5], 2.0, 3.0)
+    let a = ep::uniform(&like, [5], 2.0, 3.0)
         .unwrap()
         .to_vec::<f32>()
         .unwrap();
     ep::seed(7);
-    let b = ep::uniform(&like, &[5], 2.0, 3.0)
+    let b = ep::uniform(&like, [5], 2.0, 3.0)
         .unwrap()
         .to_vec::<f32>()
         .unwrap();
     assert_eq!(a, b);
     assert!(a.iter().all(|v| (2.0..3.0).contains(v)));
-    let n = ep::normal(&like, &[4000], 1.0, 0.5).unwrap();
+    let n = ep::normal(&like, [4000], 1.0, 0.5).unwrap();
     assert!((n.mean().unwrap().item::<f32>().unwrap() - 1.0).abs() < 0.05);
 }
 
@@ -187,7 +187,7 @@ fn unsupported_native_dtypes_are_errors_naming_the_dtype() {
         t.add(&t),
         t.add(1.0),
         t.astype(DType::F32),
-        t.reshape(&[2, 1]),
+        t.reshape([2, 1]),
         ep::concatenate(&[&t, &t], 0),
     ] {
         let e = r.unwrap_err();
@@ -203,7 +203,7 @@ fn a_failing_libtorch_call_with_a_scalar_is_an_error_not_a_panic() {
     let before = ep::set_max_tensor_bytes(usize::MAX);
     let r = EagerTensor::full_on(Backend::Torch, &[1 << 50], 1.5, DType::F32);
     let r2 = EagerTensor::from_vec(Backend::Torch, vec![1.0f32], &[1])
-        .and_then(|x| x.broadcast_to(&[1 << 50]))
+        .and_then(|x| x.broadcast_to([1 << 50]))
         .and_then(|x| x.add(1.0));
     ep::set_max_tensor_bytes(before);
     for r in [r, r2] {

@@ -147,6 +147,50 @@ impl DType {
         })
     }
 
+    /// Whether every value of `self` converts to `to` exactly (NumPy's
+    /// `can_cast(from, to, "safe")`, with bf16 by its 8-bit significand):
+    /// bool to anything, an integer to an integer whose range contains it
+    /// or to a float whose significand holds it (`i16 → f32`, `i32 → f64`,
+    /// `u8 → bf16`), a float to a wider float (`f16`/`bf16 → f32`).
+    ///
+    /// ```
+    /// use eager_core::DType;
+    /// assert!(DType::F32.can_cast_losslessly(DType::F64));
+    /// assert!(DType::I32.can_cast_losslessly(DType::F64));
+    /// assert!(!DType::I32.can_cast_losslessly(DType::F32));
+    /// assert!(!DType::F16.can_cast_losslessly(DType::BF16));
+    /// ```
+    pub fn can_cast_losslessly(self, to: DType) -> bool {
+        use DType::*;
+        // Significand digits of each float.
+        let digits = |f: DType| match f {
+            F16 => 11,
+            BF16 => 8,
+            F32 => 24,
+            _ => 53,
+        };
+        if self == to || self == Bool {
+            return true;
+        }
+        match (self.kind(), to.kind()) {
+            (Kind::Int, Kind::Int) => {
+                let ((a, b), (c, d)) = (
+                    self.int_range().unwrap_or_default(),
+                    to.int_range().unwrap_or_default(),
+                );
+                c <= a && b <= d
+            }
+            (Kind::Int, Kind::Float) => {
+                let value_bits = 8 * self.size_of() - usize::from(!self.is_unsigned());
+                value_bits <= digits(to)
+            }
+            (Kind::Float, Kind::Float) => {
+                digits(self) <= digits(to) && to.size_of() > self.size_of()
+            }
+            _ => false,
+        }
+    }
+
     /// The dtype of a binary operation between tensors of dtypes `self` and
     /// `other`: NumPy 2's promotion table, and for `bf16` (not a NumPy
     /// dtype) JAX's lattice. The whole table is in docs/semantics.md and is

@@ -1,0 +1,142 @@
+//! EagerPy's module-level functions (`ep.clip(x, *bounds)`, `ep.minimum(1,
+//! n)`, `ep.sum(x)`, ...) as free functions of `eager_tensor`, so ported
+//! code reads as it did: `ep::clip(&x, 0.0, 1.0)`, `ep::minimum(1.0, &n)`.
+//!
+//! They are generated, not written twice: the element-wise, binary and
+//! reduction functions from the same lists as the methods of
+//! [`EagerTensor`] (in `ops.rs`), the others from the one list below. Each
+//! does exactly what the method of the same name does. Binary functions
+//! take a tensor or a scalar of any element type on **either** side (the
+//! way to put an `f32` or `u8` scalar on the left, which Rust's operators
+//! cannot do without breaking `2.0 * &x` inference).
+//!
+//! ```
+//! use eager_tensor as ep;
+//! let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![-0.5f32, 0.25, 2.0], &[3])?;
+//! let y = ep::clip(&x, 0.0, 1.0)?;
+//! assert_eq!(y.to_vec::<f32>()?, vec![0.0, 0.25, 1.0]);
+//! let eps = 0.5f32;
+//! assert_eq!(ep::sub(eps, &x)?.to_vec::<f32>()?, vec![1.0, 0.25, -1.5]);
+//! assert_eq!(ep::minimum(1.0, &x)?.to_vec::<f32>()?, vec![-0.5, 0.25, 1.0]);
+//! assert_eq!(ep::sum(&ep::abs(&x)?)?.item::<f32>()?, 2.75);
+//! assert!(ep::istensor(&x) && !ep::istensor(&1.0));
+//! # Ok::<(), ep::Error>(())
+//! ```
+
+use crate::args::{IntoAxes, IntoAxis, IntoShape};
+use crate::ops::{binary_operands, binary_ops, reduce_ops, unary_ops};
+use crate::{BinaryOp, DType, EagerTensor, IndexItem, Native, Operand, PadMode, Result};
+
+macro_rules! unary_fns {
+    ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[doc = concat!("\n\n[`EagerTensor::", stringify!($name), "`] as a function.")]
+        pub fn $name(x: &EagerTensor) -> Result<EagerTensor> {
+            x.$name()
+        }
+    )*};
+}
+unary_ops!(unary_fns);
+
+macro_rules! binary_fns {
+    ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[doc = concat!("\n\n[`EagerTensor::", stringify!($name), "`] as a function: a tensor or a scalar on either side.")]
+        pub fn $name<'a, 'b>(
+            a: impl Into<Operand<'a>>,
+            b: impl Into<Operand<'b>>,
+        ) -> Result<EagerTensor> {
+            binary_operands(BinaryOp::$op, a.into(), b.into())
+        }
+    )*};
+}
+binary_ops!(binary_fns);
+
+macro_rules! reduce_fns {
+    ($($(#[$doc:meta])* $name:ident, $axes_name:ident => $op:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[doc = concat!("\n\n[`EagerTensor::", stringify!($name), "`] as a function.")]
+        pub fn $name(x: &EagerTensor) -> Result<EagerTensor> {
+            x.$name()
+        }
+        #[doc = concat!("[`EagerTensor::", stringify!($axes_name), "`] as a function.")]
+        pub fn $axes_name(x: &EagerTensor, axes: impl IntoAxes, keepdims: bool) -> Result<EagerTensor> {
+            x.$axes_name(axes, keepdims)
+        }
+    )*};
+}
+reduce_ops!(reduce_fns);
+
+/// Free functions from methods with arguments, one line each:
+/// `name(x, args..) -> output`.
+macro_rules! method_fns {
+    ($($name:ident $(<$($lt:lifetime),*>)? ($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {$(
+        #[doc = concat!("[`EagerTensor::", stringify!($name), "`] as a function.")]
+        pub fn $name $(<$($lt),*>)? (x: &EagerTensor $(, $arg: $ty)*) -> Result<$out> {
+            x.$name($($arg),*)
+        }
+    )*};
+}
+method_fns! {
+    clip<'a, 'b>(min: impl Into<Operand<'a>>, max: impl Into<Operand<'b>>) -> EagerTensor;
+    matmul(rhs: &EagerTensor) -> EagerTensor;
+    astype(dtype: DType) -> EagerTensor;
+    argmin() -> EagerTensor;
+    argmax() -> EagerTensor;
+    argmin_axis(axis: impl IntoAxis) -> EagerTensor;
+    argmax_axis(axis: impl IntoAxis) -> EagerTensor;
+    argsort(axis: impl IntoAxis) -> EagerTensor;
+    sort(axis: impl IntoAxis) -> EagerTensor;
+    topk(k: usize, sorted: bool) -> (EagerTensor, EagerTensor);
+    cumsum() -> EagerTensor;
+    cumsum_axis(axis: impl IntoAxis) -> EagerTensor;
+    softmax(axis: impl IntoAxis) -> EagerTensor;
+    log_softmax(axis: impl IntoAxis) -> EagerTensor;
+    crossentropy(labels: &EagerTensor) -> EagerTensor;
+    inv() -> EagerTensor;
+    slogdet() -> (EagerTensor, EagerTensor);
+    reshape(shape: impl IntoAxes) -> EagerTensor;
+    flatten(start: impl IntoAxis, end: impl IntoAxis) -> EagerTensor;
+    transpose() -> EagerTensor;
+    permute(axes: impl IntoAxes) -> EagerTensor;
+    expand_dims(axis: impl IntoAxis) -> EagerTensor;
+    squeeze() -> EagerTensor;
+    squeeze_axes(axes: impl IntoAxes) -> EagerTensor;
+    tile(reps: impl IntoShape) -> EagerTensor;
+    flip() -> EagerTensor;
+    flip_axes(axes: impl IntoAxes) -> EagerTensor;
+    broadcast_to(shape: impl IntoShape) -> EagerTensor;
+    pad(widths: &[(usize, usize)], mode: PadMode) -> EagerTensor;
+    take_along_axis(index: &EagerTensor, axis: impl IntoAxis) -> EagerTensor;
+    onehot_like<'a>(indices: &EagerTensor, value: impl Into<Operand<'a>>) -> EagerTensor;
+    index(index: impl AsRef<[IndexItem]>) -> EagerTensor;
+    index_update<'a>(index: impl AsRef<[IndexItem]>, values: impl Into<Operand<'a>>) -> EagerTensor;
+}
+
+/// `where(cond, x, y)`: [`where_cond`](crate::where_cond) under EagerPy's
+/// name (`where` is a Rust keyword).
+pub fn where_<'a, 'b>(
+    cond: &EagerTensor,
+    x: impl Into<Operand<'a>>,
+    y: impl Into<Operand<'b>>,
+) -> Result<EagerTensor> {
+    cond.where_cond(x, y)
+}
+
+/// Wraps several native tensors (EagerPy's `astensors(*xs)`).
+///
+/// ```
+/// # use eager_tensor as ep;
+/// let [a, b] = ep::astensors([ep::ndarray::arr1(&[1.0f32]), ep::ndarray::arr1(&[2.0f32])]);
+/// assert_eq!(ep::add(&a, &b)?.item::<f32>()?, 3.0);
+/// # Ok::<(), ep::Error>(())
+/// ```
+pub fn astensors<T: Native, const N: usize>(xs: [T; N]) -> [EagerTensor; N] {
+    xs.map(crate::astensor)
+}
+
+/// Whether `x` is an [`EagerTensor`] (EagerPy's `istensor`); a native
+/// tensor or anything else is not.
+pub fn istensor<T: 'static>(_x: &T) -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<EagerTensor>()
+}
