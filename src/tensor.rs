@@ -620,7 +620,30 @@ pub fn try_astensor(x: impl Into<EagerTensor>) -> Result<EagerTensor> {
 /// assert_eq!(n[[]], 5.0);
 /// # Ok::<(), ep::Error>(())
 /// ```
+///
+/// Most native types hold any dtype (`tch::Tensor`, a TensorFlow handle,
+/// `NdTensor`, `XlaTensor`, `EagerTensor`); the typed ndarray ones do not:
+/// an `ArrayD<f32>` can only come back as f32. A function whose result has
+/// another dtype than its input (`argmax`, a comparison, a cast) returns
+/// [`Native::AnyDType`] — the same framework's dtype-free native type (for
+/// `ArrayD<E>` it is `NdTensor`, for the others the type itself) — and so
+/// works, checked by the compiler, for every input type:
+///
+/// ```
+/// use eager_tensor as ep;
+/// fn predict<T: ep::Native>(logits: T) -> ep::Result<T::AnyDType> {
+///     ep::astensor(logits).argmax_axis(-1)?.into_raw()
+/// }
+/// let logits = ep::ndarray::arr2(&[[0.1f32, 0.9], [0.8, 0.2]]);
+/// let classes: ep::NdTensor = predict(logits)?; // i64: not an Array2<f32>
+/// assert_eq!(ep::astensor(classes).to_vec::<i64>()?, vec![1, 0]);
+/// # Ok::<(), ep::Error>(())
+/// ```
 pub trait Native: Into<EagerTensor> + Sized {
+    /// The same framework's native type that holds any dtype: `Self` for
+    /// every type but the typed ndarray arrays (`ArrayD<E>`, `Array2<E>`,
+    /// `ArcArray<E, D>`), whose is [`NdTensor`](crate::NdTensor).
+    type AnyDType: Native;
     /// Takes the native value out of an `EagerTensor` without copying; an
     /// error if the tensor belongs to another backend or dtype.
     fn from_eager(t: EagerTensor) -> Result<Self>;
@@ -633,6 +656,7 @@ pub trait NativeRef {
 }
 
 impl Native for EagerTensor {
+    type AnyDType = EagerTensor;
     fn from_eager(t: EagerTensor) -> Result<Self> {
         Ok(t)
     }
@@ -665,6 +689,7 @@ fn wrong_native(t: &EagerTensor, want: &str) -> Error {
 macro_rules! backend_native {
     ($variant:ident, $ty:ty, $what:literal) => {
         impl Native for $ty {
+            type AnyDType = $ty;
             fn from_eager(t: EagerTensor) -> Result<Self> {
                 #[allow(unreachable_patterns)]
                 match t {
@@ -711,6 +736,7 @@ mod nd_native {
         }
     }
     impl<E: NdElem> Native for ArcArray<E, IxDyn> {
+        type AnyDType = NdTensor;
         fn from_eager(t: EagerTensor) -> Result<Self> {
             let what = format!("ArcArray<{}, IxDyn>", E::DTYPE);
             let nd = NdTensor::from_eager(t)?;
@@ -726,6 +752,7 @@ mod nd_native {
     /// Moves the buffer out without copying when this tensor is its only
     /// owner and covers it whole; otherwise copies.
     impl<E: NdElem> Native for ArrayD<E> {
+        type AnyDType = NdTensor;
         fn from_eager(t: EagerTensor) -> Result<Self> {
             Ok(ArcArray::<E, IxDyn>::from_eager(t)?.into_owned())
         }
@@ -762,6 +789,7 @@ mod nd_native {
                 }
             }
             impl<E: NdElem> Native for ArcArray<E, ndarray::$ix> {
+                type AnyDType = NdTensor;
                 fn from_eager(t: EagerTensor) -> Result<Self> {
                     let what = format!("ArcArray<{}, {}>", E::DTYPE, stringify!($ix));
                     check_rank(&t, $n, &what)?;
@@ -771,6 +799,7 @@ mod nd_native {
                 }
             }
             impl<E: NdElem> Native for ndarray::Array<E, ndarray::$ix> {
+                type AnyDType = NdTensor;
                 fn from_eager(t: EagerTensor) -> Result<Self> {
                     Ok(ArcArray::<E, ndarray::$ix>::from_eager(t)?.into_owned())
                 }
@@ -793,6 +822,7 @@ mod torch_native {
         }
     }
     impl Native for tch::Tensor {
+        type AnyDType = tch::Tensor;
         fn from_eager(t: EagerTensor) -> Result<Self> {
             TorchTensor::from_eager(t).and_then(TorchTensor::into_tch)
         }
@@ -816,6 +846,7 @@ mod tf_native {
         }
     }
     impl Native for TensorHandle<'static> {
+        type AnyDType = TensorHandle<'static>;
         /// The handle itself when this tensor is its only owner, else a new
         /// handle sharing the same buffer (`copy_sharing_tensor`: no copy).
         fn from_eager(t: EagerTensor) -> Result<Self> {

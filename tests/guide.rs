@@ -1,0 +1,552 @@
+//! The examples of the user guide (`docs/guide`), one test each, on the
+//! default ndarray backend. The book's code blocks are not compiled by
+//! `mdbook build`; these copies are, so a change of the API that breaks an
+//! example breaks `cargo test`. Keep them in step with the chapters.
+#![cfg(feature = "ndarray")]
+
+use eager_tensor as ep;
+use ep::ndarray;
+
+// --- Introduction / Getting started -------------------------------------
+
+/// EagerPy's first example, for any framework's native tensor type.
+fn norm<T: ep::Native>(x: T) -> ep::Result<T> {
+    let x = ep::astensor(x);
+    x.square()?.sum()?.sqrt()?.into_raw()
+}
+
+#[test]
+fn getting_started_first_program() -> ep::Result<()> {
+    let x = ep::ndarray::arr1(&[3.0f32, 4.0]).into_dyn();
+    let n: ep::ndarray::ArrayD<f32> = norm(x)?;
+    assert_eq!(n[[]], 5.0);
+
+    let t = ep::astensor(ep::ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]));
+    let y = ((&t * 2.0)? - 1.0)?.index(ep::s![.., 1])?;
+    assert_eq!(y.to_vec::<f64>()?, vec![3.0, 7.0]);
+    let rows = ep::norms::l2(&t, [1], false)?;
+    assert_eq!(rows.shape(), vec![2]);
+    assert!(format!("{t}").starts_with("EagerTensor("));
+
+    // Scalars on the left, weak scalars.
+    let one_minus = (1.0 - &t)?;
+    assert_eq!(one_minus.to_vec::<f64>()?, vec![0.0, -1.0, -2.0, -3.0]);
+    let f = ep::astensor(ep::ndarray::arr1(&[1.0f32]));
+    assert_eq!((&f * 2.0)?.dtype(), ep::DType::F32);
+    Ok(())
+}
+
+// --- Writing a library once ----------------------------------------------
+
+fn normalize<T: ep::Native>(x: T) -> ep::Result<T> {
+    let x = ep::astensor(x);
+    let n = ep::norms::l2(&x, [-1], true)?;
+    (&x / &n)?.into_raw()
+}
+
+#[test]
+fn writing_once_normalize() -> ep::Result<()> {
+    let a = ndarray::arr2(&[[3.0f32, 4.0], [0.0, 2.0]]);
+    let b: ndarray::Array2<f32> = normalize(a)?;
+    assert_eq!(b, ndarray::arr2(&[[0.6f32, 0.8], [0.0, 1.0]]));
+    let nd: ep::NdTensor = normalize(ep::NdTensor::F64(
+        ndarray::arr1(&[1.0f64, 0.0]).into_dyn().into_shared(),
+    ))?;
+    assert!(matches!(nd, ep::NdTensor::F64(_)));
+    Ok(())
+}
+
+#[test]
+fn writing_once_native_types_round_trip() -> ep::Result<()> {
+    let a = ndarray::ArrayD::<i32>::zeros(ndarray::IxDyn(&[2, 3]));
+    let t = ep::astensor(a);
+    let shared = t.as_raw::<ndarray::ArcArray<i32, ndarray::IxDyn>>()?;
+    assert_eq!(shared.shape(), &[2, 3]);
+    let nd = t.as_raw::<ep::NdTensor>()?;
+    assert!(matches!(nd, ep::NdTensor::I32(_)));
+    let back: ndarray::Array2<i32> = t.clone().into_raw()?;
+    assert_eq!(back.dim(), (2, 3));
+    // A fixed rank that does not match is a shape error.
+    let e = t.into_raw::<ndarray::Array1<i32>>().unwrap_err();
+    assert_eq!((e.kind(), e.op()), ("shape", "into_raw"));
+    Ok(())
+}
+
+fn predict_same_type<T: ep::Native>(logits: T) -> ep::Result<T> {
+    ep::astensor(logits).argmax_axis(-1)?.into_raw()
+}
+
+fn logits() -> ndarray::ArrayD<f32> {
+    ndarray::arr2(&[[0.1f32, 0.9], [0.8, 0.2]]).into_dyn()
+}
+
+#[test]
+fn writing_once_dtype_fixed_fails_at_run_time() {
+    let err = predict_same_type(logits()).unwrap_err();
+    assert_eq!((err.kind(), err.op()), ("invalid", "into_raw"));
+    // A dtype-free type takes the i64 result.
+    let nd: ep::NdTensor =
+        predict_same_type(ep::astensor(logits()).into_raw::<ep::NdTensor>().unwrap()).unwrap();
+    assert!(matches!(nd, ep::NdTensor::I64(_)));
+}
+
+#[test]
+fn writing_once_pattern_return_eager_tensor() -> ep::Result<()> {
+    fn predict<T: ep::Native>(logits: T) -> ep::Result<ep::EagerTensor> {
+        ep::astensor(logits).argmax_axis(-1)
+    }
+    let classes: ndarray::ArrayD<i64> = predict(logits())?.into_raw()?;
+    assert_eq!(classes.into_raw_vec_and_offset().0, vec![1, 0]);
+    Ok(())
+}
+
+#[test]
+fn writing_once_pattern_second_type_parameter() -> ep::Result<()> {
+    fn predict<T: ep::Native, U: ep::Native>(logits: T) -> ep::Result<U> {
+        ep::astensor(logits).argmax_axis(-1)?.into_raw()
+    }
+    let classes: ndarray::ArrayD<i64> = predict(logits())?;
+    assert_eq!(classes.into_raw_vec_and_offset().0, vec![1, 0]);
+    let any: ep::NdTensor = predict(logits())?;
+    assert!(matches!(any, ep::NdTensor::I64(_)));
+    Ok(())
+}
+
+#[test]
+fn writing_once_pattern_cast_back() -> ep::Result<()> {
+    fn predict<T: ep::Native>(logits: T) -> ep::Result<T> {
+        let x = ep::astensor(logits);
+        let dtype = x.dtype();
+        x.argmax_axis(-1)?.astype(dtype)?.into_raw()
+    }
+    let classes: ndarray::ArrayD<f32> = predict(logits())?;
+    assert_eq!(classes.into_raw_vec_and_offset().0, vec![1.0, 0.0]);
+    Ok(())
+}
+
+fn loss_and_accuracy<T: ep::Native, L: ep::Native>(logits: T, labels: L) -> ep::Result<(T, f64)> {
+    let (logits, labels) = (ep::astensor(logits), ep::astensor(labels));
+    let loss = logits.crossentropy(&labels)?.mean()?;
+    let accuracy = logits
+        .argmax_axis(-1)?
+        .eq(&labels)?
+        .float64()?
+        .mean()?
+        .item::<f64>()?;
+    Ok((loss.into_raw()?, accuracy))
+}
+
+#[test]
+fn writing_once_several_inputs() -> ep::Result<()> {
+    let labels = ndarray::arr1(&[1i64, 1]).into_dyn();
+    let (loss, acc): (ndarray::ArrayD<f32>, f64) = loss_and_accuracy(logits(), labels)?;
+    assert!(loss[[]] > 0.0);
+    assert_eq!(acc, 0.5);
+    Ok(())
+}
+
+#[test]
+fn writing_once_creation() -> ep::Result<()> {
+    use ep::prelude::*;
+    let x = ep::astensor(ndarray::arr1(&[1.0f32, 2.0]));
+    assert_eq!(ep::zeros(&x, [2, 3])?.shape(), vec![2, 3]);
+    assert_eq!(ep::ones_like(&x)?.to_vec::<f32>()?, vec![1.0, 1.0]);
+    assert_eq!(ep::full_like(&x, 0.5)?.to_vec::<f32>()?, vec![0.5, 0.5]);
+    assert_eq!(ep::arange(&x, 0, 10, 1)?.dtype(), ep::DType::I64);
+    assert_eq!(ep::uniform(&x, [4], 0.0, 1.0)?.shape(), vec![4]);
+    assert_eq!(ep::from_vec(&x, vec![1.0f32, 2.0], &[2])?.shape(), vec![2]);
+    let a = ndarray::arr2(&[[1u8, 2], [3, 4]]).into_dyn();
+    assert_eq!(ep::from_ndarray(&x, a)?.dtype(), ep::DType::U8);
+    assert_eq!(x.zeros_like()?.to_vec::<f32>()?, vec![0.0, 0.0]);
+    assert_eq!(x.zeros([3])?.shape(), vec![3]);
+    let z = ep::EagerTensor::zeros(ep::Backend::NdArray, [2, 3], ep::DType::F32)?;
+    assert_eq!((z.shape(), z.dtype()), (vec![2, 3], ep::DType::F32));
+    Ok(())
+}
+
+#[test]
+fn writing_once_reading_numbers() -> ep::Result<()> {
+    let t = ep::astensor(ndarray::arr1(&[1.5f32, 2.5]));
+    let s = t.sum()?;
+    assert_eq!(s.item::<f32>()?, 4.0);
+    assert_eq!(s.item::<f64>()?, 4.0); // widens without loss
+    assert_eq!(s.item::<i64>().unwrap_err().kind(), "dtype"); // lossy
+    assert_eq!(s.astype(ep::DType::I64)?.item::<i64>()?, 4);
+    assert_eq!(s.item_scalar()?.to_f64(), 4.0);
+    assert_eq!(t.to_vec::<f32>()?, vec![1.5, 2.5]);
+    assert_eq!(t.item::<f32>().unwrap_err().kind(), "shape");
+    assert_eq!(t.to_ndarray::<f32>()?.shape(), &[2]);
+    assert_eq!(t.to_host_data()?.to_f64s(), vec![1.5, 2.5]);
+    // The widening rule of the table: f16 -> f32, i32 -> i64 and f64, u8 -> i16.
+    let h = ep::astensor(ndarray::arr0(ep::f16::from_f32(0.5)));
+    assert_eq!(h.item::<f32>()?, 0.5);
+    let i = ep::astensor(ndarray::arr0(7i32));
+    assert_eq!((i.item::<i64>()?, i.item::<f64>()?), (7, 7.0));
+    assert_eq!(ep::astensor(ndarray::arr0(7u8)).item::<i16>()?, 7);
+    assert_eq!(
+        ep::astensor(ndarray::arr0(7i64))
+            .item::<f64>()
+            .unwrap_err()
+            .kind(),
+        "dtype"
+    );
+    Ok(())
+}
+
+#[test]
+fn writing_once_errors() {
+    let t = ep::astensor(ndarray::Array2::<f32>::zeros((2, 3)));
+    let e = t.reshape([4, -1]).unwrap_err();
+    assert_eq!((e.kind(), e.op()), ("shape", "reshape"));
+    let e = t.sum_axes([2], false).unwrap_err();
+    assert_eq!(e.kind(), "axis");
+    assert_eq!(
+        e.to_string(),
+        "sum: axis 2 is out of range for a tensor with 2 dimensions"
+    );
+    assert!(matches!(e, ep::Error::Axis { op: "sum", .. }));
+    let any: anyhow::Error = e.into();
+    assert!(any.to_string().starts_with("sum:"));
+}
+
+// --- Gradients -------------------------------------------------------------
+
+#[test]
+fn gradients_value_and_grad() -> ep::Result<()> {
+    let x = ep::astensor(ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]));
+    let (value, grad) = ep::value_and_grad(|x| x.square()?.sum(), &x)?;
+    assert_eq!(value.item::<f64>()?, 30.0);
+    assert_eq!(grad.to_vec::<f64>()?, vec![2.0, 4.0, 6.0, 8.0]);
+    let vg = ep::value_and_grad_fn(|x: &ep::EagerTensor| x.sin()?.sum());
+    let (v, g) = vg(&x.zeros_like()?)?;
+    assert_eq!((v.item::<f64>()?, g.to_vec::<f64>()?), (0.0, vec![1.0; 4]));
+    Ok(())
+}
+
+#[test]
+fn gradients_several_inputs_and_aux() -> ep::Result<()> {
+    let data = ep::astensor(ndarray::arr2(&[[1.0f32, 2.0], [3.0, 4.0]]));
+    let target = ep::astensor(ndarray::arr1(&[1.0f32, 0.0]));
+    let w = ep::astensor(ndarray::arr1(&[0.5f32, -0.5]));
+    let b = ep::astensor(ndarray::arr0(0.1f32));
+    let loss = |p: &[ep::EagerTensor]| {
+        let pred = (data.matmul(&p[0])? + &p[1])?;
+        (pred - &target)?.square()?.mean()
+    };
+    let (value, grads) = ep::value_and_grads(loss, &[&w, &b])?;
+    assert!(value.item::<f32>()? > 0.0);
+    assert_eq!(grads[0].shape(), vec![2]);
+    assert_eq!(grads[1].shape(), Vec::<usize>::new());
+
+    let (loss, logits, grad) = ep::value_aux_and_grad(
+        |w| {
+            let logits = data.matmul(w)?;
+            Ok((logits.square()?.sum()?, logits.detach()))
+        },
+        &w,
+    )?;
+    assert_eq!(loss.item::<f32>()?, 0.5);
+    assert!(!logits.is_traced());
+    assert_eq!(grad.shape(), vec![2]);
+
+    // Tape and torch-style engines agree; on ndarray both are the tape.
+    let (_, g2) = ep::value_and_grads_with(ep::Engine::Tape, |p| p[0].square()?.sum(), &[&w])?;
+    assert_eq!(g2[0].to_vec::<f32>()?, vec![1.0, -1.0]);
+    Ok(())
+}
+
+#[test]
+fn gradients_traced_tensors_refuse_into_raw() -> ep::Result<()> {
+    let x = ep::astensor(ndarray::arr1(&[1.0f64]));
+    let (_, _) = ep::value_and_grad(
+        |x| {
+            let e = x.clone().into_raw::<ndarray::ArrayD<f64>>().unwrap_err();
+            assert_eq!(e.kind(), "invalid");
+            assert!(x.detach().into_raw::<ndarray::ArrayD<f64>>().is_ok());
+            x.sum()
+        },
+        &x,
+    )?;
+    Ok(())
+}
+
+#[test]
+fn gradients_f16_keep_their_dtype() -> ep::Result<()> {
+    let x = ep::astensor(ndarray::arr1(&[
+        ep::f16::from_f32(1.5),
+        ep::f16::from_f32(-2.0),
+    ]));
+    let (_, g) = ep::value_and_grad(|x| x.square()?.sum(), &x)?;
+    assert_eq!(g.dtype(), ep::DType::F16);
+    assert_eq!(
+        g.to_vec::<ep::f16>()?,
+        vec![ep::f16::from_f32(3.0), ep::f16::from_f32(-4.0)]
+    );
+    let y = ep::astensor(ndarray::arr1(&[ep::bf16::from_f32(2.0)]));
+    let (_, g) = ep::value_and_grad(|y| y.square()?.sum(), &y)?;
+    assert_eq!(g.dtype(), ep::DType::BF16);
+    Ok(())
+}
+
+#[test]
+fn gradients_rules() {
+    let i = ep::astensor(ndarray::arr1(&[1i64, 2]));
+    let e = ep::value_and_grad(|x| x.sum(), &i).unwrap_err();
+    assert_eq!(e.kind(), "dtype");
+    let x = ep::astensor(ndarray::arr1(&[1.0f32, 2.0]));
+    let e = ep::value_and_grad(|x| x.square(), &x).unwrap_err();
+    assert_eq!(e.kind(), "shape");
+    let e = ep::value_and_grad(|x| x.to_backend(ep::Backend::NdArray)?.sum(), &x).unwrap_err();
+    assert_eq!(e.kind(), "invalid");
+    // Ties split the gradient evenly.
+    let t = ep::astensor(ndarray::arr1(&[1.0f64, 3.0, 3.0]));
+    let (_, g) = ep::value_and_grad(|x| x.max(), &t).unwrap();
+    assert_eq!(g.to_vec::<f64>().unwrap(), vec![0.0, 0.5, 0.5]);
+}
+
+// --- Backends --------------------------------------------------------------
+
+#[test]
+fn backends_enabled_and_to_backend() -> ep::Result<()> {
+    assert!(ep::Backend::enabled().contains(&ep::Backend::NdArray));
+    let t = ep::astensor(ndarray::arr1(&[1i32, 2]));
+    for b in ep::Backend::enabled() {
+        let u = t.to_backend(b)?;
+        assert_eq!((u.backend(), u.to_vec::<i32>()?), (b, vec![1, 2]));
+    }
+    Ok(())
+}
+
+// --- Porting from EagerPy --------------------------------------------------
+
+fn clipped_step<T: ep::Native>(x: T, grad: T, eps: f64, lower: f64, upper: f64) -> ep::Result<T> {
+    let (x, grad) = (ep::astensor(x), ep::astensor(grad));
+    let norms = grad.norms().l2(-1, true)?;
+    let x = (&x + ((eps * &grad)? / &ep::maximum(&norms, 1e-12)?)?)?;
+    ep::clip(&x, lower, upper)?.into_raw()
+}
+
+#[test]
+fn porting_clipped_step() -> ep::Result<()> {
+    let x = ndarray::arr2(&[[0.5f32, 0.5], [0.9, 0.1]]);
+    let g = ndarray::arr2(&[[3.0f32, 4.0], [0.0, 0.0]]);
+    let y: ndarray::Array2<f32> = clipped_step(x, g, 0.5, 0.0, 1.0)?;
+    assert_eq!(y, ndarray::arr2(&[[0.8f32, 0.9], [0.9, 0.1]]));
+    Ok(())
+}
+
+#[test]
+fn porting_table_method_spellings() -> ep::Result<()> {
+    use ep::prelude::*;
+    let t = ep::astensor(ndarray::arr2(&[[1.0f32, -2.0], [3.0, 4.0]]));
+    // Optional axes as two methods.
+    assert_eq!(t.sum()?.item::<f32>()?, 6.0);
+    assert_eq!(t.sum_axes([0], false)?.to_vec::<f32>()?, vec![4.0, 2.0]);
+    assert_eq!(t.argmax()?.item::<i64>()?, 3);
+    assert_eq!(t.argmax_axis(-1)?.to_vec::<i64>()?, vec![0, 1]);
+    assert_eq!(t.cumsum()?.shape(), vec![4]);
+    assert_eq!(t.cumsum_axis(0)?.shape(), vec![2, 2]);
+    assert_eq!(t.transpose()?.to_vec::<f32>()?, t.t()?.to_vec::<f32>()?);
+    assert_eq!(t.permute([1, 0])?.shape(), vec![2, 2]);
+    assert_eq!(t.expand_dims(0)?.squeeze()?.shape(), vec![2, 2]);
+    assert_eq!(t.expand_dims(0)?.squeeze_axes([0])?.shape(), vec![2, 2]);
+    assert_eq!(
+        t.flip()?.flip_axes([0, 1])?.to_vec::<f32>()?,
+        t.to_vec::<f32>()?
+    );
+    // Indexing: t[1:, ::2].
+    assert_eq!(t.index(ep::s![1.., ..;2])?.to_vec::<f32>()?, vec![3.0]);
+    // Creation like a tensor.
+    assert_eq!(t.ones([3])?.shape(), vec![3]);
+    assert_eq!(t.full([2], 7.0)?.to_vec::<f32>()?, vec![7.0, 7.0]);
+    // where, clip, minimum with a scalar, pad, topk, onehot_like.
+    let w = ep::where_cond(&t.gt(0.0)?, &t, 0.0)?;
+    assert_eq!(w.to_vec::<f32>()?, vec![1.0, 0.0, 3.0, 4.0]);
+    assert_eq!(t.clip(0.0, 2.0)?.to_vec::<f32>()?, vec![1.0, 0.0, 2.0, 2.0]);
+    assert_eq!(t.minimum(0.0)?.to_vec::<f32>()?, vec![0.0, -2.0, 0.0, 0.0]);
+    let p = t.pad(&[(1, 0), (0, 1)], ep::PadMode::Constant(0.0))?;
+    assert_eq!(p.shape(), vec![3, 3]);
+    let (values, indices) = t.topk(1, true)?;
+    assert_eq!(values.to_vec::<f32>()?, vec![1.0, 4.0]);
+    assert_eq!(indices.to_vec::<i64>()?, vec![0, 1]);
+    let idx = ep::astensor(ndarray::arr1(&[1i64, 0]));
+    assert_eq!(
+        t.onehot_like(&idx, 1.0)?.to_vec::<f32>()?,
+        vec![0.0, 1.0, 1.0, 0.0]
+    );
+    // Operators and their method names.
+    assert_eq!((-&t)?.to_vec::<f32>()?, t.neg()?.to_vec::<f32>()?);
+    assert_eq!((&t % 2.0)?.to_vec::<f32>()?, t.rem(2.0)?.to_vec::<f32>()?);
+    assert_eq!(
+        t.floor_div(2.0)?.to_vec::<f32>()?,
+        vec![0.0, -1.0, 1.0, 2.0]
+    );
+    let r = ep::floor_div(7.0, &t)?; // 7 // t
+    assert_eq!(r.to_vec::<f32>()?, vec![7.0, -4.0, 2.0, 1.0]);
+    assert_eq!(
+        format!("{:?}", t.argmax()?),
+        "EagerTensor(ndarray, i64, [], 3)"
+    );
+    assert_eq!(t.pow(2)?.to_vec::<f32>()?, t.square()?.to_vec::<f32>()?);
+    assert_eq!(t.matmul(&t)?.shape(), vec![2, 2]);
+    assert!(t.eq(&t)?.all()?.item::<bool>()?);
+    // Norms as functions and methods.
+    assert_eq!(ep::norms::linf(&t, None, false)?.item::<f32>()?, 4.0);
+    assert_eq!(t.norms().l1(-1, false)?.to_vec::<f32>()?, vec![3.0, 7.0]);
+    // Rows.
+    assert_eq!(t.iter().count(), 2);
+    // kl_div_with_logits by hand.
+    let (p, q, axis) = (&t, &t.flip_axes([-1])?, -1);
+    let kl = (p.softmax(axis)? * (p.log_softmax(axis)? - q.log_softmax(axis)?)?)?
+        .sum_axes(axis, false)?;
+    assert_eq!(kl.shape(), vec![2]);
+    // get_dummy.
+    let dummy = ep::EagerTensor::zeros(ep::Backend::NdArray, [0usize; 0], ep::DType::F32)?;
+    assert_eq!(dummy.ndim(), 0);
+    // value_and_grad_fn with has_aux=True, as a closure.
+    let f = |x: &ep::EagerTensor| Ok((x.square()?.sum()?, 1));
+    let vag = |x: &ep::EagerTensor| ep::value_aux_and_grad(f, x);
+    let (_, aux, _) = vag(&t)?;
+    assert_eq!(aux, 1);
+    Ok(())
+}
+
+#[test]
+fn porting_free_functions() -> ep::Result<()> {
+    let t = ep::astensor(ndarray::arr2(&[[0.25f32, 0.5], [0.75, 1.0]]));
+    let same = |a: ep::EagerTensor, b: ep::EagerTensor| -> ep::Result<()> {
+        assert!(ep::allclose(&a, &b, 1e-6, 0.0)?, "{a:?} != {b:?}");
+        Ok(())
+    };
+    // Element-wise: every unary function of the table is its method.
+    type Unary = fn(&ep::EagerTensor) -> ep::Result<ep::EagerTensor>;
+    let pairs: [(Unary, Unary); 24] = [
+        (ep::abs, |x| x.abs()),
+        (ep::sign, |x| x.sign()),
+        (ep::sqrt, |x| x.sqrt()),
+        (ep::square, |x| x.square()),
+        (ep::exp, |x| x.exp()),
+        (ep::log, |x| x.log()),
+        (ep::log2, |x| x.log2()),
+        (ep::log10, |x| x.log10()),
+        (ep::log1p, |x| x.log1p()),
+        (ep::sin, |x| x.sin()),
+        (ep::cos, |x| x.cos()),
+        (ep::tan, |x| x.tan()),
+        (ep::arcsin, |x| x.arcsin()),
+        (ep::arccos, |x| x.arccos()),
+        (ep::arctan, |x| x.arctan()),
+        (ep::sinh, |x| x.sinh()),
+        (ep::cosh, |x| x.cosh()),
+        (ep::tanh, |x| x.tanh()),
+        (ep::arcsinh, |x| x.arcsinh()),
+        (|x| ep::arccosh(&(x + 1.0)?), |x| (x + 1.0)?.arccosh()),
+        (|x| ep::arctanh(&(x * 0.5)?), |x| (x * 0.5)?.arctanh()),
+        (ep::round, |x| x.round()),
+        (ep::ceil, |x| x.ceil()),
+        (ep::floor, |x| x.floor()),
+    ];
+    for (f, m) in pairs {
+        same(f(&t)?, m(&t)?)?;
+    }
+    assert!(!ep::any(&ep::isnan(&t)?)?.item::<bool>()?);
+    assert!(!ep::any(&ep::isinf(&t)?)?.item::<bool>()?);
+    let mask = ep::gt(&t, 0.5)?;
+    same(ep::logical_not(&mask)?, ep::le(&t, 0.5)?)?;
+    same(ep::logical_and(&mask, true)?, mask.clone())?;
+    same(ep::logical_or(false, &mask)?, mask.clone())?;
+    // Binary: a tensor or a scalar of any type on either side.
+    same(ep::pow(&t, 2)?, t.square()?)?;
+    same(ep::minimum(0.5f32, &t)?, t.minimum(0.5)?)?;
+    same(ep::maximum(&t, 0.5)?, t.maximum(0.5)?)?;
+    same(ep::sub(1u8, &t)?, (1.0 - &t)?)?;
+    same(ep::clip(&t, 0.3, 0.8)?, t.clip(0.3, 0.8)?)?;
+    same(ep::where_(&mask, &t, 0.0)?, ep::where_cond(&mask, &t, 0.0)?)?;
+    // Reductions.
+    same(ep::sum(&t)?, t.sum()?)?;
+    same(ep::sum_axes(&t, -1, true)?, t.sum_axes([-1], true)?)?;
+    same(ep::prod(&t)?, t.prod()?)?;
+    same(ep::prod_axes(&t, 0, false)?, t.prod_axes([0], false)?)?;
+    same(ep::mean(&t)?, t.mean()?)?;
+    same(ep::mean_axes(&t, vec![0i64, 1], false)?, t.mean()?)?;
+    same(ep::min(&t)?, t.min()?)?;
+    same(ep::min_axes(&t, 1, false)?, t.min_axes([1], false)?)?;
+    same(ep::max(&t)?, t.max()?)?;
+    same(ep::max_axes(&t, 1, false)?, t.max_axes([1], false)?)?;
+    assert!(ep::all(&mask.logical_or(true)?)?.item::<bool>()?);
+    assert_eq!(
+        ep::all_axes(&mask, 1, false)?.to_vec::<bool>()?,
+        vec![false, true]
+    );
+    assert!(ep::any(&mask)?.item::<bool>()?);
+    assert_eq!(
+        ep::any_axes(&mask, 1, false)?.to_vec::<bool>()?,
+        vec![false, true]
+    );
+    same(ep::argmin(&t)?, t.argmin()?)?;
+    same(ep::argmax(&t)?, t.argmax()?)?;
+    same(ep::argmin_axis(&t, -1)?, t.argmin_axis(-1)?)?;
+    same(ep::argmax_axis(&t, -1)?, t.argmax_axis(-1)?)?;
+    same(ep::argsort(&t, -1)?, t.argsort(-1)?)?;
+    same(ep::sort(&t, 0)?, t.sort(0)?)?;
+    same(ep::topk(&t, 1, true)?.0, t.topk(1, true)?.0)?;
+    same(ep::cumsum(&t)?, t.cumsum()?)?;
+    same(ep::cumsum_axis(&t, 1)?, t.cumsum_axis(1)?)?;
+    // Shapes, gathers, linear algebra, neural-network helpers.
+    same(ep::transpose(&t)?, t.t()?)?;
+    same(ep::permute(&t, [1, 0])?, t.transpose()?)?;
+    same(ep::reshape(&t, [-1])?, ep::flatten(&t, 0, -1)?)?;
+    same(ep::squeeze(&ep::expand_dims(&t, 0)?)?, t.clone())?;
+    same(ep::squeeze_axes(&t.expand_dims(-1)?, -1)?, t.clone())?;
+    assert_eq!(ep::tile(&t, [2, 1])?.shape(), vec![4, 2]);
+    same(ep::flip(&t)?, ep::flip_axes(&t, [0, 1])?)?;
+    let padded = ep::pad(&t, &[(1, 1), (0, 0)], ep::PadMode::Reflect)?;
+    assert_eq!(padded.shape(), vec![4, 2]);
+    let idx = ep::astensor(ndarray::arr2(&[[1i64], [0]]));
+    same(
+        ep::take_along_axis(&t, &idx, -1)?,
+        t.take_along_axis(&idx, -1)?,
+    )?;
+    let u = ep::index_update(&t, ep::s![0, ..], 0.0)?;
+    same(ep::index(&u, ep::s![0])?, ep::zeros(&t, [2])?)?;
+    same(ep::matmul(&t, &t)?, t.matmul(&t)?)?;
+    same(ep::softmax(&t, -1)?, t.softmax(-1)?)?;
+    same(ep::log_softmax(&t, -1)?, t.log_softmax(-1)?)?;
+    let labels = ep::astensor(ndarray::arr1(&[1i64, 0]));
+    same(ep::crossentropy(&t, &labels)?, t.crossentropy(&labels)?)?;
+    same(
+        ep::onehot_like(&t, &labels, 2.0)?,
+        t.onehot_like(&labels, 2.0)?,
+    )?;
+    same(ep::inv(&t)?, t.inv()?)?;
+    same(ep::slogdet(&t)?.1, t.slogdet()?.1)?;
+    same(ep::astype(&t, ep::DType::F64)?, t.float64()?)?;
+    assert_eq!(ep::broadcast_to(&t, [3, 2, 2])?.shape(), vec![3, 2, 2]);
+    // Wrapping several, istensor, rows.
+    let [a, b] = ep::astensors([ndarray::arr1(&[1.0f32]), ndarray::arr1(&[2.0f32])]);
+    assert_eq!(ep::add(&a, &b)?.item::<f32>()?, 3.0);
+    assert!(ep::istensor(&a) && !ep::istensor(&ndarray::arr1(&[1.0f32])));
+    let mut rows = 0;
+    for row in &t {
+        assert_eq!(row.shape(), vec![2]);
+        rows += 1;
+    }
+    assert_eq!(rows, 2);
+    // Shapes and axes as any integer slices, arrays or Vecs.
+    assert_eq!(t.reshape(t.shape())?.shape(), vec![2, 2]);
+    assert_eq!(t.permute([-1, 0])?.shape(), vec![2, 2]);
+    assert_eq!(t.sum_axes(vec![-1i32], false)?.shape(), vec![2]);
+    Ok(())
+}
+
+/// writing-once.md, pattern 0: `T::AnyDType` for a dtype-changing function.
+#[test]
+fn writing_once_any_dtype() -> ep::Result<()> {
+    fn predict<T: ep::Native>(logits: T) -> ep::Result<T::AnyDType> {
+        ep::astensor(logits).argmax_axis(-1)?.into_raw()
+    }
+    let logits = ep::ndarray::arr2(&[[0.1f32, 0.9], [0.8, 0.2]]).into_dyn();
+    let classes: ep::NdTensor = predict(logits)?;
+    assert_eq!(ep::astensor(classes).to_vec::<i64>()?, vec![1, 0]);
+    Ok(())
+}
