@@ -140,3 +140,33 @@ pub fn astensors<T: Native, const N: usize>(xs: [T; N]) -> [EagerTensor; N] {
 pub fn istensor<T: 'static>(_x: &T) -> bool {
     std::any::TypeId::of::<T>() == std::any::TypeId::of::<EagerTensor>()
 }
+
+/// The Kullback–Leibler divergence KL(p ‖ q) of the distributions given by
+/// two sets of logits, along `axis` (EagerPy's `kl_div_with_logits`):
+/// `sum(softmax(p) * (log_softmax(p) - log_softmax(q)))`.
+///
+/// ```
+/// # use eager_tensor as ep;
+/// let p = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![0.0f64, 0.0], &[2])?;
+/// let q = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![0.0f64, 3f64.ln()], &[2])?;
+/// let kl = ep::kl_div_with_logits(&p, &q, -1, false)?.item::<f64>()?;
+/// assert!((kl - 0.5 * (4.0f64 / 3.0).ln()).abs() < 1e-12);
+/// # Ok::<(), ep::Error>(())
+/// ```
+pub fn kl_div_with_logits(
+    logits_p: &EagerTensor,
+    logits_q: &EagerTensor,
+    axis: impl IntoAxis,
+    keepdims: bool,
+) -> Result<EagerTensor> {
+    let axis = axis.into_axis();
+    let log_p = logits_p.log_softmax(axis)?;
+    let log_q = logits_q.log_softmax(axis)?;
+    log_p
+        .exp()?
+        .mul(&log_p.sub(&log_q)?)?
+        .sum_axes(axis, keepdims)
+}
+
+/// This crate's version (EagerPy's `__version__`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
