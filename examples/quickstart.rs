@@ -50,7 +50,7 @@ fn main() -> ep::Result<()> {
     );
     println!(
         "L1 norms of the rows: {:?}",
-        ep::norms::l1(&t, &[1], false)?.to_vec::<f32>()?
+        ep::norms::l1(&t, [1], false)?.to_vec::<f32>()?
     );
     println!("softmax of the rows:\n{}", t.softmax(-1)?);
 
@@ -63,7 +63,7 @@ fn main() -> ep::Result<()> {
     println!("cross-entropy = {:.4}, accuracy = {acc:.3}", loss[[]]);
 
     // 4. Mistakes are errors that name the op, never panics.
-    match t.reshape(&[4, -1]) {
+    match t.reshape([4, -1]) {
         Ok(_) => println!("unexpected"),
         Err(e) => println!("error, as expected: {e}"),
     }

@@ -18,10 +18,10 @@
 //! ```
 //! # use eager_tensor as ep;
 //! let x = ep::arange(&ep::EagerTensor::zeros(ep::Backend::NdArray, &[], ep::DType::I64)?, 0, 6, 1)?;
-//! let y = x.reshape(&[2, -1])?;               // i32 literals, -1 inferred
-//! let z = x.reshape(&y.shape())?;             // Vec<usize> from shape()
+//! let y = x.reshape([2, -1])?;                // i32 literals, -1 inferred
+//! let z = x.reshape(y.shape())?;              // Vec<usize> from shape()
 //! assert_eq!(z.shape(), vec![2, 3]);
-//! assert_eq!(y.permute(&[-1, 0])?.shape(), vec![3, 2]);
+//! assert_eq!(y.permute([-1, 0])?.shape(), vec![3, 2]);
 //! assert_eq!(y.sum_axes(-1, false)?.to_vec::<i64>()?, vec![3, 12]);
 //! # Ok::<(), ep::Error>(())
 //! ```
