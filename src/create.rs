@@ -142,7 +142,19 @@ impl EagerTensor {
         })?;
         seed.dyn_full(shape, v, dtype)
     }
-    /// Zeros on `backend`.
+    /// Zeros on `backend`. For zeros *like* an existing tensor (its
+    /// backend, device and dtype) use [`ep::zeros(&x, shape)`](zeros), or
+    /// `x.zeros(shape)` with `use eager_tensor::prelude::*` (the
+    /// [`CreateLike`] trait: the method cannot be inherent, this function
+    /// has its name).
+    ///
+    /// ```
+    /// use eager_tensor::{self as ep, prelude::*};
+    /// let t = ep::EagerTensor::zeros(ep::Backend::NdArray, [2, 3], ep::DType::F32)?;
+    /// assert_eq!(t.zeros([4])?.shape(), vec![4]); // like `t`: f32 on ndarray
+    /// assert_eq!(ep::zeros(&t, [4])?.dtype(), ep::DType::F32);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn zeros(backend: Backend, shape: impl IntoShape, dtype: DType) -> Result<EagerTensor> {
         Self::full_on(backend, &dims("zeros", shape)?, Scalar::I64(0), dtype)
     }

@@ -163,7 +163,10 @@ impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
 ///
 /// Every operation is routed to the framework that owns the tensor and
 /// returns [`Result`], so chains read `x.square()?.sum()?.sqrt()?`. Cloning
-/// is cheap: the clone shares the buffer.
+/// is cheap: the clone shares the buffer. Every method also exists as a
+/// free function (`ep::abs(&x)`, `ep::clip(&x, 0.0, 1.0)`, EagerPy's
+/// spelling); creating tensors *like* `x` as methods (`x.zeros(shape)`,
+/// `x.ones(..)`, `x.full(..)`) needs `use eager_tensor::prelude::*`.
 ///
 /// ```
 /// use eager_tensor as ep;
