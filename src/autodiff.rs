@@ -115,6 +115,18 @@ impl EagerTensor {
     pub fn is_traced(&self) -> bool {
         matches!(self, EagerTensor::Traced(_))
     }
+    /// Whether this tensor is a placeholder of a function being compiled by
+    /// [`jit`](crate::jit) (xla): it has no value yet, so checks that read
+    /// values are left to the program (see the `jit` module docs).
+    pub fn in_jit(&self) -> bool {
+        match self {
+            EagerTensor::Traced(t) => t.value().in_jit(),
+            #[cfg(feature = "xla")]
+            EagerTensor::Xla(x) => x.is_traced_by_jit(),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
+    }
     fn traced(&self) -> Option<&Traced> {
         match self {
             EagerTensor::Traced(t) => Some(t),

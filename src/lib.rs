@@ -44,6 +44,7 @@ mod autodiff;
 mod create;
 mod free;
 mod index;
+mod jit;
 pub mod norms;
 mod operand;
 mod ops;
@@ -67,6 +68,7 @@ pub use eager_core::{
 };
 pub use free::*;
 pub use index::{Ellipsis, IndexItem, NewAxis};
+pub use jit::{jit, jit1, Jit, Jit1};
 /// The `ndarray` crate this build uses, for naming the ndarray natives
 /// (`ep::ndarray::arr2`, `ep::ndarray::ArrayD`) without a version clash.
 pub use ndarray;

@@ -96,6 +96,9 @@ pub(crate) fn binary_operands(op: BinaryOp, a: Operand, b: Operand) -> Result<Ea
     if op == Pow && compute.is_int() && !compute.is_unsigned() {
         let negative = match &b {
             Operand::Scalar(s) => s.to_f64() < 0.0,
+            // Inside jit there is no value to check (the power is computed
+            // as integers over every exponent bit, as on the device).
+            Operand::Tensor(t) if t.in_jit() => false,
             Operand::Tensor(t) => t.numel() > 0 && t.min()?.cast_to(DType::I64)?.item::<i64>()? < 0,
         };
         if negative {
@@ -687,6 +690,11 @@ impl EagerTensor {
     }
     /// True when every element is finite (no NaN, no ±inf).
     fn isfinite_all(&self) -> Result<bool> {
+        if self.in_jit() {
+            // No values inside jit: a non-finite matrix gives what the
+            // elimination gives (NaN/inf), as in `jax.jit`.
+            return Ok(true);
+        }
         let bad = self.isnan()?.logical_or(&self.isinf()?)?;
         Ok(!bad.any()?.item::<bool>()?)
     }

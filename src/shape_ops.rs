@@ -369,6 +369,12 @@ pub(crate) fn checked_index(
     if idx.numel() == 0 {
         return Ok(idx);
     }
+    if idx.in_jit() {
+        // Inside jit the indices have no values to check: negative ones
+        // wrap, out-of-range ones clamp (XLA's gather), as in `jax.jit`.
+        let n = n as i64;
+        return idx.lt(0i64)?.where_cond(&idx.add(n)?, &idx);
+    }
     let lo = idx.min()?.item::<i64>()?;
     let hi = idx.max()?.item::<i64>()?;
     let n = n as i64;

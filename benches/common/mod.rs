@@ -50,7 +50,10 @@ pub fn ratio_table(groups: &[&str], a: &str, b: &str) {
 pub fn ready(t: &eager_tensor::EagerTensor) {
     #[cfg(feature = "xla")]
     if let Ok(x) = t.as_raw::<eager_tensor::XlaTensor>() {
-        x.buffer().block_until_ready().expect("xla result");
+        x.buffer()
+            .expect("a computed xla tensor")
+            .block_until_ready()
+            .expect("xla result");
     }
     let _ = t;
 }

@@ -11,7 +11,7 @@
 pub mod pjrt;
 mod tensor;
 
-pub use tensor::{cache_capacity, cache_len, seed, set_cache_capacity, XlaTensor};
+pub use tensor::{cache_capacity, cache_len, jit, seed, set_cache_capacity, XlaTensor};
 
 use pjrt::{Api, Buffer, Client, ElementType, Executable, PjrtError};
 use std::borrow::Borrow;

@@ -14,16 +14,18 @@ use eager_core::{
 };
 use std::sync::{Arc, OnceLock};
 
+pub mod jit;
 mod linalg;
 mod random;
 
 pub use random::seed;
 
 /// The native tensor of the XLA backend: a device buffer of the backend's
-/// PJRT client, with its dtype and shape; shared on clone.
+/// PJRT client, with its dtype and shape; shared on clone. Inside a
+/// [`jit`] trace it is a value of the program being traced instead.
 #[derive(Clone)]
 pub struct XlaTensor {
-    buf: Arc<Buffer>,
+    val: Val,
     dtype: DType,
     shape: Vec<usize>,
     /// The executable that computed `buf` (none for uploads): kept alive as
@@ -40,10 +42,60 @@ impl std::fmt::Debug for XlaTensor {
     }
 }
 
+/// What an [`XlaTensor`] holds: a device buffer, or a value (SSA name) of
+/// a program being traced by [`jit`].
+#[derive(Clone)]
+enum Val {
+    Buf(Arc<Buffer>),
+    Sym(Arc<jit::TraceInner>, String),
+}
+
 impl XlaTensor {
-    /// The device buffer.
-    pub fn buffer(&self) -> &Arc<Buffer> {
-        &self.buf
+    /// The device buffer; an error for a value inside a [`jit`] trace,
+    /// which has none until the program runs.
+    pub fn buffer(&self) -> Result<&Arc<Buffer>> {
+        match &self.val {
+            Val::Buf(b) => Ok(b),
+            Val::Sym(..) => Err(jit::not_inside("buffer")),
+        }
+    }
+    /// Whether this is a value of a program being traced by [`jit`].
+    pub fn is_traced_by_jit(&self) -> bool {
+        matches!(self.val, Val::Sym(..))
+    }
+    /// The host copy, for `op` (an error naming `op` inside a [`jit`]
+    /// trace).
+    fn host(&self, op: &'static str) -> Result<HostData> {
+        let b = self.host_value(op)?;
+        fn chunks<const N: usize, T>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
+            b.chunks_exact(N)
+                .map(|c| f(c.try_into().unwrap_or([0; N])))
+                .collect()
+        }
+        use eager_core::{bf16, f16};
+        Ok(match self.dtype {
+            DType::Bool => HostData::Bool(b.iter().map(|&x| x != 0).collect()),
+            DType::U8 => HostData::U8(b),
+            DType::I8 => HostData::I8(chunks(&b, i8::from_ne_bytes)),
+            DType::I16 => HostData::I16(chunks(&b, i16::from_ne_bytes)),
+            DType::U16 => HostData::U16(chunks(&b, u16::from_ne_bytes)),
+            DType::I32 => HostData::I32(chunks(&b, i32::from_ne_bytes)),
+            DType::U32 => HostData::U32(chunks(&b, u32::from_ne_bytes)),
+            DType::I64 => HostData::I64(chunks(&b, i64::from_ne_bytes)),
+            DType::U64 => HostData::U64(chunks(&b, u64::from_ne_bytes)),
+            DType::F16 => HostData::F16(chunks(&b, f16::from_ne_bytes)),
+            DType::BF16 => HostData::BF16(chunks(&b, bf16::from_ne_bytes)),
+            DType::F32 => HostData::F32(chunks(&b, f32::from_ne_bytes)),
+            DType::F64 => HostData::F64(chunks(&b, f64::from_ne_bytes)),
+        })
+    }
+    /// The host copy of the value, for `op`; inside a [`jit`] trace an
+    /// error naming `op` (the value is not computed yet).
+    fn host_value(&self, op: &'static str) -> Result<Vec<u8>> {
+        match &self.val {
+            Val::Buf(b) => b.to_host().map_err(fw(op)),
+            Val::Sym(..) => Err(jit::not_inside(op)),
+        }
     }
 }
 
@@ -119,6 +171,14 @@ fn exec(
     inputs: &[&XlaTensor],
     build: impl Fn(&mut Prog, &[String]) -> Result<Vec<Out>>,
 ) -> Result<Vec<XlaTensor>> {
+    if let Some(trace) = inputs.iter().find_map(|t| match &t.val {
+        Val::Sym(tr, _) => Some(tr.clone()),
+        Val::Buf(_) => None,
+    }) {
+        // Inside a jit trace: the same lowering, emitted into the traced
+        // program instead of compiled on its own.
+        return jit::emit(&trace, op, inputs, build);
+    }
     let c = rt(op)?;
     let mut v = Vec::with_capacity(1 + attrs.len() + 4 * inputs.len());
     v.push(attrs.len() as i64);
@@ -159,13 +219,16 @@ fn exec(
             });
         }
     }
-    let bufs: Vec<&Buffer> = inputs.iter().map(|t| t.buf.as_ref()).collect();
+    let bufs = inputs
+        .iter()
+        .map(|t| t.buffer().map(|b| b.as_ref()))
+        .collect::<Result<Vec<&Buffer>>>()?;
     let out = exe.execute(&bufs, &exe.meta.pjrt_outs).map_err(fw(op))?;
     Ok(out
         .into_iter()
         .zip(&exe.meta.outs)
         .map(|(buf, (d, s))| XlaTensor {
-            buf: Arc::new(buf),
+            val: Val::Buf(Arc::new(buf)),
             dtype: *d,
             shape: s.clone(),
             _exe: Some(exe.clone()),
@@ -436,7 +499,7 @@ fn upload(op: &'static str, data: &HostData, shape: &[usize]) -> Result<XlaTenso
     let dims: Vec<i64> = shape.iter().map(|&x| x as i64).collect();
     let buf = c.buffer(data.as_bytes(), et(d), &dims).map_err(fw(op))?;
     Ok(XlaTensor {
-        buf: Arc::new(buf),
+        val: Val::Buf(Arc::new(buf)),
         dtype: d,
         shape: shape.to_vec(),
         _exe: None,
@@ -876,28 +939,7 @@ impl BackendTensor for XlaTensor {
         upload("from_vec", &data, shape)
     }
     fn to_host(&self) -> Result<HostData> {
-        let b = self.buf.to_host().map_err(fw("to_vec"))?;
-        fn chunks<const N: usize, T>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
-            b.chunks_exact(N)
-                .map(|c| f(c.try_into().unwrap_or([0; N])))
-                .collect()
-        }
-        use eager_core::{bf16, f16};
-        Ok(match self.dtype {
-            DType::Bool => HostData::Bool(b.iter().map(|&x| x != 0).collect()),
-            DType::U8 => HostData::U8(b),
-            DType::I8 => HostData::I8(chunks(&b, i8::from_ne_bytes)),
-            DType::I16 => HostData::I16(chunks(&b, i16::from_ne_bytes)),
-            DType::U16 => HostData::U16(chunks(&b, u16::from_ne_bytes)),
-            DType::I32 => HostData::I32(chunks(&b, i32::from_ne_bytes)),
-            DType::U32 => HostData::U32(chunks(&b, u32::from_ne_bytes)),
-            DType::I64 => HostData::I64(chunks(&b, i64::from_ne_bytes)),
-            DType::U64 => HostData::U64(chunks(&b, u64::from_ne_bytes)),
-            DType::F16 => HostData::F16(chunks(&b, f16::from_ne_bytes)),
-            DType::BF16 => HostData::BF16(chunks(&b, bf16::from_ne_bytes)),
-            DType::F32 => HostData::F32(chunks(&b, f32::from_ne_bytes)),
-            DType::F64 => HostData::F64(chunks(&b, f64::from_ne_bytes)),
-        })
+        self.host("to_vec")
     }
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
         // One element goes up; the device broadcasts it.
@@ -905,6 +947,11 @@ impl BackendTensor for XlaTensor {
         v.broadcast_to(shape)
     }
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
+        if self.is_traced_by_jit() {
+            // Drawn on the host side at trace time, the numbers would be
+            // frozen into the program: draw outside and pass them in.
+            return Err(jit::not_inside("random"));
+        }
         random::draw(dist, shape, dtype)
     }
 

@@ -68,14 +68,14 @@ pub(super) fn nonzero(x: &XlaTensor) -> Result<XlaTensor> {
             (count, DType::I64, vec![]),
         ])
     })?;
-    let count = match out[1].to_host()? {
+    let count = match out[1].host("nonzero")? {
         HostData::I64(v) => v.first().copied().unwrap_or(0) as usize,
         _ => 0,
     };
     if count == n {
         return Ok(out[0].clone());
     }
-    match out[0].to_host()? {
+    match out[0].host("nonzero")? {
         HostData::I64(mut v) => {
             v.truncate(count * nd);
             upload("nonzero", &HostData::I64(v), &[count, nd])
@@ -87,7 +87,7 @@ pub(super) fn nonzero(x: &XlaTensor) -> Result<XlaTensor> {
 fn is_true(x: &XlaTensor) -> Result<bool> {
     // Every value converts to a non-zero f64 exactly when it is non-zero
     // (NaN included).
-    Ok(x.to_host()?.to_f64s().iter().any(|&v| v != 0.0))
+    Ok(x.host("nonzero")?.to_f64s().iter().any(|&v| v != 0.0))
 }
 
 /// The elimination's results: the eliminated `[b, n, w]` matrix, and per
@@ -269,7 +269,12 @@ pub(super) fn inv(x: &XlaTensor) -> Result<XlaTensor> {
         let any = p.reduce_by(&e.stop, "or", 0.0, DType::Bool, &[b], &[0]);
         Ok(vec![(r, d, s.clone()), (any, DType::Bool, vec![])])
     })?;
-    if let HostData::Bool(v) = out[1].to_host()? {
+    if out[1].is_traced_by_jit() {
+        // Inside jit the singular flag has no value: a singular matrix
+        // gives inf/NaN, as `jnp.linalg.inv` does.
+        return Ok(out[0].clone());
+    }
+    if let HostData::Bool(v) = out[1].host("inv")? {
         if v.first() == Some(&true) {
             return Err(Error::invalid("inv", "the matrix is singular"));
         }

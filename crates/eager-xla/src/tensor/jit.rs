@@ -1,0 +1,244 @@
+//! `jit`: a whole function as one StableHLO program, compiled once per
+//! input signature — JAX's `jax.jit` for this backend.
+//!
+//! A [`Trace`] makes symbolic [`XlaTensor`]s for the inputs; every op on
+//! them runs the op's usual lowering (the `build` closure every op already
+//! hands to `exec`) into the trace's one program instead of compiling and
+//! running a program of its own. [`Trace::finish`] compiles the program;
+//! [`Program::run`] runs it on buffers. The facade's `ep::jit` keeps one
+//! program per input signature, so later calls are one launch.
+//!
+//! Tensors the function uses that are not its inputs (captured from outside,
+//! or made inside from host values: `full`, scalars of binary ops,
+//! `from_vec`) become extra parameters whose buffers the compiled program
+//! keeps: constants, frozen at the first trace, as closed-over arrays are in
+//! `jax.jit`. A value that must come to the host while tracing (`item`,
+//! `to_vec`, `nonzero`'s count, `inv`'s singular check, a random draw) is an
+//! error naming the op, as JAX's tracers raise: it does not exist yet.
+
+use super::{et, fw, rt, Meta, Out, Prog, Val, XlaTensor};
+use crate::pjrt::Buffer;
+use crate::Compiled;
+use eager_core::{Backend, DType, Error, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// The state of one trace, shared by its symbolic tensors.
+pub struct TraceInner {
+    state: Mutex<State>,
+}
+
+struct State {
+    prog: Prog,
+    /// The function's inputs, the first parameters.
+    inputs: Vec<(DType, Vec<usize>)>,
+    /// Buffers captured as parameters after the inputs, in order.
+    captured: Vec<Arc<Buffer>>,
+    /// Parameter name of each captured buffer (by address), so a buffer
+    /// used twice is one parameter.
+    names: HashMap<usize, String>,
+    /// Set once the first op is emitted: inputs must come before.
+    started: bool,
+}
+
+impl State {
+    fn capture(&mut self, b: &Arc<Buffer>, d: DType, shape: &[usize]) -> String {
+        let key = Arc::as_ptr(b) as usize;
+        if let Some(n) = self.names.get(&key) {
+            return n.clone();
+        }
+        let n = self.prog.arg(d, shape);
+        self.captured.push(b.clone());
+        self.names.insert(key, n.clone());
+        n
+    }
+}
+
+impl TraceInner {
+    fn lock(&self, op: &'static str) -> Result<MutexGuard<'_, State>> {
+        self.state.lock().map_err(|_| Error::Framework {
+            op,
+            backend: Backend::Xla,
+            msg: "a jit trace was poisoned by a panic".into(),
+        })
+    }
+}
+
+/// The error for a value needed on the host inside a trace.
+pub(super) fn not_inside(op: &'static str) -> Error {
+    Error::invalid(
+        op,
+        "needs a value that does not exist yet inside jit (the function is being \
+         traced into one program): return it from the jitted function and read it \
+         afterwards, or call this outside jit",
+    )
+}
+
+/// Emits an op's lowering into the trace's program (called by `exec` when an
+/// input is symbolic).
+pub(super) fn emit(
+    trace: &Arc<TraceInner>,
+    op: &'static str,
+    inputs: &[&XlaTensor],
+    build: impl Fn(&mut Prog, &[String]) -> Result<Vec<Out>>,
+) -> Result<Vec<XlaTensor>> {
+    let mut st = trace.lock(op)?;
+    st.started = true;
+    let mut names = Vec::with_capacity(inputs.len());
+    for t in inputs {
+        names.push(match &t.val {
+            Val::Sym(tr, n) if Arc::ptr_eq(tr, trace) => n.clone(),
+            Val::Sym(..) => {
+                return Err(Error::invalid(
+                    op,
+                    "mixes values of two different jit traces",
+                ))
+            }
+            Val::Buf(b) => st.capture(b, t.dtype, &t.shape),
+        });
+    }
+    let outs = build(&mut st.prog, &names)?;
+    Ok(outs
+        .into_iter()
+        .map(|(n, d, s)| XlaTensor {
+            val: Val::Sym(trace.clone(), n),
+            dtype: d,
+            shape: s,
+            _exe: None,
+        })
+        .collect())
+}
+
+/// A function being traced into one program.
+pub struct Trace(Arc<TraceInner>);
+
+impl Default for Trace {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Trace {
+    /// An empty trace.
+    pub fn new() -> Trace {
+        Trace(Arc::new(TraceInner {
+            state: Mutex::new(State {
+                prog: Prog::new(),
+                inputs: Vec::new(),
+                captured: Vec::new(),
+                names: HashMap::new(),
+                started: false,
+            }),
+        }))
+    }
+
+    /// The next input of the function: a symbolic tensor of `dtype` and
+    /// `shape`. Every input is declared before the first op.
+    pub fn input(&self, dtype: DType, shape: &[usize]) -> Result<XlaTensor> {
+        let mut st = self.0.lock("jit")?;
+        if st.started || !st.captured.is_empty() {
+            return Err(Error::invalid(
+                "jit",
+                "inputs are declared before the traced function runs",
+            ));
+        }
+        let n = st.prog.arg(dtype, shape);
+        st.inputs.push((dtype, shape.to_vec()));
+        Ok(XlaTensor {
+            val: Val::Sym(self.0.clone(), n),
+            dtype,
+            shape: shape.to_vec(),
+            _exe: None,
+        })
+    }
+
+    /// Compiles the traced program with `outputs` as its results (values of
+    /// this trace, its inputs, or tensors from outside, which are returned
+    /// as the constants they are).
+    pub fn finish(self, outputs: &[XlaTensor]) -> Result<Program> {
+        let op = "jit";
+        let mut st = self.0.lock(op)?;
+        let mut outs: Vec<Out> = Vec::with_capacity(outputs.len());
+        for t in outputs {
+            let name = match &t.val {
+                Val::Sym(tr, n) if Arc::ptr_eq(tr, &self.0) => n.clone(),
+                Val::Sym(..) => {
+                    return Err(Error::invalid(op, "returns a value of another jit trace"))
+                }
+                Val::Buf(b) => st.capture(b, t.dtype, &t.shape),
+            };
+            outs.push((name, t.dtype, t.shape.clone()));
+        }
+        let text = st.prog.text(&outs);
+        let client = rt(op)?;
+        let exe = client.compile(&text).map_err(fw(op))?;
+        let meta = Meta {
+            pjrt_outs: outs
+                .iter()
+                .map(|(_, d, s)| (et(*d), s.iter().map(|&x| x as i64).collect()))
+                .collect(),
+            outs: outs.into_iter().map(|(_, d, s)| (d, s)).collect(),
+            #[cfg(debug_assertions)]
+            text,
+        };
+        Ok(Program {
+            exe: Arc::new(Compiled { exe, meta }),
+            inputs: std::mem::take(&mut st.inputs),
+            captured: std::mem::take(&mut st.captured),
+        })
+    }
+}
+
+/// A traced function compiled into one executable.
+pub struct Program {
+    exe: Arc<Compiled<Meta>>,
+    inputs: Vec<(DType, Vec<usize>)>,
+    captured: Vec<Arc<Buffer>>,
+}
+
+impl Program {
+    /// Runs the program: one launch for the whole function. The inputs must
+    /// have the dtypes and shapes it was traced with.
+    pub fn run(&self, inputs: &[&XlaTensor]) -> Result<Vec<XlaTensor>> {
+        let op = "jit";
+        if inputs.len() != self.inputs.len()
+            || inputs
+                .iter()
+                .zip(&self.inputs)
+                .any(|(t, (d, s))| t.dtype != *d || &t.shape != s)
+        {
+            return Err(Error::invalid(
+                op,
+                "inputs differ from the signature the program was traced for",
+            ));
+        }
+        let mut bufs: Vec<&Buffer> = Vec::with_capacity(inputs.len() + self.captured.len());
+        for t in inputs {
+            bufs.push(t.buffer()?.as_ref());
+        }
+        bufs.extend(self.captured.iter().map(|b| b.as_ref()));
+        let out = self
+            .exe
+            .execute(&bufs, &self.exe.meta.pjrt_outs)
+            .map_err(fw(op))?;
+        Ok(out
+            .into_iter()
+            .zip(&self.exe.meta.outs)
+            .map(|(buf, (d, s))| XlaTensor {
+                val: Val::Buf(Arc::new(buf)),
+                dtype: *d,
+                shape: s.clone(),
+                _exe: Some(self.exe.clone()),
+            })
+            .collect())
+    }
+    /// The StableHLO text of the program (debug builds only).
+    #[cfg(debug_assertions)]
+    pub fn text(&self) -> &str {
+        &self.exe.meta.text
+    }
+    /// How many tensors the program captured as constants.
+    pub fn captured_len(&self) -> usize {
+        self.captured.len()
+    }
+}
