@@ -26,6 +26,8 @@ fn main() {
     eager_tensor::tch::set_num_threads(1);
     let mut c = Criterion::default().configure_from_args();
     let mut groups = Vec::new();
+    #[allow(unused_mut)]
+    let mut jit_rows: Vec<Vec<common::Paired>> = Vec::new();
     for backend in Backend::enabled() {
         let like = EagerTensor::zeros(backend, [], DType::F32).expect("like");
         ep::seed(1);
@@ -77,10 +79,98 @@ fn main() {
         }
         g.finish();
         groups.push(name);
+        #[cfg(feature = "xla")]
+        if backend == Backend::Xla {
+            jit_rows.push(bench_jit(&x, &y, &params));
+        }
     }
     c.final_summary();
     let names: Vec<&str> = groups.iter().map(|s| s.as_str()).collect();
     common::ratio_table(&names, "forward", "value_and_grad");
     #[cfg(feature = "torch")]
     common::ratio_table(&["mlp_torch"], "tch_direct", "value_and_grad");
+    for rows in &jit_rows {
+        common::paired_table(rows, "a", "b");
+    }
+}
+
+/// The MLP step (value and gradients) on xla three ways, in paired rounds:
+/// the tape op by op (eager) against `ep::jit` (one program), and `ep::jit`
+/// against PJRT executing the very same program text directly (the floor:
+/// what the jit wrapper costs).
+#[cfg(feature = "xla")]
+fn bench_jit(x: &EagerTensor, y: &EagerTensor, params: &[EagerTensor]) -> Vec<common::Paired> {
+    use eager_tensor::backends::xla::{self as xb, jit::Trace, pjrt::Buffer};
+    let step = |xs: &[EagerTensor]| -> ep::Result<Vec<EagerTensor>> {
+        let refs: Vec<&EagerTensor> = xs[2..].iter().collect();
+        let (v, grads) = ep::value_and_grads(|p| loss(p, &xs[0], &xs[1]), &refs)?;
+        let mut out = vec![v];
+        out.extend(grads);
+        Ok(out)
+    };
+    let mut inputs = vec![x.clone(), y.clone()];
+    inputs.extend(params.iter().cloned());
+    let refs: Vec<&EagerTensor> = inputs.iter().collect();
+    let jitted = ep::jit(step);
+    let ready_all = |outs: Vec<EagerTensor>| outs.iter().for_each(common::ready);
+    // The same program, compiled and run through PJRT directly.
+    let trace = Trace::new();
+    let sym: Vec<EagerTensor> = inputs
+        .iter()
+        .map(|t| {
+            trace
+                .input(t.dtype(), &t.shape())
+                .map(EagerTensor::Xla)
+                .expect("input")
+        })
+        .collect();
+    let outs: Vec<xb::XlaTensor> = step(&sym)
+        .expect("trace")
+        .into_iter()
+        .map(|t| t.into_raw().expect("xla"))
+        .collect();
+    let program = trace.finish(&outs).expect("compile");
+    let client = xb::client().expect("PJRT");
+    let exe = client.compile(program.text()).expect("compile");
+    let raw: Vec<xb::XlaTensor> = inputs
+        .iter()
+        .map(|t| t.as_raw::<xb::XlaTensor>().expect("xla").clone())
+        .collect();
+    let mut bufs: Vec<&Buffer> = raw
+        .iter()
+        .map(|t| t.buffer().expect("buffer").as_ref())
+        .collect();
+    bufs.extend(program.captured().iter().map(|b| b.as_ref()));
+    let out_types: Vec<_> = outs
+        .iter()
+        .map(|o| {
+            let shape: Vec<i64> = ep::BackendTensor::shape(o)
+                .iter()
+                .map(|&d| d as i64)
+                .collect();
+            (xb::pjrt::ElementType::F32, shape)
+        })
+        .collect();
+    let direct = || {
+        for b in exe.execute(&bufs, &out_types).expect("execute") {
+            b.block_until_ready().expect("ready");
+        }
+    };
+    vec![
+        common::paired(
+            "mlp_xla: a=eager b=jit",
+            31,
+            20,
+            || {
+                let r: Vec<&EagerTensor> = inputs[2..].iter().collect();
+                let (v, g) = ep::value_and_grads(|p| loss(p, x, y), &r).expect("grad");
+                common::ready(&v);
+                g.iter().for_each(common::ready);
+            },
+            || ready_all(jitted.call(&refs).expect("jit")),
+        ),
+        common::paired("mlp_xla: a=pjrt b=jit", 31, 50, direct, || {
+            ready_all(jitted.call(&refs).expect("jit"))
+        }),
+    ]
 }

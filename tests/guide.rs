@@ -550,3 +550,32 @@ fn writing_once_any_dtype() -> ep::Result<()> {
     assert_eq!(ep::astensor(classes).to_vec::<i64>()?, vec![1, 0]);
     Ok(())
 }
+
+/// jit.md: a training step under `ep::jit` (eager on ndarray, one program on
+/// xla), on every enabled backend.
+#[test]
+fn jit_training_step() -> ep::Result<()> {
+    for b in ep::Backend::enabled() {
+        let x = ep::EagerTensor::from_vec(b, vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2])?;
+        let y = ep::EagerTensor::from_vec(b, vec![1.0f64, 0.0], &[2, 1])?;
+        let w = ep::EagerTensor::from_vec(b, vec![0.5f64, -0.5], &[2, 1])?;
+        let bias = ep::EagerTensor::from_vec(b, vec![0.1f64], &[1])?;
+        let step = ep::jit(|xs: &[ep::EagerTensor]| {
+            let (x, y) = (&xs[0], &xs[1]);
+            let params: Vec<&ep::EagerTensor> = xs[2..].iter().collect();
+            let (loss, grads) = ep::value_and_grads(
+                |p| x.matmul(&p[0])?.add(&p[1])?.sub(y)?.square()?.mean(),
+                &params,
+            )?;
+            let mut out = vec![loss];
+            out.extend(grads);
+            Ok(out)
+        });
+        let out = step.call(&[&x, &y, &w, &bias])?;
+        // Residuals: [-0.5 + 0.1 - 1, -0.5 + 0.1 - 0] = [-1.4, -0.4].
+        assert!((out[0].item::<f64>()? - (1.96 + 0.16) / 2.0).abs() < 1e-12);
+        assert_eq!(out[1].shape(), vec![2, 1]);
+        assert!((out[2].item::<f64>()? - (-1.4 - 0.4)).abs() < 1e-12);
+    }
+    Ok(())
+}

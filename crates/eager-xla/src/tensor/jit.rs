@@ -170,6 +170,7 @@ impl Trace {
             outs.push((name, t.dtype, t.shape.clone()));
         }
         let text = st.prog.text(&outs);
+        let text_for_program = text.clone();
         let client = rt(op)?;
         let exe = client.compile(&text).map_err(fw(op))?;
         let meta = Meta {
@@ -182,6 +183,7 @@ impl Trace {
             text,
         };
         Ok(Program {
+            text: text_for_program,
             exe: Arc::new(Compiled { exe, meta }),
             inputs: std::mem::take(&mut st.inputs),
             captured: std::mem::take(&mut st.captured),
@@ -191,6 +193,7 @@ impl Trace {
 
 /// A traced function compiled into one executable.
 pub struct Program {
+    text: String,
     exe: Arc<Compiled<Meta>>,
     inputs: Vec<(DType, Vec<usize>)>,
     captured: Vec<Arc<Buffer>>,
@@ -232,10 +235,14 @@ impl Program {
             })
             .collect())
     }
-    /// The StableHLO text of the program (debug builds only).
-    #[cfg(debug_assertions)]
+    /// The StableHLO text of the program (its inputs first, then the
+    /// captured constants).
     pub fn text(&self) -> &str {
-        &self.exe.meta.text
+        &self.text
+    }
+    /// The captured constants' buffers, in parameter order after the inputs.
+    pub fn captured(&self) -> &[Arc<Buffer>] {
+        &self.captured
     }
     /// How many tensors the program captured as constants.
     pub fn captured_len(&self) -> usize {
