@@ -433,6 +433,66 @@ fn bench_xla_half(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
     }
 }
 
+/// A cached `ep::jit` call against PJRT executing the same compiled
+/// program directly (`x * y + z`, 4 f32): what the jit wrapper costs per
+/// call (goal ≤ 1 µs).
+#[cfg(feature = "xla")]
+fn bench_xla_jit(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
+    use eager_tensor::backends::xla::{self as x, jit::Trace, pjrt::Buffer, XlaTensor};
+    let f = |xs: &[EagerTensor]| -> ep::Result<Vec<EagerTensor>> {
+        Ok(vec![xs[0].mul(&xs[1])?.add(&xs[2])?])
+    };
+    let ins: Vec<EagerTensor> = (0..3)
+        .map(|i| EagerTensor::from_vec(ep::Backend::Xla, vec![i as f32; 4], &[4]).expect("in"))
+        .collect();
+    let refs: Vec<&EagerTensor> = ins.iter().collect();
+    let jitted = ep::jit(f);
+    let trace = Trace::new();
+    let sym: Vec<EagerTensor> = ins
+        .iter()
+        .map(|t| {
+            trace
+                .input(t.dtype(), &t.shape())
+                .map(EagerTensor::Xla)
+                .expect("input")
+        })
+        .collect();
+    let outs: Vec<XlaTensor> = f(&sym)
+        .expect("trace")
+        .into_iter()
+        .map(|t| t.into_raw().expect("xla"))
+        .collect();
+    let program = trace.finish(&outs).expect("compile");
+    let exe = x::client()
+        .expect("PJRT")
+        .compile(program.text())
+        .expect("compile");
+    let raw: Vec<XlaTensor> = ins
+        .iter()
+        .map(|t| t.as_raw::<XlaTensor>().expect("xla").clone())
+        .collect();
+    let bufs: Vec<&Buffer> = raw
+        .iter()
+        .map(|t| t.buffer().expect("buffer").as_ref())
+        .collect();
+    let out_types = vec![(x::pjrt::ElementType::F32, vec![4i64])];
+    pair(
+        c,
+        rows,
+        "xla_jit_call_4",
+        || {
+            for b in exe.execute(&bufs, &out_types).expect("execute") {
+                b.block_until_ready().expect("ready");
+            }
+        },
+        || {
+            for o in jitted.call(&refs).expect("jit") {
+                common::ready(&o);
+            }
+        },
+    );
+}
+
 /// The StableHLO sum of a 1-D tensor of `n` elements of type `ty`, as JAX
 /// lowers `jnp.sum`: 16-bit floats convert to f32, reduce, convert back.
 #[cfg(feature = "xla")]
@@ -471,6 +531,8 @@ fn main() {
     bench_torch_half(&mut c, &mut rows);
     #[cfg(feature = "xla")]
     bench_xla_half(&mut c, &mut rows);
+    #[cfg(feature = "xla")]
+    bench_xla_jit(&mut c, &mut rows);
     c.final_summary();
     common::ratio_table(
         &[
