@@ -8,6 +8,7 @@
 //! device buffers.
 #![warn(missing_docs)]
 
+pub mod disk;
 pub mod pjrt;
 mod tensor;
 
@@ -115,7 +116,7 @@ impl<K: Hash + Eq, M> ExecutableCache<K, M> {
         }
         let (program, meta) = build()?;
         let exe = Arc::new(Compiled {
-            exe: client.compile(&program).map_err(&err)?,
+            exe: disk::compile(client, &program).map_err(&err)?,
             meta,
         });
         let mut map = self.lock().map_err(&err)?;
@@ -301,6 +302,67 @@ mod tests {
             .execute(&[&x, &y], &[(ElementType::F32, vec![2, 2])])
             .unwrap();
         assert_eq!(f32_values(&out[0]).unwrap(), vec![4.0, 5.0, 10.0, 11.0]);
+    }
+
+    /// An executable serialized and loaded back runs like the original,
+    /// without compiling again.
+    #[test]
+    fn serialized_executables_load_without_compiling() {
+        let Some(c) = client_or_skip() else { return };
+        let program = hlo::matmul(ElementType::F32, 2, 3, 2);
+        let t = std::time::Instant::now();
+        let exe = c.compile(&program).unwrap();
+        let compiled = t.elapsed();
+        let bytes = exe.serialize().unwrap();
+        assert!(!bytes.is_empty());
+        let t = std::time::Instant::now();
+        let back = c.deserialize(&bytes).unwrap();
+        let loaded = t.elapsed();
+        eprintln!(
+            "compile {compiled:?}, load {loaded:?}, {} bytes",
+            bytes.len()
+        );
+        assert_eq!(back.num_outputs(), 1);
+        let a = f32_buffer(&c, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+        let b = f32_buffer(&c, &[1.0, 0.0, 0.0, 1.0, 1.0, 1.0], &[3, 2]).unwrap();
+        let outs = [(ElementType::F32, vec![2i64, 2])];
+        let r1 = f32_values(&exe.execute(&[&a, &b], &outs).unwrap()[0]).unwrap();
+        let r2 = f32_values(&back.execute(&[&a, &b], &outs).unwrap()[0]).unwrap();
+        assert_eq!(r1, vec![4.0, 5.0, 10.0, 11.0]);
+        assert_eq!(r1, r2);
+        assert!(c.deserialize(b"not an executable").is_err());
+    }
+
+    /// A program compiled once is on disk for the next process; a damaged
+    /// file is compiled again, never trusted.
+    #[test]
+    fn the_disk_cache_keeps_programs_and_survives_damage() {
+        let Some(c) = client_or_skip() else { return };
+        // A program no other test compiles: a unique constant.
+        let k = std::process::id();
+        let program = format!(
+            "func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {{\n  %c = stablehlo.constant dense<{k}.0> : tensor<2xf32>\n  %0 = stablehlo.add %a, %c : tensor<2xf32>\n  return %0 : tensor<2xf32>\n}}\n"
+        );
+        let Some(path) = disk::path_of(&program) else {
+            eprintln!("skipping: the disk cache is off");
+            return;
+        };
+        let _ = std::fs::remove_file(&path);
+        let run = |exe: &Executable| {
+            let a = f32_buffer(&c, &[1.0, 2.0], &[2]).unwrap();
+            f32_values(&exe.execute(&[&a], &[(ElementType::F32, vec![2])]).unwrap()[0]).unwrap()
+        };
+        let want = vec![1.0 + k as f32, 2.0 + k as f32];
+        assert_eq!(run(&disk::compile(&c, &program).unwrap()), want);
+        assert!(path.exists(), "stored at {}", path.display());
+        assert_eq!(run(&disk::compile(&c, &program).unwrap()), want, "loaded");
+        std::fs::write(&path, b"damaged").unwrap();
+        assert_eq!(
+            run(&disk::compile(&c, &program).unwrap()),
+            want,
+            "recompiled"
+        );
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

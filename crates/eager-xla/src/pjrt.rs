@@ -41,9 +41,11 @@ mod slot {
     pub const CLIENT_BUFFER_FROM_HOST: usize = 22;
     pub const EXECUTABLE_DESTROY: usize = 40;
     pub const EXECUTABLE_NUM_OUTPUTS: usize = 44;
+    pub const EXECUTABLE_SERIALIZE: usize = 49;
     pub const LOADED_EXECUTABLE_DESTROY: usize = 50;
     pub const LOADED_EXECUTABLE_GET_EXECUTABLE: usize = 51;
     pub const LOADED_EXECUTABLE_EXECUTE: usize = 55;
+    pub const EXECUTABLE_DESERIALIZE_AND_LOAD: usize = 56;
     pub const BUFFER_DESTROY: usize = 58;
     pub const BUFFER_TO_HOST: usize = 70;
     pub const BUFFER_READY_EVENT: usize = 72;
@@ -201,6 +203,28 @@ struct NumOutputsArgs {
     ext: P,
     executable: P,
     num_outputs: usize,
+}
+
+#[repr(C)]
+struct SerializeArgs {
+    struct_size: usize,
+    ext: P,
+    executable: P,
+    serialized_bytes: *const u8,
+    serialized_bytes_size: usize,
+    serialized_executable: P,
+    serialized_executable_deleter: Option<unsafe extern "C" fn(P)>,
+}
+#[repr(C)]
+struct DeserializeArgs {
+    struct_size: usize,
+    ext: P,
+    client: P,
+    serialized_executable: *const u8,
+    serialized_executable_size: usize,
+    loaded_executable: P,
+    overridden_serialized_compile_options: *const u8,
+    overridden_serialized_compile_options_size: usize,
 }
 
 fn args<T>() -> T {
@@ -461,9 +485,26 @@ impl Client {
         a.compile_options = COMPILE_OPTIONS.as_ptr();
         a.compile_options_size = COMPILE_OPTIONS.len();
         self.api.call(slot::CLIENT_COMPILE, &mut a)?;
+        self.loaded(a.executable)
+    }
+
+    /// Loads an executable serialized by [`Executable::serialize`] (by this
+    /// plugin build: a program compiled by another build is refused).
+    pub fn deserialize(self: &Arc<Self>, bytes: &[u8]) -> Result<Executable> {
+        let mut a: DeserializeArgs = args();
+        a.client = self.client;
+        a.serialized_executable = bytes.as_ptr();
+        a.serialized_executable_size = bytes.len();
+        self.api
+            .call(slot::EXECUTABLE_DESERIALIZE_AND_LOAD, &mut a)?;
+        self.loaded(a.loaded_executable)
+    }
+
+    /// Wraps a loaded executable, reading its number of outputs.
+    fn loaded(self: &Arc<Self>, loaded: P) -> Result<Executable> {
         let mut exe = Executable {
             client: self.clone(),
-            exe: a.executable,
+            exe: loaded,
             num_outputs: 0,
         };
         let mut g: GetExecutableArgs = args();
@@ -531,6 +572,35 @@ impl Executable {
     /// Number of results.
     pub fn num_outputs(&self) -> usize {
         self.num_outputs
+    }
+
+    /// The compiled program as bytes ([`Client::deserialize`] loads them
+    /// back without compiling), for a cache across processes.
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        let api = &self.client.api;
+        let mut g: GetExecutableArgs = args();
+        g.loaded_executable = self.exe;
+        api.call(slot::LOADED_EXECUTABLE_GET_EXECUTABLE, &mut g)?;
+        let mut a: SerializeArgs = args();
+        a.executable = g.executable;
+        let r = api.call(slot::EXECUTABLE_SERIALIZE, &mut a);
+        let bytes = if r.is_ok() && !a.serialized_bytes.is_null() {
+            // SAFETY: the plugin returned this many bytes at this address,
+            // alive until the deleter runs below.
+            unsafe { std::slice::from_raw_parts(a.serialized_bytes, a.serialized_bytes_size) }
+                .to_vec()
+        } else {
+            Vec::new()
+        };
+        if let Some(delete) = a.serialized_executable_deleter {
+            if !a.serialized_executable.is_null() {
+                // SAFETY: the plugin's own deleter for the memory it returned, once.
+                unsafe { delete(a.serialized_executable) };
+            }
+        }
+        api.destroy(slot::EXECUTABLE_DESTROY, g.executable);
+        r?;
+        Ok(bytes)
     }
 
     /// Queues a run on the client's device and returns its results at once

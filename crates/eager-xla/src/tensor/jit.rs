@@ -172,7 +172,7 @@ impl Trace {
         let text = st.prog.text(&outs);
         let text_for_program = text.clone();
         let client = rt(op)?;
-        let exe = client.compile(&text).map_err(fw(op))?;
+        let exe = crate::disk::compile(&client, &text).map_err(fw(op))?;
         let meta = Meta {
             pjrt_outs: outs
                 .iter()
