@@ -14,20 +14,79 @@ mod tensor;
 
 pub use tensor::{cache_capacity, cache_len, jit, seed, set_cache_capacity, XlaTensor};
 
-use pjrt::{Api, Buffer, Client, ElementType, Executable, PjrtError};
+use pjrt::{Api, Buffer, Client, ElementType, Executable, OptionValue, PjrtError};
 use std::borrow::Borrow;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The process-wide client on the plugin found by [`pjrt::plugin_path`].
 pub fn client() -> Result<Arc<Client>, PjrtError> {
-    static CLIENT: OnceLock<Result<Arc<Client>, PjrtError>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
             let path = pjrt::plugin_path().map_err(PjrtError)?;
-            Ok(Arc::new(Client::new(Api::load(&path)?)?))
+            let options = client_options()?;
+            let named: Vec<(&str, OptionValue)> = options
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.clone()))
+                .collect();
+            Ok(Arc::new(Client::with_options(Api::load(&path)?, &named)?))
         })
         .clone()
+}
+
+static CLIENT: OnceLock<Result<Arc<Client>, PjrtError>> = OnceLock::new();
+static OPTIONS: OnceLock<Vec<(String, OptionValue)>> = OnceLock::new();
+
+/// The environment variable with the PJRT client's create options:
+/// `name=value` pairs separated by commas (`cpu_device_count=1`); integers
+/// are passed as integers, anything else as strings.
+pub const CLIENT_OPTIONS_ENV: &str = "EAGER_TENSOR_XLA_CLIENT_OPTIONS";
+
+/// Sets the PJRT client's create options (`PJRT_NamedValue`s) before the
+/// backend's first use; an error once the client exists (options apply at
+/// creation) or when they were set already. The CPU plugin of this project
+/// (0.11.2) knows `cpu_device_count` and `process_id` and refuses any other
+/// name at creation with "Unexpected option name". It has **no option for
+/// its thread count**: its pools are sized by the CPUs the process may run
+/// on, so pin them with the process's CPU affinity (`taskset -c 0 ...`).
+///
+/// ```no_run
+/// use eager_xla::pjrt::OptionValue;
+/// eager_xla::set_client_options(vec![("cpu_device_count".into(), OptionValue::Int(1))])?;
+/// # Ok::<(), eager_xla::pjrt::PjrtError>(())
+/// ```
+pub fn set_client_options(options: Vec<(String, OptionValue)>) -> Result<(), PjrtError> {
+    if CLIENT.get().is_some() {
+        return Err(PjrtError(
+            "the PJRT client exists already: set its options before the first xla tensor".into(),
+        ));
+    }
+    OPTIONS
+        .set(options)
+        .map_err(|_| PjrtError("the PJRT client options are set already".into()))
+}
+
+/// The options: those set by [`set_client_options`], else the environment's.
+fn client_options() -> Result<Vec<(String, OptionValue)>, PjrtError> {
+    if let Some(o) = OPTIONS.get() {
+        return Ok(o.clone());
+    }
+    let Ok(text) = std::env::var(CLIENT_OPTIONS_ENV) else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').ok_or_else(|| {
+                PjrtError(format!("{CLIENT_OPTIONS_ENV}: {pair:?} is not name=value"))
+            })?;
+            let value = match value.trim().parse::<i64>() {
+                Ok(i) => OptionValue::Int(i),
+                Err(_) => OptionValue::Str(value.trim().to_string()),
+            };
+            Ok((name.trim().to_string(), value))
+        })
+        .collect()
 }
 
 /// A compiled executable and what its cache keeps beside it (`M`: the

@@ -448,10 +448,60 @@ impl Drop for Client {
 /// CompileOptionsProto { executable_build_options { num_replicas: 1, num_partitions: 1 } }
 const COMPILE_OPTIONS: &[u8] = &[0x1A, 0x04, 0x20, 0x01, 0x28, 0x01];
 
+/// An option for [`Client::with_options`]: an integer or a string.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptionValue {
+    /// An integer option.
+    Int(i64),
+    /// A string option.
+    Str(String),
+}
+
+#[repr(C)]
+struct NamedValue {
+    struct_size: usize,
+    ext: P,
+    name: *const u8,
+    name_size: usize,
+    kind: i32,
+    value: u64,
+    value_size: usize,
+}
+
 impl Client {
     /// Creates a client on the loaded plugin.
     pub fn new(api: Arc<Api>) -> Result<Client> {
+        Client::with_options(api, &[])
+    }
+
+    /// Creates a client with the plugin's create options (`PJRT_NamedValue`s:
+    /// for the CPU plugin, e.g. `cpu_device_count`); the plugin refuses
+    /// options it does not know.
+    pub fn with_options(api: Arc<Api>, options: &[(&str, OptionValue)]) -> Result<Client> {
+        let values: Vec<NamedValue> = options
+            .iter()
+            .map(|(name, v)| {
+                let mut n: NamedValue = args();
+                n.name = name.as_ptr();
+                n.name_size = name.len();
+                match v {
+                    OptionValue::Int(i) => {
+                        n.kind = 1;
+                        n.value = *i as u64;
+                        n.value_size = 1;
+                    }
+                    OptionValue::Str(s) => {
+                        n.kind = 0;
+                        n.value = s.as_ptr() as u64;
+                        n.value_size = s.len();
+                    }
+                }
+                n
+            })
+            .collect();
         let mut a: ClientCreateArgs = args();
+        a.create_options = values.as_ptr() as P;
+        a.num_options = values.len();
         api.call(slot::CLIENT_CREATE, &mut a)?;
         let mut client = Client {
             api,
