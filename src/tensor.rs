@@ -512,7 +512,16 @@ impl EagerTensor {
         }
         Ok(self.to_vec_op::<E>("item")?[0])
     }
-    /// The only element as a [`Scalar`] of the tensor's dtype.
+    /// The only element as a [`Scalar`] of the tensor's dtype: reads any
+    /// dtype without naming it (`.to_f64()` for a number).
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![7u16], &[])?;
+    /// assert_eq!(t.item_scalar()?, ep::Scalar::U16(7));
+    /// assert_eq!(t.item_scalar()?.to_f64(), 7.0);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn item_scalar(&self) -> Result<Scalar> {
         let n = self.numel();
         if n != 1 {
@@ -558,6 +567,15 @@ impl EagerTensor {
 
     /// Borrows the native tensor (no copy): `t.as_raw::<NdTensor>()`,
     /// `t.as_raw::<ndarray::ArcArray<f32, IxDyn>>()`, ...
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::astensor(ep::ndarray::arr1(&[1.0f32, 2.0]));
+    /// let a = t.as_raw::<ep::ndarray::ArcArray<f32, ep::ndarray::IxDyn>>()?;
+    /// assert_eq!(a.len(), 2);
+    /// assert!(t.as_raw::<ep::ndarray::ArcArray<f64, ep::ndarray::IxDyn>>().is_err());
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn as_raw<T: NativeRef>(&self) -> Result<&T> {
         T::ref_from_eager(self)
     }

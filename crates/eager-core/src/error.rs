@@ -86,6 +86,13 @@ impl Error {
     /// A short, stable name of the error's kind: `shape`, `dtype`, `axis`,
     /// `index`, `backend_mismatch`, `invalid`, `unsupported` or `framework`.
     /// The conformance suite compares expected errors by this name.
+    ///
+    /// ```
+    /// use eager_core::Error;
+    /// let e = Error::shape("matmul", "inner dimensions 3 and 4 differ");
+    /// assert_eq!((e.kind(), e.op()), ("shape", "matmul"));
+    /// assert_eq!(e.to_string(), "matmul: shape error: inner dimensions 3 and 4 differ");
+    /// ```
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Shape { .. } => "shape",
