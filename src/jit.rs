@@ -39,6 +39,8 @@ use crate::{EagerTensor, Result};
 /// A jitted function of several tensors to several tensors ([`jit`]).
 pub struct Jit<F> {
     f: F,
+    /// Inputs offered for donation ([`Jit::donate`]).
+    donate: Vec<usize>,
     #[cfg(feature = "xla")]
     programs: std::sync::Mutex<
         std::collections::HashMap<Signature, std::sync::Arc<eager_xla::jit::Program>>,
@@ -56,6 +58,7 @@ where
 {
     Jit {
         f,
+        donate: Vec::new(),
         #[cfg(feature = "xla")]
         programs: Default::default(),
     }
@@ -77,6 +80,7 @@ where
 {
     Jit1(Jit {
         f: JitOne(f),
+        donate: Vec::new(),
         #[cfg(feature = "xla")]
         programs: Default::default(),
     })
@@ -122,15 +126,55 @@ impl<F: JitFn> Jit<F> {
     /// the other backends `f` itself.
     pub fn call(&self, inputs: &[&EagerTensor]) -> Result<Vec<EagerTensor>> {
         #[cfg(feature = "xla")]
-        if !inputs.is_empty()
-            && inputs
-                .iter()
-                .all(|t| matches!(t, EagerTensor::Xla(x) if !x.is_traced_by_jit()))
-        {
-            return self.call_xla(inputs);
+        if Self::all_xla(inputs.iter().copied()) {
+            let xs = Self::xla_inputs(inputs.iter().copied());
+            let outs = self.program(&xs)?.run(&xs)?;
+            return Ok(outs.into_iter().map(EagerTensor::Xla).collect());
         }
         let xs: Vec<EagerTensor> = inputs.iter().map(|&t| t.clone()).collect();
         self.f.run(&xs)
+    }
+
+    /// Offers the inputs at `indices` for **donation** (xla): each aliases a
+    /// result of its dtype and shape, so [`call_donating`](Self::call_donating)
+    /// writes that result into the input's buffer instead of allocating —
+    /// the `params ← params − lr·grad` step updates in place, as
+    /// `jax.jit(donate_argnums=...)`. [`call`](Self::call) never donates.
+    ///
+    /// ```
+    /// use eager_tensor as ep;
+    /// let sgd = ep::jit(|xs: &[ep::EagerTensor]| Ok(vec![xs[0].sub(&xs[1].mul(0.1)?)?]))
+    ///     .donate(&[0]);
+    /// let w = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f32, 2.0], &[2])?;
+    /// let g = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![10.0f32, 10.0], &[2])?;
+    /// let w = sgd.call_donating(vec![w, g])?.remove(0); // w's buffer reused on xla
+    /// assert_eq!(w.to_vec::<f32>()?, vec![0.0, 1.0]);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn donate(mut self, indices: &[usize]) -> Self {
+        self.donate = indices.to_vec();
+        self
+    }
+
+    /// [`call`](Self::call) taking the inputs, so that the ones offered by
+    /// [`donate`](Self::donate) can give their buffers to the results (xla).
+    /// An input whose buffer another tensor still holds is not donated (it
+    /// is copied), so no live tensor ever loses its data.
+    pub fn call_donating(&self, inputs: Vec<EagerTensor>) -> Result<Vec<EagerTensor>> {
+        #[cfg(feature = "xla")]
+        if Self::all_xla(inputs.iter()) {
+            let program = self.program(&Self::xla_inputs(inputs.iter()))?;
+            let owned: Vec<eager_xla::XlaTensor> = inputs
+                .into_iter()
+                .filter_map(|t| match t {
+                    EagerTensor::Xla(x) => Some(x),
+                    _ => None,
+                })
+                .collect();
+            let outs = program.run_donating(owned)?;
+            return Ok(outs.into_iter().map(EagerTensor::Xla).collect());
+        }
+        self.f.run(&inputs)
     }
 
     /// How many programs are compiled (one per input signature seen; 0
@@ -145,16 +189,32 @@ impl<F: JitFn> Jit<F> {
     }
 
     #[cfg(feature = "xla")]
-    fn call_xla(&self, inputs: &[&EagerTensor]) -> Result<Vec<EagerTensor>> {
-        use eager_xla::jit::Trace;
-        use eager_xla::XlaTensor;
-        let xs: Vec<&XlaTensor> = inputs
-            .iter()
+    fn all_xla<'a>(inputs: impl ExactSizeIterator<Item = &'a EagerTensor>) -> bool {
+        let mut inputs = inputs;
+        inputs.len() > 0
+            && inputs.all(|t| matches!(t, EagerTensor::Xla(x) if !x.is_traced_by_jit()))
+    }
+
+    #[cfg(feature = "xla")]
+    fn xla_inputs<'a>(
+        inputs: impl Iterator<Item = &'a EagerTensor>,
+    ) -> Vec<&'a eager_xla::XlaTensor> {
+        inputs
             .filter_map(|t| match t {
                 EagerTensor::Xla(x) => Some(x),
                 _ => None,
             })
-            .collect();
+            .collect()
+    }
+
+    /// The program for these inputs' signature, traced and compiled on the
+    /// first call.
+    #[cfg(feature = "xla")]
+    fn program(
+        &self,
+        xs: &[&eager_xla::XlaTensor],
+    ) -> Result<std::sync::Arc<eager_xla::jit::Program>> {
+        use eager_xla::jit::Trace;
         let sig: Signature = xs
             .iter()
             .map(|x| {
@@ -196,7 +256,7 @@ impl<F: JitFn> Jit<F> {
                                 )),
                             })
                             .collect::<Result<Vec<_>>>()?;
-                    let p = std::sync::Arc::new(trace.finish(&outs)?);
+                    let p = std::sync::Arc::new(trace.finish_donating(&outs, &self.donate)?);
                     self.programs
                         .lock()
                         .map_err(|_| poisoned())?
@@ -204,10 +264,6 @@ impl<F: JitFn> Jit<F> {
                     p
                 }
             };
-        Ok(program
-            .run(&xs)?
-            .into_iter()
-            .map(EagerTensor::Xla)
-            .collect())
+        Ok(program)
     }
 }

@@ -148,3 +148,41 @@ fn a_jitted_training_loop_learns_like_the_eager_one() {
         }
     }
 }
+
+/// Donation (`Jit::donate` + `call_donating`): on xla an input nothing else
+/// holds gives its buffer to the result (same memory); a shared one is
+/// copied and stays intact; `call` never donates. Elsewhere `f` just runs.
+#[test]
+fn donated_inputs_update_in_place_and_shared_ones_stay_intact() {
+    for b in Backend::enabled() {
+        let sgd = ep::jit(|xs: &[EagerTensor]| Ok(vec![xs[0].sub(&xs[1].mul(0.5)?)?])).donate(&[0]);
+        let g = input(b, &[2.0, 4.0], &[2]);
+        // Unique: donated on xla.
+        let w = input(b, &[1.0, 1.0], &[2]);
+        let before = address(&w);
+        let w = sgd.call_donating(vec![w, g.clone()]).unwrap().remove(0);
+        assert_eq!(w.to_vec::<f32>().unwrap(), vec![0.0, -1.0]);
+        if b == Backend::Xla {
+            assert_eq!(address(&w), before, "the result reuses the donated buffer");
+        }
+        // Shared: another tensor holds the buffer, so it is not donated.
+        let keep = w.clone();
+        let w2 = sgd.call_donating(vec![w, g.clone()]).unwrap().remove(0);
+        assert_eq!(keep.to_vec::<f32>().unwrap(), vec![0.0, -1.0]);
+        assert_eq!(w2.to_vec::<f32>().unwrap(), vec![-1.0, -3.0]);
+        // Borrowed: never donated.
+        let w3 = sgd.call(&[&keep, &g]).unwrap().remove(0);
+        assert_eq!(keep.to_vec::<f32>().unwrap(), vec![0.0, -1.0]);
+        assert_eq!(w3.to_vec::<f32>().unwrap(), vec![-1.0, -3.0]);
+    }
+}
+
+/// The device address of an xla tensor's buffer (None elsewhere).
+fn address(t: &EagerTensor) -> Option<usize> {
+    #[cfg(feature = "xla")]
+    if let Ok(x) = t.as_raw::<ep::XlaTensor>() {
+        return Some(x.buffer().unwrap().device_address().unwrap());
+    }
+    let _ = t;
+    None
+}

@@ -664,6 +664,20 @@ impl Executable {
         inputs: &[&Buffer],
         outputs: &[(ElementType, Vec<i64>)],
     ) -> Result<Vec<Buffer>> {
+        self.execute_donating(inputs, outputs, &[])
+    }
+
+    /// [`execute`](Self::execute) of a program whose parameters alias
+    /// results (`tf.aliasing_output`): the inputs at `non_donatable` keep
+    /// their buffers (PJRT copies them), every other aliased input is
+    /// **donated** — its buffer becomes the result's and is invalid after
+    /// this call ("deleted or donated buffer" on any later use).
+    pub fn execute_donating(
+        &self,
+        inputs: &[&Buffer],
+        outputs: &[(ElementType, Vec<i64>)],
+        non_donatable: &[i64],
+    ) -> Result<Vec<Buffer>> {
         if outputs.len() != self.num_outputs {
             return Err(PjrtError(format!(
                 "the program has {} outputs, {} described",
@@ -673,6 +687,8 @@ impl Executable {
         }
         let api = &self.client.api;
         let mut opts: ExecuteOptions = args();
+        opts.non_donatable_input_indices = non_donatable.as_ptr();
+        opts.num_non_donatable_input_indices = non_donatable.len();
         let arg_ptrs: Vec<P> = inputs.iter().map(|b| b.buf).collect();
         let arg_lists: [*const P; 1] = [arg_ptrs.as_ptr()];
         let mut outs: Vec<P> = vec![null_mut(); self.num_outputs];
@@ -761,6 +777,16 @@ impl Buffer {
         e.buffer = self.buf;
         api.call(slot::BUFFER_READY_EVENT, &mut e)?;
         api.await_event(e.out as P)
+    }
+
+    /// The buffer's device address (host memory on the CPU plugin), once
+    /// it is ready: shows whether two buffers share memory (donation).
+    pub fn device_address(&self) -> Result<usize> {
+        self.block_until_ready()?;
+        let mut a: BufferOutArgs = args();
+        a.buffer = self.buf;
+        self.client.api.call(slot::BUFFER_UNSAFE_POINTER, &mut a)?;
+        Ok(a.out as usize)
     }
 
     /// The in-place read: `ReadyEvent`, then `UnsafePointer`. Buffers this

@@ -68,6 +68,14 @@ impl Prog {
         self.args.push(format!("{name}: {}", ty(d, shape)));
         name
     }
+    /// Marks parameter `arg` as aliasing result `out` (`tf.aliasing_output`):
+    /// the executable may write that result into the parameter's buffer
+    /// (donation).
+    pub(super) fn alias(&mut self, arg: usize, out: usize) {
+        if let Some(a) = self.args.get_mut(arg) {
+            a.push_str(&format!(" {{tf.aliasing_output = {out} : i32}}"));
+        }
+    }
     pub(super) fn fresh(&mut self) -> String {
         self.n += 1;
         format!("%v{}", self.n - 1)

@@ -156,8 +156,34 @@ impl Trace {
     /// this trace, its inputs, or tensors from outside, which are returned
     /// as the constants they are).
     pub fn finish(self, outputs: &[XlaTensor]) -> Result<Program> {
+        self.finish_donating(outputs, &[])
+    }
+
+    /// [`finish`](Self::finish), with the inputs at `donate` offered for
+    /// donation: each aliases the first result of its dtype and shape not
+    /// taken yet (an input without one is not donated), so
+    /// [`Program::run_donating`] can reuse its buffer for that result — the
+    /// `params ← params − lr·grad` step updates in place.
+    pub fn finish_donating(self, outputs: &[XlaTensor], donate: &[usize]) -> Result<Program> {
         let op = "jit";
         let mut st = self.0.lock(op)?;
+        let mut aliased = Vec::new();
+        let mut taken = vec![false; outputs.len()];
+        for &i in donate {
+            let Some((d, s)) = st.inputs.get(i).cloned() else {
+                return Err(Error::invalid(
+                    op,
+                    format!("donated input {i} does not exist"),
+                ));
+            };
+            if let Some(k) = (0..outputs.len())
+                .find(|&k| !taken[k] && outputs[k].dtype == d && outputs[k].shape == s)
+            {
+                taken[k] = true;
+                st.prog.alias(i, k);
+                aliased.push(i as i64);
+            }
+        }
         let mut outs: Vec<Out> = Vec::with_capacity(outputs.len());
         for t in outputs {
             let name = match &t.val {
@@ -183,6 +209,7 @@ impl Trace {
             text,
         };
         Ok(Program {
+            aliased,
             text: text_for_program,
             exe: Arc::new(Compiled { exe, meta }),
             inputs: std::mem::take(&mut st.inputs),
@@ -193,6 +220,8 @@ impl Trace {
 
 /// A traced function compiled into one executable.
 pub struct Program {
+    /// Inputs whose buffers may be donated (aliased to a result).
+    aliased: Vec<i64>,
     text: String,
     exe: Arc<Compiled<Meta>>,
     inputs: Vec<(DType, Vec<usize>)>,
@@ -203,6 +232,29 @@ impl Program {
     /// Runs the program: one launch for the whole function. The inputs must
     /// have the dtypes and shapes it was traced with.
     pub fn run(&self, inputs: &[&XlaTensor]) -> Result<Vec<XlaTensor>> {
+        // Borrowed inputs are never donated: their buffers stay valid.
+        self.run_with(inputs, &self.aliased)
+    }
+
+    /// Runs the program taking the inputs: an aliased input whose buffer
+    /// nothing else holds is donated (the result reuses its memory); one
+    /// shared with another tensor is copied by PJRT instead, so no tensor
+    /// is ever left with a donated buffer.
+    pub fn run_donating(&self, inputs: Vec<XlaTensor>) -> Result<Vec<XlaTensor>> {
+        let keep: Vec<i64> = self
+            .aliased
+            .iter()
+            .copied()
+            .filter(|&i| match inputs.get(i as usize).map(|t| &t.val) {
+                Some(Val::Buf(b)) => Arc::strong_count(b) > 1,
+                _ => true,
+            })
+            .collect();
+        let refs: Vec<&XlaTensor> = inputs.iter().collect();
+        self.run_with(&refs, &keep)
+    }
+
+    fn run_with(&self, inputs: &[&XlaTensor], non_donatable: &[i64]) -> Result<Vec<XlaTensor>> {
         let op = "jit";
         if inputs.len() != self.inputs.len()
             || inputs
@@ -222,7 +274,7 @@ impl Program {
         bufs.extend(self.captured.iter().map(|b| b.as_ref()));
         let out = self
             .exe
-            .execute(&bufs, &self.exe.meta.pjrt_outs)
+            .execute_donating(&bufs, &self.exe.meta.pjrt_outs, non_donatable)
             .map_err(fw(op))?;
         Ok(out
             .into_iter()
@@ -243,6 +295,10 @@ impl Program {
     /// The captured constants' buffers, in parameter order after the inputs.
     pub fn captured(&self) -> &[Arc<Buffer>] {
         &self.captured
+    }
+    /// The inputs that alias a result (donatable), by position.
+    pub fn aliased(&self) -> Vec<usize> {
+        self.aliased.iter().map(|&i| i as usize).collect()
     }
     /// How many tensors the program captured as constants.
     pub fn captured_len(&self) -> usize {
