@@ -786,7 +786,7 @@ impl Buffer {
         let mut a: BufferOutArgs = args();
         a.buffer = self.buf;
         self.client.api.call(slot::BUFFER_UNSAFE_POINTER, &mut a)?;
-        Ok(a.out as usize)
+        Ok(a.out)
     }
 
     /// The in-place read: `ReadyEvent`, then `UnsafePointer`. Buffers this
