@@ -1,0 +1,144 @@
+//! Files: reading and writing tensors in the formats people already have.
+//!
+//! `.safetensors` (Hugging Face's format, what PyTorch and JAX checkpoints
+//! are shared in): a named map of tensors, any backend, every dtype, through
+//! the format's own crate (`safetensors`), which validates the header —
+//! offsets inside the file, no overlaps, shape × dtype = byte length —
+//! before any tensor is read. Data is little-endian (the format's, and this
+//! host's).
+//!
+//! ```
+//! use eager_tensor as ep;
+//! let dir = std::env::temp_dir().join(format!("ep-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("weights.safetensors");
+//! let w = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.5f32, -2.0, 3.0, 4.0], &[2, 2])?;
+//! let b = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![7i64], &[1])?;
+//! ep::save_safetensors(&path, &[("w", &w), ("b", &b)])?;
+//! let back = ep::load_safetensors(&path, ep::Backend::NdArray)?;
+//! assert_eq!(back[0].0, "b"); // sorted by name
+//! assert_eq!(back[1].1.to_vec::<f32>()?, vec![1.5, -2.0, 3.0, 4.0]);
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # Ok::<(), ep::Error>(())
+//! ```
+
+use crate::{Backend, DType, EagerTensor, Error, HostData, Result};
+use safetensors::tensor::{Dtype as St, TensorView};
+use std::path::Path;
+
+fn st_dtype(d: DType) -> St {
+    match d {
+        DType::Bool => St::BOOL,
+        DType::U8 => St::U8,
+        DType::I8 => St::I8,
+        DType::I16 => St::I16,
+        DType::U16 => St::U16,
+        DType::I32 => St::I32,
+        DType::U32 => St::U32,
+        DType::I64 => St::I64,
+        DType::U64 => St::U64,
+        DType::F16 => St::F16,
+        DType::BF16 => St::BF16,
+        DType::F32 => St::F32,
+        DType::F64 => St::F64,
+    }
+}
+
+fn dtype_of(op: &'static str, d: St) -> Result<DType> {
+    DType::ALL
+        .into_iter()
+        .find(|&x| st_dtype(x) == d)
+        .ok_or_else(|| Error::dtype(op, format!("safetensors dtype {d:?} is not supported")))
+}
+
+/// Row-major little-endian bytes of one dtype as [`HostData`].
+fn host_from_le(op: &'static str, d: DType, bytes: &[u8]) -> Result<HostData> {
+    fn chunks<const N: usize, T>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
+        b.chunks_exact(N)
+            .map(|c| f(c.try_into().unwrap_or([0; N])))
+            .collect()
+    }
+    use eager_core::{bf16, f16};
+    Ok(match d {
+        DType::Bool => HostData::Bool(
+            bytes
+                .iter()
+                .map(|&b| match b {
+                    0 => Ok(false),
+                    1 => Ok(true),
+                    v => Err(Error::invalid(
+                        op,
+                        format!("a bool byte is {v}, not 0 or 1"),
+                    )),
+                })
+                .collect::<Result<_>>()?,
+        ),
+        DType::U8 => HostData::U8(bytes.to_vec()),
+        DType::I8 => HostData::I8(chunks(bytes, i8::from_le_bytes)),
+        DType::I16 => HostData::I16(chunks(bytes, i16::from_le_bytes)),
+        DType::U16 => HostData::U16(chunks(bytes, u16::from_le_bytes)),
+        DType::I32 => HostData::I32(chunks(bytes, i32::from_le_bytes)),
+        DType::U32 => HostData::U32(chunks(bytes, u32::from_le_bytes)),
+        DType::I64 => HostData::I64(chunks(bytes, i64::from_le_bytes)),
+        DType::U64 => HostData::U64(chunks(bytes, u64::from_le_bytes)),
+        DType::F16 => HostData::F16(chunks(bytes, f16::from_le_bytes)),
+        DType::BF16 => HostData::BF16(chunks(bytes, bf16::from_le_bytes)),
+        DType::F32 => HostData::F32(chunks(bytes, f32::from_le_bytes)),
+        DType::F64 => HostData::F64(chunks(bytes, f64::from_le_bytes)),
+    })
+}
+
+fn io_err(op: &'static str, path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::invalid(op, format!("{}: {e}", path.display()))
+}
+
+/// Writes named tensors (any backends, any dtypes) to a `.safetensors`
+/// file. Names must be unique.
+pub fn save_safetensors(path: impl AsRef<Path>, tensors: &[(&str, &EagerTensor)]) -> Result<()> {
+    let op = "save_safetensors";
+    let path = path.as_ref();
+    if !cfg!(target_endian = "little") {
+        return Err(Error::invalid(op, "writing needs a little-endian host"));
+    }
+    let hosts = tensors
+        .iter()
+        .map(|(n, t)| Ok((*n, t.to_host_data()?, t.shape())))
+        .collect::<Result<Vec<_>>>()?;
+    let views = hosts
+        .iter()
+        .map(|(n, h, s)| {
+            TensorView::new(st_dtype(h.dtype()), s.clone(), h.as_bytes())
+                .map(|v| (n.to_string(), v))
+                .map_err(|e| Error::invalid(op, format!("tensor {n:?}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize_to_file(views, None, path).map_err(|e| io_err(op, path, e))
+}
+
+/// Reads every tensor of a `.safetensors` file onto `backend`, sorted by
+/// name. A malformed, truncated or lying file (a header that does not fit
+/// the file, offsets outside the data, shape × dtype ≠ length) is an
+/// `invalid` error naming the file; an unsupported dtype (float8, ...) a
+/// `dtype` error naming it.
+pub fn load_safetensors(
+    path: impl AsRef<Path>,
+    backend: Backend,
+) -> Result<Vec<(String, EagerTensor)>> {
+    let op = "load_safetensors";
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| io_err(op, path, e))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| io_err(op, path, e))?;
+    let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let view = st.tensor(&name).map_err(|e| io_err(op, path, e))?;
+            let d = dtype_of(op, view.dtype())?;
+            eager_core::shape::check_size(op, view.shape(), d)?;
+            let host = host_from_le(op, d, view.data())?;
+            let t = EagerTensor::from_host(backend, host, view.shape())?;
+            Ok((name, t))
+        })
+        .collect()
+}

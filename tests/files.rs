@@ -1,0 +1,187 @@
+//! `.safetensors` files (issue 14): files written by the Python
+//! `safetensors` package from NumPy (tests/gen/gen_files.py) load with the
+//! right dtype, shape and values on every backend; every dtype round-trips
+//! through eager-tensor's own files; malformed files are errors, never a
+//! panic or an allocation of a declared size; files written here load in
+//! Python when it has `safetensors`.
+
+use eager_tensor::{self as ep, Backend, DType, EagerTensor, HostData, Scalar};
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn files() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/files")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ep-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// One expected element against the loaded one, exactly (NaN, ±inf, -0.0).
+fn same(want: &Value, got: Scalar) -> bool {
+    match want {
+        Value::Null => got.to_f64().is_nan(),
+        Value::String(s) if s == "inf" => got.to_f64() == f64::INFINITY,
+        Value::String(s) if s == "-inf" => got.to_f64() == f64::NEG_INFINITY,
+        Value::Bool(b) => got == Scalar::Bool(*b),
+        v if got.dtype().is_float() => {
+            let w = v.as_f64().unwrap();
+            got.to_f64() == w && got.to_f64().is_sign_negative() == w.is_sign_negative()
+        }
+        v => {
+            let w = v
+                .as_i64()
+                .map(i128::from)
+                .or(v.as_u64().map(i128::from))
+                .unwrap();
+            got.to_i128() == Some(w)
+        }
+    }
+}
+
+#[test]
+fn numpy_written_safetensors_load_with_dtype_shape_values_on_every_backend() {
+    let expect: Value = serde_json::from_str(
+        &std::fs::read_to_string(files().join("numpy.safetensors.json")).unwrap(),
+    )
+    .unwrap();
+    for b in Backend::enabled() {
+        let loaded = ep::load_safetensors(files().join("numpy.safetensors"), b).unwrap();
+        assert_eq!(loaded.len(), expect.as_object().unwrap().len());
+        for (name, t) in &loaded {
+            let w = &expect[name.as_str()];
+            let d: DType = w["dtype"].as_str().unwrap().parse().unwrap();
+            let shape: Vec<usize> = w["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as usize)
+                .collect();
+            assert_eq!((t.backend(), t.dtype(), t.shape()), (b, d, shape), "{name}");
+            let h = t.to_host_data().unwrap();
+            for (i, v) in w["data"].as_array().unwrap().iter().enumerate() {
+                assert!(
+                    same(v, h.get(i).unwrap()),
+                    "[{b}] {name}[{i}]: {:?} vs {v}",
+                    h.get(i)
+                );
+            }
+        }
+    }
+}
+
+fn every_dtype(b: Backend) -> Vec<(String, EagerTensor)> {
+    DType::ALL
+        .into_iter()
+        .map(|d| {
+            let v: Vec<f64> = vec![0.0, 1.0, 2.5, -3.0, 100.0, 7.0];
+            let h = if d == DType::Bool {
+                HostData::Bool(vec![true, false, true, true, false, false])
+            } else {
+                HostData::from_f64s(d, &v)
+            };
+            (
+                format!("t_{d}"),
+                EagerTensor::from_host(b, h, &[2, 3]).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_dtype_round_trips_on_every_backend() {
+    for b in Backend::enabled() {
+        let ts = every_dtype(b);
+        let refs: Vec<(&str, &EagerTensor)> = ts.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let path = tmp(&format!("all_{b}.safetensors"));
+        ep::save_safetensors(&path, &refs).unwrap();
+        for to in Backend::enabled() {
+            let back = ep::load_safetensors(&path, to).unwrap();
+            assert_eq!(back.len(), ts.len());
+            for (name, t) in &back {
+                let orig = &ts.iter().find(|(n, _)| n == name).unwrap().1;
+                assert_eq!(
+                    (t.dtype(), t.shape()),
+                    (orig.dtype(), orig.shape()),
+                    "{name}"
+                );
+                assert_eq!(
+                    t.to_host_data().unwrap(),
+                    orig.to_host_data().unwrap(),
+                    "[{b} -> {to}] {name}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn malformed_files_are_errors_naming_the_file() {
+    for entry in std::fs::read_dir(files()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("bad_") {
+            continue;
+        }
+        let e = ep::load_safetensors(&path, Backend::NdArray).unwrap_err();
+        assert_eq!(
+            (e.kind(), e.op()),
+            ("invalid", "load_safetensors"),
+            "{name}: {e}"
+        );
+        assert!(e.to_string().contains(&name), "{name}: {e}");
+    }
+    let e = ep::load_safetensors(files().join("no_such_file.safetensors"), Backend::NdArray)
+        .unwrap_err();
+    assert_eq!(e.op(), "load_safetensors");
+}
+
+/// Files written here load in Python's `safetensors` (NumPy), where a
+/// Python with it is present (`EAGER_TENSOR_TEST_PYTHON`, else `python3`).
+#[test]
+fn written_files_load_in_python_when_present() {
+    let python = std::env::var("EAGER_TENSOR_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has = std::process::Command::new(&python)
+        .args(["-c", "import safetensors.numpy, numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has {
+        eprintln!("skipping: {python} has no safetensors/numpy");
+        return;
+    }
+    let ts: Vec<(String, EagerTensor)> = every_dtype(Backend::NdArray)
+        .into_iter()
+        .filter(|(n, _)| n != "t_bf16")
+        .collect();
+    let refs: Vec<(&str, &EagerTensor)> = ts.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let path = tmp("for_python.safetensors");
+    ep::save_safetensors(&path, &refs).unwrap();
+    let script = format!(
+        "from safetensors.numpy import load_file\nd = load_file({:?})\nprint(';'.join(f'{{k}}:{{v.dtype}}:{{list(v.shape)}}:{{v.ravel().tolist()}}' for k, v in sorted(d.items())))",
+        path.to_string_lossy()
+    );
+    let out = std::process::Command::new(&python)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("t_f32:float32:[2, 3]:[0.0, 1.0, 2.5, -3.0, 100.0, 7.0]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("t_u64:uint64:[2, 3]:[0, 1, 2, 18446744073709551613, 100, 7]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("t_bool:bool:[2, 3]:[True, False, True, True, False, False]"),
+        "{text}"
+    );
+}
