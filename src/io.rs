@@ -142,3 +142,119 @@ pub fn load_safetensors(
         })
         .collect()
 }
+
+/// Writes one tensor to a NumPy `.npy` file (C order, little-endian). bf16
+/// is not a NumPy dtype: a `dtype` error (cast to f32 first).
+pub fn save_npy(path: impl AsRef<Path>, t: &EagerTensor) -> Result<()> {
+    let op = "save_npy";
+    let path = path.as_ref();
+    let shape: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
+    fn write<T: npyz::AutoSerialize>(path: &Path, shape: &[u64], v: Vec<T>) -> std::io::Result<()> {
+        use npyz::WriterBuilder;
+        let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let mut w = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(shape)
+            .writer(file)
+            .begin_nd()?;
+        w.extend(v)?;
+        w.finish()
+    }
+    let r = match t.to_host_data()? {
+        HostData::Bool(v) => write(path, &shape, v),
+        HostData::U8(v) => write(path, &shape, v),
+        HostData::I8(v) => write(path, &shape, v),
+        HostData::I16(v) => write(path, &shape, v),
+        HostData::U16(v) => write(path, &shape, v),
+        HostData::I32(v) => write(path, &shape, v),
+        HostData::U32(v) => write(path, &shape, v),
+        HostData::I64(v) => write(path, &shape, v),
+        HostData::U64(v) => write(path, &shape, v),
+        HostData::F16(v) => write(path, &shape, v),
+        HostData::F32(v) => write(path, &shape, v),
+        HostData::F64(v) => write(path, &shape, v),
+        HostData::BF16(_) => {
+            return Err(Error::dtype(
+                op,
+                "bf16 is not a NumPy dtype; cast to f32 first (or save as .safetensors)",
+            ))
+        }
+    };
+    r.map_err(|e| io_err(op, path, e))
+}
+
+/// Reads a NumPy `.npy` file onto `backend` (C or Fortran order, either
+/// endianness). A malformed or truncated file, or a header whose shape
+/// does not fit the data, is an `invalid` error naming the file; a dtype
+/// eager-tensor lacks (complex, strings, records) a `dtype` error.
+pub fn load_npy(path: impl AsRef<Path>, backend: Backend) -> Result<EagerTensor> {
+    let op = "load_npy";
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| io_err(op, path, e))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| io_err(op, path, e))?;
+    let shape: Vec<usize> = npy
+        .shape()
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| io_err(op, path, "a dimension does not fit")))
+        .collect::<Result<_>>()?;
+    let fortran = npy.order() == npyz::Order::Fortran;
+    let npyz::DType::Plain(ts) = npy.dtype() else {
+        return Err(Error::dtype(
+            op,
+            format!("{}: structured dtypes are not supported", path.display()),
+        ));
+    };
+    let d = match (ts.type_char(), ts.size_field()) {
+        (npyz::TypeChar::Bool, 1) => DType::Bool,
+        (npyz::TypeChar::Uint, 1) => DType::U8,
+        (npyz::TypeChar::Int, 1) => DType::I8,
+        (npyz::TypeChar::Int, 2) => DType::I16,
+        (npyz::TypeChar::Uint, 2) => DType::U16,
+        (npyz::TypeChar::Int, 4) => DType::I32,
+        (npyz::TypeChar::Uint, 4) => DType::U32,
+        (npyz::TypeChar::Int, 8) => DType::I64,
+        (npyz::TypeChar::Uint, 8) => DType::U64,
+        (npyz::TypeChar::Float, 2) => DType::F16,
+        (npyz::TypeChar::Float, 4) => DType::F32,
+        (npyz::TypeChar::Float, 8) => DType::F64,
+        _ => {
+            return Err(Error::dtype(
+                op,
+                format!("{}: NumPy dtype {ts} is not supported", path.display()),
+            ))
+        }
+    };
+    eager_core::shape::check_size(op, &shape, d)?;
+    let n: usize = shape.iter().product();
+    fn read<T: npyz::Deserialize>(npy: npyz::NpyFile<&[u8]>) -> std::io::Result<Vec<T>> {
+        npy.into_vec()
+    }
+    let e = |err: std::io::Error| io_err(op, path, err);
+    let host = match d {
+        DType::Bool => HostData::Bool(read(npy).map_err(e)?),
+        DType::U8 => HostData::U8(read(npy).map_err(e)?),
+        DType::I8 => HostData::I8(read(npy).map_err(e)?),
+        DType::I16 => HostData::I16(read(npy).map_err(e)?),
+        DType::U16 => HostData::U16(read(npy).map_err(e)?),
+        DType::I32 => HostData::I32(read(npy).map_err(e)?),
+        DType::U32 => HostData::U32(read(npy).map_err(e)?),
+        DType::I64 => HostData::I64(read(npy).map_err(e)?),
+        DType::U64 => HostData::U64(read(npy).map_err(e)?),
+        DType::F16 => HostData::F16(read(npy).map_err(e)?),
+        DType::F32 => HostData::F32(read(npy).map_err(e)?),
+        _ => HostData::F64(read(npy).map_err(e)?),
+    };
+    if host.len() != n {
+        return Err(io_err(
+            op,
+            path,
+            format!("{} values for shape {shape:?}", host.len()),
+        ));
+    }
+    if fortran && shape.len() > 1 {
+        // Column-major data: the reversed shape in C order, transposed.
+        let rev: Vec<usize> = shape.iter().rev().copied().collect();
+        return EagerTensor::from_host(backend, host, &rev)?.transpose();
+    }
+    EagerTensor::from_host(backend, host, &shape)
+}

@@ -69,7 +69,7 @@ pub use eager_core::{
 };
 pub use free::*;
 pub use index::{Ellipsis, IndexItem, NewAxis};
-pub use io::{load_safetensors, save_safetensors};
+pub use io::{load_npy, load_safetensors, save_npy, save_safetensors};
 pub use jit::{jit, jit1, Jit, Jit1};
 /// The `ndarray` crate this build uses, for naming the ndarray natives
 /// (`ep::ndarray::arr2`, `ep::ndarray::ArrayD`) without a version clash.

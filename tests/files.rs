@@ -122,7 +122,7 @@ fn malformed_files_are_errors_naming_the_file() {
     for entry in std::fs::read_dir(files()).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if !name.starts_with("bad_") {
+        if !name.starts_with("bad_") || !name.ends_with(".safetensors") {
             continue;
         }
         let e = ep::load_safetensors(&path, Backend::NdArray).unwrap_err();
@@ -184,4 +184,90 @@ fn written_files_load_in_python_when_present() {
         text.contains("t_bool:bool:[2, 3]:[True, False, True, True, False, False]"),
         "{text}"
     );
+    // And a .npy written here, in NumPy.
+    let npy = tmp("for_python.npy");
+    ep::save_npy(&npy, &ts.iter().find(|(n, _)| n == "t_i16").unwrap().1).unwrap();
+    let script = format!(
+        "import numpy as np\na = np.load({:?})\nprint(a.dtype, list(a.shape), a.ravel().tolist())",
+        npy.to_string_lossy()
+    );
+    let out = std::process::Command::new(&python)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.trim(), "int16 [2, 3] [0, 1, 2, -3, 100, 7]");
+}
+
+#[test]
+fn numpy_saved_npy_files_load_on_every_backend() {
+    let expect: Value = serde_json::from_str(
+        &std::fs::read_to_string(files().join("numpy.safetensors.json")).unwrap(),
+    )
+    .unwrap();
+    for b in Backend::enabled() {
+        for d in DType::ALL.into_iter().filter(|&d| d != DType::BF16) {
+            let t = ep::load_npy(files().join(format!("np_{d}.npy")), b).unwrap();
+            let w = &expect[d.to_string().as_str()];
+            assert_eq!((t.dtype(), t.shape()), (d, vec![2, 3]), "[{b}] {d}");
+            let h = t.to_host_data().unwrap();
+            for (i, v) in w["data"].as_array().unwrap().iter().enumerate() {
+                assert!(
+                    same(v, h.get(i).unwrap()),
+                    "[{b}] {d}[{i}]: {:?} vs {v}",
+                    h.get(i)
+                );
+            }
+        }
+        let f = ep::load_npy(files().join("np_fortran.npy"), b).unwrap();
+        assert_eq!(f.shape(), vec![2, 3]);
+        assert_eq!(
+            f.to_vec::<f32>().unwrap(),
+            vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+        );
+        let be = ep::load_npy(files().join("np_bigendian.npy"), b).unwrap();
+        assert_eq!(be.to_vec::<i32>().unwrap(), vec![0, 1, 2, 3]);
+        let s = ep::load_npy(files().join("np_scalar.npy"), b).unwrap();
+        assert_eq!((s.shape(), s.item::<f64>().unwrap()), (vec![], 2.5));
+    }
+}
+
+#[test]
+fn npy_round_trips_every_numpy_dtype_and_refuses_bf16() {
+    for b in Backend::enabled() {
+        for (name, t) in every_dtype(b) {
+            let path = tmp(&format!("{name}_{b}.npy"));
+            if t.dtype() == DType::BF16 {
+                let e = ep::save_npy(&path, &t).unwrap_err();
+                assert_eq!((e.kind(), e.op()), ("dtype", "save_npy"));
+                continue;
+            }
+            ep::save_npy(&path, &t).unwrap();
+            for to in Backend::enabled() {
+                let back = ep::load_npy(&path, to).unwrap();
+                assert_eq!(
+                    back.to_host_data().unwrap(),
+                    t.to_host_data().unwrap(),
+                    "[{b} -> {to}] {name}"
+                );
+                assert_eq!(back.shape(), t.shape());
+            }
+        }
+    }
+}
+
+#[test]
+fn malformed_npy_files_are_errors_naming_the_file() {
+    for (file, kind) in [
+        ("bad_np_truncated.npy", "invalid"),
+        ("bad_np_bad_magic.npy", "invalid"),
+        ("bad_np_header_cut.npy", "invalid"),
+        ("bad_np_shape_lies.npy", "invalid"),
+        ("bad_np_huge_shape.npy", "invalid"),
+        ("bad_np_complex.npy", "dtype"),
+    ] {
+        let e = ep::load_npy(files().join(file), Backend::NdArray).unwrap_err();
+        assert_eq!((e.kind(), e.op()), (kind, "load_npy"), "{file}: {e}");
+        assert!(e.to_string().contains(file), "{file}: {e}");
+    }
 }

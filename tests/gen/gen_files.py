@@ -63,4 +63,26 @@ bad["huge_declared"] = struct.pack("<Q", len(hdr)) + hdr
 for k, v in bad.items():
     with open(os.path.join(OUT, f"bad_{k}.safetensors"), "wb") as f:
         f.write(v)
+
+# .npy: one file per dtype written by numpy.save, plus Fortran order and a
+# big-endian file; the expectations are the same JSON entries.
+for name in DT:
+    np.save(os.path.join(OUT, f"np_{name}.npy"), arrays[name])
+np.save(os.path.join(OUT, "np_fortran.npy"), np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)))
+np.save(os.path.join(OUT, "np_bigendian.npy"), np.arange(4, dtype=">i4"))
+np.save(os.path.join(OUT, "np_scalar.npy"), np.float64(2.5))
+good = open(os.path.join(OUT, "np_f32.npy"), "rb").read()
+npy_bad = {
+    "truncated": good[:-3],
+    "bad_magic": b"\x93NUMPZ" + good[6:],
+    "header_cut": good[:20],
+    "shape_lies": good.replace(b"(2, 3)", b"(9, 9)"),
+    "huge_shape": good.replace(b"(2, 3), }", b"(2**62, 2), }").replace(b"(2, 3)", b"(4611686018427387904, 2)"),
+    "complex": None,
+}
+np.save(os.path.join(OUT, "bad_np_complex.npy"), np.array([1 + 2j], np.complex64))
+for k, v in npy_bad.items():
+    if v is not None:
+        with open(os.path.join(OUT, f"bad_np_{k}.npy"), "wb") as f:
+            f.write(v)
 print(f"{len(arrays)} tensors and {len(bad)} malformed files -> {os.path.relpath(OUT)}")
