@@ -100,7 +100,7 @@ fn main() {
 /// what the jit wrapper costs).
 #[cfg(feature = "xla")]
 fn bench_jit(x: &EagerTensor, y: &EagerTensor, params: &[EagerTensor]) -> Vec<common::Paired> {
-    use eager_tensor::backends::xla::{self as xb, jit::Trace, pjrt::Buffer};
+    use eager_tensor::backends::xla::pjrt::Buffer;
     let step = |xs: &[EagerTensor]| -> ep::Result<Vec<EagerTensor>> {
         let refs: Vec<&EagerTensor> = xs[2..].iter().collect();
         let (v, grads) = ep::value_and_grads(|p| loss(p, &xs[0], &xs[1]), &refs)?;
@@ -114,45 +114,10 @@ fn bench_jit(x: &EagerTensor, y: &EagerTensor, params: &[EagerTensor]) -> Vec<co
     let jitted = ep::jit(step);
     let ready_all = |outs: Vec<EagerTensor>| outs.iter().for_each(common::ready);
     // The same program, compiled and run through PJRT directly.
-    let trace = Trace::new();
-    let sym: Vec<EagerTensor> = inputs
-        .iter()
-        .map(|t| {
-            trace
-                .input(t.dtype(), &t.shape())
-                .map(EagerTensor::Xla)
-                .expect("input")
-        })
-        .collect();
-    let outs: Vec<xb::XlaTensor> = step(&sym)
-        .expect("trace")
-        .into_iter()
-        .map(|t| t.into_raw().expect("xla"))
-        .collect();
-    let program = trace.finish(&outs).expect("compile");
-    let client = xb::client().expect("PJRT");
-    let exe = client.compile(program.text()).expect("compile");
-    let raw: Vec<xb::XlaTensor> = inputs
-        .iter()
-        .map(|t| t.as_raw::<xb::XlaTensor>().expect("xla").clone())
-        .collect();
-    let mut bufs: Vec<&Buffer> = raw
-        .iter()
-        .map(|t| t.buffer().expect("buffer").as_ref())
-        .collect();
-    bufs.extend(program.captured().iter().map(|b| b.as_ref()));
-    let out_types: Vec<_> = outs
-        .iter()
-        .map(|o| {
-            let shape: Vec<i64> = ep::BackendTensor::shape(o)
-                .iter()
-                .map(|&d| d as i64)
-                .collect();
-            (xb::pjrt::ElementType::F32, shape)
-        })
-        .collect();
+    let raw = common::raw_program(step, &inputs);
+    let bufs: Vec<&Buffer> = raw.args.iter().map(|b| b.as_ref()).collect();
     let direct = || {
-        for b in exe.execute(&bufs, &out_types).expect("execute") {
+        for b in raw.exe.execute(&bufs, &raw.outs).expect("execute") {
             b.block_until_ready().expect("ready");
         }
     };

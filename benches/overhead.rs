@@ -438,7 +438,7 @@ fn bench_xla_half(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
 /// call (goal ≤ 1 µs).
 #[cfg(feature = "xla")]
 fn bench_xla_jit(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
-    use eager_tensor::backends::xla::{self as x, jit::Trace, pjrt::Buffer, XlaTensor};
+    use eager_tensor::backends::xla::pjrt::Buffer;
     let f = |xs: &[EagerTensor]| -> ep::Result<Vec<EagerTensor>> {
         Ok(vec![xs[0].mul(&xs[1])?.add(&xs[2])?])
     };
@@ -447,41 +447,14 @@ fn bench_xla_jit(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
         .collect();
     let refs: Vec<&EagerTensor> = ins.iter().collect();
     let jitted = ep::jit(f);
-    let trace = Trace::new();
-    let sym: Vec<EagerTensor> = ins
-        .iter()
-        .map(|t| {
-            trace
-                .input(t.dtype(), &t.shape())
-                .map(EagerTensor::Xla)
-                .expect("input")
-        })
-        .collect();
-    let outs: Vec<XlaTensor> = f(&sym)
-        .expect("trace")
-        .into_iter()
-        .map(|t| t.into_raw().expect("xla"))
-        .collect();
-    let program = trace.finish(&outs).expect("compile");
-    let exe = x::client()
-        .expect("PJRT")
-        .compile(program.text())
-        .expect("compile");
-    let raw: Vec<XlaTensor> = ins
-        .iter()
-        .map(|t| t.as_raw::<XlaTensor>().expect("xla").clone())
-        .collect();
-    let bufs: Vec<&Buffer> = raw
-        .iter()
-        .map(|t| t.buffer().expect("buffer").as_ref())
-        .collect();
-    let out_types = vec![(x::pjrt::ElementType::F32, vec![4i64])];
+    let raw = common::raw_program(f, &ins);
+    let bufs: Vec<&Buffer> = raw.args.iter().map(|b| b.as_ref()).collect();
     pair(
         c,
         rows,
         "xla_jit_call_4",
         || {
-            for b in exe.execute(&bufs, &out_types).expect("execute") {
+            for b in raw.exe.execute(&bufs, &raw.outs).expect("execute") {
                 b.block_until_ready().expect("ready");
             }
         },

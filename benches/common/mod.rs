@@ -136,3 +136,61 @@ pub fn paired_table(rows: &[Paired], a: &str, b: &str) {
         );
     }
 }
+
+/// `f` traced on `inputs` (xla tensors) and compiled by PJRT directly, not
+/// through `ep::jit`: what a jitted call is measured against (the same
+/// program without the wrapper).
+#[cfg(feature = "xla")]
+#[allow(dead_code)]
+pub struct RawProgram {
+    pub exe: eager_tensor::backends::xla::pjrt::Executable,
+    /// The inputs' buffers, then the captured constants', in parameter order.
+    pub args: Vec<std::sync::Arc<eager_tensor::backends::xla::pjrt::Buffer>>,
+    pub outs: Vec<(eager_tensor::backends::xla::pjrt::ElementType, Vec<i64>)>,
+}
+
+#[cfg(feature = "xla")]
+#[allow(dead_code)]
+pub fn raw_program(
+    f: impl Fn(&[eager_tensor::EagerTensor]) -> eager_tensor::Result<Vec<eager_tensor::EagerTensor>>,
+    inputs: &[eager_tensor::EagerTensor],
+) -> RawProgram {
+    use eager_tensor::backends::xla::{self as xb, jit::Trace, XlaTensor};
+    use eager_tensor::EagerTensor;
+    let trace = Trace::new();
+    let sym: Vec<EagerTensor> = inputs
+        .iter()
+        .map(|t| {
+            trace
+                .input(t.dtype(), &t.shape())
+                .map(EagerTensor::Xla)
+                .expect("input")
+        })
+        .collect();
+    let outs: Vec<XlaTensor> = f(&sym)
+        .expect("trace")
+        .into_iter()
+        .map(|t| t.into_raw().expect("xla"))
+        .collect();
+    let program = trace.finish(&outs).expect("compile");
+    let exe = xb::client()
+        .expect("PJRT")
+        .compile(program.text())
+        .expect("compile");
+    let mut args: Vec<_> = inputs
+        .iter()
+        .map(|t| {
+            t.as_raw::<XlaTensor>()
+                .expect("xla")
+                .buffer()
+                .expect("buffer")
+                .clone()
+        })
+        .collect();
+    args.extend(program.captured().iter().cloned());
+    RawProgram {
+        exe,
+        args,
+        outs: program.output_types().to_vec(),
+    }
+}

@@ -296,6 +296,10 @@ impl Program {
     pub fn captured(&self) -> &[Arc<Buffer>] {
         &self.captured
     }
+    /// Each result's element type and dims, as [`Executable::execute`](crate::pjrt::Executable::execute) takes them.
+    pub fn output_types(&self) -> &[(crate::pjrt::ElementType, Vec<i64>)] {
+        &self.exe.meta.pjrt_outs
+    }
     /// The inputs that alias a result (donatable), by position.
     pub fn aliased(&self) -> Vec<usize> {
         self.aliased.iter().map(|&i| i as usize).collect()
