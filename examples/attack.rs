@@ -27,7 +27,8 @@
 
 use eager_tensor::{self as ep, Backend, DType, EagerTensor};
 
-const IRIS: &str = include_str!("data/iris.csv");
+#[path = "common/iris.rs"]
+mod iris;
 
 // ---------------------------------------------------------------------------
 // Foolbox's helpers (foolbox/devutils.py) and distances (foolbox/distances.py)
@@ -273,23 +274,9 @@ fn pgd<T: ep::Native, L: ep::Native>(
 /// Features (150 x 4, f32, each scaled to [0, 1]) and labels (150, i64) of
 /// the Iris table.
 fn load(backend: Backend) -> ep::Result<(EagerTensor, EagerTensor)> {
-    let bad = |line: usize| ep::Error::invalid("load iris", format!("line {line} is malformed"));
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for (i, line) in IRIS.lines().enumerate().skip(1) {
-        let cols: Vec<&str> = line.trim().split(',').collect();
-        if cols.len() != 5 {
-            return Err(bad(i + 1));
-        }
-        for c in &cols[..4] {
-            x.push(c.parse::<f32>().map_err(|_| bad(i + 1))?);
-        }
-        y.push(cols[4].parse::<i64>().map_err(|_| bad(i + 1))?);
-    }
-    let n = y.len();
-    let x = EagerTensor::from_vec(backend, x, &[n, 4])?;
+    let (x, y) = iris::load(backend)?;
     let (lo, hi) = (x.min_axes([0], true)?, x.max_axes([0], true)?);
-    let x = x.sub(&lo)?.div(&hi.sub(&lo)?)?;
-    Ok((x, EagerTensor::from_vec(backend, y, &[n])?))
+    Ok((x.sub(&lo)?.div(&hi.sub(&lo)?)?, y))
 }
 
 /// The data split: every third flower held out (the table is sorted by

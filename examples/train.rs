@@ -11,7 +11,8 @@
 
 use eager_tensor::{self as ep, Backend, DType, EagerTensor};
 
-const IRIS: &str = include_str!("data/iris.csv");
+#[path = "common/iris.rs"]
+mod iris;
 
 struct Args {
     backend: Backend,
@@ -57,27 +58,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// Features (150 x 4, f32) and labels (150, i64) of the Iris table.
-fn load(backend: Backend) -> ep::Result<(EagerTensor, EagerTensor)> {
-    let bad = |line: usize| ep::Error::invalid("load iris", format!("line {line} is malformed"));
-    let (mut x, mut y) = (Vec::new(), Vec::new());
-    for (i, line) in IRIS.lines().enumerate().skip(1) {
-        let cols: Vec<&str> = line.trim().split(',').collect();
-        if cols.len() != 5 {
-            return Err(bad(i + 1));
-        }
-        for c in &cols[..4] {
-            x.push(c.parse::<f32>().map_err(|_| bad(i + 1))?);
-        }
-        y.push(cols[4].parse::<i64>().map_err(|_| bad(i + 1))?);
-    }
-    let n = y.len();
-    Ok((
-        EagerTensor::from_vec(backend, x, &[n, 4])?,
-        EagerTensor::from_vec(backend, y, &[n])?,
-    ))
-}
-
 /// logits = tanh(x W1 + b1) W2 + b2
 fn forward(p: &[EagerTensor], x: &EagerTensor) -> ep::Result<EagerTensor> {
     x.matmul(&p[0])?
@@ -110,7 +90,7 @@ fn run() -> Result<(), String> {
 
 /// Trains and returns `(final loss, train accuracy, test accuracy)`.
 fn train(args: &Args) -> ep::Result<(f64, f64, f64)> {
-    let (x, y) = load(args.backend)?;
+    let (x, y) = iris::load(args.backend)?;
     // Standardize the features.
     let x = x.sub(&x.mean_axes([0], true)?)?;
     let x = x.div(&x.square()?.mean_axes([0], true)?.sqrt()?)?;
