@@ -51,41 +51,21 @@ fn dtype_of(op: &'static str, d: St) -> Result<DType> {
         .ok_or_else(|| Error::dtype(op, format!("safetensors dtype {d:?} is not supported")))
 }
 
-/// Row-major little-endian bytes of one dtype as [`HostData`].
+/// Row-major little-endian bytes of one dtype as [`HostData`] (the
+/// format's byte order; this host's, checked). Bool bytes must be 0 or 1.
 fn host_from_le(op: &'static str, d: DType, bytes: &[u8]) -> Result<HostData> {
-    fn chunks<const N: usize, T>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
-        b.chunks_exact(N)
-            .map(|c| f(c.try_into().unwrap_or([0; N])))
-            .collect()
+    if !cfg!(target_endian = "little") {
+        return Err(Error::invalid(op, "reading needs a little-endian host"));
     }
-    use eager_core::{bf16, f16};
-    Ok(match d {
-        DType::Bool => HostData::Bool(
-            bytes
-                .iter()
-                .map(|&b| match b {
-                    0 => Ok(false),
-                    1 => Ok(true),
-                    v => Err(Error::invalid(
-                        op,
-                        format!("a bool byte is {v}, not 0 or 1"),
-                    )),
-                })
-                .collect::<Result<_>>()?,
-        ),
-        DType::U8 => HostData::U8(bytes.to_vec()),
-        DType::I8 => HostData::I8(chunks(bytes, i8::from_le_bytes)),
-        DType::I16 => HostData::I16(chunks(bytes, i16::from_le_bytes)),
-        DType::U16 => HostData::U16(chunks(bytes, u16::from_le_bytes)),
-        DType::I32 => HostData::I32(chunks(bytes, i32::from_le_bytes)),
-        DType::U32 => HostData::U32(chunks(bytes, u32::from_le_bytes)),
-        DType::I64 => HostData::I64(chunks(bytes, i64::from_le_bytes)),
-        DType::U64 => HostData::U64(chunks(bytes, u64::from_le_bytes)),
-        DType::F16 => HostData::F16(chunks(bytes, f16::from_le_bytes)),
-        DType::BF16 => HostData::BF16(chunks(bytes, bf16::from_le_bytes)),
-        DType::F32 => HostData::F32(chunks(bytes, f32::from_le_bytes)),
-        DType::F64 => HostData::F64(chunks(bytes, f64::from_le_bytes)),
-    })
+    if d == DType::Bool {
+        if let Some(v) = bytes.iter().find(|&&b| b > 1) {
+            return Err(Error::invalid(
+                op,
+                format!("a bool byte is {v}, not 0 or 1"),
+            ));
+        }
+    }
+    Ok(HostData::from_ne_bytes(d, bytes.to_vec()))
 }
 
 fn io_err(op: &'static str, path: &Path, e: impl std::fmt::Display) -> Error {

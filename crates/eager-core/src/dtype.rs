@@ -622,6 +622,39 @@ impl HostData {
             DType::F64 => HostData::F64(conv(v)),
         }
     }
+    /// The buffer of `dtype` whose raw bytes (native endianness, as
+    /// [`as_bytes`](Self::as_bytes) gives them) are `bytes`; a bool is any
+    /// non-zero byte. A trailing partial element is dropped: callers pass
+    /// whole elements.
+    ///
+    /// ```
+    /// use eager_core::{DType, HostData};
+    /// let h = HostData::I16(vec![-2, 300]);
+    /// assert_eq!(HostData::from_ne_bytes(DType::I16, h.as_bytes().to_vec()), h);
+    /// ```
+    pub fn from_ne_bytes(dtype: DType, bytes: Vec<u8>) -> HostData {
+        fn chunks<const N: usize, T>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
+            b.chunks_exact(N)
+                .map(|c| f(c.try_into().unwrap_or([0; N])))
+                .collect()
+        }
+        let b = &bytes;
+        match dtype {
+            DType::Bool => HostData::Bool(b.iter().map(|&x| x != 0).collect()),
+            DType::U8 => HostData::U8(bytes),
+            DType::I8 => HostData::I8(chunks(b, i8::from_ne_bytes)),
+            DType::I16 => HostData::I16(chunks(b, i16::from_ne_bytes)),
+            DType::U16 => HostData::U16(chunks(b, u16::from_ne_bytes)),
+            DType::I32 => HostData::I32(chunks(b, i32::from_ne_bytes)),
+            DType::U32 => HostData::U32(chunks(b, u32::from_ne_bytes)),
+            DType::I64 => HostData::I64(chunks(b, i64::from_ne_bytes)),
+            DType::U64 => HostData::U64(chunks(b, u64::from_ne_bytes)),
+            DType::F16 => HostData::F16(chunks(b, f16::from_ne_bytes)),
+            DType::BF16 => HostData::BF16(chunks(b, bf16::from_ne_bytes)),
+            DType::F32 => HostData::F32(chunks(b, f32::from_ne_bytes)),
+            DType::F64 => HostData::F64(chunks(b, f64::from_ne_bytes)),
+        }
+    }
     /// Reinterprets the buffer as its raw bytes (native endianness).
     pub fn as_bytes(&self) -> &[u8] {
         each_host!(self, v => {

@@ -69,28 +69,7 @@ impl XlaTensor {
     /// The host copy, for `op` (an error naming `op` inside a [`jit`]
     /// trace).
     fn host(&self, op: &'static str) -> Result<HostData> {
-        let b = self.host_value(op)?;
-        fn chunks<const N: usize, T>(b: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
-            b.chunks_exact(N)
-                .map(|c| f(c.try_into().unwrap_or([0; N])))
-                .collect()
-        }
-        use eager_core::{bf16, f16};
-        Ok(match self.dtype {
-            DType::Bool => HostData::Bool(b.iter().map(|&x| x != 0).collect()),
-            DType::U8 => HostData::U8(b),
-            DType::I8 => HostData::I8(chunks(&b, i8::from_ne_bytes)),
-            DType::I16 => HostData::I16(chunks(&b, i16::from_ne_bytes)),
-            DType::U16 => HostData::U16(chunks(&b, u16::from_ne_bytes)),
-            DType::I32 => HostData::I32(chunks(&b, i32::from_ne_bytes)),
-            DType::U32 => HostData::U32(chunks(&b, u32::from_ne_bytes)),
-            DType::I64 => HostData::I64(chunks(&b, i64::from_ne_bytes)),
-            DType::U64 => HostData::U64(chunks(&b, u64::from_ne_bytes)),
-            DType::F16 => HostData::F16(chunks(&b, f16::from_ne_bytes)),
-            DType::BF16 => HostData::BF16(chunks(&b, bf16::from_ne_bytes)),
-            DType::F32 => HostData::F32(chunks(&b, f32::from_ne_bytes)),
-            DType::F64 => HostData::F64(chunks(&b, f64::from_ne_bytes)),
-        })
+        Ok(HostData::from_ne_bytes(self.dtype, self.host_value(op)?))
     }
     /// The host copy of the value, for `op`; inside a [`jit`] trace an
     /// error naming `op` (the value is not computed yet).
