@@ -26,7 +26,7 @@
 //!   reaching an inner tape, i.e. higher-order derivatives) is an error.
 
 use crate::tensor::DynOps;
-use crate::{prim, BinaryOp, DType, EagerTensor, Error, Result, Scalar, UnaryOp};
+use crate::{prim, BinaryOp, DType, EagerTensor, Error, HostBuffer, Result, Scalar, UnaryOp};
 use eager_core::ops::{ArgReduceOp, Device, Distribution, ReduceOp};
 use eager_core::shape::SliceRange;
 use eager_core::HostData;
@@ -529,6 +529,9 @@ impl DynOps for Traced {
     }
     fn dyn_to_host(&self) -> Result<HostData> {
         self.value().dyn_to_host()
+    }
+    fn dyn_lend_host(&self) -> Result<Option<HostBuffer>> {
+        self.value().dyn_lend_host()
     }
     fn dyn_from_host_like(&self, data: HostData, shape: &[usize]) -> Result<EagerTensor> {
         self.value().dyn_from_host_like(data, shape)

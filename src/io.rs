@@ -51,23 +51,6 @@ fn dtype_of(op: &'static str, d: St) -> Result<DType> {
         .ok_or_else(|| Error::dtype(op, format!("safetensors dtype {d:?} is not supported")))
 }
 
-/// Row-major little-endian bytes of one dtype as [`HostData`] (the
-/// format's byte order; this host's, checked). Bool bytes must be 0 or 1.
-fn host_from_le(op: &'static str, d: DType, bytes: &[u8]) -> Result<HostData> {
-    if !cfg!(target_endian = "little") {
-        return Err(Error::invalid(op, "reading needs a little-endian host"));
-    }
-    if d == DType::Bool {
-        if let Some(v) = bytes.iter().find(|&&b| b > 1) {
-            return Err(Error::invalid(
-                op,
-                format!("a bool byte is {v}, not 0 or 1"),
-            ));
-        }
-    }
-    Ok(HostData::from_ne_bytes(d, bytes.to_vec()))
-}
-
 fn io_err(op: &'static str, path: &Path, e: impl std::fmt::Display) -> Error {
     Error::invalid(op, format!("{}: {e}", path.display()))
 }
@@ -100,27 +83,172 @@ pub fn save_safetensors(path: impl AsRef<Path>, tensors: &[(&str, &EagerTensor)]
 /// the file, offsets outside the data, shape × dtype ≠ length) is an
 /// `invalid` error naming the file; an unsupported dtype (float8, ...) a
 /// `dtype` error naming it.
+///
+/// Memory: about the file's size once. The file is memory-mapped only so
+/// that the format's crate can validate the header against the file's
+/// length without reading it; each tensor is then read from the file
+/// straight into the vector the tensor is made from, which the ndarray
+/// backend keeps, and the torch, TensorFlow and xla backends adopt without a
+/// copy where they can (see [`EagerTensor::to_backend`]).
 pub fn load_safetensors(
     path: impl AsRef<Path>,
     backend: Backend,
 ) -> Result<Vec<(String, EagerTensor)>> {
     let op = "load_safetensors";
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| io_err(op, path, e))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| io_err(op, path, e))?;
-    let mut names: Vec<String> = st.names().into_iter().map(str::to_string).collect();
-    names.sort();
-    names
+    let mut file = std::fs::File::open(path).map_err(|e| io_err(op, path, e))?;
+    // SAFETY: the map is read only here, by `read_metadata`, before any
+    // other use of the file; a file truncated meanwhile by another process
+    // is the one thing a map cannot guard against (SIGBUS), as for every
+    // mmap-based reader (the safetensors crate documents the same use).
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| io_err(op, path, e))?;
+    let (header_len, meta) =
+        safetensors::SafeTensors::read_metadata(&map).map_err(|e| io_err(op, path, e))?;
+    drop(map);
+    let data_start = (8 + header_len) as u64;
+    let mut infos: Vec<(String, &safetensors::tensor::TensorInfo)> =
+        meta.tensors().into_iter().collect();
+    infos.sort_by(|a, b| a.0.cmp(&b.0));
+    infos
         .into_iter()
-        .map(|name| {
-            let view = st.tensor(&name).map_err(|e| io_err(op, path, e))?;
-            let d = dtype_of(op, view.dtype())?;
-            eager_core::shape::check_size(op, view.shape(), d)?;
-            let host = host_from_le(op, d, view.data())?;
-            let t = EagerTensor::from_host(backend, host, view.shape())?;
-            Ok((name, t))
+        .map(|(name, info)| {
+            let d = dtype_of(op, info.dtype)?;
+            let n = eager_core::shape::check_size(op, &info.shape, d)?;
+            // `read_metadata` checked that the offsets tile the data and
+            // fit the file, and that each length is shape × dtype.
+            let host = read_host(&mut file, data_start + info.data_offsets.0 as u64, d, n)
+                .map_err(|e| io_err(op, path, format!("tensor {name:?}: {e}")))?;
+            let host = match host {
+                Some(h) => h,
+                None => {
+                    return Err(io_err(
+                        op,
+                        path,
+                        format!("tensor {name:?}: a bool byte is not 0 or 1"),
+                    ))
+                }
+            };
+            Ok((name, EagerTensor::from_host(backend, host, &info.shape)?))
         })
         .collect()
+}
+
+/// `n` little-endian elements of `d` at `offset`, read straight into
+/// their vector (`None` for a bool byte other than 0 or 1).
+fn read_host(
+    file: &mut std::fs::File,
+    offset: u64,
+    d: DType,
+    n: usize,
+) -> std::io::Result<Option<HostData>> {
+    use std::io::{Read, Seek, SeekFrom};
+    if !cfg!(target_endian = "little") {
+        return Err(std::io::Error::other("reading needs a little-endian host"));
+    }
+    file.seek(SeekFrom::Start(offset))?;
+    if d == DType::Bool {
+        // Read as bytes and checked: a bool of any other value would be
+        // undefined behaviour.
+        let mut bytes = vec![0u8; n];
+        file.read_exact(&mut bytes)?;
+        if bytes.iter().any(|&b| b > 1) {
+            return Ok(None);
+        }
+        return Ok(Some(HostData::Bool(
+            bytes.into_iter().map(|b| b != 0).collect(),
+        )));
+    }
+    let mut host = HostData::zeroed(d, n);
+    match host.as_bytes_mut() {
+        Some(bytes) => file.read_exact(bytes)?,
+        None => return Ok(None),
+    }
+    Ok(Some(host))
+}
+
+/// One tensor as `.npy` bytes into an npyz writer (the same for a file
+/// and for an entry of an `.npz` archive).
+fn write_npy<W: std::io::Write>(
+    op: &'static str,
+    t: &EagerTensor,
+    builder: impl NpyBuilder<W>,
+) -> Result<std::io::Result<()>> {
+    let shape: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
+    fn write<T: npyz::AutoSerialize, W: std::io::Write>(
+        b: npyz::write_options::WithWriter<W, npyz::WriteOptions<T>>,
+        shape: &[u64],
+        v: Vec<T>,
+    ) -> std::io::Result<()> {
+        use npyz::WriterBuilder;
+        let mut w = b.default_dtype().shape(shape).begin_nd()?;
+        w.extend(v)?;
+        w.finish()
+    }
+    let host = t.to_host_data()?;
+    macro_rules! go {
+        ($v:expr) => {
+            match builder.builder() {
+                Ok(b) => write(b, &shape, $v),
+                Err(e) => Err(e),
+            }
+        };
+    }
+    Ok(match host {
+        HostData::Bool(v) => go!(v),
+        HostData::U8(v) => go!(v),
+        HostData::I8(v) => go!(v),
+        HostData::I16(v) => go!(v),
+        HostData::U16(v) => go!(v),
+        HostData::I32(v) => go!(v),
+        HostData::U32(v) => go!(v),
+        HostData::I64(v) => go!(v),
+        HostData::U64(v) => go!(v),
+        HostData::F16(v) => go!(v),
+        HostData::F32(v) => go!(v),
+        HostData::F64(v) => go!(v),
+        HostData::BF16(_) => return Err(bf16_refused(op, None)),
+    })
+}
+
+/// Makes the npyz writer of one element type: a `.npy` file, or the next
+/// entry of an `.npz` archive.
+trait NpyBuilder<W> {
+    fn builder<T: npyz::Serialize>(
+        self,
+    ) -> std::io::Result<npyz::write_options::WithWriter<W, npyz::WriteOptions<T>>>;
+}
+
+struct NpyFileBuilder(std::fs::File);
+impl NpyBuilder<std::io::BufWriter<std::fs::File>> for NpyFileBuilder {
+    fn builder<T: npyz::Serialize>(
+        self,
+    ) -> std::io::Result<
+        npyz::write_options::WithWriter<std::io::BufWriter<std::fs::File>, npyz::WriteOptions<T>>,
+    > {
+        use npyz::WriterBuilder;
+        Ok(npyz::WriteOptions::new().writer(std::io::BufWriter::new(self.0)))
+    }
+}
+
+type NpzFile = npyz::npz::NpzWriter<std::io::BufWriter<std::fs::File>>;
+struct NpzEntryBuilder<'a>(&'a mut NpzFile, &'a str, usize);
+impl<'a> NpyBuilder<&'a mut zip::ZipWriter<std::io::BufWriter<std::fs::File>>>
+    for NpzEntryBuilder<'a>
+{
+    fn builder<T: npyz::Serialize>(
+        self,
+    ) -> std::io::Result<
+        npyz::write_options::WithWriter<
+            &'a mut zip::ZipWriter<std::io::BufWriter<std::fs::File>>,
+            npyz::WriteOptions<T>,
+        >,
+    > {
+        // Stored, like numpy.savez; ZIP64 entries past 4 GiB.
+        let options = zip::write::FileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(self.2 >= u32::MAX as usize - 1024);
+        self.0.array::<T>(self.1, options)
+    }
 }
 
 /// Writes one tensor to a NumPy `.npy` file (C order, little-endian). bf16
@@ -128,39 +256,35 @@ pub fn load_safetensors(
 pub fn save_npy(path: impl AsRef<Path>, t: &EagerTensor) -> Result<()> {
     let op = "save_npy";
     let path = path.as_ref();
-    let shape: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
-    fn write<T: npyz::AutoSerialize>(path: &Path, shape: &[u64], v: Vec<T>) -> std::io::Result<()> {
-        use npyz::WriterBuilder;
-        let file = std::io::BufWriter::new(std::fs::File::create(path)?);
-        let mut w = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(shape)
-            .writer(file)
-            .begin_nd()?;
-        w.extend(v)?;
-        w.finish()
+    if t.dtype() == DType::BF16 {
+        // Before the file is created.
+        return Err(bf16_refused(op, None));
     }
-    let r = match t.to_host_data()? {
-        HostData::Bool(v) => write(path, &shape, v),
-        HostData::U8(v) => write(path, &shape, v),
-        HostData::I8(v) => write(path, &shape, v),
-        HostData::I16(v) => write(path, &shape, v),
-        HostData::U16(v) => write(path, &shape, v),
-        HostData::I32(v) => write(path, &shape, v),
-        HostData::U32(v) => write(path, &shape, v),
-        HostData::I64(v) => write(path, &shape, v),
-        HostData::U64(v) => write(path, &shape, v),
-        HostData::F16(v) => write(path, &shape, v),
-        HostData::F32(v) => write(path, &shape, v),
-        HostData::F64(v) => write(path, &shape, v),
-        HostData::BF16(_) => {
-            return Err(Error::dtype(
-                op,
-                "bf16 is not a NumPy dtype; cast to f32 first (or save as .safetensors)",
-            ))
-        }
-    };
-    r.map_err(|e| io_err(op, path, e))
+    let file = std::fs::File::create(path).map_err(|e| io_err(op, path, e))?;
+    write_npy(op, t, NpyFileBuilder(file))?.map_err(|e| io_err(op, path, e))
+}
+
+/// Writes named tensors to a NumPy `.npz` archive (what `numpy.savez`
+/// writes: one `.npy` per name, stored uncompressed; `numpy.load` reads
+/// it). Names must be unique; bf16 is a `dtype` error as for
+/// [`save_npy`].
+pub fn save_npz(path: impl AsRef<Path>, tensors: &[(&str, &EagerTensor)]) -> Result<()> {
+    let op = "save_npz";
+    let path = path.as_ref();
+    check_names(op, tensors)?;
+    if let Some((n, _)) = tensors.iter().find(|(_, t)| t.dtype() == DType::BF16) {
+        return Err(bf16_refused(op, Some(n)));
+    }
+    let mut npz = NpzFile::create(path).map_err(|e| io_err(op, path, e))?;
+    for (name, t) in tensors {
+        let bytes = t.shape().iter().product::<usize>() * t.dtype().size_of();
+        write_npy(op, t, NpzEntryBuilder(&mut npz, name, bytes))?
+            .map_err(|e| io_err(op, path, format!("tensor {name:?}: {e}")))?;
+    }
+    npz.zip_writer()
+        .finish()
+        .map(drop)
+        .map_err(|e| io_err(op, path, e))
 }
 
 /// Reads a NumPy `.npy` file onto `backend` (C or Fortran order, either
@@ -170,18 +294,61 @@ pub fn save_npy(path: impl AsRef<Path>, t: &EagerTensor) -> Result<()> {
 pub fn load_npy(path: impl AsRef<Path>, backend: Backend) -> Result<EagerTensor> {
     let op = "load_npy";
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|e| io_err(op, path, e))?;
-    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| io_err(op, path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| io_err(op, path, e))?;
+    let len = file.metadata().map_err(|e| io_err(op, path, e))?.len();
+    let npy = npyz::NpyFile::new(std::io::BufReader::new(file)).map_err(|e| io_err(op, path, e))?;
+    read_npy(op, &path.display().to_string(), npy, len, backend)
+}
+
+/// Reads every array of a NumPy `.npz` archive (`numpy.savez` or
+/// `numpy.savez_compressed`) onto `backend`, sorted by name. Errors as for
+/// [`load_npy`], naming the file and the array.
+pub fn load_npz(path: impl AsRef<Path>, backend: Backend) -> Result<Vec<(String, EagerTensor)>> {
+    let op = "load_npz";
+    let path = path.as_ref();
+    let mut npz = npyz::npz::NpzArchive::open(path).map_err(|e| io_err(op, path, e))?;
+    let mut names: Vec<String> = npz.array_names().map(str::to_string).collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let what = format!("{} (array {name:?})", path.display());
+            let file = npyz::npz::file_name_from_array_name(&name);
+            let size = npz
+                .zip_archive()
+                .by_name(&file)
+                .map_err(|e| Error::invalid(op, format!("{what}: {e}")))?
+                .size();
+            let npy = npz
+                .by_name(&name)
+                .map_err(|e| Error::invalid(op, format!("{what}: {e}")))?
+                .ok_or_else(|| Error::invalid(op, format!("{what}: missing")))?;
+            Ok((name, read_npy(op, &what, npy, size, backend)?))
+        })
+        .collect()
+}
+
+/// One `.npy` stream onto `backend`; `available` bounds the bytes the
+/// stream can hold, so a header declaring more is an error before anything
+/// of its size is allocated.
+fn read_npy<R: std::io::Read>(
+    op: &'static str,
+    what: &str,
+    npy: npyz::NpyFile<R>,
+    available: u64,
+    backend: Backend,
+) -> Result<EagerTensor> {
+    let bad = |e: &dyn std::fmt::Display| Error::invalid(op, format!("{what}: {e}"));
     let shape: Vec<usize> = npy
         .shape()
         .iter()
-        .map(|&d| usize::try_from(d).map_err(|_| io_err(op, path, "a dimension does not fit")))
+        .map(|&d| usize::try_from(d).map_err(|_| bad(&"a dimension does not fit")))
         .collect::<Result<_>>()?;
     let fortran = npy.order() == npyz::Order::Fortran;
     let npyz::DType::Plain(ts) = npy.dtype() else {
         return Err(Error::dtype(
             op,
-            format!("{}: structured dtypes are not supported", path.display()),
+            format!("{what}: structured dtypes are not supported"),
         ));
     };
     let d = match (ts.type_char(), ts.size_field()) {
@@ -200,16 +367,23 @@ pub fn load_npy(path: impl AsRef<Path>, backend: Backend) -> Result<EagerTensor>
         _ => {
             return Err(Error::dtype(
                 op,
-                format!("{}: NumPy dtype {ts} is not supported", path.display()),
+                format!("{what}: NumPy dtype {ts} is not supported"),
             ))
         }
     };
-    eager_core::shape::check_size(op, &shape, d)?;
-    let n: usize = shape.iter().product();
-    fn read<T: npyz::Deserialize>(npy: npyz::NpyFile<&[u8]>) -> std::io::Result<Vec<T>> {
+    let n = eager_core::shape::check_size(op, &shape, d)?;
+    if (n as u64).saturating_mul(d.size_of() as u64) > available {
+        return Err(bad(&format_args!(
+            "the header declares shape {shape:?} of {d} ({} bytes), more than the {available} bytes there are",
+            n * d.size_of()
+        )));
+    }
+    fn read<T: npyz::Deserialize, R: std::io::Read>(
+        npy: npyz::NpyFile<R>,
+    ) -> std::io::Result<Vec<T>> {
         npy.into_vec()
     }
-    let e = |err: std::io::Error| io_err(op, path, err);
+    let e = |err: std::io::Error| bad(&err);
     let host = match d {
         DType::Bool => HostData::Bool(read(npy).map_err(e)?),
         DType::U8 => HostData::U8(read(npy).map_err(e)?),
@@ -225,11 +399,10 @@ pub fn load_npy(path: impl AsRef<Path>, backend: Backend) -> Result<EagerTensor>
         _ => HostData::F64(read(npy).map_err(e)?),
     };
     if host.len() != n {
-        return Err(io_err(
-            op,
-            path,
-            format!("{} values for shape {shape:?}", host.len()),
-        ));
+        return Err(bad(&format_args!(
+            "{} values for shape {shape:?}",
+            host.len()
+        )));
     }
     if fortran && shape.len() > 1 {
         // Column-major data: the reversed shape in C order, transposed.
@@ -237,4 +410,21 @@ pub fn load_npy(path: impl AsRef<Path>, backend: Backend) -> Result<EagerTensor>
         return EagerTensor::from_host(backend, host, &rev)?.transpose();
     }
     EagerTensor::from_host(backend, host, &shape)
+}
+
+fn bf16_refused(op: &'static str, name: Option<&str>) -> Error {
+    let what = name.map(|n| format!("tensor {n:?}: ")).unwrap_or_default();
+    Error::dtype(
+        op,
+        format!("{what}bf16 is not a NumPy dtype; cast to f32 first (or save as .safetensors)"),
+    )
+}
+
+/// Unique names, for the writers of named maps.
+fn check_names(op: &'static str, tensors: &[(&str, &EagerTensor)]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    match tensors.iter().find(|(n, _)| !seen.insert(*n)) {
+        Some((n, _)) => Err(Error::invalid(op, format!("the name {n:?} is given twice"))),
+        None => Ok(()),
+    }
 }

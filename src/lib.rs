@@ -65,11 +65,12 @@ pub use create::{
 pub use eager_core::limits::{max_tensor_bytes, set_max_tensor_bytes};
 pub use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
 pub use eager_core::{
-    bf16, f16, half, Backend, BackendTensor, DType, Element, Error, HostData, Kind, Result, Scalar,
+    bf16, f16, half, Backend, BackendTensor, DType, Element, Error, HostBuffer, HostData, Kind,
+    Result, Scalar,
 };
 pub use free::*;
 pub use index::{Ellipsis, IndexItem, NewAxis};
-pub use io::{load_npy, load_safetensors, save_npy, save_safetensors};
+pub use io::{load_npy, load_npz, load_safetensors, save_npy, save_npz, save_safetensors};
 pub use jit::{jit, jit1, Jit, Jit1};
 /// The `ndarray` crate this build uses, for naming the ndarray natives
 /// (`ep::ndarray::arr2`, `ep::ndarray::ArrayD`) without a version clash.

@@ -1,6 +1,6 @@
 //! `EagerTensor`, its routing to the backends, and the native-type bridge.
 
-use crate::{Backend, BackendTensor, DType, Element, Error, HostData, Result, Scalar};
+use crate::{Backend, BackendTensor, DType, Element, Error, HostBuffer, HostData, Result, Scalar};
 use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
 use eager_core::shape::SliceRange;
 use enum_dispatch::enum_dispatch;
@@ -36,6 +36,7 @@ pub(crate) trait DynOps {
     fn dyn_device(&self) -> Device;
     fn dyn_to_device(&self, device: Device) -> Result<EagerTensor>;
     fn dyn_to_host(&self) -> Result<HostData>;
+    fn dyn_lend_host(&self) -> Result<Option<HostBuffer>>;
     fn dyn_from_host_like(&self, data: HostData, shape: &[usize]) -> Result<EagerTensor>;
     fn dyn_full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<EagerTensor>;
     fn dyn_random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<EagerTensor>;
@@ -80,6 +81,10 @@ impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
     fn dyn_to_host(&self) -> Result<HostData> {
         self.native_dtype_ok()?;
         self.to_host()
+    }
+    fn dyn_lend_host(&self) -> Result<Option<HostBuffer>> {
+        self.native_dtype_ok()?;
+        self.lend_host()
     }
     fn dyn_from_host_like(&self, data: HostData, shape: &[usize]) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
@@ -428,8 +433,37 @@ impl EagerTensor {
         if backend == self.backend() {
             return Ok(self.clone());
         }
-        let (data, shape) = (self.dyn_to_host()?, self.shape());
-        on_backend!("to_backend", backend, |B| B::from_host(data, &shape))
+        let buf = self.lend_host()?;
+        on_backend!("to_backend", backend, |B| B::adopt_host(buf))
+    }
+
+    /// The tensor's memory as a [`HostBuffer`]: lent without a copy where
+    /// the backend can (the buffer keeps this tensor's memory alive), else
+    /// a row-major host copy. What [`to_backend`](Self::to_backend) and
+    /// [`to_dlpack`](Self::to_dlpack) hand to the receiving side.
+    pub fn lend_host(&self) -> Result<HostBuffer> {
+        match self.dyn_lend_host()? {
+            Some(buf) => Ok(buf),
+            None => Ok(HostBuffer::from_host_data(
+                self.dyn_to_host()?,
+                &self.shape(),
+            )),
+        }
+    }
+
+    /// The address of the tensor's host memory when the backend can lend
+    /// it without a copy (see [`to_backend`](Self::to_backend)), `None`
+    /// otherwise: for checking that two tensors share memory.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1f32, 2.0], &[2])?;
+    /// let u = t.to_backend(ep::Backend::NdArray)?;
+    /// assert_eq!(t.host_ptr()?, u.host_ptr()?);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn host_ptr(&self) -> Result<Option<usize>> {
+        Ok(self.dyn_lend_host()?.map(|b| b.ptr() as usize))
     }
 
     /// A row-major host copy of the elements as `Vec<E>`. `E` is the dtype,

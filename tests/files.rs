@@ -1,5 +1,6 @@
-//! `.safetensors` files (issue 14): files written by the Python
-//! `safetensors` package from NumPy (tests/gen/gen_files.py) load with the
+//! `.safetensors`, `.npy` and `.npz` files (issue 14): files written by
+//! the Python `safetensors` package and by NumPy (tests/gen/gen_files.py)
+//! load with the
 //! right dtype, shape and values on every backend; every dtype round-trips
 //! through eager-tensor's own files; malformed files are errors, never a
 //! panic or an allocation of a declared size; files written here load in
@@ -270,4 +271,133 @@ fn malformed_npy_files_are_errors_naming_the_file() {
         assert_eq!((e.kind(), e.op()), (kind, "load_npy"), "{file}: {e}");
         assert!(e.to_string().contains(file), "{file}: {e}");
     }
+}
+
+/// Every array of a loaded map against the generator's expectations.
+fn check_against_expect(b: Backend, what: &str, loaded: &[(String, EagerTensor)]) {
+    let expect: Value = serde_json::from_str(
+        &std::fs::read_to_string(files().join("numpy.safetensors.json")).unwrap(),
+    )
+    .unwrap();
+    let names: Vec<&str> = loaded.iter().map(|(n, _)| n.as_str()).collect();
+    let mut want: Vec<&str> = expect
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    want.sort();
+    assert_eq!(names, want, "[{b}] {what}: names, sorted");
+    for (name, t) in loaded {
+        let w = &expect[name.as_str()];
+        let d: DType = w["dtype"].as_str().unwrap().parse().unwrap();
+        let shape: Vec<usize> = w["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(
+            (t.backend(), t.dtype(), t.shape()),
+            (b, d, shape),
+            "{what} {name}"
+        );
+        let h = t.to_host_data().unwrap();
+        for (i, v) in w["data"].as_array().unwrap().iter().enumerate() {
+            assert!(
+                same(v, h.get(i).unwrap()),
+                "[{b}] {what} {name}[{i}]: {:?} vs {v}",
+                h.get(i)
+            );
+        }
+    }
+}
+
+#[test]
+fn numpy_savez_archives_load_on_every_backend() {
+    for b in Backend::enabled() {
+        for file in ["np_savez.npz", "np_savez_compressed.npz"] {
+            let loaded = ep::load_npz(files().join(file), b).unwrap();
+            check_against_expect(b, file, &loaded);
+        }
+    }
+}
+
+#[test]
+fn npz_round_trips_every_numpy_dtype_refuses_bf16_and_duplicate_names() {
+    for b in Backend::enabled() {
+        let ts = every_dtype(b);
+        let path = tmp(&format!("all_{b}.npz"));
+        let refs: Vec<(&str, &EagerTensor)> = ts.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let e = ep::save_npz(&path, &refs).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("dtype", "save_npz"), "{e}");
+        assert!(e.to_string().contains("t_bf16"), "{e}");
+        let mut refs: Vec<(&str, &EagerTensor)> =
+            refs.into_iter().filter(|(n, _)| *n != "t_bf16").collect();
+        refs.sort_by_key(|(n, _)| *n); // loaded maps come sorted by name
+        ep::save_npz(&path, &refs).unwrap();
+        for to in Backend::enabled() {
+            let back = ep::load_npz(&path, to).unwrap();
+            assert_eq!(back.len(), refs.len());
+            for ((n, t), (m, u)) in back.iter().zip(&refs) {
+                assert_eq!(n, m);
+                assert_eq!((t.backend(), t.shape()), (to, u.shape()), "{n}");
+                assert_eq!(
+                    t.to_host_data().unwrap(),
+                    u.to_host_data().unwrap(),
+                    "[{b} -> {to}] {n}"
+                );
+            }
+        }
+        let e = ep::save_npz(&path, &[("a", refs[0].1), ("a", refs[1].1)]).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("invalid", "save_npz"), "{e}");
+    }
+}
+
+#[test]
+fn malformed_npz_archives_are_errors_naming_the_file() {
+    for (file, kind) in [
+        ("bad_npz_truncated.npz", "invalid"),
+        ("bad_npz_not_zip.npz", "invalid"),
+        ("bad_npz_entry_lies.npz", "invalid"),
+    ] {
+        let e = ep::load_npz(files().join(file), Backend::NdArray).unwrap_err();
+        assert_eq!((e.kind(), e.op()), (kind, "load_npz"), "{file}: {e}");
+        assert!(e.to_string().contains(file), "{file}: {e}");
+    }
+}
+
+/// An `.npz` written here loads in NumPy, where a Python with it is present.
+#[test]
+fn written_npz_loads_in_numpy_when_present() {
+    let python = std::env::var("EAGER_TENSOR_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has = std::process::Command::new(&python)
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has {
+        eprintln!("skipping: {python} has no numpy");
+        return;
+    }
+    let ts = every_dtype(Backend::NdArray);
+    let get = |n: &str| &ts.iter().find(|(m, _)| m == n).unwrap().1;
+    let path = tmp("for_numpy.npz");
+    ep::save_npz(&path, &[("w", get("t_f64")), ("i", get("t_u8"))]).unwrap();
+    let script = format!(
+        "import numpy as np\nd = np.load({:?})\nprint(';'.join(f'{{k}}:{{d[k].dtype}}:{{list(d[k].shape)}}:{{d[k].ravel().tolist()}}' for k in sorted(d.files)))",
+        path.to_string_lossy()
+    );
+    let out = std::process::Command::new(&python)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "i:uint8:[2, 3]:[0, 1, 2, 253, 100, 7];w:float64:[2, 3]:[0.0, 1.0, 2.5, -3.0, 100.0, 7.0]"
+    );
 }

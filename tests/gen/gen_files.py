@@ -85,4 +85,23 @@ for k, v in npy_bad.items():
     if v is not None:
         with open(os.path.join(OUT, f"bad_np_{k}.npy"), "wb") as f:
             f.write(v)
+# .npz: numpy.savez (stored) and numpy.savez_compressed (deflate) of the
+# same arrays (bf16 has no NumPy dtype), and malformed archives.
+npz_arrays = {k: v for k, v in arrays.items()}
+np.savez(os.path.join(OUT, "np_savez.npz"), **npz_arrays)
+np.savez_compressed(os.path.join(OUT, "np_savez_compressed.npz"), **npz_arrays)
+good = open(os.path.join(OUT, "np_savez.npz"), "rb").read()
+# An entry whose .npy header declares more than the entry holds.
+import io, zipfile
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("x.npy", open(os.path.join(OUT, "np_f32.npy"), "rb").read().replace(b"(2, 3)", b"(9000, 9000)"))
+npz_bad = {
+    "truncated": good[: len(good) // 2],
+    "not_zip": b"PK\x03\x04 this is not a zip archive",
+    "entry_lies": buf.getvalue(),
+}
+for k, v in npz_bad.items():
+    with open(os.path.join(OUT, f"bad_npz_{k}.npz"), "wb") as f:
+        f.write(v)
 print(f"{len(arrays)} tensors and {len(bad)} malformed files -> {os.path.relpath(OUT)}")

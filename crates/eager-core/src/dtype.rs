@@ -655,6 +655,38 @@ impl HostData {
             DType::F64 => HostData::F64(chunks(b, f64::from_ne_bytes)),
         }
     }
+    /// `n` zeros of `dtype` (allocated zeroed: pages the OS hands out
+    /// zeroed are not touched until written).
+    pub fn zeroed(dtype: DType, n: usize) -> HostData {
+        match dtype {
+            DType::Bool => HostData::Bool(vec![false; n]),
+            DType::U8 => HostData::U8(vec![0; n]),
+            DType::I8 => HostData::I8(vec![0; n]),
+            DType::I16 => HostData::I16(vec![0; n]),
+            DType::U16 => HostData::U16(vec![0; n]),
+            DType::I32 => HostData::I32(vec![0; n]),
+            DType::U32 => HostData::U32(vec![0; n]),
+            DType::I64 => HostData::I64(vec![0; n]),
+            DType::U64 => HostData::U64(vec![0; n]),
+            DType::F16 => HostData::F16(vec![f16::ZERO; n]),
+            DType::BF16 => HostData::BF16(vec![bf16::ZERO; n]),
+            DType::F32 => HostData::F32(vec![0.0; n]),
+            DType::F64 => HostData::F64(vec![0.0; n]),
+        }
+    }
+    /// The raw bytes, writable, for filling the buffer from a file or a
+    /// foreign buffer; `None` for bool, whose bytes must stay 0 or 1.
+    pub fn as_bytes_mut(&mut self) -> Option<&mut [u8]> {
+        if let HostData::Bool(_) = self {
+            return None;
+        }
+        Some(each_host!(self, v => {
+            let n = std::mem::size_of_val(v.as_slice());
+            // SAFETY: every element type but bool is plain old data for
+            // which every bit pattern is valid (bool is excluded above).
+            unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), n) }
+        }))
+    }
     /// Reinterprets the buffer as its raw bytes (native endianness).
     pub fn as_bytes(&self) -> &[u8] {
         each_host!(self, v => {

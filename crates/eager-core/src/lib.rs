@@ -6,11 +6,13 @@
 
 mod dtype;
 mod error;
+pub mod exchange;
 pub mod limits;
 pub mod ops;
 pub mod shape;
 
 pub use dtype::{bf16, f16, Backend, DType, Element, HostData, Kind, Scalar};
 pub use error::{Error, Result};
+pub use exchange::HostBuffer;
 pub use half;
 pub use ops::{ArgReduceOp, BackendTensor, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};

@@ -7,7 +7,7 @@
 //! framework still refuses becomes an [`Error::Framework`](crate::Error).
 
 use crate::shape::SliceRange;
-use crate::{Backend, DType, HostData, Result, Scalar};
+use crate::{Backend, DType, HostBuffer, HostData, Result, Scalar};
 
 /// Element-wise operations of one tensor. Dtype rules are applied by the
 /// facade: float-only ops always get a float tensor; `abs`, `neg`, `sign`,
@@ -303,6 +303,23 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
     }
     /// A row-major host copy.
     fn to_host(&self) -> Result<HostData>;
+    /// Lends this tensor's memory without a copy (see
+    /// [`exchange`](crate::exchange)), or `None` where it is not row-major
+    /// contiguous host memory the framework can expose (device memory, a
+    /// strided view, an emulated dtype): callers then copy with
+    /// [`to_host`](Self::to_host). The default lends nothing.
+    fn lend_host(&self) -> Result<Option<HostBuffer>> {
+        Ok(None)
+    }
+    /// A tensor on the default device that adopts `buf`'s memory, keeping
+    /// its owner alive until the framework frees the tensor, where the
+    /// framework can borrow foreign memory and `buf`'s alignment suits it;
+    /// otherwise one copy (the default, through
+    /// [`from_host`](Self::from_host)).
+    fn adopt_host(buf: HostBuffer) -> Result<Self> {
+        let (data, shape) = buf.into_host_data();
+        Self::from_host(data, &shape)
+    }
     /// A tensor of `shape` filled with `value` (already of `dtype`), on the
     /// device of `self`.
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self>;

@@ -5,8 +5,8 @@ use crate::{each, each_num, linalg, random, Arr, NdElem, NdTensor};
 use eager_core::ops::via_f32;
 use eager_core::shape::SliceRange;
 use eager_core::{
-    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostData, ReduceOp,
-    Result, Scalar, UnaryOp,
+    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostBuffer,
+    HostData, ReduceOp, Result, Scalar, UnaryOp,
 };
 use ndarray::{Array, ArrayD, ArrayView2, Axis, Dimension, IxDyn, Slice, Zip};
 use std::cmp::Ordering;
@@ -496,6 +496,23 @@ impl BackendTensor for NdTensor {
     }
     fn to_host(&self) -> Result<HostData> {
         Ok(each!(self, a => host(a)))
+    }
+    /// Lends a standard-layout array: the owner is a clone (one `Arc`
+    /// reference), so the memory stays alive and, `ArcArray` being
+    /// copy-on-write, unchanged. Receiving, ndarray copies (an `ArcArray`
+    /// owns its `Vec`; it cannot borrow foreign memory), except a lent
+    /// `HostData`, which it takes over (the default `adopt_host`).
+    fn lend_host(&self) -> Result<Option<HostBuffer>> {
+        let standard = each!(self, a => a.is_standard_layout());
+        if !standard {
+            return Ok(None);
+        }
+        let (ptr, dtype, shape) = (self.data_ptr(), self.dtype(), self.shape().to_vec());
+        // SAFETY: a standard-layout view is `len` contiguous elements from
+        // `as_ptr`, kept alive by the clone the buffer owns.
+        Ok(Some(unsafe {
+            HostBuffer::new(ptr, dtype, shape, Box::new(self.clone()))
+        }))
     }
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
         let one = HostData::filled("full", value, dtype, 1)?;
