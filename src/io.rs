@@ -23,6 +23,7 @@
 //! ```
 
 use crate::{Backend, DType, EagerTensor, Error, HostData, Result};
+use eager_core::exchange::AlignedBytes;
 use safetensors::tensor::{Dtype as St, TensorView};
 use std::path::Path;
 
@@ -60,6 +61,7 @@ fn io_err(op: &'static str, path: &Path, e: impl std::fmt::Display) -> Error {
 pub fn save_safetensors(path: impl AsRef<Path>, tensors: &[(&str, &EagerTensor)]) -> Result<()> {
     let op = "save_safetensors";
     let path = path.as_ref();
+    check_names(op, tensors)?;
     if !cfg!(target_endian = "little") {
         return Err(Error::invalid(op, "writing needs a little-endian host"));
     }
@@ -116,19 +118,25 @@ pub fn load_safetensors(
             let n = eager_core::shape::check_size(op, &info.shape, d)?;
             // `read_metadata` checked that the offsets tile the data and
             // fit the file, and that each length is shape × dtype.
-            let host = read_host(&mut file, data_start + info.data_offsets.0 as u64, d, n)
-                .map_err(|e| io_err(op, path, format!("tensor {name:?}: {e}")))?;
-            let host = match host {
-                Some(h) => h,
-                None => {
-                    return Err(io_err(
-                        op,
-                        path,
-                        format!("tensor {name:?}: a bool byte is not 0 or 1"),
-                    ))
-                }
+            let offset = data_start + info.data_offsets.0 as u64;
+            let err = |e: &dyn std::fmt::Display| io_err(op, path, format!("tensor {name:?}: {e}"));
+            let not_bool = || err(&"a bool byte is not 0 or 1");
+            let t = if backend == Backend::NdArray {
+                // ndarray keeps the vector itself.
+                let host = read_host(&mut file, offset, d, n).map_err(|e| err(&e))?;
+                EagerTensor::from_host(backend, host.ok_or_else(not_bool)?, &info.shape)?
+            } else {
+                // 64-byte-aligned memory, which torch, TensorFlow and xla
+                // adopt without a copy.
+                let mut bytes =
+                    AlignedBytes::zeroed(n * d.size_of()).ok_or_else(|| err(&"out of memory"))?;
+                read_at(&mut file, offset, bytes.as_mut_bytes()).map_err(|e| err(&e))?;
+                let buf = bytes
+                    .into_host_buffer(d, &info.shape)
+                    .ok_or_else(not_bool)?;
+                EagerTensor::adopt_host(backend, buf)?
             };
-            Ok((name, EagerTensor::from_host(backend, host, &info.shape)?))
+            Ok((name, t))
         })
         .collect()
 }
@@ -141,16 +149,11 @@ fn read_host(
     d: DType,
     n: usize,
 ) -> std::io::Result<Option<HostData>> {
-    use std::io::{Read, Seek, SeekFrom};
-    if !cfg!(target_endian = "little") {
-        return Err(std::io::Error::other("reading needs a little-endian host"));
-    }
-    file.seek(SeekFrom::Start(offset))?;
     if d == DType::Bool {
         // Read as bytes and checked: a bool of any other value would be
         // undefined behaviour.
         let mut bytes = vec![0u8; n];
-        file.read_exact(&mut bytes)?;
+        read_at(file, offset, &mut bytes)?;
         if bytes.iter().any(|&b| b > 1) {
             return Ok(None);
         }
@@ -160,10 +163,97 @@ fn read_host(
     }
     let mut host = HostData::zeroed(d, n);
     match host.as_bytes_mut() {
-        Some(bytes) => file.read_exact(bytes)?,
+        Some(bytes) => read_at(file, offset, bytes)?,
         None => return Ok(None),
     }
     Ok(Some(host))
+}
+
+/// Fills `buf` from `offset` of the file (little-endian data: checked).
+fn read_at(file: &mut std::fs::File, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    if !cfg!(target_endian = "little") {
+        return Err(std::io::Error::other("reading needs a little-endian host"));
+    }
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)
+}
+
+/// The format of a path, from its extension.
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Safetensors,
+    Npy,
+    Npz,
+}
+
+fn format_of(op: &'static str, path: &Path) -> Result<Format> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("safetensors") => Ok(Format::Safetensors),
+        Some("npy") => Ok(Format::Npy),
+        Some("npz") => Ok(Format::Npz),
+        _ => Err(Error::invalid(
+            op,
+            format!(
+                "{}: the extension must be .safetensors, .npz or .npy",
+                path.display()
+            ),
+        )),
+    }
+}
+
+/// Writes named tensors to `path` in the format its extension names:
+/// `.safetensors` ([`save_safetensors`]), `.npz` ([`save_npz`]) or `.npy`
+/// ([`save_npy`], which holds exactly one tensor, whose name is not kept).
+///
+/// ```
+/// use eager_tensor as ep;
+/// let dir = std::env::temp_dir().join(format!("ep-save-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let w = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f32, 2.0], &[2])?;
+/// for file in ["w.safetensors", "w.npz", "w.npy"] {
+///     ep::save(dir.join(file), &[("w", &w)])?;
+///     let back = ep::load(dir.join(file), ep::Backend::NdArray)?;
+///     assert_eq!((back[0].0.as_str(), back[0].1.to_vec::<f32>()?), ("w", vec![1.0, 2.0]));
+/// }
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<(), ep::Error>(())
+/// ```
+pub fn save(path: impl AsRef<Path>, tensors: &[(&str, &EagerTensor)]) -> Result<()> {
+    let path = path.as_ref();
+    match format_of("save", path)? {
+        Format::Safetensors => save_safetensors(path, tensors),
+        Format::Npz => save_npz(path, tensors),
+        Format::Npy => match tensors {
+            [(_, t)] => save_npy(path, t),
+            _ => Err(Error::invalid(
+                "save",
+                format!(
+                    "{}: a .npy file holds one tensor, not {}",
+                    path.display(),
+                    tensors.len()
+                ),
+            )),
+        },
+    }
+}
+
+/// Reads every tensor of `path` onto `backend`, sorted by name, in the
+/// format its extension names (see [`save`]); a `.npy` file gives one
+/// tensor named after the file's stem.
+pub fn load(path: impl AsRef<Path>, backend: Backend) -> Result<Vec<(String, EagerTensor)>> {
+    let path = path.as_ref();
+    match format_of("load", path)? {
+        Format::Safetensors => load_safetensors(path, backend),
+        Format::Npz => load_npz(path, backend),
+        Format::Npy => {
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Ok(vec![(name, load_npy(path, backend)?)])
+        }
+    }
 }
 
 /// One tensor as `.npy` bytes into an npyz writer (the same for a file

@@ -42,6 +42,7 @@
 pub mod args;
 mod autodiff;
 mod create;
+mod dlpack;
 mod free;
 mod index;
 mod io;
@@ -62,6 +63,10 @@ pub use create::{
     arange, from_ndarray, from_vec, full, full_like, normal, ones, ones_like, seed, uniform, zeros,
     zeros_like, CreateLike,
 };
+pub use dlpack::from_dlpack;
+/// The `dlpark` crate this build uses (DLPack's C ABI), for
+/// `SafeManagedTensor::from_raw` / `into_raw`.
+pub use dlpark;
 pub use eager_core::limits::{max_tensor_bytes, set_max_tensor_bytes};
 pub use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
 pub use eager_core::{
@@ -70,7 +75,9 @@ pub use eager_core::{
 };
 pub use free::*;
 pub use index::{Ellipsis, IndexItem, NewAxis};
-pub use io::{load_npy, load_npz, load_safetensors, save_npy, save_npz, save_safetensors};
+pub use io::{
+    load, load_npy, load_npz, load_safetensors, save, save_npy, save_npz, save_safetensors,
+};
 pub use jit::{jit, jit1, Jit, Jit1};
 /// The `ndarray` crate this build uses, for naming the ndarray natives
 /// (`ep::ndarray::arr2`, `ep::ndarray::ArrayD`) without a version clash.

@@ -593,6 +593,14 @@ impl EagerTensor {
         on_backend!("from_vec", backend, |B| B::from_host(data, shape))
     }
 
+    /// A tensor of `backend` that adopts lent memory without a copy where
+    /// the backend can borrow it, else one copy (see
+    /// [`to_backend`](Self::to_backend)).
+    pub fn adopt_host(backend: Backend, buf: HostBuffer) -> Result<EagerTensor> {
+        eager_core::shape::check_size("adopt_host", buf.shape(), buf.dtype())?;
+        on_backend!("adopt_host", backend, |B| B::adopt_host(buf))
+    }
+
     /// A tensor on the backend and device of `self` from a host buffer.
     pub fn from_host_like(&self, data: HostData, shape: &[usize]) -> Result<EagerTensor> {
         check_len("from_vec", &data, shape)?;

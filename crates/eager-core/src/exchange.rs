@@ -15,7 +15,9 @@
 //! eager-tensor's own ops never write in place.
 
 use crate::{DType, HostData};
+use std::alloc::Layout;
 use std::any::Any;
+use std::ptr::NonNull;
 
 /// What keeps lent memory alive; dropping it releases the lender's
 /// reference.
@@ -139,6 +141,72 @@ impl HostBuffer {
                 };
                 drop(other);
                 (HostData::from_ne_bytes(dtype, bytes), shape)
+            }
+        }
+    }
+}
+
+/// The alignment TensorFlow and XLA need to share host memory instead of
+/// copying it (their CPU allocators' own; torch takes any).
+pub const SHARE_ALIGN: usize = 64;
+
+/// Zeroed host memory aligned to [`SHARE_ALIGN`] bytes, to be filled (from
+/// a file, say) and then lent as a [`HostBuffer`] that every backend but
+/// ndarray adopts without a copy. A Rust `Vec` (a [`HostData`]) is only
+/// aligned to its element, which TensorFlow and XLA copy.
+pub struct AlignedBytes {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: plain owned memory.
+unsafe impl Send for AlignedBytes {}
+
+impl AlignedBytes {
+    /// `len` zero bytes (allocated zeroed: untouched pages cost nothing
+    /// until written); `None` when the allocation fails.
+    pub fn zeroed(len: usize) -> Option<Self> {
+        if len == 0 {
+            // A dangling, aligned pointer: nothing is read or freed.
+            let ptr = NonNull::new(SHARE_ALIGN as *mut u8)?;
+            return Some(AlignedBytes { ptr, len });
+        }
+        let layout = Layout::from_size_align(len, SHARE_ALIGN).ok()?;
+        // SAFETY: the layout has a non-zero size.
+        let ptr = NonNull::new(unsafe { std::alloc::alloc_zeroed(layout) })?;
+        Some(AlignedBytes { ptr, len })
+    }
+    /// The bytes, writable.
+    pub fn as_mut_bytes(&mut self) -> &mut [u8] {
+        // SAFETY: `len` bytes allocated (or none) and owned by `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+    /// Lends the memory as `shape`'s elements of `dtype`; `None` when the
+    /// length does not match or bool bytes are not 0 or 1.
+    pub fn into_host_buffer(mut self, dtype: DType, shape: &[usize]) -> Option<HostBuffer> {
+        let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
+        if n.checked_mul(dtype.size_of())? != self.len {
+            return None;
+        }
+        if dtype == DType::Bool && self.as_mut_bytes().iter().any(|&b| b > 1) {
+            return None;
+        }
+        let ptr = self.ptr.as_ptr() as *const u8;
+        // SAFETY: `len` bytes of `dtype`, aligned to 64, kept alive by the
+        // owner (this allocation), bools checked.
+        Some(unsafe { HostBuffer::new(ptr, dtype, shape.to_vec(), Box::new(self)) })
+    }
+}
+
+impl Drop for AlignedBytes {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // SAFETY: allocated in `zeroed` with this layout.
+            unsafe {
+                std::alloc::dealloc(
+                    self.ptr.as_ptr(),
+                    Layout::from_size_align_unchecked(self.len, SHARE_ALIGN),
+                )
             }
         }
     }

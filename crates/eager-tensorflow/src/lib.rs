@@ -12,16 +12,19 @@
 //! float more than once, the op computes in a wider dtype ([`WIDENED`]).
 //! Sorting, `take_along_axis`-style gathers and scatters build their index
 //! tables on the host (TF's C API has no stable sort and no axis-wise
-//! gather).
+//! gather). Host memory crosses without a copy where TensorFlow allows:
+//! `lend_host` shares a CPU handle's buffer, `adopt_host` (and `from_host`)
+//! share a 64-byte-aligned foreign buffer and copy any other.
 #![warn(missing_docs)]
 
 use eager_core::shape::SliceRange;
 use eager_core::{
-    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostData, ReduceOp,
-    Result, Scalar, UnaryOp,
+    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostBuffer,
+    HostData, ReduceOp, Result, Scalar, UnaryOp,
 };
 use std::sync::{Arc, OnceLock};
 pub use tensorflow;
+mod exchange;
 use tensorflow::eager::{raw_ops as ops, Context, ContextOptions, TensorHandle};
 use tensorflow::{BFloat16, DataType, Tensor, TensorType};
 
@@ -449,8 +452,18 @@ impl BackendTensor for TfTensor {
         }
     }
 
+    /// Adopts the vector's memory without a copy where it is aligned for
+    /// TensorFlow (64 bytes), else one copy (see [`adopt_host`](Self::adopt_host)).
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
-        upload("from_vec", &data, shape)
+        let op = "from_vec";
+        let n = eager_core::shape::checked_numel(op, shape)?;
+        if data.len() != n {
+            return Err(Error::shape(
+                op,
+                format!("{} values for shape {shape:?}", data.len()),
+            ));
+        }
+        exchange::adopt(op, HostBuffer::from_host_data(data, shape))
     }
     fn to_host(&self) -> Result<HostData> {
         let op = "to_vec";
@@ -478,6 +491,21 @@ impl BackendTensor for TfTensor {
             DType::F32 => HostData::F32(to_vec(op, h)?),
             DType::F64 => HostData::F64(to_vec(op, h)?),
         })
+    }
+    /// Lends the buffer of a handle in host memory (every dtype: TensorFlow
+    /// stores each with eager-tensor's bytes); `None` for a handle on
+    /// another device and for an empty tensor. The buffer holds a
+    /// `TF_Tensor` resolved from the handle, which shares its memory.
+    fn lend_host(&self) -> Result<Option<HostBuffer>> {
+        exchange::lend(self)
+    }
+    /// Shares `buf`'s memory when it is aligned to 64 bytes (TensorFlow's
+    /// `EIGEN_MAX_ALIGN_BYTES`); otherwise TensorFlow copies it and the
+    /// owner is dropped at once. The owner is dropped when the last
+    /// TensorFlow reference to the memory (this tensor, its views, lent
+    /// buffers) is gone.
+    fn adopt_host(buf: HostBuffer) -> Result<Self> {
+        exchange::adopt("adopt_host", buf)
     }
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
         let op = "full";

@@ -10,7 +10,13 @@
 use std::ffi::c_void;
 use std::path::{Path, PathBuf};
 use std::ptr::null_mut;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+
+/// The alignment the CPU plugin needs to share host memory instead of
+/// copying it ([`Client::buffer_sharing`]; measured with this plugin:
+/// XLA's CPU `MinAlign`).
+pub const ZERO_COPY_ALIGN: usize = 64;
 
 type P = *mut c_void;
 
@@ -34,6 +40,7 @@ mod slot {
     pub const PLUGIN_INITIALIZE: usize = 3;
     pub const EVENT_DESTROY: usize = 5;
     pub const EVENT_AWAIT: usize = 8;
+    pub const EVENT_ON_READY: usize = 9;
     pub const CLIENT_CREATE: usize = 10;
     pub const CLIENT_DESTROY: usize = 11;
     pub const CLIENT_ADDRESSABLE_DEVICES: usize = 16;
@@ -47,9 +54,13 @@ mod slot {
     pub const LOADED_EXECUTABLE_EXECUTE: usize = 55;
     pub const EXECUTABLE_DESERIALIZE_AND_LOAD: usize = 56;
     pub const BUFFER_DESTROY: usize = 58;
+    pub const BUFFER_GET_MEMORY_LAYOUT: usize = 63;
     pub const BUFFER_TO_HOST: usize = 70;
     pub const BUFFER_READY_EVENT: usize = 72;
+    pub const BUFFER_IS_ON_CPU: usize = 71;
     pub const BUFFER_UNSAFE_POINTER: usize = 73;
+    pub const BUFFER_INCREASE_EXTERNAL_REF: usize = 74;
+    pub const BUFFER_DECREASE_EXTERNAL_REF: usize = 75;
 }
 
 #[repr(C)]
@@ -189,6 +200,50 @@ struct BufferOutArgs {
     ext: P,
     buffer: P,
     out: usize,
+}
+/// `PJRT_Event_OnReady`: a callback to run once the event is ready.
+#[repr(C)]
+struct OnReadyArgs {
+    struct_size: usize,
+    ext: P,
+    event: P,
+    callback: Option<unsafe extern "C" fn(P, *mut c_void)>,
+    user_arg: *mut c_void,
+}
+/// `PJRT_Buffer_IsOnCpu`.
+#[repr(C)]
+struct IsOnCpuArgs {
+    struct_size: usize,
+    ext: P,
+    buffer: P,
+    is_on_cpu: bool,
+}
+/// `PJRT_Buffer_MemoryLayout`: a union of the tiled layout (below, the
+/// larger member) and the strided one (`byte_strides`, `num_byte_strides`
+/// in the first two words after the header), then the kind (0 tiled, 1
+/// strides).
+#[repr(C)]
+struct MemoryLayout {
+    struct_size: usize,
+    ext: P,
+    tiled_struct_size: usize,
+    tiled_ext: P,
+    /// Tiled: `minor_to_major`; strides: `byte_strides`.
+    minor_to_major: *const i64,
+    /// Tiled: `minor_to_major_size`; strides: `num_byte_strides`.
+    minor_to_major_size: usize,
+    tile_dims: *const i64,
+    tile_dim_sizes: *const usize,
+    num_tiles: usize,
+    kind: i32,
+}
+/// `PJRT_Buffer_GetMemoryLayout`.
+#[repr(C)]
+struct GetMemoryLayoutArgs {
+    struct_size: usize,
+    ext: P,
+    buffer: P,
+    layout: MemoryLayout,
 }
 #[repr(C)]
 struct GetExecutableArgs {
@@ -399,6 +454,71 @@ impl Api {
         self.destroy(slot::EVENT_DESTROY, event);
         r
     }
+
+    /// Runs `done` once `event` is ready (at once when it is already; on a
+    /// thread of the plugin otherwise) and frees the event. On an error
+    /// `done` comes back unrun and the event is still alive.
+    fn on_ready(&self, event: P, done: OnDone) -> std::result::Result<(), (PjrtError, OnDone)> {
+        let error_destroy = self.func(slot::ERROR_DESTROY).ok();
+        let user_arg = Box::into_raw(Box::new(Done {
+            done,
+            error_destroy,
+        }));
+        let mut a: OnReadyArgs = args();
+        a.event = event;
+        a.callback = Some(done_callback);
+        a.user_arg = user_arg as *mut c_void;
+        match self.call(slot::EVENT_ON_READY, &mut a) {
+            Ok(()) => {
+                // The plugin keeps the callback with the event's state, not
+                // with this handle (PJRT's own C++ client frees the handle
+                // the same way right after registering).
+                self.destroy(slot::EVENT_DESTROY, event);
+                Ok(())
+            }
+            Err(e) => {
+                // SAFETY: the registration failed, so the plugin never saw
+                // `user_arg`: it is still ours, from `Box::into_raw` above.
+                let d = unsafe { Box::from_raw(user_arg) };
+                Err((e, d.done))
+            }
+        }
+    }
+}
+
+/// What runs when PJRT no longer uses host memory it was handed (see
+/// [`Client::buffer_sharing`]): typically it drops whatever keeps that
+/// memory alive. It may run on a thread of the plugin, and must not call
+/// into PJRT.
+pub type OnDone = Box<dyn FnOnce() + Send>;
+
+/// The `user_arg` of [`done_callback`].
+struct Done {
+    done: OnDone,
+    error_destroy: Option<unsafe extern "C" fn(P) -> P>,
+}
+
+/// The `PJRT_Event_OnReady` callback: frees the event's error (ours to
+/// free), then runs the [`OnDone`]. A panic stays inside (unwinding into
+/// the plugin would abort).
+unsafe extern "C" fn done_callback(error: P, user_arg: *mut c_void) {
+    // SAFETY: `user_arg` is the `Box<Done>` that `Api::on_ready` leaked for
+    // this registration; the plugin calls the callback exactly once.
+    let d = unsafe { Box::from_raw(user_arg as *mut Done) };
+    let Done {
+        done,
+        error_destroy,
+    } = *d;
+    if !error.is_null() {
+        if let Some(f) = error_destroy {
+            let mut e: ErrorDestroyArgs = args();
+            e.error = error;
+            // SAFETY: the callback owns `error` and frees it once, with the
+            // plugin's own `PJRT_Error_Destroy`.
+            unsafe { f(&mut e as *mut _ as P) };
+        }
+    }
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(done));
 }
 
 fn args_for_error(err: P) -> ErrorMessageArgs {
@@ -588,14 +708,83 @@ impl Client {
         a.host_buffer_semantics = 0; // kImmutableOnlyDuringCall: copied before returning
         a.device = self.device;
         self.api.call(slot::CLIENT_BUFFER_FROM_HOST, &mut a)?;
-        let buf = Buffer {
-            client: self.clone(),
-            buf: a.buffer,
-            ty,
-            dims: dims.to_vec(),
-        };
+        let buf = self.wrap(a.buffer, ty, dims, true);
         self.api.await_event(a.done_with_host_buffer)?;
         Ok(buf)
+    }
+
+    fn wrap(self: &Arc<Self>, buf: P, ty: ElementType, dims: &[i64], donatable: bool) -> Buffer {
+        Buffer {
+            client: self.clone(),
+            buf,
+            ty,
+            dims: dims.to_vec(),
+            donatable,
+            lends: AtomicUsize::new(0),
+        }
+    }
+
+    /// A buffer over host memory **without a copy** where the plugin can
+    /// share it (`PJRT_Client_BufferFromHostBuffer` with
+    /// `kImmutableZeroCopy`, or `kMutableZeroCopy` when `mutable`): the
+    /// CPU plugin shares memory aligned to [`ZERO_COPY_ALIGN`] bytes and
+    /// copies anything else. `done` runs once PJRT no longer uses the
+    /// memory: when the last buffer over it is freed (a donated buffer's
+    /// memory lives on in the result), or right after the copy.
+    ///
+    /// An immutable buffer is never donated ([`Buffer::is_donatable`]):
+    /// PJRT promises not to write it, and [`Executable::execute_donating`]
+    /// copies it instead. A mutable one may be donated, and the result
+    /// written into the memory.
+    ///
+    /// # Safety
+    /// `data` must be valid for reads of the bytes `dims` of `ty` take,
+    /// and must not be written by anyone else, until `done` runs; with
+    /// `mutable` it must also be valid for writes and not be read by
+    /// anyone else meanwhile (PJRT may write a result into it).
+    pub unsafe fn buffer_sharing(
+        self: &Arc<Self>,
+        data: *const u8,
+        ty: ElementType,
+        dims: &[i64],
+        mutable: bool,
+        done: OnDone,
+    ) -> Result<Buffer> {
+        byte_len(ty, dims)?;
+        let mut a: BufferFromHostArgs = args();
+        a.client = self.client;
+        a.data = data as *const c_void;
+        a.element_type = ty as i32;
+        a.dims = dims.as_ptr();
+        a.num_dims = dims.len();
+        // kImmutableZeroCopy = 2, kMutableZeroCopy = 3.
+        a.host_buffer_semantics = if mutable { 3 } else { 2 };
+        a.device = self.device;
+        // On an error no buffer exists and PJRT keeps nothing: `done` is
+        // dropped unrun, which releases the memory at once.
+        self.api.call(slot::CLIENT_BUFFER_FROM_HOST, &mut a)?;
+        let buf = self.wrap(a.buffer, ty, dims, mutable);
+        if a.done_with_host_buffer.is_null() {
+            // No way to learn when the memory is free: keep it for ever (a
+            // leak, never a use after free). The CPU plugin always gives
+            // the event.
+            std::mem::forget(done);
+            return Ok(buf);
+        }
+        let event = a.done_with_host_buffer;
+        match self.api.on_ready(event, done) {
+            Ok(()) => Ok(buf),
+            Err((e, done)) => {
+                // Free the buffer, wait until PJRT lets go of the memory,
+                // and only then release it.
+                drop(buf);
+                match self.api.await_event(event) {
+                    Ok(()) => drop(done),
+                    Err(_) => std::mem::forget(done),
+                }
+                Err(e)
+            }
+        }
     }
 }
 
@@ -669,9 +858,11 @@ impl Executable {
 
     /// [`execute`](Self::execute) of a program whose parameters alias
     /// results (`tf.aliasing_output`): the inputs at `non_donatable` keep
-    /// their buffers (PJRT copies them), every other aliased input is
-    /// **donated** — its buffer becomes the result's and is invalid after
-    /// this call ("deleted or donated buffer" on any later use).
+    /// their buffers (PJRT copies them), and so does every input that is
+    /// not [`donatable`](Buffer::is_donatable) (lent, or over foreign
+    /// memory); every other aliased input is **donated** — its buffer
+    /// becomes the result's and is invalid after this call ("deleted or
+    /// donated buffer" on any later use).
     pub fn execute_donating(
         &self,
         inputs: &[&Buffer],
@@ -686,9 +877,21 @@ impl Executable {
             )));
         }
         let api = &self.client.api;
+        // A buffer that must keep its memory (lent, or over foreign memory
+        // PJRT may not write) is never donated: PJRT copies it instead.
+        let mut keep: Vec<i64> = non_donatable.to_vec();
+        keep.extend(
+            inputs
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| !b.is_donatable())
+                .map(|(i, _)| i as i64),
+        );
+        keep.sort_unstable();
+        keep.dedup();
         let mut opts: ExecuteOptions = args();
-        opts.non_donatable_input_indices = non_donatable.as_ptr();
-        opts.num_non_donatable_input_indices = non_donatable.len();
+        opts.non_donatable_input_indices = keep.as_ptr();
+        opts.num_non_donatable_input_indices = keep.len();
         let arg_ptrs: Vec<P> = inputs.iter().map(|b| b.buf).collect();
         let arg_lists: [*const P; 1] = [arg_ptrs.as_ptr()];
         let mut outs: Vec<P> = vec![null_mut(); self.num_outputs];
@@ -707,12 +910,7 @@ impl Executable {
         let bufs: Vec<Buffer> = outs
             .into_iter()
             .zip(outputs)
-            .map(|(buf, (ty, dims))| Buffer {
-                client: self.client.clone(),
-                buf,
-                ty: *ty,
-                dims: dims.clone(),
-            })
+            .map(|(buf, (ty, dims))| self.client.wrap(buf, *ty, dims, true))
             .collect();
         Ok(bufs)
     }
@@ -724,6 +922,10 @@ pub struct Buffer {
     buf: P,
     ty: ElementType,
     dims: Vec<i64>,
+    /// False over foreign memory PJRT must not write.
+    donatable: bool,
+    /// Live [`Lend`]s of the memory.
+    lends: AtomicUsize,
 }
 
 // SAFETY: see `Api`; a buffer is immutable once created.
@@ -820,12 +1022,97 @@ impl Buffer {
 
     /// The buffer's size in bytes, checked.
     fn byte_len(&self) -> Result<usize> {
-        self.dims
-            .iter()
-            .try_fold(self.ty.size(), |acc, &d| {
-                usize::try_from(d).ok().and_then(|d| acc.checked_mul(d))
-            })
-            .ok_or_else(|| PjrtError(format!("a buffer of shape {:?} is too large", self.dims)))
+        byte_len(self.ty, &self.dims)
+    }
+
+    /// Whether [`Executable::execute_donating`] may donate this buffer:
+    /// not while it is lent ([`lend`](Self::lend)), never over foreign
+    /// memory PJRT must not write ([`Client::buffer_sharing`]).
+    pub fn is_donatable(&self) -> bool {
+        self.donatable && self.lends.load(Ordering::SeqCst) == 0
+    }
+
+    /// Whether the buffer is on the host (`PJRT_Buffer_IsOnCpu`).
+    pub fn is_on_cpu(&self) -> Result<bool> {
+        let mut a: IsOnCpuArgs = args();
+        a.buffer = self.buf;
+        self.client.api.call(slot::BUFFER_IS_ON_CPU, &mut a)?;
+        Ok(a.is_on_cpu)
+    }
+
+    /// Whether the buffer's memory layout is dense and row-major (PJRT's
+    /// default: `minor_to_major` = `[n-1, ..., 0]`, no tiles; or strides
+    /// that say the same), from `PJRT_Buffer_GetMemoryLayout`.
+    pub fn is_dense_row_major(&self) -> Result<bool> {
+        let mut a: GetMemoryLayoutArgs = args();
+        a.buffer = self.buf;
+        self.client
+            .api
+            .call(slot::BUFFER_GET_MEMORY_LAYOUT, &mut a)?;
+        let l = &a.layout;
+        let n = self.dims.len();
+        if l.minor_to_major_size != n || (n > 0 && l.minor_to_major.is_null()) {
+            return Ok(false);
+        }
+        let v: &[i64] = if n == 0 {
+            &[]
+        } else {
+            // SAFETY: the plugin returned `n` values at this address, alive
+            // as long as the buffer.
+            unsafe { std::slice::from_raw_parts(l.minor_to_major, n) }
+        };
+        Ok(match l.kind {
+            0 => l.num_tiles == 0 && v.iter().enumerate().all(|(i, &d)| d == (n - 1 - i) as i64),
+            1 => {
+                // Strides of a row-major dense array (any stride of a
+                // dimension of size 1 is as good).
+                let mut want = self.ty.size() as i64;
+                let mut ok = true;
+                for k in (0..n).rev() {
+                    ok &= self.dims[k] <= 1 || v[k] == want;
+                    want = want.saturating_mul(self.dims[k]);
+                }
+                ok
+            }
+            _ => false,
+        })
+    }
+
+    /// Lends the buffer's host memory without a copy: `None` when it is
+    /// not dense row-major memory on the host. While the [`Lend`] lives,
+    /// the memory stays valid and unchanged: the buffer is kept alive, PJRT
+    /// is told of the external reference
+    /// (`PJRT_Buffer_IncreaseExternalReferenceCount`, so it neither moves
+    /// nor donates the memory), and [`Executable::execute_donating`] copies
+    /// the buffer instead of donating it.
+    pub fn lend(self: &Arc<Self>) -> Result<Option<Lend>> {
+        self.block_until_ready()?;
+        if !self.is_on_cpu().unwrap_or(false) || !self.is_dense_row_major().unwrap_or(false) {
+            return Ok(None);
+        }
+        let mut h: HandleArgs = args();
+        h.handle = self.buf;
+        // Where the plugin lacks external references, the count of lends
+        // still keeps this layer from donating the memory.
+        let external = self
+            .client
+            .api
+            .call(slot::BUFFER_INCREASE_EXTERNAL_REF, &mut h)
+            .is_ok();
+        self.lends.fetch_add(1, Ordering::SeqCst);
+        let mut lend = Lend {
+            buf: self.clone(),
+            address: 0,
+            external,
+        };
+        let mut a: BufferOutArgs = args();
+        a.buffer = self.buf;
+        self.client.api.call(slot::BUFFER_UNSAFE_POINTER, &mut a)?;
+        if a.out == 0 && self.byte_len()? > 0 {
+            return Ok(None);
+        }
+        lend.address = a.out;
+        Ok(Some(lend))
     }
 
     /// `PJRT_Buffer_ToHostBuffer` (works for every device).
@@ -842,6 +1129,56 @@ impl Buffer {
         self.client.api.await_event(a.event)?;
         Ok(v)
     }
+}
+
+/// A loan of a [`Buffer`]'s host memory ([`Buffer::lend`]): the memory at
+/// [`address`](Self::address) stays valid and unchanged until this is
+/// dropped.
+pub struct Lend {
+    buf: Arc<Buffer>,
+    address: usize,
+    external: bool,
+}
+
+impl Lend {
+    /// The first byte of the lent memory.
+    pub fn address(&self) -> usize {
+        self.address
+    }
+    /// The lent buffer.
+    pub fn buffer(&self) -> &Arc<Buffer> {
+        &self.buf
+    }
+}
+
+impl Drop for Lend {
+    fn drop(&mut self) {
+        if self.external {
+            let mut h: HandleArgs = args();
+            h.handle = self.buf.buf;
+            let _ = self
+                .buf
+                .client
+                .api
+                .call(slot::BUFFER_DECREASE_EXTERNAL_REF, &mut h);
+        }
+        self.buf.lends.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl std::fmt::Debug for Lend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pjrt::Lend({:?} at {:#x})", self.buf, self.address)
+    }
+}
+
+/// The size in bytes of `dims` of `ty`, checked.
+fn byte_len(ty: ElementType, dims: &[i64]) -> Result<usize> {
+    dims.iter()
+        .try_fold(ty.size(), |acc, &d| {
+            usize::try_from(d).ok().and_then(|d| acc.checked_mul(d))
+        })
+        .ok_or_else(|| PjrtError(format!("a buffer of shape {dims:?} is too large")))
 }
 
 /// An empty vector with room for `len` bytes, or an error where the

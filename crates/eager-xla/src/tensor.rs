@@ -5,12 +5,13 @@
 //! check it is the same program, so a key that misses an attribute fails the
 //! tests instead of running the wrong program).
 
-use crate::pjrt::{Buffer, Client, ElementType, PjrtError};
+use crate::pjrt::{Buffer, Client, ElementType, Lend, PjrtError, ZERO_COPY_ALIGN};
 use crate::{client, Compiled, ExecutableCache};
+use eager_core::exchange::Owner;
 use eager_core::shape::SliceRange;
 use eager_core::{
-    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostData, ReduceOp,
-    Result, Scalar, UnaryOp,
+    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostBuffer,
+    HostData, ReduceOp, Result, Scalar, UnaryOp,
 };
 use std::sync::{Arc, OnceLock};
 
@@ -232,19 +233,78 @@ fn exec1(
 }
 
 fn upload(op: &'static str, data: &HostData, shape: &[usize]) -> Result<XlaTensor> {
+    upload_bytes(op, data.as_bytes(), data.dtype(), shape)
+}
+
+/// A copy of row-major `bytes` of `d` on the device.
+fn upload_bytes(op: &'static str, bytes: &[u8], d: DType, shape: &[usize]) -> Result<XlaTensor> {
     let c = rt(op)?;
-    let d = data.dtype();
     let dims: Vec<i64> = shape.iter().map(|&x| x as i64).collect();
-    let buf = c.buffer(data.as_bytes(), et(d), &dims).map_err(fw(op))?;
-    Ok(XlaTensor {
-        val: Val::Buf(Arc::new(buf)),
-        dtype: d,
-        shape: shape.to_vec(),
-        _exe: None,
-    })
+    let buf = c.buffer(bytes, et(d), &dims).map_err(fw(op))?;
+    Ok(XlaTensor::on(Arc::new(buf), d, shape))
+}
+
+/// A tensor over `buf`'s memory without a copy where PJRT can share it
+/// (see `adopt_host`), else a copy.
+fn adopt(op: &'static str, buf: HostBuffer) -> Result<XlaTensor> {
+    let (d, shape) = (buf.dtype(), buf.shape().to_vec());
+    let dims: Vec<i64> = shape.iter().map(|&x| x as i64).collect();
+    if buf.is_empty() || !buf.is_aligned(ZERO_COPY_ALIGN) {
+        // Nothing to share, or memory PJRT would copy anyway: one copy,
+        // and the owner goes at once.
+        return upload_bytes(op, buf.as_bytes(), d, &shape);
+    }
+    let c = rt(op)?;
+    let (ptr, d, shape, owner) = buf.into_parts();
+    let owner = match owner.downcast::<Lend>() {
+        // Memory an xla tensor lent: that tensor's own buffer, shared.
+        Ok(lend)
+            if lend.address() == ptr as usize
+                && lend.buffer().element_type() == et(d)
+                && lend.buffer().dims() == dims.as_slice() =>
+        {
+            return Ok(XlaTensor::on(lend.buffer().clone(), d, &shape));
+        }
+        // The same memory seen as another dtype or shape: copied, so
+        // that the loan (whose drop calls into PJRT) is never dropped
+        // inside a PJRT callback.
+        Ok(lend) => {
+            // SAFETY: the parts `into_parts` just gave, the loan alive.
+            let buf = unsafe { HostBuffer::new(ptr, d, shape, lend as Owner) };
+            return upload_bytes(op, buf.as_bytes(), d, buf.shape());
+        }
+        Err(other) => other,
+    };
+    // A host vector the buffer owns is nobody else's: PJRT may write a
+    // result into it (donation). Anything else is the lender's, read-only.
+    let mutable = owner
+        .downcast_ref::<HostData>()
+        .is_some_and(|h| h.as_bytes().as_ptr() == ptr && h.dtype() == d);
+    // SAFETY: `HostBuffer::new`'s contract: `ptr` holds the elements of
+    // `shape` and `d` for as long as `owner` lives, and the closure keeps
+    // `owner` until PJRT is done with the memory. Nobody writes it
+    // meanwhile: eager-tensor never writes in place, and a lender that did
+    // would break the exchange contract. With `mutable`, the memory is a
+    // `HostData` only the closure holds: no one reads it but PJRT, and
+    // Rust only frees it afterwards (PJRT's writes are whole elements of
+    // the same dtype, so even a bool vector keeps valid values).
+    let buf =
+        unsafe { c.buffer_sharing(ptr, et(d), &dims, mutable, Box::new(move || drop(owner))) }
+            .map_err(fw(op))?;
+    Ok(XlaTensor::on(Arc::new(buf), d, &shape))
 }
 
 impl XlaTensor {
+    /// A tensor over a buffer of the backend (no executable to keep).
+    fn on(buf: Arc<Buffer>, dtype: DType, shape: &[usize]) -> XlaTensor {
+        XlaTensor {
+            val: Val::Buf(buf),
+            dtype,
+            shape: shape.to_vec(),
+            _exe: None,
+        }
+    }
+
     fn unary_prog(&self, op: UnaryOp) -> Result<XlaTensor> {
         use UnaryOp::*;
         let (d0, s) = (self.dtype, &self.shape);
@@ -385,11 +445,58 @@ impl BackendTensor for XlaTensor {
     fn dtype(&self) -> DType {
         self.dtype
     }
+    /// Without a copy when the vector's memory is aligned for PJRT (see
+    /// [`adopt_host`](Self::adopt_host)): the buffer then owns the vector,
+    /// and stays donatable.
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
-        upload("from_vec", &data, shape)
+        if data.len() != eager_core::shape::numel(shape) {
+            // PJRT's error names the mismatch.
+            return upload("from_vec", &data, shape);
+        }
+        adopt("from_vec", HostBuffer::from_host_data(data, shape))
     }
     fn to_host(&self) -> Result<HostData> {
         self.host("to_vec")
+    }
+    /// The buffer's own memory, once it is computed (the CPU plugin keeps
+    /// dense row-major host memory; anything else is `None`). The owner
+    /// keeps the buffer alive and tells PJRT of the external reference, and
+    /// while it lives the buffer is never donated
+    /// ([`pjrt::Buffer::lend`](crate::pjrt::Buffer::lend)). An error inside
+    /// a [`jit`] trace.
+    fn lend_host(&self) -> Result<Option<HostBuffer>> {
+        let op = "lend_host";
+        let b = match &self.val {
+            Val::Buf(b) => b,
+            Val::Sym(..) => return Err(jit::not_inside(op)),
+        };
+        let Some(lend) = b.lend().map_err(fw(op))? else {
+            return Ok(None);
+        };
+        let ptr = if eager_core::shape::numel(&self.shape) == 0 {
+            std::ptr::NonNull::<u64>::dangling().as_ptr() as *const u8
+        } else {
+            lend.address() as *const u8
+        };
+        // SAFETY: the lend keeps the buffer, ready, alive and unchanged
+        // (never donated, never deleted) until the owner is dropped; its
+        // memory holds the shape's elements of the dtype, dense row-major
+        // (checked by `lend`), aligned by PJRT (64 bytes on the CPU), and
+        // PRED bytes are 0 or 1. An empty tensor lends a dangling aligned
+        // pointer, never read.
+        Ok(Some(unsafe {
+            HostBuffer::new(ptr, self.dtype, self.shape.clone(), Box::new(lend))
+        }))
+    }
+    /// A buffer over the memory without a copy when it is aligned to
+    /// [`ZERO_COPY_ALIGN`] (64 bytes: the CPU plugin copies anything
+    /// less aligned, so this copies it at once instead): the owner is
+    /// dropped when PJRT frees the last buffer over the memory (possibly on
+    /// a thread of the plugin). Foreign memory is never written: such a
+    /// buffer is never donated (a donating [`jit`] call copies it). Memory
+    /// an xla tensor lent is that tensor's buffer again.
+    fn adopt_host(buf: HostBuffer) -> Result<Self> {
+        adopt("adopt_host", buf)
     }
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
         // One element goes up; the device broadcasts it.

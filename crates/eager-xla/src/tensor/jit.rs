@@ -239,7 +239,10 @@ impl Program {
     /// Runs the program taking the inputs: an aliased input whose buffer
     /// nothing else holds is donated (the result reuses its memory); one
     /// shared with another tensor is copied by PJRT instead, so no tensor
-    /// is ever left with a donated buffer.
+    /// is ever left with a donated buffer. Nor is memory another framework
+    /// reads ever written: a buffer that is lent (`lend_host`) or adopted
+    /// from foreign memory (`adopt_host`) is copied too
+    /// ([`Buffer::is_donatable`]).
     pub fn run_donating(&self, inputs: Vec<XlaTensor>) -> Result<Vec<XlaTensor>> {
         let keep: Vec<i64> = self
             .aliased
