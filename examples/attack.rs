@@ -423,7 +423,8 @@ fn parse_args() -> Result<Args, String> {
             "--epochs" => args.epochs = value()?.parse().map_err(|e| format!("--epochs: {e}"))?,
             "-h" | "--help" => {
                 return Err(
-                    "usage: attack [--backend ndarray|torch|tensorflow|xla] [--epochs N]".into(),
+                    "usage: attack [--backend ndarray|torch|tensorflow|xla|candle] [--epochs N]"
+                        .into(),
                 )
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),

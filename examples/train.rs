@@ -40,7 +40,7 @@ fn parse_args() -> Result<Args, String> {
             "--jit" => args.jit = true,
             "-h" | "--help" => {
                 return Err(
-                    "usage: train [--backend ndarray|torch|tensorflow|xla] [--epochs N] [--lr X] [--jit]"
+                    "usage: train [--backend ndarray|torch|tensorflow|xla|candle] [--epochs N] [--lr X] [--jit]"
                         .into(),
                 )
             }

@@ -125,6 +125,8 @@ pub fn seed(seed: u64) {
     eager_tensorflow::seed(seed);
     #[cfg(feature = "xla")]
     eager_xla::seed(seed);
+    #[cfg(feature = "candle")]
+    eager_candle::seed(seed);
 }
 
 impl EagerTensor {

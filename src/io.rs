@@ -89,9 +89,9 @@ pub fn save_safetensors(path: impl AsRef<Path>, tensors: &[(&str, &EagerTensor)]
 /// Memory: about the file's size once. The file is memory-mapped only so
 /// that the format's crate can validate the header against the file's
 /// length without reading it; each tensor is then read from the file
-/// straight into the vector the tensor is made from, which the ndarray
-/// backend keeps, and the torch, TensorFlow and xla backends adopt without a
-/// copy where they can (see [`EagerTensor::to_backend`]).
+/// straight into the memory its tensor keeps: a vector on ndarray and
+/// candle, 64-byte-aligned memory that torch, TensorFlow and xla adopt
+/// without a copy (see [`EagerTensor::to_backend`]).
 pub fn load_safetensors(
     path: impl AsRef<Path>,
     backend: Backend,
@@ -121,8 +121,8 @@ pub fn load_safetensors(
             let offset = data_start + info.data_offsets.0 as u64;
             let err = |e: &dyn std::fmt::Display| io_err(op, path, format!("tensor {name:?}: {e}"));
             let not_bool = || err(&"a bool byte is not 0 or 1");
-            let t = if backend == Backend::NdArray {
-                // ndarray keeps the vector itself.
+            let t = if matches!(backend, Backend::NdArray | Backend::Candle) {
+                // ndarray and Candle keep the vector itself.
                 let host = read_host(&mut file, offset, d, n).map_err(|e| err(&e))?;
                 EagerTensor::from_host(backend, host.ok_or_else(not_bool)?, &info.shape)?
             } else {

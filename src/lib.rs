@@ -87,6 +87,8 @@ pub use ops::{allclose, concatenate, stack, where_cond};
 pub use shape_ops::{meshgrid, Indexing, PadMode, Rows};
 pub use tensor::{astensor, try_astensor, EagerTensor, Native, NativeRef};
 
+#[cfg(feature = "candle")]
+pub use eager_candle::{candle_core, CandleTensor};
 #[cfg(feature = "ndarray")]
 pub use eager_ndarray::NdTensor;
 #[cfg(feature = "tensorflow")]
@@ -98,6 +100,8 @@ pub use eager_xla::XlaTensor;
 
 /// The backend crates, for code that needs a backend's own types.
 pub mod backends {
+    #[cfg(feature = "candle")]
+    pub use eager_candle as candle;
     #[cfg(feature = "ndarray")]
     pub use eager_ndarray as ndarray;
     #[cfg(feature = "tensorflow")]

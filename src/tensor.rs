@@ -5,6 +5,8 @@ use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp, Una
 use eager_core::shape::SliceRange;
 use enum_dispatch::enum_dispatch;
 
+#[cfg(feature = "candle")]
+pub use eager_candle::CandleTensor;
 #[cfg(feature = "ndarray")]
 pub use eager_ndarray::NdTensor;
 #[cfg(feature = "tensorflow")]
@@ -18,10 +20,11 @@ pub use eager_xla::XlaTensor;
     feature = "ndarray",
     feature = "torch",
     feature = "tensorflow",
-    feature = "xla"
+    feature = "xla",
+    feature = "candle"
 )))]
 compile_error!(
-    "eager-tensor needs at least one backend feature: ndarray, torch, tensorflow or xla"
+    "eager-tensor needs at least one backend feature: ndarray, torch, tensorflow, xla or candle"
 );
 
 /// The routing trait: every single-tensor op of the backend contract, with
@@ -195,6 +198,9 @@ pub enum EagerTensor {
     /// An XLA device buffer of a PJRT client (shared on clone).
     #[cfg(feature = "xla")]
     Xla(XlaTensor),
+    /// A Candle tensor (`candle_core::Tensor`, shared on clone).
+    #[cfg(feature = "candle")]
+    Candle(CandleTensor),
     /// A tensor being differentiated inside [`value_and_grad`](crate::value_and_grad)
     /// and friends: a value of one of the other variants plus its place on
     /// the autodiff tape. Every operation accepts it; [`detach`](Self::detach)
@@ -231,6 +237,11 @@ macro_rules! same_backend {
             }
             #[cfg(feature = "xla")]
             ($($crate::EagerTensor::Xla($x),)+) => {
+                $($x.native_dtype_ok()?;)+
+                ($body).map($crate::EagerTensor::from)
+            }
+            #[cfg(feature = "candle")]
+            ($($crate::EagerTensor::Candle($x),)+) => {
                 $($x.native_dtype_ok()?;)+
                 ($body).map($crate::EagerTensor::from)
             }
@@ -301,6 +312,20 @@ macro_rules! same_backend_list {
                     .collect::<$crate::Result<Vec<_>>>()?;
                 ($body).map($crate::EagerTensor::from)
             }
+            #[cfg(feature = "candle")]
+            Some($crate::Backend::Candle) => {
+                let $xs = ts
+                    .iter()
+                    .map(|t| match t {
+                        $crate::EagerTensor::Candle(x) => {
+                            $crate::BackendTensor::native_dtype_ok(x).map(|_| x)
+                        }
+                        #[allow(unreachable_patterns)]
+                        _ => Err($crate::tensor::mismatch($op, ts)),
+                    })
+                    .collect::<$crate::Result<Vec<_>>>()?;
+                ($body).map($crate::EagerTensor::from)
+            }
             _ => Err($crate::Error::invalid($op, "needs at least one tensor")),
         }
     }};
@@ -340,6 +365,11 @@ macro_rules! on_backend {
             #[cfg(feature = "xla")]
             $crate::Backend::Xla => {
                 type $B = $crate::tensor::XlaTensor;
+                ($body).map($crate::EagerTensor::from)
+            }
+            #[cfg(feature = "candle")]
+            $crate::Backend::Candle => {
+                type $B = $crate::tensor::CandleTensor;
                 ($body).map($crate::EagerTensor::from)
             }
             #[allow(unreachable_patterns)]
@@ -781,6 +811,8 @@ backend_native!(Torch, TorchTensor, "a torch tensor");
 backend_native!(TensorFlow, TfTensor, "a tensorflow tensor");
 #[cfg(feature = "xla")]
 backend_native!(Xla, XlaTensor, "an xla tensor");
+#[cfg(feature = "candle")]
+backend_native!(Candle, CandleTensor, "a candle tensor");
 
 #[cfg(feature = "ndarray")]
 mod nd_native {
@@ -893,6 +925,35 @@ mod torch_native {
     impl NativeRef for tch::Tensor {
         fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
             TorchTensor::ref_from_eager(t).and_then(TorchTensor::as_tch)
+        }
+    }
+}
+
+#[cfg(feature = "candle")]
+mod candle_native {
+    use super::*;
+    use eager_candle::candle_core;
+
+    impl From<candle_core::Tensor> for EagerTensor {
+        /// Wraps without copying (the `Tensor` handle is shared). A Candle
+        /// dtype eager-tensor lacks (the 8-, 6- and 4-bit floats) makes
+        /// every op an error naming it.
+        fn from(t: candle_core::Tensor) -> Self {
+            EagerTensor::Candle(CandleTensor::wrap(t))
+        }
+    }
+    impl Native for candle_core::Tensor {
+        type AnyDType = candle_core::Tensor;
+        /// The `Tensor` itself, without copying; a `dtype` error for the
+        /// dtypes Candle has no type for (bool, i8, u16, u64), which the
+        /// backend emulates (cast with `astype` first).
+        fn from_eager(t: EagerTensor) -> Result<Self> {
+            CandleTensor::from_eager(t).and_then(CandleTensor::into_candle)
+        }
+    }
+    impl NativeRef for candle_core::Tensor {
+        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
+            CandleTensor::ref_from_eager(t).and_then(CandleTensor::as_candle)
         }
     }
 }

@@ -476,12 +476,7 @@ fn every_backend_agrees_with_ndarray_on_a_chain() {
 
 #[test]
 fn to_backend_moves_between_every_pair_of_backends() {
-    let all = [
-        Backend::NdArray,
-        Backend::Torch,
-        Backend::TensorFlow,
-        Backend::Xla,
-    ];
+    let all = Backend::ALL;
     let enabled = Backend::enabled();
     for &from in &enabled {
         let ints = EagerTensor::from_vec(from, vec![1i64, -2, 3, 4, 5, 6], &[2, 3]).unwrap();

@@ -29,10 +29,11 @@ fn sample(d: DType, n: usize) -> HostData {
 fn shares(from: Backend, to: Backend) -> Option<bool> {
     use Backend::*;
     match (from, to) {
-        (_, NdArray) => Some(false),
+        // Candle's CPU storage owns its `Vec` as ndarray's does.
+        (_, NdArray | Candle) => Some(false),
         (_, Torch) => Some(true),
-        // Depends on where malloc put the ndarray's vector.
-        (NdArray, _) => None,
+        // Depends on where malloc put the ndarray's or Candle's vector.
+        (NdArray | Candle, _) => None,
         (_, _) => Some(true),
     }
 }

@@ -797,15 +797,18 @@ pub enum Backend {
     TensorFlow,
     /// `xla`: XLA through the PJRT C API (JAX's compiler).
     Xla,
+    /// `candle`: Hugging Face's Candle (`candle-core`, pure Rust CPU kernels).
+    Candle,
 }
 
 impl Backend {
     /// Every backend, compiled in or not.
-    pub const ALL: [Backend; 4] = [
+    pub const ALL: [Backend; 5] = [
         Backend::NdArray,
         Backend::Torch,
         Backend::TensorFlow,
         Backend::Xla,
+        Backend::Candle,
     ];
 
     /// The backends compiled into this build (by cargo features).
@@ -829,6 +832,7 @@ impl Backend {
             Backend::Torch => cfg!(feature = "torch"),
             Backend::TensorFlow => cfg!(feature = "tensorflow"),
             Backend::Xla => cfg!(feature = "xla"),
+            Backend::Candle => cfg!(feature = "candle"),
         }
     }
 }
@@ -840,6 +844,7 @@ impl fmt::Display for Backend {
             Backend::Torch => "torch",
             Backend::TensorFlow => "tensorflow",
             Backend::Xla => "xla",
+            Backend::Candle => "candle",
         })
     }
 }
@@ -852,6 +857,7 @@ impl FromStr for Backend {
             "torch" | "pytorch" => Backend::Torch,
             "tensorflow" | "tf" => Backend::TensorFlow,
             "xla" | "jax" => Backend::Xla,
+            "candle" => Backend::Candle,
             _ => {
                 return Err(Error::invalid(
                     "Backend::from_str",

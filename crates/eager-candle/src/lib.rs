@@ -1,0 +1,865 @@
+//! The Candle backend of eager-tensor: Hugging Face's
+//! [candle-core](https://docs.rs/candle-core) 0.11, its pure-Rust CPU
+//! kernels (default features: no CUDA, Metal or MKL).
+//!
+//! [`CandleTensor`] is the native handle (`candle_core::Tensor`, which is
+//! reference counted: a clone shares the storage) plus, for the dtypes
+//! Candle has no type for, that dtype (module `emulated`): `bool` lives in
+//! Candle's `u8` (0 or 1), `i8` in `i16`, `u16` in `i32` (exactly), `u64`
+//! in `i64` (bit for bit). Structural ops (reshape, permute, broadcast,
+//! slices, concatenation, gathers, `where`) and comparisons work on the
+//! stored values unchanged; arithmetic on them is computed on the host.
+//!
+//! Where Candle's kernels differ from `docs/semantics.md` the backend
+//! makes the result match:
+//!
+//! - float `minimum`/`maximum` (Candle drops a NaN in the second operand and
+//!   keeps the first of two equal values) are a compare and select;
+//! - `sign(NaN)` (Candle: 0) keeps NaN; `relu` (Candle: `max(x, 0)`, which
+//!   drops NaN) is a select;
+//! - f32 sums and means accumulate in f64 (Candle's sum is a plain f32
+//!   loop, off by ~1e-4 at 10⁵ elements; eager-tensor's rule is NumPy's
+//!   pairwise accuracy);
+//! - the 16-bit floats compute element-wise functions, reductions and
+//!   `matmul` in f32 and round once;
+//! - integer casts to f16/bf16 go through f64, so they round once.
+//!
+//! Ops Candle has no kernel for, or whose kernels would panic or differ
+//! (integer arithmetic: Candle's integer kernels use Rust's `+`, which
+//! panics on overflow in a debug build, and its integer unary kernels are
+//! `todo!()`), are computed on a host copy with the ndarray backend's
+//! kernels, each listed at [`HOST_OPS`].
+#![warn(missing_docs)]
+
+use candle_core::op::CmpOp;
+use candle_core::{CpuStorage, DType as CD, Device as CDevice, Storage, Tensor};
+use eager_core::ops::via_f32;
+use eager_core::shape::SliceRange;
+use eager_core::{
+    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Device, Distribution, Error, HostBuffer,
+    HostData, ReduceOp, Result, Scalar, UnaryOp,
+};
+use eager_ndarray::NdTensor;
+
+pub use candle_core;
+
+/// What this backend computes on a host copy with the ndarray backend's
+/// kernels (the input is copied out of Candle, the result copied back), and
+/// why; `docs/semantics.md` lists the same.
+///
+/// - integer and bool arithmetic (`+ - * // % **`, `abs`, `neg`, `sign`,
+///   `square`, `relu`, integer sums, products and cumulative sums, integer
+///   `matmul`, integer `scatter_add`): Candle's integer kernels panic on
+///   overflow in debug builds, where eager-tensor wraps, and its integer
+///   unary kernels are `todo!()`;
+/// - float `//`, `%`, `**`: Candle has no floor division or remainder, and
+///   its `pow` is `exp(b · ln a)` (NaN for a negative base);
+/// - `log2`, `log10`, `log1p`, `tan`, `sinh`, `cosh`, the inverse
+///   trigonometric and hyperbolic functions, `round` (Candle rounds half
+///   away from zero; eager-tensor half to even): no Candle kernel;
+/// - float `min`/`max` reductions (Candle's skip NaN and order `-0.0`
+///   against `0.0` differently), `prod` (no kernel), `cumsum` (Candle's is a
+///   matmul with a triangular matrix: not the sequential sum),
+///   `argmin`/`argmax` (NumPy's first-NaN rule), `sort`/`argsort` (Candle's
+///   sort is not stable), `nonzero`, `inv`, `slogdet` (no kernels);
+/// - everything on `u64` but structural ops, and casts to or from the
+///   emulated dtypes `i8`, `u16`, `u64` (saturation and wrapping to a range
+///   the storage type does not have);
+/// - random numbers (drawn by the ndarray backend's seeded generator, so
+///   `ep::seed` repeats them).
+pub const HOST_OPS: &str = "integer arithmetic, float floor_div/rem/pow, log2/log10/log1p/\
+tan/sinh/cosh/arc*/round, float min/max reductions, prod, cumsum, argmin/argmax, sort/argsort, \
+nonzero, inv, slogdet, u64 arithmetic and order, casts to or from i8/u16/u64, random";
+
+/// The native tensor of the candle backend: a `candle_core::Tensor`, and for
+/// the dtypes Candle lacks (`bool`, `i8`, `u16`, `u64`) that dtype, whose
+/// values live in a Candle dtype that holds each of them exactly (`bool` in
+/// `u8`, `i8` in `i16`, `u16` in `i32`, `u64` in `i64` bit for bit).
+#[derive(Clone, Debug)]
+pub struct CandleTensor(pub Tensor, Option<DType>);
+
+impl From<Tensor> for CandleTensor {
+    /// Wraps without copying, in the tensor's own dtype.
+    fn from(t: Tensor) -> Self {
+        CandleTensor::wrap(t)
+    }
+}
+
+/// Seeds the generator `uniform`/`normal` draw from (the ndarray backend's,
+/// one per thread).
+pub fn seed(seed: u64) {
+    eager_ndarray::seed(seed);
+}
+
+/// Candle's error as an [`Error::Framework`] naming `op`.
+pub fn error(op: &'static str, e: candle_core::Error) -> Error {
+    Error::Framework {
+        op,
+        backend: Backend::Candle,
+        msg: e.to_string(),
+    }
+}
+
+fn fw(op: &'static str) -> impl Fn(candle_core::Error) -> Error {
+    move |e| error(op, e)
+}
+
+/// The Candle dtype a dtype is stored in.
+fn store(d: DType) -> CD {
+    match d {
+        DType::Bool | DType::U8 => CD::U8,
+        DType::I8 | DType::I16 => CD::I16,
+        DType::U16 | DType::I32 => CD::I32,
+        DType::U32 => CD::U32,
+        DType::I64 | DType::U64 => CD::I64,
+        DType::F16 => CD::F16,
+        DType::BF16 => CD::BF16,
+        DType::F32 => CD::F32,
+        DType::F64 => CD::F64,
+    }
+}
+
+/// The tag of a tensor of `d`: `Some` for the emulated dtypes.
+fn tag(d: DType) -> Option<DType> {
+    matches!(d, DType::Bool | DType::I8 | DType::U16 | DType::U64).then_some(d)
+}
+
+/// The dtype of an untagged Candle dtype; `None` for the 8-, 6- and 4-bit
+/// floats eager-tensor does not have.
+fn dtype_of(d: CD) -> Option<DType> {
+    Some(match d {
+        CD::U8 => DType::U8,
+        CD::U32 => DType::U32,
+        CD::I16 => DType::I16,
+        CD::I32 => DType::I32,
+        CD::I64 => DType::I64,
+        CD::BF16 => DType::BF16,
+        CD::F16 => DType::F16,
+        CD::F32 => DType::F32,
+        CD::F64 => DType::F64,
+        _ => return None,
+    })
+}
+
+const CPU: CDevice = CDevice::Cpu;
+
+/// A 0-d tensor of Candle dtype `d` holding `v`, broadcast to `shape`.
+fn filled(op: &'static str, v: f64, d: CD, shape: &[usize]) -> Result<Tensor> {
+    Tensor::new(v, &CPU)
+        .and_then(|t| t.to_dtype(d))
+        .and_then(|t| t.broadcast_as(shape))
+        .map_err(fw(op))
+}
+
+/// Both operands broadcast to their common shape (views).
+fn bcast(op: &'static str, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
+    if a.dims() == b.dims() {
+        return Ok((a.clone(), b.clone()));
+    }
+    let s = eager_core::shape::broadcast_shapes(op, a.dims(), b.dims())?;
+    let e = fw(op);
+    Ok((
+        a.broadcast_as(s.as_slice()).map_err(&e)?,
+        b.broadcast_as(s.as_slice()).map_err(&e)?,
+    ))
+}
+
+fn cmp_op(op: BinaryOp) -> Option<CmpOp> {
+    Some(match op {
+        BinaryOp::Lt => CmpOp::Lt,
+        BinaryOp::Le => CmpOp::Le,
+        BinaryOp::Gt => CmpOp::Gt,
+        BinaryOp::Ge => CmpOp::Ge,
+        BinaryOp::Eq => CmpOp::Eq,
+        BinaryOp::Ne => CmpOp::Ne,
+        _ => return None,
+    })
+}
+
+/// The shape after reducing `axes`.
+fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
+    shape
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &n)| match (axes.contains(&i), keepdims) {
+            (false, _) => Some(n),
+            (true, true) => Some(1),
+            (true, false) => None,
+        })
+        .collect()
+}
+
+impl CandleTensor {
+    /// Wraps a tensor without copying, in its own dtype. A dtype eager-tensor
+    /// lacks (Candle's 8-, 6- and 4-bit floats) is kept as it is, and every
+    /// op on it is the error of
+    /// [`native_dtype_ok`](BackendTensor::native_dtype_ok), naming it.
+    pub fn wrap(t: Tensor) -> CandleTensor {
+        CandleTensor(t, None)
+    }
+    /// The tensor as Candle sees it; a `dtype` error for `bool`, `i8`,
+    /// `u16` and `u64`, which Candle has no type for (cast first).
+    pub fn into_candle(self) -> Result<Tensor> {
+        match self.1 {
+            None => Ok(self.0),
+            Some(d) => Err(no_candle_dtype(d)),
+        }
+    }
+    /// Borrows the tensor as Candle sees it; a `dtype` error for `bool`,
+    /// `i8`, `u16` and `u64`.
+    pub fn as_candle(&self) -> Result<&Tensor> {
+        match self.1 {
+            None => Ok(&self.0),
+            Some(d) => Err(no_candle_dtype(d)),
+        }
+    }
+    /// The address of the first element when the tensor is contiguous CPU
+    /// memory (for zero-copy checks), else `None`.
+    pub fn data_ptr(&self) -> Option<*const u8> {
+        let (storage, layout) = self.0.storage_and_layout();
+        let (start, _) = layout.contiguous_offsets()?;
+        let Storage::Cpu(cpu) = &*storage else {
+            return None;
+        };
+        let (base, size): (*const u8, usize) = match cpu {
+            CpuStorage::U8(v) => (v.as_ptr(), 1),
+            CpuStorage::U32(v) => (v.as_ptr().cast(), 4),
+            CpuStorage::I16(v) => (v.as_ptr().cast(), 2),
+            CpuStorage::I32(v) => (v.as_ptr().cast(), 4),
+            CpuStorage::I64(v) => (v.as_ptr().cast(), 8),
+            CpuStorage::BF16(v) => (v.as_ptr().cast(), 2),
+            CpuStorage::F16(v) => (v.as_ptr().cast(), 2),
+            CpuStorage::F32(v) => (v.as_ptr().cast(), 4),
+            CpuStorage::F64(v) => (v.as_ptr().cast(), 8),
+            _ => return None,
+        };
+        Some(base.wrapping_add(start * size))
+    }
+    fn ok(t: Tensor) -> Result<Self> {
+        Ok(CandleTensor(t, None))
+    }
+    /// A result in this tensor's dtype (the tag of an emulated dtype
+    /// carries over).
+    fn keep(&self, t: Tensor) -> Result<Self> {
+        Ok(CandleTensor(t, self.1))
+    }
+    /// A Candle `u8` 0/1 result as a `bool` tensor.
+    fn boolean(t: Tensor) -> Result<Self> {
+        Ok(CandleTensor(t, Some(DType::Bool)))
+    }
+    fn is_float(&self) -> bool {
+        self.dtype().is_float()
+    }
+
+    /// A host copy as an ndarray-backend tensor.
+    fn nd(&self) -> Result<NdTensor> {
+        NdTensor::from_host(self.to_host()?, &self.shape())
+    }
+    fn from_nd(t: NdTensor) -> Result<Self> {
+        let shape = BackendTensor::shape(&t);
+        Self::from_host(t.to_host()?, &shape)
+    }
+    /// `f` on a host copy with the ndarray backend's kernels (see [`HOST_OPS`]).
+    fn host(&self, f: impl FnOnce(&NdTensor) -> Result<NdTensor>) -> Result<Self> {
+        Self::from_nd(f(&self.nd()?)?)
+    }
+    /// `f` on host copies of two tensors.
+    fn host2(
+        &self,
+        rhs: &Self,
+        f: impl FnOnce(&NdTensor, &NdTensor) -> Result<NdTensor>,
+    ) -> Result<Self> {
+        Self::from_nd(f(&self.nd()?, &rhs.nd()?)?)
+    }
+
+    /// `isnan` as a Candle `u8` mask (`x != x`).
+    fn nan_mask(x: &Tensor, op: &'static str) -> Result<Tensor> {
+        x.ne(x).map_err(fw(op))
+    }
+
+    /// Float `minimum`/`maximum` with NumPy's rules: NaN propagates, and of
+    /// two equal values (`0.0`, `-0.0`) the second.
+    fn float_min_max(a: &Tensor, b: &Tensor, op: BinaryOp) -> Result<Tensor> {
+        let n = op.name();
+        let e = fw(n);
+        let first = if op == BinaryOp::Minimum {
+            a.lt(b)
+        } else {
+            a.gt(b)
+        }
+        .map_err(&e)?;
+        // a strictly better: a; else b (ties, NaN in b); then NaN in a.
+        let m = first.where_cond(a, b).map_err(&e)?;
+        Self::nan_mask(a, n)?.where_cond(a, &m).map_err(e)
+    }
+
+    /// Sum over `axes` (non-empty) of a float tensor, f32 accumulated in f64.
+    fn float_sum(&self, axes: &[usize], op: &'static str) -> Result<Tensor> {
+        let e = fw(op);
+        let x = &self.0;
+        match x.dtype() {
+            CD::F32 => x
+                .to_dtype(CD::F64)
+                .and_then(|t| t.sum_keepdim(axes.to_vec()))
+                .map_err(e),
+            _ => x.sum_keepdim(axes.to_vec()).map_err(e),
+        }
+    }
+
+    /// Casts between dtypes Candle has (no emulated one on either side) with
+    /// Candle's kernels, which use Rust's `as` (NaN → 0, saturating float →
+    /// int, wrapping int → int: eager-tensor's rules).
+    fn candle_cast(&self, to: DType) -> Result<Self> {
+        let e = fw("astype");
+        let from = self.dtype();
+        let x = &self.0;
+        let r = if from.is_int() && to.is_half() {
+            // One rounding: exactly to f64 (or nearest), then to f16/bf16;
+            // Candle's direct kernels go through f32 and round twice.
+            x.to_dtype(CD::F64).and_then(|t| t.to_dtype(store(to)))
+        } else {
+            x.to_dtype(store(to))
+        };
+        Self::ok(r.map_err(e)?)
+    }
+}
+
+/// The error for handing an emulated dtype to Candle.
+fn no_candle_dtype(d: DType) -> Error {
+    Error::dtype(
+        "into_raw",
+        format!(
+            "candle has no {d} dtype (the candle backend stores it in {:?}); cast with \
+             astype first, or use another backend",
+            store(d)
+        ),
+    )
+}
+
+/// `t` itself when contiguous, else a contiguous copy (Candle's index
+/// kernels refuse strided operands).
+fn contiguous(t: &Tensor, e: &impl Fn(candle_core::Error) -> Error) -> Result<Tensor> {
+    if t.is_contiguous() {
+        Ok(t.clone())
+    } else {
+        t.contiguous().map_err(e)
+    }
+}
+
+fn host_data<T: candle_core::WithDType>(t: &Tensor, op: &'static str) -> Result<Vec<T>> {
+    if t.elem_count() == 0 {
+        // Candle's `to_vec1` slices its storage from the layout's offset,
+        // which an empty view can put past the end (a panic).
+        return Ok(Vec::new());
+    }
+    t.flatten_all()
+        .and_then(|f| f.to_vec1::<T>())
+        .map_err(fw(op))
+}
+
+impl BackendTensor for CandleTensor {
+    const BACKEND: Backend = Backend::Candle;
+
+    fn shape(&self) -> Vec<usize> {
+        self.0.dims().to_vec()
+    }
+    /// The dtype; a Candle dtype eager-tensor lacks (the 8-, 6- and 4-bit
+    /// floats) reads as `f32` here, and every operation on it is the error
+    /// of [`native_dtype_ok`](BackendTensor::native_dtype_ok).
+    fn dtype(&self) -> DType {
+        match self.1 {
+            Some(d) => d,
+            None => dtype_of(self.0.dtype()).unwrap_or(DType::F32),
+        }
+    }
+    fn native_dtype_ok(&self) -> Result<()> {
+        if self.1.is_some() || dtype_of(self.0.dtype()).is_some() {
+            return Ok(());
+        }
+        Err(Error::dtype(
+            "astensor",
+            format!(
+                "candle {:?} tensors are not supported (eager-tensor's dtypes: bool, u8, i8, \
+                 i16, u16, i32, u32, i64, u64, f16, bf16, f32, f64)",
+                self.0.dtype()
+            ),
+        ))
+    }
+    fn device(&self) -> Device {
+        Device::Cpu
+    }
+    /// The tensor itself for the CPU; CUDA is an `unsupported` error: this
+    /// build of candle-core has no CUDA support (its `cuda` feature is off).
+    fn to_device(&self, device: Device) -> Result<Self> {
+        match device {
+            Device::Cpu => Ok(self.clone()),
+            Device::Cuda(_) => Err(Error::Unsupported {
+                op: "to_device",
+                backend: Backend::Candle,
+                msg: format!(
+                    "candle-core is built without CUDA support (default features), so the \
+                     candle backend has no device {device}"
+                ),
+            }),
+        }
+    }
+
+    /// One move for the dtypes Candle has (`Tensor::from_vec` takes the
+    /// vector), one converting copy for the emulated ones.
+    fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
+        let e = fw("from_vec");
+        let d = data.dtype();
+        let s = shape.to_vec();
+        let t = match data {
+            HostData::Bool(v) => {
+                Tensor::from_vec(v.into_iter().map(u8::from).collect::<Vec<_>>(), s, &CPU)
+            }
+            HostData::U8(v) => Tensor::from_vec(v, s, &CPU),
+            HostData::I8(v) => {
+                Tensor::from_vec(v.into_iter().map(i16::from).collect::<Vec<_>>(), s, &CPU)
+            }
+            HostData::I16(v) => Tensor::from_vec(v, s, &CPU),
+            HostData::U16(v) => {
+                Tensor::from_vec(v.into_iter().map(i32::from).collect::<Vec<_>>(), s, &CPU)
+            }
+            HostData::I32(v) => Tensor::from_vec(v, s, &CPU),
+            HostData::U32(v) => Tensor::from_vec(v, s, &CPU),
+            HostData::I64(v) => Tensor::from_vec(v, s, &CPU),
+            HostData::U64(v) => {
+                Tensor::from_vec(v.into_iter().map(|x| x as i64).collect::<Vec<_>>(), s, &CPU)
+            }
+            HostData::F16(v) => Tensor::from_vec(v, s, &CPU),
+            HostData::BF16(v) => Tensor::from_vec(v, s, &CPU),
+            HostData::F32(v) => Tensor::from_vec(v, s, &CPU),
+            HostData::F64(v) => Tensor::from_vec(v, s, &CPU),
+        }
+        .map_err(e)?;
+        Ok(CandleTensor(t, tag(d)))
+    }
+    fn to_host(&self) -> Result<HostData> {
+        let op = "to_vec";
+        let t = &self.0;
+        Ok(match self.dtype() {
+            DType::Bool => HostData::Bool(
+                host_data::<u8>(t, op)?
+                    .into_iter()
+                    .map(|x| x != 0)
+                    .collect(),
+            ),
+            DType::U8 => HostData::U8(host_data(t, op)?),
+            DType::I8 => HostData::I8(
+                host_data::<i16>(t, op)?
+                    .into_iter()
+                    .map(|x| x as i8)
+                    .collect(),
+            ),
+            DType::I16 => HostData::I16(host_data(t, op)?),
+            DType::U16 => HostData::U16(
+                host_data::<i32>(t, op)?
+                    .into_iter()
+                    .map(|x| x as u16)
+                    .collect(),
+            ),
+            DType::I32 => HostData::I32(host_data(t, op)?),
+            DType::U32 => HostData::U32(host_data(t, op)?),
+            DType::I64 => HostData::I64(host_data(t, op)?),
+            DType::U64 => HostData::U64(
+                host_data::<i64>(t, op)?
+                    .into_iter()
+                    .map(|x| x as u64)
+                    .collect(),
+            ),
+            DType::F16 => HostData::F16(host_data(t, op)?),
+            DType::BF16 => HostData::BF16(host_data(t, op)?),
+            DType::F32 => HostData::F32(host_data(t, op)?),
+            DType::F64 => HostData::F64(host_data(t, op)?),
+        })
+    }
+    /// Lends a contiguous CPU tensor's storage: the owner is a clone of the
+    /// `Tensor` (one reference to Candle's storage), so the memory stays
+    /// alive. `bool` (stored as 0/1 bytes) is lent too; the other emulated
+    /// dtypes (stored wider) and strided views are not.
+    fn lend_host(&self) -> Result<Option<HostBuffer>> {
+        let dtype = match self.1 {
+            None => self.dtype(),
+            Some(DType::Bool) => DType::Bool,
+            Some(_) => return Ok(None),
+        };
+        let Some(ptr) = self.data_ptr() else {
+            return Ok(None);
+        };
+        // SAFETY: `data_ptr` is the first of the tensor's `numel` contiguous
+        // elements in Candle's CPU storage, of `dtype`'s size and alignment
+        // (bool: 0/1 bytes); the owner (a clone of the tensor, which holds
+        // the storage's `Arc`) keeps that `Vec` alive and Candle never
+        // reallocates a storage in place.
+        Ok(Some(unsafe {
+            HostBuffer::new(ptr, dtype, self.shape(), Box::new(self.0.clone()))
+        }))
+    }
+    /// Candle's CPU storage owns `Vec`s and cannot borrow foreign memory:
+    /// a lent [`HostData`] (from `HostBuffer::from_host_data`) is moved in
+    /// without a copy (`Tensor::from_vec`), anything else is copied once
+    /// (and the emulated dtypes converted).
+    fn adopt_host(buf: HostBuffer) -> Result<Self> {
+        let (data, shape) = buf.into_host_data();
+        Self::from_host(data, &shape)
+    }
+    fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
+        let n = eager_core::shape::numel(shape);
+        Self::from_host(HostData::filled("full", value, dtype, n)?, shape)
+    }
+    /// Drawn on the host by the ndarray backend's generator (see [`seed`]).
+    fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
+        Self::from_host(
+            eager_ndarray::sample(dist, eager_core::shape::numel(shape), dtype)?,
+            shape,
+        )
+    }
+
+    fn unary(&self, op: UnaryOp) -> Result<Self> {
+        use UnaryOp::*;
+        let d = self.dtype();
+        let n = op.name();
+        let e = fw(n);
+        let x = &self.0;
+        if d == DType::Bool && op == LogicalNot {
+            return Self::boolean(x.eq(0u8).map_err(e)?);
+        }
+        if !d.is_float() {
+            return self.host(|t| t.unary(op));
+        }
+        if d.is_half() && !matches!(op, Abs | Neg | IsNan | IsInf) {
+            return via_f32(self, |t| t.unary(op));
+        }
+        let r = match op {
+            Abs => x.abs(),
+            Neg => x.neg(),
+            Sqrt => x.sqrt(),
+            Square => x.sqr(),
+            Exp => x.exp(),
+            Log => x.log(),
+            Sin => x.sin(),
+            Cos => x.cos(),
+            Tanh => x.tanh(),
+            Ceil => x.ceil(),
+            Floor => x.floor(),
+            IsNan => return Self::boolean(Self::nan_mask(x, n)?),
+            IsInf => {
+                let inf = filled(n, f64::INFINITY, x.dtype(), x.dims())?;
+                return Self::boolean(x.abs().and_then(|a| a.eq(&inf)).map_err(e)?);
+            }
+            // Candle's sign(NaN) is 0; NumPy's is NaN.
+            Sign => x.sign().and_then(|s| x.ne(x)?.where_cond(x, &s)),
+            // NumPy's maximum(x, 0): NaN propagates, relu(-0.0) is 0.0.
+            Relu => {
+                let zero = filled(n, 0.0, x.dtype(), x.dims())?;
+                x.gt(&zero)
+                    .and_then(|p| p.maximum(&x.ne(x)?))
+                    .and_then(|keep| keep.where_cond(x, &zero))
+            }
+            // The ndarray backend's stable formula, op for op (so the
+            // results are identical): 1 / (1 + e^-x) for x >= 0, else
+            // e^x / (1 + e^x).
+            Sigmoid => {
+                let zero = filled(n, 0.0, x.dtype(), x.dims())?;
+                (|| {
+                    let pos = x.neg()?.exp()?.affine(1.0, 1.0)?.recip()?;
+                    let ex = x.exp()?;
+                    let neg = ex.div(&ex.affine(1.0, 1.0)?)?;
+                    x.ge(&zero)?.where_cond(&pos, &neg)
+                })()
+            }
+            _ => return self.host(|t| t.unary(op)),
+        };
+        Self::ok(r.map_err(e)?)
+    }
+    fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
+        use BinaryOp::*;
+        let d = self.dtype();
+        let n = op.name();
+        let e = fw(n);
+        if d == DType::U64 {
+            return self.host2(rhs, |a, b| a.binary(op, b));
+        }
+        if let Some(c) = cmp_op(op) {
+            let (a, b) = bcast(n, &self.0, &rhs.0)?;
+            return Self::boolean(a.cmp(&b, c).map_err(e)?);
+        }
+        match op {
+            LogicalAnd | LogicalOr if d == DType::Bool => {
+                let (a, b) = bcast(n, &self.0, &rhs.0)?;
+                let r = if op == LogicalAnd {
+                    a.minimum(&b)
+                } else {
+                    a.maximum(&b)
+                };
+                Self::boolean(r.map_err(e)?)
+            }
+            Add | Sub | Mul | Div if d.is_float() => {
+                let (a, b) = bcast(n, &self.0, &rhs.0)?;
+                let r = match op {
+                    Add => a.add(&b),
+                    Sub => a.sub(&b),
+                    Mul => a.mul(&b),
+                    _ => a.div(&b),
+                };
+                Self::ok(r.map_err(e)?)
+            }
+            Minimum | Maximum if d.is_float() => {
+                let (a, b) = bcast(n, &self.0, &rhs.0)?;
+                Self::ok(Self::float_min_max(&a, &b, op)?)
+            }
+            // Integers (and bool as 0/1): no NaN, and equal values are
+            // identical, so Candle's kernels are NumPy's.
+            Minimum | Maximum => {
+                let (a, b) = bcast(n, &self.0, &rhs.0)?;
+                let r = if op == Minimum {
+                    a.minimum(&b)
+                } else {
+                    a.maximum(&b)
+                };
+                self.keep(r.map_err(e)?)
+            }
+            _ => self.host2(rhs, |a, b| a.binary(op, b)),
+        }
+    }
+    fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
+        let op = "where_cond";
+        let s = eager_core::shape::broadcast_shapes(op, self.0.dims(), x.0.dims())?;
+        let s = eager_core::shape::broadcast_shapes(op, &s, y.0.dims())?;
+        let e = fw(op);
+        let b = |t: &Tensor| {
+            if t.dims() == s.as_slice() {
+                Ok(t.clone())
+            } else {
+                t.broadcast_as(s.as_slice()).map_err(&e)
+            }
+        };
+        let (c, a, o) = (b(&self.0)?, b(&x.0)?, b(&y.0)?);
+        x.keep(c.where_cond(&a, &o).map_err(&e)?)
+    }
+    fn cast(&self, dtype: DType) -> Result<Self> {
+        let from = self.dtype();
+        if from == dtype {
+            return Ok(self.clone());
+        }
+        let e = fw("astype");
+        if dtype == DType::Bool {
+            // Non-zero is true (NaN too); the u64 bit pattern is non-zero
+            // exactly when the value is.
+            return Self::boolean(self.0.ne(0.0).map_err(e)?);
+        }
+        if from == DType::Bool && !dtype.is_half() {
+            // 0/1 fit every storage dtype exactly.
+            return Ok(CandleTensor(
+                self.0.to_dtype(store(dtype)).map_err(e)?,
+                tag(dtype),
+            ));
+        }
+        if self.1.is_some() || tag(dtype).is_some() {
+            return self.host(|t| t.cast(dtype));
+        }
+        // A pair Candle has no kernel for falls back to the host.
+        self.candle_cast(dtype)
+            .or_else(|_| self.host(|t| t.cast(dtype)))
+    }
+
+    fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
+        if axes.is_empty() {
+            // No axes: nothing is reduced (NumPy's `axis=()`).
+            return Ok(self.clone());
+        }
+        let d = self.dtype();
+        let name = match op {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Mean => "mean",
+            ReduceOp::Prod => "prod",
+            ReduceOp::Min => "min",
+            ReduceOp::Max => "max",
+            ReduceOp::All => "all",
+            ReduceOp::Any => "any",
+        };
+        let e = fw(name);
+        if self.0.elem_count() == 0 {
+            // Candle refuses to reduce an empty tensor ("empty tensor for
+            // reduce"); an empty input is cheap to copy.
+            return self.host(|t| t.reduce(op, axes, keepdims));
+        }
+        let out = reduced_shape(self.0.dims(), axes, keepdims);
+        match op {
+            ReduceOp::Sum | ReduceOp::Mean if d.is_half() => {
+                via_f32(self, |t| t.reduce(op, axes, keepdims))
+            }
+            ReduceOp::Sum if d.is_float() => {
+                let s = self.float_sum(axes, name)?;
+                let s = s
+                    .to_dtype(store(d))
+                    .and_then(|s| s.reshape(out))
+                    .map_err(e)?;
+                Self::ok(s)
+            }
+            ReduceOp::Mean if d.is_float() => {
+                let s = self.float_sum(axes, name)?;
+                let count: usize = axes.iter().map(|&a| self.0.dims()[a]).product();
+                let c = filled(name, count as f64, s.dtype(), s.dims())?;
+                let m = s
+                    .div(&c)
+                    .and_then(|m| m.to_dtype(store(d)))
+                    .and_then(|m| m.reshape(out))
+                    .map_err(e)?;
+                Self::ok(m)
+            }
+            ReduceOp::All | ReduceOp::Any | ReduceOp::Min | ReduceOp::Max
+                if d == DType::Bool || (d.is_int() && d != DType::U64) =>
+            {
+                let min = matches!(op, ReduceOp::All | ReduceOp::Min);
+                let mut r = self.0.clone();
+                for &a in axes.iter().rev() {
+                    r = if min {
+                        r.min_keepdim(a)
+                    } else {
+                        r.max_keepdim(a)
+                    }
+                    .map_err(&e)?;
+                }
+                self.keep(r.reshape(out).map_err(e)?)
+            }
+            _ => self.host(|t| t.reduce(op, axes, keepdims)),
+        }
+    }
+    fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
+        self.host(|t| t.arg_reduce(op, axis))
+    }
+    fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
+        self.host(|t| t.sort(axis, descending))
+    }
+    fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
+        self.host(|t| t.argsort(axis, descending))
+    }
+    fn cumsum(&self, axis: usize) -> Result<Self> {
+        self.host(|t| t.cumsum(axis))
+    }
+    fn matmul(&self, rhs: &Self) -> Result<Self> {
+        let d = self.dtype();
+        let empty = self.0.elem_count() == 0 || rhs.0.elem_count() == 0;
+        match d {
+            DType::F32 | DType::F64 if !empty => {
+                let e = fw("matmul");
+                let r = self.0.matmul(&rhs.0).or_else(|_| {
+                    // Candle's gemm takes only some strided layouts.
+                    self.0.contiguous()?.matmul(&rhs.0.contiguous()?)
+                });
+                Self::ok(r.map_err(e)?)
+            }
+            DType::F16 | DType::BF16 if !empty => {
+                // f32 accumulation, one rounding.
+                let r = rhs.cast(DType::F32)?;
+                via_f32(self, |t| t.matmul(&r))
+            }
+            _ => self.host2(rhs, |a, b| a.matmul(b)),
+        }
+    }
+
+    fn reshape(&self, shape: &[usize]) -> Result<Self> {
+        self.keep(self.0.reshape(shape.to_vec()).map_err(fw("reshape"))?)
+    }
+    fn permute(&self, axes: &[usize]) -> Result<Self> {
+        if axes.len() < 2 {
+            return Ok(self.clone());
+        }
+        self.keep(self.0.permute(axes.to_vec()).map_err(fw("permute"))?)
+    }
+    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
+        self.keep(self.0.broadcast_as(shape).map_err(fw("broadcast_to"))?)
+    }
+    fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
+        let e = fw("slice");
+        if ranges.iter().any(|r| r.len == 0) {
+            // A fresh empty tensor: an empty Candle view keeps an offset
+            // that some of Candle's kernels index with.
+            let shape: Vec<usize> = ranges.iter().map(|r| r.len).collect();
+            return self.keep(Tensor::zeros(shape, self.0.dtype(), &CPU).map_err(e)?);
+        }
+        let mut t = self.0.clone();
+        for (ax, (r, n)) in ranges.iter().zip(self.shape()).enumerate() {
+            if *r == SliceRange::full(n) {
+                continue;
+            }
+            t = if r.step == 1 || r.len <= 1 {
+                t.narrow(ax, r.start, r.len)
+            } else {
+                let idx: Vec<i64> = (0..r.len).map(|i| (r.start + i * r.step) as i64).collect();
+                // Candle's index_select takes contiguous operands only.
+                Tensor::from_vec(idx, r.len, &CPU)
+                    .and_then(|i| t.contiguous()?.index_select(&i, ax))
+            }
+            .map_err(&e)?;
+        }
+        self.keep(t)
+    }
+    /// A copy (Candle has no negative strides): `index_select` with
+    /// reversed indices along each axis, as Candle's own `flip`, on a
+    /// contiguous operand (which Candle's `index_select` needs).
+    fn flip(&self, axes: &[usize]) -> Result<Self> {
+        let e = fw("flip");
+        if self.0.elem_count() == 0 || axes.is_empty() {
+            return Ok(self.clone());
+        }
+        self.keep(contiguous(&self.0, &e)?.flip(axes).map_err(e)?)
+    }
+    fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
+        let first = tensors
+            .first()
+            .ok_or_else(|| Error::invalid("concatenate", "no tensors"))?;
+        let ts: Vec<&Tensor> = tensors.iter().map(|t| &t.0).collect();
+        first.keep(Tensor::cat(&ts, axis).map_err(fw("concatenate"))?)
+    }
+    fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
+        let e = fw("index_select");
+        // Candle's index kernels take contiguous operands only.
+        let (x, i) = (contiguous(&self.0, &e)?, contiguous(&index.0, &e)?);
+        self.keep(x.index_select(&i, axis).map_err(e)?)
+    }
+    fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
+        let e = fw("take_along_axis");
+        let (x, i) = (contiguous(&self.0, &e)?, contiguous(&index.0, &e)?);
+        self.keep(x.gather(&i, axis).map_err(e)?)
+    }
+    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
+        if positions.0.elem_count() == 0 {
+            return Ok(self.clone());
+        }
+        let e = fw("index_update");
+        let (x, p, v) = (
+            contiguous(&self.0, &e)?,
+            contiguous(&positions.0, &e)?,
+            contiguous(&values.0, &e)?,
+        );
+        self.keep(x.scatter(&p, &v, 0).map_err(e)?)
+    }
+    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
+        if !self.is_float() || index.0.elem_count() == 0 {
+            // Integer sums wrap (Candle's `+=` would panic in debug builds).
+            return Self::from_nd(self.nd()?.scatter_add(axis, &index.nd()?, &src.nd()?)?);
+        }
+        let e = fw("scatter_add");
+        let (x, i, s) = (
+            contiguous(&self.0, &e)?,
+            contiguous(&index.0, &e)?,
+            contiguous(&src.0, &e)?,
+        );
+        self.keep(x.scatter_add(&i, &s, axis).map_err(e)?)
+    }
+    fn nonzero(&self) -> Result<Self> {
+        self.host(|t| t.nonzero())
+    }
+
+    fn inv(&self) -> Result<Self> {
+        self.host(|t| t.inv())
+    }
+    fn slogdet(&self) -> Result<(Self, Self)> {
+        let (s, l) = self.nd()?.slogdet()?;
+        Ok((Self::from_nd(s)?, Self::from_nd(l)?))
+    }
+}
