@@ -474,10 +474,7 @@ impl EagerTensor {
     pub fn lend_host(&self) -> Result<HostBuffer> {
         match self.dyn_lend_host()? {
             Some(buf) => Ok(buf),
-            None => Ok(HostBuffer::from_host_data(
-                self.dyn_to_host()?,
-                &self.shape(),
-            )),
+            None => HostBuffer::from_host_data(self.dyn_to_host()?, &self.shape()),
         }
     }
 

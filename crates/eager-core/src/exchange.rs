@@ -65,16 +65,24 @@ impl HostBuffer {
     }
 
     /// Lends a host vector: the buffer owns it, so adopting it is a move.
-    pub fn from_host_data(data: HostData, shape: &[usize]) -> Self {
-        debug_assert_eq!(data.len(), shape.iter().product::<usize>());
+    /// A length other than the shape's element count is a `shape` error
+    /// naming `from_vec`.
+    pub fn from_host_data(data: HostData, shape: &[usize]) -> crate::Result<Self> {
+        let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        if n != Some(data.len()) {
+            return Err(crate::Error::shape(
+                "from_vec",
+                format!("{} values for shape {shape:?}", data.len()),
+            ));
+        }
         let ptr = data.as_bytes().as_ptr();
         // Moving the vector into the box does not move its heap memory.
-        HostBuffer {
+        Ok(HostBuffer {
             ptr,
             dtype: data.dtype(),
             shape: shape.to_vec(),
             owner: Box::new(data),
-        }
+        })
     }
 
     /// The first byte.

@@ -463,7 +463,7 @@ impl BackendTensor for TfTensor {
                 format!("{} values for shape {shape:?}", data.len()),
             ));
         }
-        exchange::adopt(op, HostBuffer::from_host_data(data, shape))
+        exchange::adopt(op, HostBuffer::from_host_data(data, shape)?)
     }
     fn to_host(&self) -> Result<HostData> {
         let op = "to_vec";

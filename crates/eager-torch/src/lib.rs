@@ -13,12 +13,13 @@
 
 use eager_core::shape::SliceRange;
 use eager_core::{
-    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Device, Distribution, Error, HostData,
-    ReduceOp, Result, Scalar, UnaryOp,
+    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Device, Distribution, Error, HostBuffer,
+    HostData, ReduceOp, Result, Scalar, UnaryOp,
 };
 pub use tch;
 use tch::{Kind, Tensor};
 
+mod exchange;
 mod unsigned;
 
 /// The native tensor of the torch backend: a `tch::Tensor`, and for the
@@ -304,38 +305,10 @@ impl BackendTensor for TorchTensor {
         )
     }
 
+    /// Adopts the vector's memory without a copy (`u16`/`u32`, stored
+    /// widened, take one widening copy).
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
-        let e = fw("from_vec");
-        let d = data.dtype();
-        let t = match &data {
-            HostData::Bool(v) => Tensor::f_from_slice(v),
-            HostData::U8(v) => Tensor::f_from_slice(v),
-            HostData::I8(v) => Tensor::f_from_slice(v),
-            HostData::I16(v) => Tensor::f_from_slice(v),
-            HostData::I32(v) => Tensor::f_from_slice(v),
-            HostData::I64(v) => Tensor::f_from_slice(v),
-            HostData::F16(v) => Tensor::f_from_slice(v),
-            // tch labels its bf16 elements Half: upload the bits as i16
-            // and view them as bf16.
-            HostData::BF16(v) => {
-                Tensor::f_from_slice(&v.iter().map(|x| x.to_bits() as i16).collect::<Vec<_>>())
-                    .and_then(|t| t.f_view_dtype(Kind::BFloat16))
-            }
-            HostData::F32(v) => Tensor::f_from_slice(v),
-            HostData::F64(v) => Tensor::f_from_slice(v),
-            // The emulated unsigned dtypes: one widening (or bit-cast) copy.
-            HostData::U16(v) => {
-                Tensor::f_from_slice(&v.iter().map(|&x| x as i32).collect::<Vec<_>>())
-            }
-            HostData::U32(v) => {
-                Tensor::f_from_slice(&v.iter().map(|&x| x as i64).collect::<Vec<_>>())
-            }
-            HostData::U64(v) => {
-                Tensor::f_from_slice(&v.iter().map(|&x| x as i64).collect::<Vec<_>>())
-            }
-        }
-        .map_err(&e)?;
-        Ok(TorchTensor(t.f_reshape(dims(shape)).map_err(&e)?, tag(d)))
+        exchange::from_host(data, shape)
     }
     fn from_host_like(&self, data: HostData, shape: &[usize]) -> Result<Self> {
         let t = Self::from_host(data, shape)?;
@@ -394,6 +367,17 @@ impl BackendTensor for TorchTensor {
                 HostData::U64(v.into_iter().map(|x| x as u64).collect())
             }
         })
+    }
+    /// Lends a CPU, row-major contiguous tensor's memory (`None` for CUDA,
+    /// strided views, empty tensors and the widened `u16`/`u32`).
+    fn lend_host(&self) -> Result<Option<HostBuffer>> {
+        exchange::lend(self)
+    }
+    /// Adopts the memory without a copy; libtorch keeps the owner until
+    /// the last tensor or view of it is freed (`u16`/`u32`: one widening
+    /// copy; a buffer misaligned for its dtype: one copy).
+    fn adopt_host(buf: HostBuffer) -> Result<Self> {
+        exchange::adopt(buf)
     }
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
         let value = value.cast("full", dtype)?;

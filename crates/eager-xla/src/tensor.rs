@@ -453,7 +453,7 @@ impl BackendTensor for XlaTensor {
             // PJRT's error names the mismatch.
             return upload("from_vec", &data, shape);
         }
-        adopt("from_vec", HostBuffer::from_host_data(data, shape))
+        adopt("from_vec", HostBuffer::from_host_data(data, shape)?)
     }
     fn to_host(&self) -> Result<HostData> {
         self.host("to_vec")

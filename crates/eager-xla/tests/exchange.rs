@@ -388,10 +388,13 @@ fn donating_an_adopted_buffer_never_writes_the_lenders_memory() {
         let outs = exe
             .execute_donating(&[t.buffer().unwrap()], p.output_types(), &[])
             .unwrap();
-        let out = XlaTensor::adopt_host(HostBuffer::from_host_data(
-            HostData::from_ne_bytes(d, outs[0].to_host().unwrap()),
-            &shape,
-        ))
+        let out = XlaTensor::adopt_host(
+            HostBuffer::from_host_data(
+                HostData::from_ne_bytes(d, outs[0].to_host().unwrap()),
+                &shape,
+            )
+            .unwrap(),
+        )
         .unwrap();
         assert_eq!(out.to_host().unwrap(), reference(d, &shape), "[{d}]");
         assert_eq!(t.to_host().unwrap(), s, "[{d}] the input is still valid");

@@ -1,0 +1,61 @@
+// libtorch adopts foreign host memory without a copy: a contiguous CPU
+// tensor over `data` whose storage calls `release(ctx)` when libtorch frees
+// it, that is when the last tensor or view sharing the storage is gone.
+// tch only wraps `from_blob` without a deleter, so eager-torch compiles this
+// (build.rs) with the headers and flags torch-sys compiles tch's wrapper
+// with. The returned `at::Tensor*` is tch's C tensor handle (torch_api.h:
+// `typedef torch::Tensor *tensor`), for `tch::Tensor::from_ptr`.
+//
+// Only the smallest header that declares `at::for_blob`, to keep the
+// compile short.
+#include <ATen/ops/from_blob.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+
+extern "C" {
+
+typedef void (*eager_torch_release_fn)(void *ctx);
+
+// `ndims` sizes at `dims`; `scalar_type` is a c10::ScalarType. `release(ctx)`
+// runs exactly once on every path: when libtorch frees the storage, or
+// before this returns null on an error. On an error `*err` is a message to
+// free with eager_torch_free_error (or null if even that failed). No C++
+// exception leaves this function.
+at::Tensor *eager_torch_adopt(void *data, const int64_t *dims, size_t ndims,
+                              int scalar_type, eager_torch_release_fn release,
+                              void *ctx, char **err) {
+  *err = nullptr;
+  // Owns `ctx` until the storage does, so an exception anywhere releases it.
+  std::unique_ptr<void, eager_torch_release_fn> guard(ctx, release);
+  // TensorOptions::dtype is noexcept: an unknown type would terminate.
+  if (scalar_type < 0 ||
+      scalar_type >= static_cast<int>(at::ScalarType::NumOptions)) {
+    *err = strdup("eager_torch_adopt: unknown scalar type");
+    return nullptr;
+  }
+  try {
+    at::TensorOptions options = at::TensorOptions()
+                                    .dtype(static_cast<at::ScalarType>(scalar_type))
+                                    .device(at::kCPU);
+    at::Tensor t = at::for_blob(data, at::IntArrayRef(dims, ndims))
+                       .context(guard.release(), release)
+                       .options(options)
+                       .target_device(at::Device(at::kCPU))
+                       .make_tensor();
+    return new at::Tensor(std::move(t));
+  } catch (const std::exception &e) {
+    *err = strdup(e.what());
+  } catch (...) {
+    *err = strdup("unknown C++ exception");
+  }
+  return nullptr;
+}
+
+// Frees an error message of eager_torch_adopt.
+void eager_torch_free_error(char *err) { free(err); }
+
+}  // extern "C"
