@@ -31,6 +31,8 @@
 //! kernels, each listed at [`HOST_OPS`].
 #![warn(missing_docs)]
 
+pub mod backprop;
+
 use candle_core::op::CmpOp;
 use candle_core::{CpuStorage, DType as CD, Device as CDevice, Storage, Tensor};
 use eager_core::ops::via_f32;
@@ -158,10 +160,17 @@ fn bcast(op: &'static str, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     }
     let s = eager_core::shape::broadcast_shapes(op, a.dims(), b.dims())?;
     let e = fw(op);
-    Ok((
-        a.broadcast_as(s.as_slice()).map_err(&e)?,
-        b.broadcast_as(s.as_slice()).map_err(&e)?,
-    ))
+    // An operand already of the result's shape is used as it is: a no-op
+    // `broadcast_as` would add a Broadcast node to Candle's backprop graph,
+    // whose backward is a full-size reduction over no axes.
+    let to = |t: &Tensor| {
+        if t.dims() == s.as_slice() {
+            Ok(t.clone())
+        } else {
+            t.broadcast_as(s.as_slice()).map_err(&e)
+        }
+    };
+    Ok((to(a)?, to(b)?))
 }
 
 fn cmp_op(op: BinaryOp) -> Option<CmpOp> {
@@ -234,6 +243,11 @@ impl CandleTensor {
             _ => return None,
         };
         Some(base.wrapping_add(start * size))
+    }
+    /// The same tensor cut from Candle's backprop graph (shares the
+    /// storage; `Tensor::detach`).
+    pub fn detach(&self) -> CandleTensor {
+        CandleTensor(self.0.detach(), self.1)
     }
     fn ok(t: Tensor) -> Result<Self> {
         Ok(CandleTensor(t, None))
@@ -321,6 +335,42 @@ impl CandleTensor {
             x.to_dtype(store(to))
         };
         Self::ok(r.map_err(e)?)
+    }
+
+    /// A float `min`/`max` reduction of a tensor Candle's backprop tracks:
+    /// computed on the host (NumPy's NaN and `-0.0` rules), entered into
+    /// Candle's graph as [`backprop::MinMax`], whose backward splits the
+    /// gradient between ties.
+    fn min_max_tracked(
+        &self,
+        op: ReduceOp,
+        axes: &[usize],
+        keepdims: bool,
+        out: Vec<usize>,
+    ) -> Result<Self> {
+        let name = if op == ReduceOp::Min { "min" } else { "max" };
+        let r = self.detach().nd()?.reduce(op, axes, keepdims)?.to_host()?;
+        let storage = match r {
+            HostData::F32(v) => CpuStorage::F32(v),
+            HostData::F64(v) => CpuStorage::F64(v),
+            other => {
+                return Err(Error::dtype(
+                    name,
+                    format!("internal: a {} result for a float reduction", other.dtype()),
+                ))
+            }
+        };
+        let mut kept = self.0.dims().to_vec();
+        for &a in axes {
+            kept[a] = 1;
+        }
+        let custom = backprop::MinMax {
+            out: std::sync::Mutex::new(Some(storage)),
+            shape: out.into(),
+            kept,
+            axes: axes.to_vec(),
+        };
+        Self::ok(self.0.apply_op1(custom).map_err(fw(name))?)
     }
 }
 
@@ -436,7 +486,10 @@ impl BackendTensor for CandleTensor {
         .map_err(e)?;
         Ok(CandleTensor(t, tag(d)))
     }
+    /// A copy of the values; a tracked float tensor leaving Candle this way
+    /// marks the current [`backprop::Watch`] uncovered.
     fn to_host(&self) -> Result<HostData> {
+        backprop::uncovered_if(&[&self.0]);
         let op = "to_vec";
         let t = &self.0;
         Ok(match self.dtype() {
@@ -480,6 +533,7 @@ impl BackendTensor for CandleTensor {
     /// alive. `bool` (stored as 0/1 bytes) is lent too; the other emulated
     /// dtypes (stored wider) and strided views are not.
     fn lend_host(&self) -> Result<Option<HostBuffer>> {
+        backprop::uncovered_if(&[&self.0]);
         let dtype = match self.1 {
             None => self.dtype(),
             Some(DType::Bool) => DType::Bool,
@@ -529,10 +583,31 @@ impl BackendTensor for CandleTensor {
         if !d.is_float() {
             return self.host(|t| t.unary(op));
         }
+        let tracked = backprop::tracked(x);
         if d.is_half() && !matches!(op, Abs | Neg | IsNan | IsInf) {
+            // Computed in f32 and rounded once: the tape differentiates it.
+            backprop::uncovered_if(&[x]);
             return via_f32(self, |t| t.unary(op));
         }
+        // On a tensor Candle's backprop tracks, the step functions read a
+        // detached copy (zero gradient, the tape's rule).
+        let detached;
+        let xd = if tracked && matches!(op, Sign | Ceil | Floor) {
+            detached = x.detach();
+            &detached
+        } else {
+            x
+        };
         let r = match op {
+            // Candle's abs' (0) is 1; eager-tensor's is sign(0) = 0. So a
+            // tracked |x| is x · sign(x) (sign detached: the gradient is
+            // g · sign(x), NaN for NaN), and +0.0 where x == 0 (so -0.0
+            // gives 0.0, as abs does).
+            Abs if tracked => {
+                let zero = filled(n, 0.0, x.dtype(), x.dims())?;
+                let s = self.detach().unary(Sign)?.0;
+                x.mul(&s).and_then(|v| x.eq(&zero)?.where_cond(&zero, &v))
+            }
             Abs => x.abs(),
             Neg => x.neg(),
             Sqrt => x.sqrt(),
@@ -542,26 +617,37 @@ impl BackendTensor for CandleTensor {
             Sin => x.sin(),
             Cos => x.cos(),
             Tanh => x.tanh(),
-            Ceil => x.ceil(),
-            Floor => x.floor(),
+            Ceil => xd.ceil(),
+            Floor => xd.floor(),
             IsNan => return Self::boolean(Self::nan_mask(x, n)?),
             IsInf => {
                 let inf = filled(n, f64::INFINITY, x.dtype(), x.dims())?;
                 return Self::boolean(x.abs().and_then(|a| a.eq(&inf)).map_err(e)?);
             }
             // Candle's sign(NaN) is 0; NumPy's is NaN.
-            Sign => x.sign().and_then(|s| x.ne(x)?.where_cond(x, &s)),
+            Sign => xd.sign().and_then(|s| xd.ne(xd)?.where_cond(xd, &s)),
             // NumPy's maximum(x, 0): NaN propagates, relu(-0.0) is 0.0.
             Relu => {
                 let zero = filled(n, 0.0, x.dtype(), x.dims())?;
-                x.gt(&zero)
-                    .and_then(|p| p.maximum(&x.ne(x)?))
-                    .and_then(|keep| keep.where_cond(x, &zero))
+                let xd = x.detach();
+                x.gt(&zero).and_then(|p| {
+                    let r = p.maximum(&xd.ne(&xd)?)?.where_cond(&xd, &zero)?;
+                    if tracked {
+                        // The gradient flows where x > 0 only (not to a
+                        // NaN, which the tape's g · (x > 0) gives 0).
+                        p.where_cond(x, &r)
+                    } else {
+                        Ok(r)
+                    }
+                })
             }
             // The ndarray backend's stable formula, op for op (so the
             // results are identical): 1 / (1 + e^-x) for x >= 0, else
             // e^x / (1 + e^x).
             Sigmoid => {
+                // Candle's backprop through both branches gives 0 · inf =
+                // NaN for large |x|: the tape differentiates sigmoid.
+                backprop::uncovered_if(&[x]);
                 let zero = filled(n, 0.0, x.dtype(), x.dims())?;
                 (|| {
                     let pos = x.neg()?.exp()?.affine(1.0, 1.0)?.recip()?;
@@ -570,6 +656,8 @@ impl BackendTensor for CandleTensor {
                     x.ge(&zero)?.where_cond(&pos, &neg)
                 })()
             }
+            // Flat (zero gradient): the untracked host result is right.
+            Round => return self.detach().host(|t| t.unary(op)),
             _ => return self.host(|t| t.unary(op)),
         };
         Self::ok(r.map_err(e)?)
@@ -607,6 +695,9 @@ impl BackendTensor for CandleTensor {
                 Self::ok(r.map_err(e)?)
             }
             Minimum | Maximum if d.is_float() => {
+                // Candle's where_cond rule gives a NaN operand or the second
+                // of a tie the whole gradient; the tape splits ties.
+                backprop::uncovered_if(&[&self.0, &rhs.0]);
                 let (a, b) = bcast(n, &self.0, &rhs.0)?;
                 Self::ok(Self::float_min_max(&a, &b, op)?)
             }
@@ -621,6 +712,8 @@ impl BackendTensor for CandleTensor {
                 };
                 self.keep(r.map_err(e)?)
             }
+            // Flat (zero gradient): the untracked host result is right.
+            FloorDiv => self.detach().host2(&rhs.detach(), |a, b| a.binary(op, b)),
             _ => self.host2(rhs, |a, b| a.binary(op, b)),
         }
     }
@@ -658,7 +751,8 @@ impl BackendTensor for CandleTensor {
             ));
         }
         if self.1.is_some() || tag(dtype).is_some() {
-            return self.host(|t| t.cast(dtype));
+            // Emulated dtypes are integers or bool: no gradient flows.
+            return self.detach().host(|t| t.cast(dtype));
         }
         // A pair Candle has no kernel for falls back to the host.
         self.candle_cast(dtype)
@@ -689,6 +783,7 @@ impl BackendTensor for CandleTensor {
         let out = reduced_shape(self.0.dims(), axes, keepdims);
         match op {
             ReduceOp::Sum | ReduceOp::Mean if d.is_half() => {
+                backprop::uncovered_if(&[&self.0]);
                 via_f32(self, |t| t.reduce(op, axes, keepdims))
             }
             ReduceOp::Sum if d.is_float() => {
@@ -725,17 +820,23 @@ impl BackendTensor for CandleTensor {
                 }
                 self.keep(r.reshape(out).map_err(e)?)
             }
+            ReduceOp::Min | ReduceOp::Max
+                if matches!(d, DType::F32 | DType::F64) && backprop::tracked(&self.0) =>
+            {
+                self.min_max_tracked(op, axes, keepdims, out)
+            }
             _ => self.host(|t| t.reduce(op, axes, keepdims)),
         }
     }
     fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
-        self.host(|t| t.arg_reduce(op, axis))
+        // Integer results carry no gradient: no need to watch Candle's graph.
+        self.detach().host(|t| t.arg_reduce(op, axis))
     }
     fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
         self.host(|t| t.sort(axis, descending))
     }
     fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
-        self.host(|t| t.argsort(axis, descending))
+        self.detach().host(|t| t.argsort(axis, descending))
     }
     fn cumsum(&self, axis: usize) -> Result<Self> {
         self.host(|t| t.cumsum(axis))
@@ -753,6 +854,7 @@ impl BackendTensor for CandleTensor {
                 Self::ok(r.map_err(e)?)
             }
             DType::F16 | DType::BF16 if !empty => {
+                backprop::uncovered_if(&[&self.0, &rhs.0]);
                 // f32 accumulation, one rounding.
                 let r = rhs.cast(DType::F32)?;
                 via_f32(self, |t| t.matmul(&r))
@@ -831,6 +933,9 @@ impl BackendTensor for CandleTensor {
             return Ok(self.clone());
         }
         let e = fw("index_update");
+        // Candle's Scatter rule gives the overwritten positions of `self`
+        // the gradient too: the tape differentiates it.
+        backprop::uncovered_if(&[&self.0, &values.0]);
         let (x, p, v) = (
             contiguous(&self.0, &e)?,
             contiguous(&positions.0, &e)?,
@@ -844,6 +949,9 @@ impl BackendTensor for CandleTensor {
             return Self::from_nd(self.nd()?.scatter_add(axis, &index.nd()?, &src.nd()?)?);
         }
         let e = fw("scatter_add");
+        // Candle's ScatterAdd rule zeroes the gradient of `self` at the
+        // indexed positions: the tape differentiates it.
+        backprop::uncovered_if(&[&self.0, &src.0]);
         let (x, i, s) = (
             contiguous(&self.0, &e)?,
             contiguous(&index.0, &e)?,
@@ -852,7 +960,7 @@ impl BackendTensor for CandleTensor {
         self.keep(x.scatter_add(&i, &s, axis).map_err(e)?)
     }
     fn nonzero(&self) -> Result<Self> {
-        self.host(|t| t.nonzero())
+        self.detach().host(|t| t.nonzero())
     }
 
     fn inv(&self) -> Result<Self> {
