@@ -53,19 +53,22 @@ pub(crate) fn binary_operands(op: BinaryOp, a: Operand, b: Operand) -> Result<Ea
     use BinaryOp::*;
     let name = op.name();
     let like = like_of(name, &[&a, &b])?;
-    let out_shape = match (&a, &b) {
-        (Operand::Tensor(x), Operand::Tensor(y)) => {
-            let s = shape::broadcast_shapes(name, &x.shape(), &y.shape())?;
+    let promoted = operand_dtype(name, &a, &b)?;
+    if let (Operand::Tensor(x), Operand::Tensor(y)) = (&a, &b) {
+        // Shapes borrowed where the backend keeps them (no allocation);
+        // equal shapes (the common case) need no broadcasting.
+        let (sx, sy) = (x.shape_cow(), y.shape_cow());
+        let checked = |s: &[usize]| {
             if x.backend() != y.backend() {
                 return Err(crate::tensor::mismatch(name, &[x, y]));
             }
-            Some(s)
+            shape::check_size(name, s, promoted)
+        };
+        if sx == sy {
+            checked(&sx)?;
+        } else {
+            shape::with_broadcast_shape(name, &sx, &sy, checked)?;
         }
-        _ => None,
-    };
-    let promoted = operand_dtype(name, &a, &b)?;
-    if let Some(s) = &out_shape {
-        shape::check_size(name, s, promoted)?;
     }
     let compute = match op {
         LogicalAnd | LogicalOr => {
@@ -324,6 +327,9 @@ impl EagerTensor {
             IsNan | IsInf if !d.is_float() => {
                 self.dyn_full(&self.shape(), Scalar::Bool(false), DType::Bool)
             }
+            // A float already: no cast and no handle clone (`dyn_unary`
+            // checks the native dtype as `cast_to` would).
+            _ if op.is_float_only() && d.unary_float() == d => self.dyn_unary(op),
             _ if op.is_float_only() => self.cast_to(d.unary_float())?.dyn_unary(op),
             _ if d == DType::Bool => Err(Error::dtype(op.name(), "not defined for bool tensors")),
             Round | Ceil | Floor if d.is_int() => Ok(self.clone()),
@@ -395,14 +401,22 @@ impl EagerTensor {
         axes: Option<&[isize]>,
         keepdims: bool,
     ) -> Result<EagerTensor> {
-        let shape = self.shape();
-        let axes = match axes {
-            Some(a) => normalize_axes(name, a, shape.len())?,
-            None => (0..shape.len()).collect(),
+        /// Every axis of a tensor of up to 16 dimensions, without allocating.
+        const ALL_AXES: [usize; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+        let shape = self.shape_cow();
+        let axes: Cow<[usize]> = match axes {
+            Some(a) => Cow::Owned(normalize_axes(name, a, shape.len())?),
+            None if shape.len() <= ALL_AXES.len() => Cow::Borrowed(&ALL_AXES[..shape.len()]),
+            None => Cow::Owned((0..shape.len()).collect()),
         };
         let count: usize = axes.iter().map(|&a| shape[a]).product();
         let d = self.dtype();
         match op {
+            // Already the sum's dtype: no cast and no handle clone
+            // (`dyn_reduce` checks the native dtype as `cast_to` would).
+            Some(ReduceOp::Sum) | Some(ReduceOp::Prod) if d.sum_dtype() == d => {
+                self.dyn_reduce(op.unwrap_or(ReduceOp::Sum), &axes, keepdims)
+            }
             Some(ReduceOp::Sum) | Some(ReduceOp::Prod) => self.cast_to(d.sum_dtype())?.dyn_reduce(
                 op.unwrap_or(ReduceOp::Sum),
                 &axes,
@@ -529,7 +543,7 @@ impl EagerTensor {
     /// matrices and the added axis removed again; batch axes broadcast.
     pub fn matmul(&self, rhs: &EagerTensor) -> Result<EagerTensor> {
         let op = "matmul";
-        let (sa, sb) = (self.shape(), rhs.shape());
+        let (sa, sb) = (self.shape_cow(), rhs.shape_cow());
         if sa.is_empty() || sb.is_empty() {
             return Err(Error::shape(
                 op,
@@ -562,12 +576,12 @@ impl EagerTensor {
         let a2 = if sa.len() == 1 {
             vec![1, sa[0]]
         } else {
-            sa.clone()
+            sa.to_vec()
         };
         let b2 = if sb.len() == 1 {
             vec![sb[0], 1]
         } else {
-            sb.clone()
+            sb.to_vec()
         };
         let (m, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
         let (k2, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);

@@ -35,6 +35,11 @@ pub(crate) trait DynOps {
     fn dyn_backend(&self) -> Backend;
     fn dyn_native_dtype_ok(&self) -> Result<()>;
     fn dyn_shape(&self) -> Vec<usize>;
+    /// The shape without allocating, where the backend keeps it
+    /// ([`BackendTensor::shape_ref`]); `None` otherwise.
+    fn dyn_shape_ref(&self) -> Option<&[usize]> {
+        None
+    }
     fn dyn_dtype(&self) -> DType;
     fn dyn_device(&self) -> Device;
     fn dyn_to_device(&self, device: Device) -> Result<EagerTensor>;
@@ -70,6 +75,9 @@ impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
     }
     fn dyn_shape(&self) -> Vec<usize> {
         BackendTensor::shape(self)
+    }
+    fn dyn_shape_ref(&self) -> Option<&[usize]> {
+        BackendTensor::shape_ref(self)
     }
     fn dyn_dtype(&self) -> DType {
         BackendTensor::dtype(self)
@@ -392,13 +400,20 @@ impl EagerTensor {
     pub fn shape(&self) -> Vec<usize> {
         self.dyn_shape()
     }
+    /// The shape, borrowed where the backend keeps it (no allocation).
+    pub(crate) fn shape_cow(&self) -> std::borrow::Cow<'_, [usize]> {
+        match self.dyn_shape_ref() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(self.dyn_shape()),
+        }
+    }
     /// Number of dimensions.
     pub fn ndim(&self) -> usize {
-        self.shape().len()
+        self.shape_cow().len()
     }
     /// Length of the first axis (EagerPy's `len(t)`); 0 for a 0-d tensor.
     pub fn len(&self) -> usize {
-        self.shape().first().copied().unwrap_or(0)
+        self.shape_cow().first().copied().unwrap_or(0)
     }
     /// True when the first axis is empty or the tensor is 0-d.
     pub fn is_empty(&self) -> bool {
@@ -406,7 +421,7 @@ impl EagerTensor {
     }
     /// Number of elements.
     pub fn numel(&self) -> usize {
-        self.shape().iter().product()
+        self.shape_cow().iter().product()
     }
     /// The element type.
     pub fn dtype(&self) -> DType {
@@ -780,6 +795,7 @@ macro_rules! backend_native {
     ($variant:ident, $ty:ty, $what:literal) => {
         impl Native for $ty {
             type AnyDType = $ty;
+            #[inline]
             fn from_eager(t: EagerTensor) -> Result<Self> {
                 #[allow(unreachable_patterns)]
                 match t {
@@ -829,10 +845,16 @@ mod nd_native {
     }
     impl<E: NdElem> Native for ArcArray<E, IxDyn> {
         type AnyDType = NdTensor;
+        #[inline]
         fn from_eager(t: EagerTensor) -> Result<Self> {
-            let what = format!("ArcArray<{}, IxDyn>", E::DTYPE);
+            // The type's name is formatted only for the error.
             let nd = NdTensor::from_eager(t)?;
-            E::take(nd).map_err(|nd| wrong_native(&EagerTensor::NdArray(nd), &what))
+            E::take(nd).map_err(|nd| {
+                wrong_native(
+                    &EagerTensor::NdArray(nd),
+                    &format!("ArcArray<{}, IxDyn>", E::DTYPE),
+                )
+            })
         }
     }
     impl<E: NdElem> NativeRef for ArcArray<E, IxDyn> {
@@ -850,17 +872,19 @@ mod nd_native {
         }
     }
 
-    /// The rank check of a fixed-dimension native, before anything is taken.
-    fn check_rank(t: &EagerTensor, ndim: usize, what: &str) -> Result<()> {
+    /// The rank check of a fixed-dimension native, before anything is
+    /// taken (`what` names the type, formatted only for the error).
+    fn check_rank(t: &EagerTensor, ndim: usize, what: impl FnOnce() -> String) -> Result<()> {
         if t.ndim() == ndim {
             Ok(())
         } else {
             Err(Error::shape(
                 "into_raw",
                 format!(
-                    "the tensor has {} dimensions (shape {:?}), not {ndim} as {what} needs",
+                    "the tensor has {} dimensions (shape {:?}), not {ndim} as {} needs",
                     t.ndim(),
-                    t.shape()
+                    t.shape(),
+                    what()
                 ),
             ))
         }
@@ -883,8 +907,7 @@ mod nd_native {
             impl<E: NdElem> Native for ArcArray<E, ndarray::$ix> {
                 type AnyDType = NdTensor;
                 fn from_eager(t: EagerTensor) -> Result<Self> {
-                    let what = format!("ArcArray<{}, {}>", E::DTYPE, stringify!($ix));
-                    check_rank(&t, $n, &what)?;
+                    check_rank(&t, $n, || format!("ArcArray<{}, {}>", E::DTYPE, stringify!($ix)))?;
                     ArcArray::<E, IxDyn>::from_eager(t)?
                         .into_dimensionality()
                         .map_err(|e| Error::shape("into_raw", e.to_string()))

@@ -1,6 +1,69 @@
-//! Shared by the benches: criterion's estimates and the ratio table.
+//! Shared by the benches: criterion's estimates, the ratio table, paired
+//! rounds and a counting allocator.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::path::PathBuf;
+
+thread_local! {
+    // `const` and without `Drop`: no lazy registration, so the allocator
+    // can touch it from any point of a thread's life.
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The system allocator, counting this thread's allocations (`alloc`,
+/// `alloc_zeroed` and `realloc` calls) in a thread-local counter: other
+/// threads do not disturb a measurement, and counting costs no atomic.
+/// A bench declares `#[global_allocator] static A: common::CountingAlloc =
+/// common::CountingAlloc;` to use it.
+#[allow(dead_code)]
+pub struct CountingAlloc;
+
+#[allow(dead_code)]
+fn count() {
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+/// Allocations made by this thread so far (0 without [`CountingAlloc`]).
+#[allow(dead_code)]
+pub fn allocations() -> u64 {
+    ALLOCATIONS.try_with(|c| c.get()).unwrap_or(0)
+}
+
+// SAFETY: every call forwards to `System` with the caller's arguments; the
+// counter is a thread-local `Cell` that never allocates.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged (same contract).
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged (same contract).
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged (same contract).
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged (same contract).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+/// Allocations per call of `f` (after one warm-up call), over `calls` calls.
+#[allow(dead_code)]
+pub fn allocs_per_call(calls: u64, f: &mut dyn FnMut()) -> f64 {
+    f();
+    let before = allocations();
+    for _ in 0..calls {
+        f();
+    }
+    (allocations() - before) as f64 / calls as f64
+}
 
 /// Reads criterion's point estimate (mean, ns) of one benchmark of this run.
 pub fn estimate(group: &str, id: &str) -> Option<f64> {
@@ -58,12 +121,14 @@ pub fn ready(t: &eager_tensor::EagerTensor) {
     let _ = t;
 }
 
-/// Medians and minimums of paired rounds, per call, in ns.
+/// Medians and minimums of paired rounds, per call, in ns, and the
+/// allocations per call of each side (`None` where not counted).
 #[allow(dead_code)]
 pub struct Paired {
     pub name: String,
     pub median: (f64, f64),
     pub min: (f64, f64),
+    pub allocs: Option<(f64, f64)>,
 }
 
 /// Paired rounds in one process: `rounds` times, `iters` calls of `a` then
@@ -107,32 +172,69 @@ pub fn paired(
         name: name.to_string(),
         median: (ma, mb),
         min: (na, nb),
+        allocs: None,
     }
 }
 
-/// Prints paired results: medians, minimums and the ratios b / a.
+/// [`paired`] with as many calls per round as fill about `round_ns`
+/// (at least 20), so rounds of a 100 ns op are not timer noise; the
+/// allocations per call of each side are counted too (meaningful with
+/// [`CountingAlloc`] as the global allocator).
+#[allow(dead_code)]
+pub fn paired_auto(
+    name: &str,
+    rounds: usize,
+    round_ns: f64,
+    mut a: impl FnMut(),
+    mut b: impl FnMut(),
+) -> Paired {
+    let allocs = (allocs_per_call(100, &mut a), allocs_per_call(100, &mut b));
+    let t = std::time::Instant::now();
+    let mut calls = 0u64;
+    while t.elapsed().as_nanos() < 2_000_000 || calls < 3 {
+        a();
+        b();
+        calls += 1;
+    }
+    let per_pair = t.elapsed().as_nanos() as f64 / calls as f64;
+    let iters = ((2.0 * round_ns / per_pair) as usize).max(20);
+    let mut p = paired(name, rounds, iters, a, b);
+    p.allocs = Some(allocs);
+    p
+}
+
+/// Prints paired results: medians, minimums, the ratios b / a, the
+/// difference of the medians, and allocations per call where counted.
 #[allow(dead_code)]
 pub fn paired_table(rows: &[Paired], a: &str, b: &str) {
     println!(
-        "\npaired rounds (per call)\n{:<28} {:>12} {:>12} {:>7} {:>12} {:>12} {:>7}",
+        "\npaired rounds (per call)\n{:<28} {:>12} {:>12} {:>7} {:>12} {:>12} {:>7} {:>11} {:>13}",
         "benchmark",
         format!("{a} med"),
         format!("{b} med"),
         "ratio",
         format!("{a} min"),
         format!("{b} min"),
-        "ratio"
+        "ratio",
+        "extra med",
+        "allocs/call"
     );
     for r in rows {
+        let allocs = match r.allocs {
+            Some((x, y)) => format!("{x:.1} / {y:.1}"),
+            None => "-".to_string(),
+        };
         println!(
-            "{:<28} {:>9.1} µs {:>9.1} µs {:>7.3} {:>9.1} µs {:>9.1} µs {:>7.3}",
+            "{:<28} {:>9.3} µs {:>9.3} µs {:>7.3} {:>9.3} µs {:>9.3} µs {:>7.3} {:>8.1} ns {:>13}",
             r.name,
             r.median.0 / 1e3,
             r.median.1 / 1e3,
             r.median.1 / r.median.0,
             r.min.0 / 1e3,
             r.min.1 / 1e3,
-            r.min.1 / r.min.0
+            r.min.1 / r.min.0,
+            r.median.1 - r.median.0,
+            allocs
         );
     }
 }

@@ -266,6 +266,13 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
 
     /// The shape.
     fn shape(&self) -> Vec<usize>;
+    /// The shape borrowed from the tensor, where the backend keeps it in
+    /// memory as `usize`s (ndarray): the per-op hot path compares and
+    /// broadcasts shapes through this without allocating. `None` (the
+    /// default) sends callers to [`shape`](Self::shape).
+    fn shape_ref(&self) -> Option<&[usize]> {
+        None
+    }
     /// The dtype.
     fn dtype(&self) -> DType;
     /// An error when the native tensor has a dtype eager-tensor does not

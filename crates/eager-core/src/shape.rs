@@ -84,9 +84,43 @@ pub fn check_size(op: &'static str, shape: &[usize], dtype: crate::DType) -> Res
 /// assert!(broadcast_shapes("add", &[2, 3], &[4]).is_err());
 /// ```
 pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let mut out = vec![0; a.len().max(b.len())];
+    broadcast_into(op, a, b, &mut out)?;
+    Ok(out)
+}
+
+/// [`broadcast_shapes`] handed to `f` as a slice, without allocating for
+/// up to 8 dimensions (the per-op hot path: binary ops only need the
+/// result shape to check its size).
+///
+/// ```
+/// use eager_core::shape::with_broadcast_shape;
+/// let n = with_broadcast_shape("add", &[2, 1, 3], &[4, 1], |s| Ok(s.iter().product::<usize>()));
+/// assert_eq!(n.unwrap(), 24);
+/// assert!(with_broadcast_shape("add", &[2, 3], &[4], |_| Ok(())).is_err());
+/// ```
+pub fn with_broadcast_shape<R>(
+    op: &'static str,
+    a: &[usize],
+    b: &[usize],
+    f: impl FnOnce(&[usize]) -> Result<R>,
+) -> Result<R> {
+    const INLINE: usize = 8;
     let n = a.len().max(b.len());
-    let mut out = vec![0; n];
-    for i in 0..n {
+    if n <= INLINE {
+        let mut buf = [0usize; INLINE];
+        broadcast_into(op, a, b, &mut buf[..n])?;
+        f(&buf[..n])
+    } else {
+        f(&broadcast_shapes(op, a, b)?)
+    }
+}
+
+/// Writes the broadcast of `a` and `b` into `out` (of length
+/// `max(a.len(), b.len())`).
+fn broadcast_into(op: &'static str, a: &[usize], b: &[usize], out: &mut [usize]) -> Result<()> {
+    let n = out.len();
+    for (i, o) in out.iter_mut().enumerate() {
         let da = if i + a.len() >= n {
             a[i + a.len() - n]
         } else {
@@ -97,7 +131,7 @@ pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Ve
         } else {
             1
         };
-        out[i] = if da == db || db == 1 {
+        *o = if da == db || db == 1 {
             da
         } else if da == 1 {
             db
@@ -108,7 +142,7 @@ pub fn broadcast_shapes(op: &'static str, a: &[usize], b: &[usize]) -> Result<Ve
             ));
         };
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Whether `from` broadcasts to exactly `to` (NumPy's `broadcast_to` rule).

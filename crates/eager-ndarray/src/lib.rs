@@ -53,10 +53,13 @@ pub trait NdElem: Elem {
 macro_rules! nd_elem {
     ($($t:ty => $v:ident),*) => {$(
         impl NdElem for $t {
+            #[inline]
             fn wrap(a: Arr<Self>) -> NdTensor { NdTensor::$v(a) }
+            #[inline]
             fn peek(t: &NdTensor) -> Option<&Arr<Self>> {
                 match t { NdTensor::$v(a) => Some(a), _ => None }
             }
+            #[inline]
             fn take(t: NdTensor) -> Result<Arr<Self>, NdTensor> {
                 match t { NdTensor::$v(a) => Ok(a), other => Err(other) }
             }

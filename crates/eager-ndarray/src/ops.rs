@@ -37,6 +37,14 @@ fn zip<T: Elem, U: NdElem>(
     f: impl Fn(T, T) -> U,
 ) -> Result<NdTensor> {
     if a.shape() == b.shape() {
+        if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
+            // Both row-major and contiguous (the common case): one pass
+            // over the two slices into the result's `Vec`, without Zip's
+            // layout bookkeeping; the result is row-major, as Zip makes it
+            // from row-major inputs.
+            let v: Vec<U> = x.iter().zip(y).map(|(&x, &y)| f(x, y)).collect();
+            return Ok(U::wrap(standard(a.raw_dim(), v)));
+        }
         return Ok(U::wrap(
             Zip::from(a)
                 .and(b)
@@ -52,19 +60,58 @@ fn zip<T: Elem, U: NdElem>(
         let x = a[IxDyn(&[])];
         return Ok(map(b, |y| f(x, y)));
     }
-    let shape = eager_core::shape::broadcast_shapes(op, a.shape(), b.shape())?;
-    let av = a
-        .broadcast(IxDyn(&shape))
-        .ok_or_else(|| internal(op, "broadcast"))?;
-    let bv = b
-        .broadcast(IxDyn(&shape))
-        .ok_or_else(|| internal(op, "broadcast"))?;
-    Ok(U::wrap(
-        Zip::from(&av)
-            .and(&bv)
-            .map_collect(|&x, &y| f(x, y))
-            .into_shared(),
-    ))
+    // A row-major operand repeated along the leading axes of the other
+    // (a bias added to every row): one pass over slices, as above.
+    if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
+        if repeats_in(a.shape(), b.shape()) && !y.is_empty() {
+            let mut v = Vec::with_capacity(x.len());
+            for c in x.chunks_exact(y.len()) {
+                v.extend(c.iter().zip(y).map(|(&x, &y)| f(x, y)));
+            }
+            return Ok(U::wrap(standard(a.raw_dim(), v)));
+        }
+        if repeats_in(b.shape(), a.shape()) && !x.is_empty() {
+            let mut v = Vec::with_capacity(y.len());
+            for c in y.chunks_exact(x.len()) {
+                v.extend(x.iter().zip(c).map(|(&x, &y)| f(x, y)));
+            }
+            return Ok(U::wrap(standard(b.raw_dim(), v)));
+        }
+    }
+    eager_core::shape::with_broadcast_shape(op, a.shape(), b.shape(), |shape| {
+        let av = a
+            .broadcast(IxDyn(shape))
+            .ok_or_else(|| internal(op, "broadcast"))?;
+        let bv = b
+            .broadcast(IxDyn(shape))
+            .ok_or_else(|| internal(op, "broadcast"))?;
+        Ok(U::wrap(
+            Zip::from(&av)
+                .and(&bv)
+                .map_collect(|&x, &y| f(x, y))
+                .into_shared(),
+        ))
+    })
+}
+
+/// Whether `small` broadcast against `big` gives `big`'s shape by
+/// repeating `small`'s elements whole: without its leading 1s, `small` is
+/// `big`'s trailing dimensions, and it has no more dimensions than `big`.
+fn repeats_in(big: &[usize], small: &[usize]) -> bool {
+    let lead = small.iter().take_while(|&&d| d == 1).count();
+    let rest = &small[lead..];
+    small.len() <= big.len() && big.ends_with(rest)
+}
+
+/// A row-major `ArcArray` of shape `dim` holding `v`: the `Vec` becomes
+/// the array's buffer as it is (no copy; the one allocation besides it is
+/// the `Arc` that `ArcArray` keeps its buffer in).
+fn standard<U>(dim: IxDyn, v: Vec<U>) -> Arr<U> {
+    debug_assert_eq!(dim.size(), v.len());
+    // SAFETY: `v` has exactly `dim.size()` elements (it was collected from
+    // a row-major slice of an array of this shape, checked in debug
+    // builds), and row-major strides for `dim` address only those.
+    unsafe { Arr::from_shape_vec_unchecked(dim, v) }
 }
 
 fn unary_num<T: Num + NdElem>(a: &Arr<T>, op: UnaryOp) -> Result<NdTensor> {
@@ -315,6 +362,11 @@ fn sum_all<T: Flt>(a: &Arr<T>) -> T {
 fn mean<T: Flt + NdElem>(a: &Arr<T>, axes: &[usize], keepdims: bool) -> Result<NdTensor> {
     let count: usize = axes.iter().map(|&ax| a.shape()[ax]).product();
     let n = T::from_f64(count as f64);
+    if axes.len() == a.ndim() {
+        // Every axis: one element, divided before it is stored (no second
+        // array for the quotient).
+        return Ok(reduce_axes(a, axes, keepdims, |x| sum_all(x) / n, sum_lane));
+    }
     let s = reduce_axes(a, axes, keepdims, sum_all, sum_lane);
     let s = T::peek(&s).ok_or_else(|| internal("mean", "dtype"))?;
     Ok(map(s, |v| v / n))
@@ -486,6 +538,9 @@ impl BackendTensor for NdTensor {
 
     fn shape(&self) -> Vec<usize> {
         NdTensor::shape(self).to_vec()
+    }
+    fn shape_ref(&self) -> Option<&[usize]> {
+        Some(NdTensor::shape(self))
     }
     fn dtype(&self) -> DType {
         NdTensor::dtype(self)
