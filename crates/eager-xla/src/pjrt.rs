@@ -892,9 +892,28 @@ impl Executable {
         let mut opts: ExecuteOptions = args();
         opts.non_donatable_input_indices = keep.as_ptr();
         opts.num_non_donatable_input_indices = keep.len();
-        let arg_ptrs: Vec<P> = inputs.iter().map(|b| b.buf).collect();
+        // Up to four arguments and results (nearly every program) live on
+        // the stack: no vector per call.
+        let mut arg_small: [P; 4] = [null_mut(); 4];
+        let arg_vec: Vec<P>;
+        let arg_ptrs: &[P] = if inputs.len() <= arg_small.len() {
+            for (slot, b) in arg_small.iter_mut().zip(inputs) {
+                *slot = b.buf;
+            }
+            &arg_small[..inputs.len()]
+        } else {
+            arg_vec = inputs.iter().map(|b| b.buf).collect();
+            &arg_vec
+        };
         let arg_lists: [*const P; 1] = [arg_ptrs.as_ptr()];
-        let mut outs: Vec<P> = vec![null_mut(); self.num_outputs];
+        let mut out_small: [P; 4] = [null_mut(); 4];
+        let mut out_vec: Vec<P>;
+        let outs: &mut [P] = if self.num_outputs <= out_small.len() {
+            &mut out_small[..self.num_outputs]
+        } else {
+            out_vec = vec![null_mut(); self.num_outputs];
+            &mut out_vec
+        };
         let out_lists: [*mut P; 1] = [outs.as_mut_ptr()];
         let mut a: ExecuteArgs = args();
         a.executable = self.exe;
@@ -908,7 +927,8 @@ impl Executable {
         a.device_complete_events = null_mut();
         api.call(slot::LOADED_EXECUTABLE_EXECUTE, &mut a)?;
         let bufs: Vec<Buffer> = outs
-            .into_iter()
+            .iter()
+            .copied()
             .zip(outputs)
             .map(|(buf, (ty, dims))| self.client.wrap(buf, *ty, dims, true))
             .collect();

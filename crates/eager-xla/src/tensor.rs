@@ -13,7 +13,8 @@ use eager_core::{
     ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostBuffer,
     HostData, ReduceOp, Result, Scalar, UnaryOp,
 };
-use std::sync::{Arc, OnceLock};
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use emit::{compute_dtype, dims_list, et, max_of, min_of, ty, without, Out, Prog};
 
@@ -94,12 +95,36 @@ fn rt(op: &'static str) -> Result<Arc<Client>> {
     client().map_err(fw(op))
 }
 
-/// What a program depends on besides its text: the op, its attributes
-/// (length-prefixed) and each input's dtype and shape.
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct Key {
-    op: &'static str,
-    v: Vec<i64>,
+/// What a program depends on besides its text: the op's name (its length,
+/// then its bytes packed 8 to a word), its attributes (length-prefixed) and
+/// each input's dtype and shape. A flat vector, so that a hit looks the
+/// key up as a borrowed slice built in a reused per-thread buffer, and an
+/// owned key is made only on a miss.
+type Key = Vec<i64>;
+
+thread_local! {
+    /// The buffer [`exec`] builds each key in (taken out while in use, so a
+    /// nested use gets a fresh one instead of a borrow error).
+    static KEY_BUF: RefCell<Vec<i64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Writes the cache key of (`op`, `attrs`, `inputs`) into `v` (cleared
+/// first).
+fn build_key(v: &mut Vec<i64>, op: &str, attrs: &[i64], inputs: &[&XlaTensor]) {
+    v.clear();
+    v.push(op.len() as i64);
+    v.extend(op.as_bytes().chunks(8).map(|c| {
+        let mut w = [0u8; 8];
+        w[..c.len()].copy_from_slice(c);
+        i64::from_le_bytes(w)
+    }));
+    v.push(attrs.len() as i64);
+    v.extend_from_slice(attrs);
+    for t in inputs {
+        v.push(t.dtype as i64);
+        v.push(t.shape.len() as i64);
+        v.extend(t.shape.iter().map(|&n| n as i64));
+    }
 }
 
 /// Kept with each executable: its results' types, so a hit needs no text.
@@ -160,15 +185,12 @@ fn exec(
         return jit::emit(&trace, op, inputs, build);
     }
     let c = rt(op)?;
-    let mut v = Vec::with_capacity(1 + attrs.len() + 4 * inputs.len());
-    v.push(attrs.len() as i64);
-    v.extend_from_slice(attrs);
-    for t in inputs {
-        v.push(t.dtype as i64);
-        v.push(t.shape.len() as i64);
-        v.extend(t.shape.iter().map(|&n| n as i64));
-    }
-    let key = Key { op, v };
+    let mut key = KEY_BUF
+        .try_with(|k| k.try_borrow_mut().map(|mut k| std::mem::take(&mut *k)))
+        .ok()
+        .and_then(|k| k.ok())
+        .unwrap_or_default();
+    build_key(&mut key, op, attrs, inputs);
     let program = || -> Result<(String, Meta)> {
         let mut p = Prog::new();
         let args: Vec<String> = inputs.iter().map(|t| p.arg(t.dtype, &t.shape)).collect();
@@ -188,7 +210,14 @@ fn exec(
             },
         ))
     };
-    let exe: Arc<Compiled<Meta>> = cache().get_or_compile(&c, &key, program, fw(op))?;
+    let exe = cache().get_or_compile(&c, key.as_slice(), program, fw(op));
+    // The buffer goes back for the next op (keeping its capacity).
+    let _ = KEY_BUF.try_with(|k| {
+        if let Ok(mut k) = k.try_borrow_mut() {
+            *k = key;
+        }
+    });
+    let exe: Arc<Compiled<Meta>> = exe?;
     #[cfg(debug_assertions)]
     {
         if program()?.0 != exe.meta.text {
@@ -199,11 +228,21 @@ fn exec(
             });
         }
     }
-    let bufs = inputs
-        .iter()
-        .map(|t| t.buffer().map(|b| b.as_ref()))
-        .collect::<Result<Vec<&Buffer>>>()?;
-    let out = exe.execute(&bufs, &exe.meta.pjrt_outs).map_err(fw(op))?;
+    // One to three inputs (nearly every op) need no vector of buffers.
+    let outs = &exe.meta.pjrt_outs;
+    let out = match inputs {
+        [a] => exe.execute(&[&**a.buffer()?], outs),
+        [a, b] => exe.execute(&[&**a.buffer()?, &**b.buffer()?], outs),
+        [a, b, c] => exe.execute(&[&**a.buffer()?, &**b.buffer()?, &**c.buffer()?], outs),
+        _ => {
+            let bufs = inputs
+                .iter()
+                .map(|t| t.buffer().map(|b| b.as_ref()))
+                .collect::<Result<Vec<&Buffer>>>()?;
+            exe.execute(&bufs, outs)
+        }
+    }
+    .map_err(fw(op))?;
     Ok(out
         .into_iter()
         .zip(&exe.meta.outs)
@@ -292,6 +331,53 @@ fn adopt(op: &'static str, buf: HostBuffer) -> Result<XlaTensor> {
         unsafe { c.buffer_sharing(ptr, et(d), &dims, mutable, Box::new(move || drop(owner))) }
             .map_err(fw(op))?;
     Ok(XlaTensor::on(Arc::new(buf), d, &shape))
+}
+
+/// How many 0-d scalar buffers [`scalar`] keeps.
+const SCALAR_CACHE: usize = 64;
+
+/// `value` as a 0-d tensor of `d`: the bits [`full`](BackendTensor::full)
+/// uploads, from a small per-(dtype, bits) cache of device buffers.
+fn scalar(value: Scalar, d: DType) -> Result<XlaTensor> {
+    type Scalars = Mutex<lru::LruCache<(DType, u64), Arc<Buffer>>>;
+    static SCALARS: OnceLock<Scalars> = OnceLock::new();
+    let v = value.cast("full", d)?;
+    let bits = match v {
+        Scalar::Bool(x) => x as u64,
+        Scalar::U8(x) => x as u64,
+        Scalar::I8(x) => x as u8 as u64,
+        Scalar::I16(x) => x as u16 as u64,
+        Scalar::U16(x) => x as u64,
+        Scalar::I32(x) => x as u32 as u64,
+        Scalar::U32(x) => x as u64,
+        Scalar::I64(x) => x as u64,
+        Scalar::U64(x) => x,
+        Scalar::F16(x) => x.to_bits() as u64,
+        Scalar::BF16(x) => x.to_bits() as u64,
+        Scalar::F32(x) => x.to_bits() as u64,
+        Scalar::F64(x) => x.to_bits(),
+    };
+    let cache = SCALARS.get_or_init(|| {
+        Mutex::new(lru::LruCache::new(
+            std::num::NonZeroUsize::new(SCALAR_CACHE).unwrap_or(std::num::NonZeroUsize::MIN),
+        ))
+    });
+    // A poisoned lock only costs the cache: the value is uploaded.
+    if let Some(b) = cache
+        .lock()
+        .ok()
+        .and_then(|mut c| c.get(&(d, bits)).cloned())
+    {
+        return Ok(XlaTensor::on(b, d, &[]));
+    }
+    let t = upload("full", &HostData::filled("full", v, d, 1)?, &[])?;
+    if let (Ok(mut c), Val::Buf(b)) = (cache.lock(), &t.val) {
+        // The evicted buffer (if any) is dropped after the lock.
+        let evicted = c.push((d, bits), b.clone());
+        drop(c);
+        drop(evicted);
+    }
+    Ok(t)
 }
 
 impl XlaTensor {
@@ -442,6 +528,9 @@ impl BackendTensor for XlaTensor {
     fn shape(&self) -> Vec<usize> {
         self.shape.clone()
     }
+    fn shape_ref(&self) -> Option<&[usize]> {
+        Some(&self.shape)
+    }
     fn dtype(&self) -> DType {
         self.dtype
     }
@@ -519,8 +608,11 @@ impl BackendTensor for XlaTensor {
         use BinaryOp::*;
         let name = op.name();
         let d0 = self.dtype;
-        let s = eager_core::shape::broadcast_shapes(name, &self.shape, &rhs.shape)?;
         exec1(name, &[op as i64], &[self, rhs], |p, x| {
+            // Computed only when the program is built (a cache miss): on a
+            // hit the shapes, part of the key, were checked when it was
+            // compiled. Shapes that do not broadcast never compile.
+            let s = eager_core::shape::broadcast_shapes(name, &self.shape, &rhs.shape)?;
             let a = p.bcast(&x[0], d0, &self.shape, &s);
             let b = p.bcast(&x[1], d0, &rhs.shape, &s);
             let (a, d) = p.widen(&a, d0, &s);
@@ -573,6 +665,20 @@ impl BackendTensor for XlaTensor {
             let (r, out_d) = p.narrow(&r, out_d, d0, &s);
             Ok((r, out_d, s.clone()))
         })
+    }
+    /// The scalar is a 0-d device buffer kept per (dtype, bits) in a small
+    /// cache (least recently used out first), so the op runs the very
+    /// program of [`binary`](Self::binary) with a 0-d operand without an
+    /// upload per call. (A constant folded into the program would compile
+    /// one program per distinct value, and let XLA's simplifier rewrite
+    /// `x + 0.0` or `x / c`, changing results.)
+    fn binary_scalar(&self, op: BinaryOp, value: Scalar) -> Result<Self> {
+        let s = if self.is_traced_by_jit() {
+            self.full(&[], value, self.dtype)?
+        } else {
+            scalar(value, self.dtype)?
+        };
+        self.binary(op, &s)
     }
     fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
         let op = "where_cond";
