@@ -319,3 +319,35 @@ pub(crate) fn adopt(op: &'static str, buf: HostBuffer) -> Result<TfTensor> {
     status.check(op)?;
     Ok(wrap(handle))
 }
+
+/// The shape of `h` with one `TF_Status` for all its queries (the
+/// `tensorflow` crate's `num_dims`/`dim` make one per call). A query
+/// TensorFlow refuses reads as 0 dimensions, a refused or negative
+/// dimension as 0, as `num_dims().unwrap_or(0)` / `dim(i).unwrap_or(0)`
+/// did.
+pub(crate) fn shape_of(h: &TensorHandle<'static>) -> Vec<usize> {
+    let Ok(status) = Status::new("shape") else {
+        return Vec::new();
+    };
+    let raw = raw_handle(h);
+    // SAFETY: `raw` is live while `h` is borrowed; `status` is live.
+    let n = unsafe { tf::TFE_TensorHandleNumDims(raw, status.0) };
+    if status.check("shape").is_err() || n <= 0 {
+        return Vec::new();
+    }
+    (0..n)
+        .map(|i| {
+            // SAFETY: as above; `i` is below the rank. The status is reset
+            // first so that a failure reads as this dimension's own.
+            let d = unsafe {
+                tf::TF_SetStatus(status.0, tf::TF_Code::TF_OK, c"".as_ptr());
+                tf::TFE_TensorHandleDim(raw, i, status.0)
+            };
+            if status.check("shape").is_err() {
+                0
+            } else {
+                usize::try_from(d).unwrap_or(0)
+            }
+        })
+        .collect()
+}

@@ -103,8 +103,26 @@ pub fn compute_dtype(work: Work, dtype: DType) -> DType {
 #[derive(Clone)]
 pub struct TfTensor(pub Arc<Handle>);
 
-/// An eager `TensorHandle` of the backend's process-wide context.
-pub struct Handle(pub TensorHandle<'static>);
+/// An eager `TensorHandle` of the backend's process-wide context, with its
+/// dtype and shape (which never change) read once, so the per-op queries
+/// cost no FFI call.
+pub struct Handle(pub TensorHandle<'static>, Meta);
+
+/// What [`Handle`] keeps of its handle: the dtype (read when wrapped, `None`
+/// for a type eager-tensor lacks) and the shape (read on first use).
+struct Meta {
+    dtype: Option<DType>,
+    shape: OnceLock<Vec<usize>>,
+}
+
+impl Meta {
+    fn of(h: &TensorHandle<'static>) -> Meta {
+        Meta {
+            dtype: dtype_of(h.data_type()),
+            shape: OnceLock::new(),
+        }
+    }
+}
 
 // SAFETY: a TFE_TensorHandle is an immutable, reference-counted handle to a
 // tensor; the eager runtime allows using handles and executing ops from
@@ -174,7 +192,8 @@ fn dtype_of(t: DataType) -> Option<DType> {
 }
 
 fn wrap(h: TensorHandle<'static>) -> TfTensor {
-    TfTensor(Arc::new(Handle(h)))
+    let meta = Meta::of(&h);
+    TfTensor(Arc::new(Handle(h, meta)))
 }
 
 fn host_tensor<T: TensorType>(op: &'static str, v: &[T], shape: &[usize]) -> Result<TfTensor> {
@@ -257,6 +276,10 @@ fn i32s(op: &'static str, v: &[i32]) -> Result<TfTensor> {
 impl TfTensor {
     fn h(&self) -> &TensorHandle<'static> {
         &self.0 .0
+    }
+    /// The shape, read from TensorFlow on first use.
+    fn dims(&self) -> &[usize] {
+        self.0 .1.shape.get_or_init(|| exchange::shape_of(self.h()))
     }
     fn is_float(&self) -> bool {
         self.dtype().is_float()
@@ -426,27 +449,28 @@ impl BackendTensor for TfTensor {
     const BACKEND: Backend = Backend::TensorFlow;
 
     fn shape(&self) -> Vec<usize> {
-        let h = self.h();
-        let n = h.num_dims().unwrap_or(0);
-        (0..n)
-            .map(|i| h.dim(i as i32).unwrap_or(0) as usize)
-            .collect()
+        self.dims().to_vec()
+    }
+    /// The shape read from TensorFlow once per handle (a handle's shape
+    /// never changes).
+    fn shape_ref(&self) -> Option<&[usize]> {
+        Some(self.dims())
     }
     /// The dtype; a type eager-tensor lacks (string, complex, ...) reads as
     /// `f32` here, and every operation on it is the error of
     /// [`native_dtype_ok`](BackendTensor::native_dtype_ok).
     fn dtype(&self) -> DType {
-        dtype_of(self.h().data_type()).unwrap_or(DType::F32)
+        self.0 .1.dtype.unwrap_or(DType::F32)
     }
     fn native_dtype_ok(&self) -> Result<()> {
-        let t = self.h().data_type();
-        match dtype_of(t) {
+        match self.0 .1.dtype {
             Some(_) => Ok(()),
             None => Err(Error::dtype(
                 "astensor",
                 format!(
-                    "tensorflow {t:?} tensors are not supported (eager-tensor's dtypes: \
-                     bool, u8, i8, i16, u16, i32, u32, i64, u64, f16, bf16, f32, f64)"
+                    "tensorflow {:?} tensors are not supported (eager-tensor's dtypes: \
+                     bool, u8, i8, i16, u16, i32, u32, i64, u64, f16, bf16, f32, f64)",
+                    self.h().data_type()
                 ),
             )),
         }
@@ -803,14 +827,26 @@ impl BackendTensor for TfTensor {
                 .matmul_t(&b, transpose_a, transpose_b)?
                 .narrow("matmul", work, d);
         }
+        let ctx = context()?;
+        // Plain 2-D products go to `MatMul`, whose eager call is cheaper;
+        // its CPU kernels cover f32, f64, i32 and i64 of the dtypes left
+        // after widening (i16 stays on `BatchMatMulV2`). Its f32 sums may
+        // round differently from `BatchMatMulV2`'s (matrix-vector shapes),
+        // as they would for a TensorFlow user calling `MatMul`.
+        let plain = matches!(d, DType::F32 | DType::F64 | DType::I32 | DType::I64)
+            && self.dims().len() == 2
+            && rhs.dims().len() == 2;
+        if plain {
+            let op = ops::MatMul::new()
+                .transpose_a(transpose_a)
+                .transpose_b(transpose_b);
+            return Ok(wrap(op.call(ctx, self.h(), rhs.h()).map_err(fw("matmul"))?));
+        }
         // adj_x / adj_y (the adjoint is the transpose for real dtypes).
         let op = ops::BatchMatMulV2::new()
             .adj_x(transpose_a)
             .adj_y(transpose_b);
-        Ok(wrap(
-            op.call(context()?, self.h(), rhs.h())
-                .map_err(fw("matmul"))?,
-        ))
+        Ok(wrap(op.call(ctx, self.h(), rhs.h()).map_err(fw("matmul"))?))
     }
 
     fn reshape(&self, shape: &[usize]) -> Result<Self> {
