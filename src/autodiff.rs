@@ -943,6 +943,26 @@ where
     Ok((v, g))
 }
 
+/// While alive, one level deeper in a framework's native-autograd traces
+/// on this thread (the counter is the framework's own thread-local).
+#[cfg(any(feature = "torch", feature = "candle"))]
+struct Enter(&'static std::thread::LocalKey<std::cell::Cell<usize>>);
+
+#[cfg(any(feature = "torch", feature = "candle"))]
+impl Enter {
+    fn new(depth: &'static std::thread::LocalKey<std::cell::Cell<usize>>) -> Enter {
+        depth.with(|d| d.set(d.get() + 1));
+        Enter(depth)
+    }
+}
+
+#[cfg(any(feature = "torch", feature = "candle"))]
+impl Drop for Enter {
+    fn drop(&mut self) {
+        self.0.with(|d| d.set(d.get() - 1));
+    }
+}
+
 /// libtorch's own autograd for torch tensors.
 #[cfg(feature = "torch")]
 mod native {
@@ -955,19 +975,6 @@ mod native {
         /// How many native traces this thread is inside: a nested call uses
         /// the tape, so that libtorch's graph keeps the outer dependency.
         static DEPTH: Cell<usize> = const { Cell::new(0) };
-    }
-
-    struct Enter;
-    impl Enter {
-        fn new() -> Enter {
-            DEPTH.with(|d| d.set(d.get() + 1));
-            Enter
-        }
-    }
-    impl Drop for Enter {
-        fn drop(&mut self) {
-            DEPTH.with(|d| d.set(d.get() - 1));
-        }
     }
 
     pub(super) fn requires_grad(x: &EagerTensor) -> bool {
@@ -1007,7 +1014,7 @@ mod native {
             .map(|l| EagerTensor::Torch(TorchTensor::wrap(l.shallow_clone())))
             .collect();
         let (loss, aux) = {
-            let _inside = Enter::new();
+            let _inside = Enter::new(&DEPTH);
             f(&wrapped)?
         };
         check_loss(op, &loss)?;
@@ -1079,19 +1086,6 @@ mod candle_native {
         static DEPTH: Cell<usize> = const { Cell::new(0) };
     }
 
-    struct Enter;
-    impl Enter {
-        fn new() -> Enter {
-            DEPTH.with(|d| d.set(d.get() + 1));
-            Enter
-        }
-    }
-    impl Drop for Enter {
-        fn drop(&mut self) {
-            DEPTH.with(|d| d.set(d.get() - 1));
-        }
-    }
-
     /// All inputs candle f32/f64 tensors, and not inside another candle
     /// native trace. f16/bf16 use the tape: the backend computes them in f32
     /// and rounds once per op, which the tape's rules (run through the
@@ -1140,7 +1134,7 @@ mod candle_native {
             .collect::<Result<Vec<_>>>()?;
         let watch = eager_candle::backprop::watch();
         let (loss, aux) = {
-            let _inside = Enter::new();
+            let _inside = Enter::new(&DEPTH);
             f(&leaves)?
         };
         let covered = watch.covered();

@@ -139,19 +139,27 @@ fn malformed_files_are_errors_naming_the_file() {
     assert_eq!(e.op(), "load_safetensors");
 }
 
+/// The Python to check files with (`EAGER_TENSOR_TEST_PYTHON`, else
+/// `python3`) if it can import `modules`; `None` (the caller skips) if not.
+fn python_with(modules: &str) -> Option<String> {
+    let python = std::env::var("EAGER_TENSOR_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has = std::process::Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has {
+        eprintln!("skipping: {python} cannot import {modules}");
+    }
+    has.then_some(python)
+}
+
 /// Files written here load in Python's `safetensors` (NumPy), where a
 /// Python with it is present (`EAGER_TENSOR_TEST_PYTHON`, else `python3`).
 #[test]
 fn written_files_load_in_python_when_present() {
-    let python = std::env::var("EAGER_TENSOR_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let has = std::process::Command::new(&python)
-        .args(["-c", "import safetensors.numpy, numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has {
-        eprintln!("skipping: {python} has no safetensors/numpy");
+    let Some(python) = python_with("safetensors.numpy, numpy") else {
         return;
-    }
+    };
     let ts: Vec<(String, EagerTensor)> = every_dtype(Backend::NdArray)
         .into_iter()
         .filter(|(n, _)| n != "t_bf16")
@@ -370,15 +378,9 @@ fn malformed_npz_archives_are_errors_naming_the_file() {
 /// An `.npz` written here loads in NumPy, where a Python with it is present.
 #[test]
 fn written_npz_loads_in_numpy_when_present() {
-    let python = std::env::var("EAGER_TENSOR_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let has = std::process::Command::new(&python)
-        .args(["-c", "import numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has {
-        eprintln!("skipping: {python} has no numpy");
+    let Some(python) = python_with("numpy") else {
         return;
-    }
+    };
     let ts = every_dtype(Backend::NdArray);
     let get = |n: &str| &ts.iter().find(|(m, _)| m == n).unwrap().1;
     let path = tmp("for_numpy.npz");

@@ -27,7 +27,7 @@
 //! Ops Candle has no kernel for, or whose kernels would panic or differ
 //! (integer arithmetic: Candle's integer kernels use Rust's `+`, which
 //! panics on overflow in a debug build, and its integer unary kernels are
-//! `todo!()`), are computed on a host copy with the ndarray backend's
+//! unimplemented: they panic), are computed on a host copy with the ndarray backend's
 //! kernels, each listed at [`HOST_OPS`].
 #![warn(missing_docs)]
 
@@ -53,7 +53,7 @@ pub use candle_core;
 ///   `square`, `relu`, integer sums, products and cumulative sums, integer
 ///   `matmul`, integer `scatter_add`): Candle's integer kernels panic on
 ///   overflow in debug builds, where eager-tensor wraps, and its integer
-///   unary kernels are `todo!()`;
+///   unary kernels are unimplemented (they panic);
 /// - float `//`, `%`, `**`: Candle has no floor division or remainder, and
 ///   its `pow` is `exp(b · ln a)` (NaN for a negative base);
 /// - `log2`, `log10`, `log1p`, `tan`, `sinh`, `cosh`, the inverse
