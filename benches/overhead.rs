@@ -30,14 +30,18 @@ fn arr(n: usize, shape: &[usize]) -> ArrayD<f32> {
 /// One ndarray comparison: the direct ndarray call and the same through
 /// `EagerTensor`, each a closure that does one call and drops its result.
 struct Case {
-    name: &'static str,
+    name: String,
     direct: Box<dyn FnMut()>,
     eager: Box<dyn FnMut()>,
 }
 
-fn case(name: &'static str, direct: impl FnMut() + 'static, eager: impl FnMut() + 'static) -> Case {
+fn case(
+    name: impl Into<String>,
+    direct: impl FnMut() + 'static,
+    eager: impl FnMut() + 'static,
+) -> Case {
     Case {
-        name,
+        name: name.into(),
         direct: Box::new(direct),
         eager: Box::new(eager),
     }
@@ -184,10 +188,8 @@ fn nd_cases() -> Vec<Case> {
     cases
 }
 
-/// The ndarray cases: a criterion group each (`direct`, `eager`), then
-/// the same two in paired rounds with allocation counts (the table at
-/// the end). Positional arguments filter cases by name, as criterion's do.
-fn bench_ndarray(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
+/// Criterion's positional arguments: the filters that pick cases by name.
+fn filters() -> Vec<String> {
     // Criterion's options that take a value as the next argument (the
     // `--opt=value` form needs no skipping).
     const VALUED: [&str; 13] = [
@@ -214,22 +216,39 @@ fn bench_ndarray(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
             filters.push(a);
         }
     }
-    for mut k in nd_cases() {
+    filters
+}
+
+/// Every backend's cases: a criterion group each (`direct`, `eager`), then
+/// the same two in paired rounds with allocation counts (the table at the
+/// end). Positional arguments filter cases by name, as criterion's do.
+fn bench_cases(c: &mut Criterion, rows: &mut Vec<common::Paired>, cases: Vec<Case>) {
+    let filters = filters();
+    for mut k in cases {
         if !filters.is_empty() && !filters.iter().any(|f| k.name.contains(f.as_str())) {
             continue;
         }
-        let mut g = c.benchmark_group(k.name);
+        let mut g = c.benchmark_group(&k.name);
         g.bench_function("direct", |bch| bch.iter(&mut k.direct));
         g.bench_function("eager", |bch| bch.iter(&mut k.eager));
         g.finish();
         rows.push(common::paired_auto(
-            k.name,
+            &k.name,
             31,
             2_000_000.0,
             k.direct,
             k.eager,
         ));
     }
+}
+
+/// Every enabled backend's cases, ndarray first.
+fn all_cases() -> Vec<Case> {
+    #[allow(unused_mut)]
+    let mut cases = nd_cases();
+    #[cfg(feature = "torch")]
+    cases.extend(torch_cases());
+    cases
 }
 
 /// `OVERHEAD_PROFILE=<case>:<direct|eager>[:<calls>]`: runs only that
@@ -241,7 +260,7 @@ fn profile(spec: &str) {
     let mut parts = spec.split(':');
     let (name, side) = (parts.next().unwrap_or(""), parts.next().unwrap_or("eager"));
     let calls: u64 = parts.next().and_then(|n| n.parse().ok()).unwrap_or(100_000);
-    let mut k = nd_cases()
+    let mut k = all_cases()
         .into_iter()
         .find(|k| k.name == name)
         .expect("OVERHEAD_PROFILE names a case");
@@ -258,66 +277,171 @@ fn profile(spec: &str) {
     println!("{name} {side}: {calls} calls, {allocs} allocations");
 }
 
-/// The same four benchmarks against direct tch calls.
+/// The torch cases against the same tch calls made directly, libtorch
+/// pinned to one thread on both sides: an op on 4 elements, wrapping and
+/// unwrapping, the L2 chain, a matmul, the MLP forward of
+/// benches/autodiff.rs and its value and gradients against libtorch's own
+/// autograd (`run_backward` on leaves that require gradients).
 #[cfg(feature = "torch")]
-fn bench_torch(c: &mut Criterion) {
-    use eager_tensor::tch::{Kind, Tensor};
+fn torch_cases() -> Vec<Case> {
+    use eager_tensor::tch::{self, Kind, Tensor};
+    tch::set_num_threads(1);
     let t = |n: usize, shape: &[i64]| Tensor::from_slice(&data(n)).reshape(shape);
+    let mut cases = Vec::new();
     {
-        let mut g = c.benchmark_group("torch_add_4");
         let (a, b) = (t(4, &[4]), t(4, &[4]));
         let (ta, tb) = (
             ep::astensor(a.shallow_clone()),
             ep::astensor(b.shallow_clone()),
         );
-        g.bench_function("direct", |bch| {
-            bch.iter(|| black_box(&a).f_add(black_box(&b)).expect("add"))
-        });
-        g.bench_function("eager", |bch| {
-            bch.iter(|| black_box(&ta).add(black_box(&tb)).expect("add"))
-        });
-        g.finish();
-    }
-    for n in [1_000usize, 1_000_000] {
-        let mut g = c.benchmark_group(format!("torch_l2_chain_{n}"));
-        let a = t(n, &[n as i64]);
-        let ta = ep::astensor(a.shallow_clone());
-        g.bench_function("direct", |bch| {
-            bch.iter(|| {
-                black_box(&a)
-                    .f_square()
-                    .and_then(|x| x.f_sum(None::<Kind>))
-                    .and_then(|x| x.f_sqrt())
-                    .expect("l2")
-            })
-        });
-        g.bench_function("eager", |bch| {
-            bch.iter(|| {
-                black_box(&ta)
-                    .square()
-                    .and_then(|x| x.sum())
-                    .and_then(|x| x.sqrt())
-                    .expect("l2")
-            })
-        });
-        g.finish();
+        cases.push(case(
+            "torch_add_4",
+            move || drop(black_box(black_box(&a).f_add(black_box(&b)).expect("add"))),
+            move || drop(black_box(black_box(&ta).add(black_box(&tb)).expect("add"))),
+        ));
     }
     {
-        let mut g = c.benchmark_group("torch_matmul_256");
+        // Wrapping and unwrapping a handle: both sides make the same
+        // shallow clone (a reference count).
+        let a = t(4, &[4]);
+        let b = a.shallow_clone();
+        cases.push(case(
+            "torch_astensor_4",
+            move || drop(black_box(black_box(&a).shallow_clone())),
+            move || drop(black_box(ep::astensor(black_box(&b).shallow_clone()))),
+        ));
+        let a = t(4, &[4]);
+        let b = a.shallow_clone();
+        cases.push(case(
+            "torch_into_raw_4",
+            move || drop(black_box(black_box(&a).shallow_clone())),
+            move || {
+                let t = ep::astensor(black_box(&b).shallow_clone());
+                drop(black_box(t.into_raw::<Tensor>().expect("into_raw")))
+            },
+        ));
+    }
+    for n in [1_000usize, 1_000_000] {
+        let a = t(n, &[n as i64]);
+        let ta = ep::astensor(a.shallow_clone());
+        cases.push(case(
+            format!("torch_l2_chain_{n}"),
+            move || {
+                drop(black_box(
+                    black_box(&a)
+                        .f_square()
+                        .and_then(|x| x.f_sum(None::<Kind>))
+                        .and_then(|x| x.f_sqrt())
+                        .expect("l2"),
+                ))
+            },
+            move || {
+                drop(black_box(
+                    black_box(&ta)
+                        .square()
+                        .and_then(|x| x.sum())
+                        .and_then(|x| x.sqrt())
+                        .expect("l2"),
+                ))
+            },
+        ));
+    }
+    {
         let a = t(256 * 256, &[256, 256]);
         let b = a.tr();
         let (ta, tb) = (
             ep::astensor(a.shallow_clone()),
             ep::astensor(b.shallow_clone()),
         );
-        g.bench_function("direct", |bch| {
-            bch.iter(|| black_box(&a).f_matmul(black_box(&b)).expect("matmul"))
-        });
-        g.bench_function("eager", |bch| {
-            bch.iter(|| black_box(&ta).matmul(black_box(&tb)).expect("matmul"))
-        });
-        g.finish();
+        cases.push(case(
+            "torch_matmul_256",
+            move || {
+                drop(black_box(
+                    black_box(&a).f_matmul(black_box(&b)).expect("mm"),
+                ))
+            },
+            move || {
+                drop(black_box(
+                    black_box(&ta).matmul(black_box(&tb)).expect("mm"),
+                ))
+            },
+        ));
     }
+    {
+        // The MLP of benches/autodiff.rs (batch 64, 32 → 64 → 1, 8 ops):
+        // `mean((tanh(x W1 + b1) W2 + b2 - y)²)`.
+        let m = |r: i64, c: i64, scale: f64| {
+            t((r * c) as usize, &[r, c])
+                .f_mul_scalar(scale)
+                .expect("scale")
+        };
+        let (x, y, w1, w2) = (m(64, 32, 3.0), m(64, 1, 3.0), m(32, 64, 0.6), m(64, 1, 0.6));
+        let (b1, b2) = (
+            Tensor::full([64], 0.01, (Kind::Float, tch::Device::Cpu)),
+            Tensor::full([1], 0.02, (Kind::Float, tch::Device::Cpu)),
+        );
+        let direct = |x: &Tensor, p: &[Tensor; 4], y: &Tensor| -> Tensor {
+            x.f_matmul(&p[0])
+                .and_then(|h| h.f_add(&p[1]))
+                .and_then(|h| h.f_tanh())
+                .and_then(|h| h.f_matmul(&p[2]))
+                .and_then(|o| o.f_add(&p[3]))
+                .and_then(|o| o.f_sub(y))
+                .and_then(|d| d.f_square())
+                .and_then(|s| s.f_mean(None::<Kind>))
+                .expect("mlp")
+        };
+        let e = |t: &Tensor| ep::astensor(t.shallow_clone());
+        let params = [w1, b1, w2, b2];
+        let eparams: Vec<EagerTensor> = params.iter().map(e).collect();
+        let (ex, ey) = (e(&x), e(&y));
+        {
+            let (x, y, p) = (
+                x.shallow_clone(),
+                y.shallow_clone(),
+                params.each_ref().map(|t| t.shallow_clone()),
+            );
+            let (ex, ey, ep_) = (ex.clone(), ey.clone(), eparams.clone());
+            cases.push(case(
+                "torch_mlp_forward",
+                move || drop(black_box(direct(black_box(&x), &p, &y))),
+                move || drop(black_box(mlp_loss(black_box(&ep_), &ex, &ey).expect("mlp"))),
+            ));
+        }
+        // Leaves that require gradients, as a PyTorch user writes the step.
+        let leaves = params
+            .each_ref()
+            .map(|p| p.detach().set_requires_grad(true));
+        let refs: Vec<EagerTensor> = eparams;
+        cases.push(case(
+            "torch_mlp_value_and_grads",
+            move || {
+                let l = direct(black_box(&x), &leaves, &y);
+                let g = Tensor::run_backward(&[&l], &leaves, false, false);
+                drop(black_box((l, g)))
+            },
+            move || {
+                let r: Vec<&EagerTensor> = refs.iter().collect();
+                let out =
+                    ep::value_and_grads(|p| mlp_loss(p, &ex, &ey), black_box(&r)).expect("grads");
+                drop(black_box(out))
+            },
+        ));
+    }
+    cases
+}
+
+/// The MLP loss of benches/autodiff.rs on eager tensors.
+#[allow(dead_code)]
+fn mlp_loss(p: &[EagerTensor], x: &EagerTensor, y: &EagerTensor) -> ep::Result<EagerTensor> {
+    x.matmul(&p[0])?
+        .add(&p[1])?
+        .tanh()?
+        .matmul(&p[2])?
+        .add(&p[3])?
+        .sub(y)?
+        .square()?
+        .mean()
 }
 
 /// The same four benchmarks against direct `tensorflow::eager` raw ops.
@@ -684,9 +808,7 @@ fn main() {
     }
     let mut c = Criterion::default().configure_from_args();
     let mut rows = Vec::new();
-    bench_ndarray(&mut c, &mut rows);
-    #[cfg(feature = "torch")]
-    bench_torch(&mut c);
+    bench_cases(&mut c, &mut rows, all_cases());
     #[cfg(feature = "tensorflow")]
     bench_tf(&mut c);
     #[cfg(feature = "xla")]

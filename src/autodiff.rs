@@ -102,8 +102,8 @@ impl EagerTensor {
         }
         #[cfg(feature = "torch")]
         if let EagerTensor::Torch(t) = &plain {
-            if let Ok(d) = t.0.f_detach() {
-                return EagerTensor::Torch(crate::TorchTensor::wrap(d));
+            if let Ok(d) = t.detach() {
+                return EagerTensor::Torch(d);
             }
         }
         plain
@@ -978,7 +978,7 @@ mod native {
     }
 
     pub(super) fn requires_grad(x: &EagerTensor) -> bool {
-        matches!(x, EagerTensor::Torch(t) if t.0.requires_grad())
+        matches!(x, EagerTensor::Torch(t) if t.tensor().requires_grad())
     }
 
     pub(super) fn applies(inputs: &[&EagerTensor]) -> bool {
@@ -1003,7 +1003,8 @@ mod native {
                 ));
             };
             leaves.push(
-                t.0.f_detach()
+                t.tensor()
+                    .f_detach()
                     .map_err(fw)?
                     .f_requires_grad_(true)
                     .map_err(fw)?,
@@ -1021,18 +1022,23 @@ mod native {
         let EagerTensor::Torch(lt) = &loss else {
             return Err(crate::tensor::mismatch(op, &[inputs[0], &loss]));
         };
-        let grads = if lt.0.requires_grad() {
-            Tensor::f_run_backward(&[&lt.0], &leaves, false, false).map_err(fw)?
+        let grads = if lt.tensor().requires_grad() {
+            Tensor::f_run_backward(&[lt.tensor()], &leaves, false, false).map_err(fw)?
         } else {
             Vec::new()
         };
+        // Without `create_graph` the gradients libtorch returns are outside
+        // any graph already (no `detach`, which would cost a tensor each).
         let grads = inputs
             .iter()
-            .enumerate()
-            .map(|(i, x)| match grads.get(i) {
-                Some(g) if g.defined() => Ok(EagerTensor::Torch(TorchTensor::wrap(
-                    g.f_detach().map_err(fw)?,
-                ))),
+            .zip(
+                grads
+                    .into_iter()
+                    .map(Some)
+                    .chain(std::iter::repeat_with(|| None)),
+            )
+            .map(|(x, g)| match g {
+                Some(g) if g.defined() => Ok(EagerTensor::Torch(TorchTensor::wrap(g))),
                 _ => x.zeros_like(),
             })
             .collect::<Result<Vec<_>>>()?;

@@ -52,6 +52,11 @@ fn like_of<'a>(op: &'static str, ops: &[&Operand<'a>]) -> Result<&'a EagerTensor
 pub(crate) fn binary_operands(op: BinaryOp, a: Operand, b: Operand) -> Result<EagerTensor> {
     use BinaryOp::*;
     let name = op.name();
+    if let (Operand::Tensor(x), Operand::Tensor(y)) = (&a, &b) {
+        if let Some(r) = same_kind_binary(op, x, y) {
+            return r;
+        }
+    }
     let like = like_of(name, &[&a, &b])?;
     let promoted = operand_dtype(name, &a, &b)?;
     if let (Operand::Tensor(x), Operand::Tensor(y)) = (&a, &b) {
@@ -118,6 +123,30 @@ pub(crate) fn binary_operands(op: BinaryOp, a: Operand, b: Operand) -> Result<Ea
     }
     let y = materialize(name, &b, compute, like)?;
     crate::prim::binary(op, &x, &y)
+}
+
+/// The common case in one pass: two tensors of one dtype and shape (kept
+/// by their backend) under an op that computes in that dtype, so there is
+/// nothing to promote, broadcast or materialize (`None` otherwise: the
+/// general path decides). The result is as large as an operand, but the
+/// size limit is checked all the same, as on the general path.
+fn same_kind_binary(op: BinaryOp, x: &EagerTensor, y: &EagerTensor) -> Option<Result<EagerTensor>> {
+    use BinaryOp::*;
+    let d = x.dtype();
+    let keeps = match op {
+        Add | Sub | Mul => d != DType::Bool,
+        Div => d.is_float(),
+        Minimum | Maximum | Lt | Le | Gt | Ge | Eq | Ne => true,
+        FloorDiv | Rem | Pow | LogicalAnd | LogicalOr => false,
+    };
+    if !keeps || y.dtype() != d || x.backend() != y.backend() {
+        return None;
+    }
+    let (sx, sy) = (x.dyn_shape_ref()?, y.dyn_shape_ref()?);
+    if sx != sy {
+        return None;
+    }
+    Some(shape::check_size(op.name(), sx, d).and_then(|_| crate::prim::binary(op, x, y)))
 }
 
 macro_rules! unary_methods {

@@ -464,7 +464,7 @@ impl EagerTensor {
             EagerTensor::Traced(_) => true,
             // libtorch's autograd (torch's value_and_grad) tracks it.
             #[cfg(feature = "torch")]
-            EagerTensor::Torch(t) => t.0.requires_grad(),
+            EagerTensor::Torch(t) => t.tensor().requires_grad(),
             _ => false,
         };
         if differentiated {

@@ -211,3 +211,62 @@ fn a_failing_libtorch_call_with_a_scalar_is_an_error_not_a_panic() {
         assert_eq!(e.kind(), "framework", "{e}");
     }
 }
+
+#[test]
+fn shape_and_dtype_are_read_once_and_match_libtorch() {
+    // Ranks up to 5 keep their sizes inline, higher ones on the heap.
+    for shape in [
+        vec![],
+        vec![0],
+        vec![3, 1, 2],
+        vec![1, 2, 1, 2, 1],
+        vec![2, 1, 1, 1, 1, 1, 2],
+    ] {
+        let dims: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+        for kind in [
+            tch::Kind::Float,
+            tch::Kind::Int8,
+            tch::Kind::Bool,
+            tch::Kind::BFloat16,
+        ] {
+            let raw = tch::Tensor::zeros(dims.as_slice(), (kind, tch::Device::Cpu));
+            let t = ep::astensor(raw.shallow_clone());
+            assert_eq!(t.shape(), shape, "{kind:?}");
+            assert_eq!(t.shape(), t.shape(), "read twice");
+            let want = match kind {
+                tch::Kind::Float => DType::F32,
+                tch::Kind::Int8 => DType::I8,
+                tch::Kind::Bool => DType::Bool,
+                _ => DType::BF16,
+            };
+            assert_eq!(t.dtype(), want);
+            // A result's metadata comes from libtorch too.
+            let r = t.astype(DType::F64).unwrap().reshape([-1]).unwrap();
+            assert_eq!(r.shape(), [shape.iter().product::<usize>()]);
+            assert_eq!(r.dtype(), DType::F64);
+        }
+    }
+}
+
+#[test]
+fn detach_keeps_an_emulated_unsigned_dtype() {
+    let x = EagerTensor::from_vec(Backend::Torch, vec![1u32, 4_000_000_000], &[2]).unwrap();
+    let d = x.detach();
+    assert_eq!(d.dtype(), DType::U32);
+    assert_eq!(d.to_vec::<u32>().unwrap(), [1, 4_000_000_000]);
+}
+
+#[test]
+fn native_gradients_and_value_are_outside_libtorch_graph() {
+    let x = EagerTensor::from_vec(Backend::Torch, vec![1.0f32, -2.0, 3.0], &[3]).unwrap();
+    let w = EagerTensor::from_vec(Backend::Torch, vec![0.5f32, 0.25, 2.0], &[3]).unwrap();
+    let (v, g) = ep::value_and_grads(|p| p[0].mul(&p[1])?.square()?.sum(), &[&x, &w]).unwrap();
+    // d/dx sum((x w)^2) = 2 x w^2, d/dw = 2 w x^2.
+    assert_eq!(v.item::<f32>().unwrap(), 0.25 + 0.25 + 36.0);
+    assert_eq!(g[0].to_vec::<f32>().unwrap(), [0.5, -0.25, 24.0]);
+    assert_eq!(g[1].to_vec::<f32>().unwrap(), [1.0, 2.0, 36.0]);
+    for t in [&v, &g[0], &g[1]] {
+        let raw = t.as_raw::<tch::Tensor>().unwrap();
+        assert!(!raw.requires_grad(), "{t:?} still requires grad");
+    }
+}

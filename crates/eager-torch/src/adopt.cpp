@@ -10,6 +10,7 @@
 // compile short.
 #include <ATen/ops/from_blob.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -53,6 +54,23 @@ at::Tensor *eager_torch_adopt(void *data, const int64_t *dims, size_t ndims,
     *err = strdup("unknown C++ exception");
   }
   return nullptr;
+}
+
+// The scalar type and sizes of `t` in one call, for the handle's metadata:
+// returns the number of dimensions and writes the sizes to `dims` when
+// there are at most `cap`, or -1 when libtorch cannot give them (an
+// undefined tensor, a layout without sizes). Never throws.
+int64_t eager_torch_meta(const at::Tensor *t, int *scalar_type, int64_t *dims,
+                         size_t cap) {
+  try {
+    if (!t->defined()) return -1;
+    *scalar_type = static_cast<int>(t->scalar_type());
+    at::IntArrayRef sizes = t->sizes();
+    if (sizes.size() <= cap) std::copy(sizes.begin(), sizes.end(), dims);
+    return static_cast<int64_t>(sizes.size());
+  } catch (...) {
+    return -1;
+  }
 }
 
 // Frees an error message of eager_torch_adopt.

@@ -72,6 +72,24 @@ fn scalar_type(k: Kind) -> Option<c_int> {
     })
 }
 
+/// The dtype of a c10 `ScalarType` number, the inverse of [`scalar_type`]
+/// (`None` for the types eager-tensor lacks).
+pub(crate) fn dtype_of_scalar_type(st: c_int) -> Option<DType> {
+    Some(match st {
+        0 => DType::U8,
+        1 => DType::I8,
+        2 => DType::I16,
+        3 => DType::I32,
+        4 => DType::I64,
+        5 => DType::F16,
+        6 => DType::F32,
+        7 => DType::F64,
+        11 => DType::Bool,
+        15 => DType::BF16,
+        _ => return None,
+    })
+}
+
 /// libtorch's refusal, as [`crate::error`] words it.
 fn framework(op: &'static str, msg: String) -> Error {
     Error::Framework {
@@ -220,7 +238,7 @@ fn adopt_parts(
         drop(owner);
         let t =
             Tensor::f_empty(dims.as_slice(), (k, tch::Device::Cpu)).map_err(|e| error(op, e))?;
-        return Ok(TorchTensor(t, tag(dtype)));
+        return Ok(TorchTensor::new(t, tag(dtype)));
     }
     if (ptr as usize) % dtype.size_of() != 0 {
         // Misaligned for its elements (outside `HostBuffer::new`'s
@@ -283,7 +301,7 @@ fn adopt_parts(
             ),
         ));
     }
-    Ok(TorchTensor(t, tag(dtype)))
+    Ok(TorchTensor::new(t, tag(dtype)))
 }
 
 #[cfg(test)]
@@ -293,6 +311,26 @@ mod tests {
     //! libtorch would abort on, must come back as an error message, with the
     //! owner released exactly once.
     use super::*;
+
+    #[test]
+    fn scalar_type_numbers_map_back_to_the_dtypes() {
+        use tch::Kind::*;
+        for k in [
+            Uint8, Int8, Int16, Int, Int64, Half, Float, Double, Bool, BFloat16,
+        ] {
+            let st = super::scalar_type(k).unwrap();
+            assert_eq!(super::dtype_of_scalar_type(st), crate::dtype_of(k), "{k:?}");
+            // The number libtorch itself reports for a tensor of that kind.
+            let t = tch::Tensor::zeros([1], (k, tch::Device::Cpu));
+            assert_eq!(
+                eager_core::BackendTensor::dtype(&crate::TorchTensor::wrap(t)),
+                crate::dtype_of(k).unwrap(),
+                "{k:?}"
+            );
+        }
+        assert_eq!(super::dtype_of_scalar_type(9), None); // ComplexFloat
+        assert_eq!(super::dtype_of_scalar_type(-1), None);
+    }
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 

@@ -16,6 +16,9 @@ use eager_core::{
     ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Device, Distribution, Error, HostBuffer,
     HostData, ReduceOp, Result, Scalar, UnaryOp,
 };
+use smallvec::SmallVec;
+use std::ffi::{c_int, c_void};
+use std::sync::OnceLock;
 pub use tch;
 use tch::{Kind, Tensor};
 
@@ -28,13 +31,71 @@ mod unsigned;
 /// `i64`, exactly; `u64` in `i64`, bit for bit) and the ops whose meaning
 /// depends on the sign (order, division, casts, wrapping) are computed as
 /// unsigned (module `unsigned`).
+///
+/// The kind and shape are read from libtorch once, on first use, and kept
+/// with the handle (`shape()`, `dtype()` and the checks every op makes are
+/// then free of FFI calls). A tensor that is resized in place through
+/// another handle after wrapping (`resize_`, `set_`, in-place
+/// `unsqueeze_`) is not seen: wrap it again.
 #[derive(Debug)]
-pub struct TorchTensor(pub Tensor, Option<DType>);
+pub struct TorchTensor(Tensor, Option<DType>, OnceLock<Meta>);
+
+/// What [`TorchTensor`] reads from libtorch once (one FFI call, no
+/// allocation up to five dimensions).
+#[derive(Debug, Clone)]
+struct Meta {
+    /// The stored tensor's dtype (for `u16`/`u32`/`u64` the signed one
+    /// that holds them); `None` for a scalar type eager-tensor lacks, or
+    /// when libtorch could not give the metadata (`shape` is then empty).
+    stored: Option<DType>,
+    shape: SmallVec<[usize; 5]>,
+}
+
+impl Meta {
+    fn read(t: &Tensor) -> Meta {
+        let mut dims = [0i64; 5];
+        let mut st: c_int = -1;
+        let p = t.as_ptr().cast::<c_void>();
+        // SAFETY: `p` is a live tch handle (an `at::Tensor*`); the shim
+        // writes at most `cap` sizes and never throws.
+        let n = unsafe { eager_torch_meta(p, &mut st, dims.as_mut_ptr(), dims.len()) };
+        let Ok(n) = usize::try_from(n) else {
+            return Meta {
+                stored: None,
+                shape: SmallVec::new(),
+            };
+        };
+        let shape = if n <= dims.len() {
+            dims[..n].iter().map(|&d| d as usize).collect()
+        } else {
+            let mut big = vec![0i64; n];
+            // SAFETY: as above, with room for all `n` sizes.
+            unsafe { eager_torch_meta(p, &mut st, big.as_mut_ptr(), n) };
+            big.iter().map(|&d| d as usize).collect()
+        };
+        Meta {
+            stored: exchange::dtype_of_scalar_type(st),
+            shape,
+        }
+    }
+}
+
+extern "C" {
+    /// src/adopt.cpp: the scalar type and sizes of an `at::Tensor*` in one
+    /// call; the number of dimensions (sizes written when at most `cap`),
+    /// or -1 when libtorch cannot give them.
+    fn eager_torch_meta(
+        t: *const c_void,
+        scalar_type: *mut c_int,
+        dims: *mut i64,
+        cap: usize,
+    ) -> i64;
+}
 
 impl Clone for TorchTensor {
     /// Shares the storage (`shallow_clone`), like cloning a framework handle.
     fn clone(&self) -> Self {
-        TorchTensor(self.0.shallow_clone(), self.1)
+        TorchTensor(self.0.shallow_clone(), self.1, self.2.clone())
     }
 }
 
@@ -140,6 +201,67 @@ fn dtype_of(k: Kind) -> Option<DType> {
     })
 }
 
+/// f64 to f16 rounded once, as NumPy does: libtorch converts through f32,
+/// rounding twice (`1 + 2^-11 + 2^-30` would become `1.0`, not
+/// `1.0009765625`). Rounding to f32 *to odd* first (truncate, then set the
+/// last bit when the truncation was inexact) keeps the information the
+/// second rounding needs, since f32 has more than 11 + 2 bits; the
+/// f32 -> f16 step then rounds to nearest even correctly. NaN and
+/// infinities pass through, values beyond f32 become the odd `f32::MAX`
+/// and then f16's infinity.
+fn f64_to_f16(x: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
+    let y = x.f_to_kind(Kind::Float)?;
+    let back = y.f_to_kind(Kind::Double)?;
+    let inexact = back.f_ne_tensor(x)?;
+    // Rounded away from zero: step the magnitude back by one ulp (the
+    // bits of an f32 order its magnitude).
+    let away = back.f_abs()?.f_gt_tensor(&x.f_abs()?)?;
+    let bits = y
+        .f_view_dtype(Kind::Int)?
+        .f_sub(&away.f_to_kind(Kind::Int)?)?
+        .f_bitwise_or_tensor(&inexact.f_to_kind(Kind::Int)?)?;
+    bits.f_view_dtype(Kind::Float)?.f_to_kind(Kind::Half)
+}
+
+/// NumPy's float `a % b` on the host, for the elements libtorch's fmod
+/// gets wrong: Rust's `%` on f64 is C's exact fmod, and the sign rules are
+/// NumPy's (the divisor's sign; a zero remainder takes it too). `like` is
+/// libtorch's result: the broadcast shape, kind and device.
+fn host_rem(a: &Tensor, b: &Tensor, like: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
+    let shape = like.size();
+    let host = |t: &Tensor| -> std::result::Result<Vec<f64>, tch::TchError> {
+        let t = t
+            .f_broadcast_to(shape.as_slice())?
+            .f_to_kind(Kind::Double)?
+            .f_to_device(tch::Device::Cpu)?
+            .f_contiguous()?;
+        let n = t.numel();
+        let mut v = vec![0.0; n];
+        t.f_copy_data(&mut v, n)?;
+        Ok(v)
+    };
+    let r: Vec<f64> = host(a)?
+        .into_iter()
+        .zip(host(b)?)
+        .map(|(x, y)| {
+            let m = x % y;
+            if y == 0.0 || m.is_nan() {
+                m
+            } else if m == 0.0 {
+                0.0f64.copysign(y)
+            } else if (y < 0.0) != (m < 0.0) {
+                m + y
+            } else {
+                m
+            }
+        })
+        .collect();
+    Tensor::from_slice(&r)
+        .f_reshape(shape.as_slice())?
+        .f_to_kind(like.kind())?
+        .f_to_device(like.device())
+}
+
 /// The dtype tag for a tensor of `dtype`: `Some` for the emulated unsigned ones.
 fn tag(dtype: DType) -> Option<DType> {
     matches!(dtype, DType::U16 | DType::U32 | DType::U64).then_some(dtype)
@@ -175,12 +297,26 @@ impl TorchTensor {
     /// with; it becomes an empty f32 tensor of shape `[0]` rather than a
     /// handle that would make libtorch fail on every call.
     pub fn wrap(t: Tensor) -> TorchTensor {
-        if !t.defined() {
+        // SAFETY: a live tch handle; `at_defined` never throws, so there is
+        // no error for tch's check to clear (one FFI call instead of two).
+        let defined = unsafe { torch_sys::at_defined(t.as_ptr().cast_mut()) } == 1;
+        if !defined {
             if let Ok(e) = Tensor::f_empty([0i64], (Kind::Float, tch::Device::Cpu)) {
-                return TorchTensor(e, None);
+                return TorchTensor::new(e, None);
             }
         }
-        TorchTensor(t, None)
+        TorchTensor::new(t, None)
+    }
+    /// The stored libtorch tensor as it is (for `u16`/`u32`/`u64` the
+    /// signed tensor that holds their values; [`as_tch`](Self::as_tch)
+    /// refuses those).
+    pub fn tensor(&self) -> &Tensor {
+        &self.0
+    }
+    /// The same values cut from libtorch's autograd graph (`detach`), with
+    /// this tensor's dtype.
+    pub fn detach(&self) -> Result<Self> {
+        self.keep(self.0.f_detach().map_err(fw("detach"))?)
     }
     /// The tensor as tch sees it; an error for `u16`/`u32`/`u64`, which tch
     /// has no kind for (cast to `i64` first, or use another backend).
@@ -197,16 +333,30 @@ impl TorchTensor {
             Some(d) => Err(no_tch_kind(d)),
         }
     }
+    /// A handle with an unsigned tag (or none); kind and shape are read
+    /// when first asked for.
+    const fn new(t: Tensor, tag: Option<DType>) -> Self {
+        TorchTensor(t, tag, OnceLock::new())
+    }
+    /// The kind and shape, read from libtorch on first use.
+    fn meta(&self) -> &Meta {
+        self.2.get_or_init(|| Meta::read(&self.0))
+    }
+    /// The stored tensor's dtype (for `u16`/`u32`/`u64` the signed one
+    /// that holds them); `None` for a kind eager-tensor lacks.
+    fn stored(&self) -> Option<DType> {
+        self.meta().stored
+    }
     fn t(&self) -> &Tensor {
         &self.0
     }
     fn ok(t: Tensor) -> Result<Self> {
-        Ok(TorchTensor(t, None))
+        Ok(TorchTensor::new(t, None))
     }
     /// A result with this tensor's dtype (the tag of an emulated unsigned
     /// dtype carries over).
     fn keep(&self, t: Tensor) -> Result<Self> {
-        Ok(TorchTensor(t, self.1))
+        Ok(TorchTensor::new(t, self.1))
     }
     fn opts(&self) -> tch::Device {
         self.0.device()
@@ -226,14 +376,10 @@ impl TorchTensor {
         })?)
     }
     fn is_float(&self) -> bool {
-        self.1.is_none()
-            && matches!(
-                self.0.kind(),
-                Kind::Float | Kind::Double | Kind::Half | Kind::BFloat16
-            )
+        self.1.is_none() && self.stored().is_some_and(DType::is_float)
     }
     fn is_half(&self) -> bool {
-        self.1.is_none() && matches!(self.0.kind(), Kind::Half | Kind::BFloat16)
+        self.1.is_none() && matches!(self.stored(), Some(DType::F16 | DType::BF16))
     }
     /// `f(self as f32)` rounded back to this 16-bit float dtype, for the
     /// kernels libtorch lacks (or rounds per step) for f16/bf16 on the CPU.
@@ -257,7 +403,10 @@ impl BackendTensor for TorchTensor {
     const BACKEND: Backend = Backend::Torch;
 
     fn shape(&self) -> Vec<usize> {
-        self.0.size().iter().map(|&d| d as usize).collect()
+        self.meta().shape.to_vec()
+    }
+    fn shape_ref(&self) -> Option<&[usize]> {
+        Some(&self.meta().shape)
     }
     /// The dtype; a kind eager-tensor lacks (complex, quantized) reads as
     /// `f32` here, and every operation on it is the error of
@@ -265,21 +414,25 @@ impl BackendTensor for TorchTensor {
     fn dtype(&self) -> DType {
         match self.1 {
             Some(d) => d,
-            None => dtype_of(self.0.kind()).unwrap_or(DType::F32),
+            None => self.stored().unwrap_or(DType::F32),
         }
     }
     fn native_dtype_ok(&self) -> Result<()> {
-        let k = self.0.kind();
-        match dtype_of(k) {
-            Some(_) => Ok(()),
-            None => Err(Error::dtype(
-                "astensor",
-                format!(
-                    "torch {k:?} tensors are not supported (eager-tensor's dtypes: \
-                     bool, u8, i8, i16, u16, i32, u32, i64, u64, f16, bf16, f32, f64)"
-                ),
-            )),
+        if self.stored().is_some() {
+            return Ok(());
         }
+        // The error path only: the kind's name as tch spells it.
+        let what = match self.0.f_kind() {
+            Ok(k) => format!("{k:?}"),
+            Err(_) => "of a scalar type or layout tch does not know".to_string(),
+        };
+        Err(Error::dtype(
+            "astensor",
+            format!(
+                "torch {what} tensors are not supported (eager-tensor's dtypes: \
+                 bool, u8, i8, i16, u16, i32, u32, i64, u64, f16, bf16, f32, f64)"
+            ),
+        ))
     }
     fn device(&self) -> Device {
         match self.0.device() {
@@ -384,7 +537,7 @@ impl BackendTensor for TorchTensor {
         let t = scalar_call("full", || {
             Tensor::f_full(dims(shape), scalar(value), (kind(dtype), self.opts()))
         })?;
-        Ok(TorchTensor(t, tag(dtype)))
+        Ok(TorchTensor::new(t, tag(dtype)))
     }
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
         let opts = (kind(dtype), self.opts());
@@ -417,7 +570,7 @@ impl BackendTensor for TorchTensor {
             // values: a 16-bit square is exact in f32, rounded once):
             // `square` (pow) takes 15x as long as `x * x` for f16, half as
             // long for bf16 (10^6 elements, libtorch 2.13 CPU).
-            Square if t.kind() == Kind::BFloat16 => t.f_square(),
+            Square if self.stored() == Some(DType::BF16) => t.f_square(),
             Square => t.f_mul(t),
             Exp => t.f_exp(),
             Log => t.f_log(),
@@ -475,18 +628,27 @@ impl BackendTensor for TorchTensor {
             // overflows, f32::MAX % 0.5, stays NaN in libtorch's fmod too:
             // a documented difference.)
             Rem => {
-                return Self::ok(scalar_call("rem", || {
+                let r = scalar_call("rem", || {
                     let m = a.f_fmod_tensor(b)?;
                     let differ = m.f_lt(0.0)?.f_ne_tensor(&b.f_lt(0.0)?)?;
                     let adj = m.f_ne(0.0)?.f_logical_and(&differ)?;
                     let r = m.f_add(b)?.f_where_self(&adj, &m)?;
                     let zero = r.f_eq(0.0)?;
                     r.f_copysign(b)?.f_where_self(&zero, &r)
-                })?)
+                })?;
+                // libtorch's fmod is NaN where `a / b` overflows (f32::MAX %
+                // 0.5, 1e20 % f32::MIN_POSITIVE); where any result is NaN
+                // the op is computed on the host instead, exactly (fmod is
+                // exact, so f64 arithmetic gives the dtype's result).
+                let nan = scalar_call("rem", || r.f_isnan()?.f_any())?;
+                if bool::try_from(&nan).map_err(fw("rem"))? {
+                    return self.keep(host_rem(a, b, &r).map_err(fw("rem"))?);
+                }
+                return Self::ok(r);
             }
             Pow => a.f_pow(b),
-            Minimum if a.kind() == Kind::Bool => a.f_logical_and(b),
-            Maximum if a.kind() == Kind::Bool => a.f_logical_or(b),
+            Minimum if self.stored() == Some(DType::Bool) => a.f_logical_and(b),
+            Maximum if self.stored() == Some(DType::Bool) => a.f_logical_or(b),
             Minimum | Maximum if self.is_float() => {
                 // libtorch orders -0.0 below 0.0; NumPy takes the second of
                 // two equal values: where both are zero, `b`.
@@ -557,6 +719,9 @@ impl BackendTensor for TorchTensor {
         if self.1.is_some() || tag(dtype).is_some() {
             return unsigned::cast(self, dtype);
         }
+        if self.dtype() == DType::F64 && dtype == DType::F16 {
+            return Self::ok(scalar_call("astype", || f64_to_f16(t))?);
+        }
         if self.is_half() && dtype.is_int() {
             // Exactly through f32, whose saturating bounds apply.
             return self.cast(DType::F32)?.cast(dtype);
@@ -597,8 +762,12 @@ impl BackendTensor for TorchTensor {
         let r = match op {
             ReduceOp::Sum => t.f_sum_dim_intlist(d.as_slice(), keepdims, None::<Kind>),
             ReduceOp::Mean => t.f_mean_dim(d.as_slice(), keepdims, None::<Kind>),
-            ReduceOp::Min if t.kind() == Kind::Bool => t.f_all_dims(d.as_slice(), keepdims),
-            ReduceOp::Max if t.kind() == Kind::Bool => t.f_any_dims(d.as_slice(), keepdims),
+            ReduceOp::Min if self.stored() == Some(DType::Bool) => {
+                t.f_all_dims(d.as_slice(), keepdims)
+            }
+            ReduceOp::Max if self.stored() == Some(DType::Bool) => {
+                t.f_any_dims(d.as_slice(), keepdims)
+            }
             ReduceOp::Min => t.f_amin(d.as_slice(), keepdims),
             ReduceOp::Max => t.f_amax(d.as_slice(), keepdims),
             ReduceOp::All => t.f_all_dims(d.as_slice(), keepdims),
@@ -629,7 +798,7 @@ impl BackendTensor for TorchTensor {
         if self.1 == Some(DType::U64) {
             return unsigned::order_key(self)?.arg_reduce(op, axis);
         }
-        let t = if self.0.kind() == Kind::Bool {
+        let t = if self.stored() == Some(DType::Bool) {
             self.0.f_to_kind(Kind::Uint8).map_err(&e)?
         } else {
             self.0.shallow_clone()
@@ -645,7 +814,7 @@ impl BackendTensor for TorchTensor {
         if self.1 == Some(DType::U64) {
             return unsigned::ordered(self, |k| k.sort(axis, descending));
         }
-        if self.0.kind() == Kind::Bool {
+        if self.stored() == Some(DType::Bool) {
             let u = self.0.f_to_kind(Kind::Uint8).map_err(&e)?;
             let (v, _) = u.f_sort_stable(true, axis as i64, descending).map_err(&e)?;
             return Self::ok(v.f_to_kind(Kind::Bool).map_err(&e)?);
@@ -662,7 +831,7 @@ impl BackendTensor for TorchTensor {
         if self.1 == Some(DType::U64) {
             return unsigned::order_key(self)?.argsort(axis, descending);
         }
-        let t = if self.0.kind() == Kind::Bool {
+        let t = if self.stored() == Some(DType::Bool) {
             self.0.f_to_kind(Kind::Uint8).map_err(&e)?
         } else {
             self.0.shallow_clone()

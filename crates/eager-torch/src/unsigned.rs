@@ -17,9 +17,9 @@ const SIGN: i64 = i64::MIN;
 /// tags it (untagged tensors pass through).
 pub(crate) fn wrap(like: &TorchTensor, t: Tensor) -> Result<TorchTensor> {
     let Some(d) = like.1 else {
-        return Ok(TorchTensor(t, None));
+        return Ok(TorchTensor::new(t, None));
     };
-    Ok(TorchTensor(mask(t, d)?, Some(d)))
+    Ok(TorchTensor::new(mask(t, d)?, Some(d)))
 }
 
 fn mask(t: Tensor, d: DType) -> Result<Tensor> {
@@ -34,7 +34,7 @@ fn mask(t: Tensor, d: DType) -> Result<Tensor> {
 /// The `u64` tensor with its sign bit flipped, as a plain `i64` tensor:
 /// ordered as the unsigned values are.
 pub(crate) fn order_key(t: &TorchTensor) -> Result<TorchTensor> {
-    Ok(TorchTensor(flip(&t.0)?, None))
+    Ok(TorchTensor::new(flip(&t.0)?, None))
 }
 
 fn flip(t: &Tensor) -> Result<Tensor> {
@@ -47,7 +47,7 @@ pub(crate) fn ordered(
     f: impl FnOnce(&TorchTensor) -> Result<TorchTensor>,
 ) -> Result<TorchTensor> {
     let r = f(&order_key(t)?)?;
-    Ok(TorchTensor(flip(&r.0)?, Some(DType::U64)))
+    Ok(TorchTensor::new(flip(&r.0)?, Some(DType::U64)))
 }
 
 pub(crate) fn unary(t: &TorchTensor, d: DType, op: UnaryOp) -> Result<TorchTensor> {
@@ -102,7 +102,10 @@ pub(crate) fn binary(
         }
         FloorDiv | Rem if big => {
             let (q, r) = divmod_u64(x, y)?;
-            Ok(TorchTensor(if op == FloorDiv { q } else { r }, Some(d)))
+            Ok(TorchTensor::new(
+                if op == FloorDiv { q } else { r },
+                Some(d),
+            ))
         }
         Minimum | Maximum if big => {
             let (kx, ky) = (flip(x)?, flip(y)?);
@@ -113,20 +116,23 @@ pub(crate) fn binary(
                     kx.f_maximum(&ky)
                 }
             })?;
-            Ok(TorchTensor(flip(&m)?, Some(d)))
+            Ok(TorchTensor::new(flip(&m)?, Some(d)))
         }
         Lt | Le | Gt | Ge | Eq | Ne if big => {
-            let (kx, ky) = (TorchTensor(flip(x)?, None), TorchTensor(flip(y)?, None));
+            let (kx, ky) = (
+                TorchTensor::new(flip(x)?, None),
+                TorchTensor::new(flip(y)?, None),
+            );
             kx.binary(op, &ky)
         }
         // u16 and u32 hold their exact values: the signed kernels are right.
         _ => {
-            let r = TorchTensor(x.shallow_clone(), None)
-                .binary(op, &TorchTensor(y.shallow_clone(), None))?;
+            let r = TorchTensor::new(x.shallow_clone(), None)
+                .binary(op, &TorchTensor::new(y.shallow_clone(), None))?;
             if r.dtype() == DType::Bool {
                 Ok(r)
             } else {
-                Ok(TorchTensor(r.0, Some(d)))
+                Ok(TorchTensor::new(r.0, Some(d)))
             }
         }
     }
@@ -173,11 +179,11 @@ pub(crate) fn cast(t: &TorchTensor, to: DType) -> Result<TorchTensor> {
     if t.1.is_some() {
         // From u16/u32/u64.
         if to == DType::Bool {
-            return Ok(TorchTensor(scalar_call(op, || x.f_ne(0))?, None));
+            return Ok(TorchTensor::new(scalar_call(op, || x.f_ne(0))?, None));
         }
         if to.is_float() {
             if from != DType::U64 {
-                return TorchTensor(x.shallow_clone(), None).cast(to);
+                return TorchTensor::new(x.shallow_clone(), None).cast(to);
             }
             // u64 to float: high and low 32-bit halves, one rounding in f64.
             let f = scalar_call(op, || {
@@ -189,11 +195,11 @@ pub(crate) fn cast(t: &TorchTensor, to: DType) -> Result<TorchTensor> {
                     .f_mul_scalar(4294967296.0)?
                     .f_add(&lo.f_to_kind(Kind::Double)?)
             })?;
-            return TorchTensor(f, None).cast(to);
+            return TorchTensor::new(f, None).cast(to);
         }
         // To an integer: the stored value wraps as C's casts do.
         let r = x.f_to_kind(kind(to)).map_err(fw(op))?;
-        return Ok(TorchTensor(mask(r, to)?, crate::tag(to)));
+        return Ok(TorchTensor::new(mask(r, to)?, crate::tag(to)));
     }
     // To u16/u32/u64 from a signed, bool or float dtype.
     if from.is_float() {
@@ -219,11 +225,11 @@ pub(crate) fn cast(t: &TorchTensor, to: DType) -> Result<TorchTensor> {
             let i = i.f_bitwise_xor(SIGN)?.f_where_self(&big, &i)?;
             i.f_masked_fill(&x32.0.f_ge(above)?, max)
         })?;
-        return Ok(TorchTensor(
+        return Ok(TorchTensor::new(
             mask(r.f_to_kind(kind(to)).map_err(fw(op))?, to)?,
             Some(to),
         ));
     }
     let r = x.f_to_kind(kind(to)).map_err(fw(op))?;
-    Ok(TorchTensor(mask(r, to)?, Some(to)))
+    Ok(TorchTensor::new(mask(r, to)?, Some(to)))
 }
