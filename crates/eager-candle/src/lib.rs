@@ -350,14 +350,15 @@ impl CandleTensor {
         let e = fw("astype");
         let from = self.dtype();
         let x = &self.0;
-        let r = if from.is_int() && to.is_half() {
-            // One rounding: exactly to f64 (or nearest), then to f16/bf16;
-            // Candle's direct kernels go through f32 and round twice.
-            x.to_dtype(CD::F64).and_then(|t| t.to_dtype(store(to)))
-        } else {
-            x.to_dtype(store(to))
-        };
-        Self::ok(r.map_err(e)?)
+        if to.is_half() && (from.is_int() || from == DType::F64) {
+            // Candle's f64 -> f16/bf16 kernels are `half`'s `from_f64`,
+            // which drops the low 32 bits of the f64 before rounding (a
+            // value just above a tie rounds as the tie), and its int ->
+            // f16/bf16 ones round through f32 or that: the host rounds as
+            // NumPy (f16) and ml_dtypes (bf16) do (`eager_core::round`).
+            return self.host(|t| t.cast(to));
+        }
+        Self::ok(x.to_dtype(store(to)).map_err(e)?)
     }
 
     /// A float `min`/`max` reduction of a tensor Candle's backprop tracks:
