@@ -67,11 +67,15 @@ pub use candle_core;
 /// - everything on `u64` but structural ops, and casts to or from the
 ///   emulated dtypes `i8`, `u16`, `u64` (saturation and wrapping to a range
 ///   the storage type does not have);
+/// - casts from `f64` and the integers to `f16`/`bf16` (Candle's round
+///   through `half`'s `from_f64`, which drops the low 32 bits of the f64,
+///   or through f32; `eager_core::round` rounds as NumPy and ml_dtypes);
 /// - random numbers (drawn by the ndarray backend's seeded generator, so
 ///   `ep::seed` repeats them).
 pub const HOST_OPS: &str = "integer arithmetic, float floor_div/rem/pow, log2/log10/log1p/\
 tan/sinh/cosh/arc*/round, float min/max reductions, prod, cumsum, argmin/argmax, sort/argsort, \
-nonzero, inv, slogdet, u64 arithmetic and order, casts to or from i8/u16/u64, random";
+nonzero, inv, slogdet, u64 arithmetic and order, casts to or from i8/u16/u64, casts from f64 or \
+integers to f16/bf16, random";
 
 /// The native tensor of the candle backend: a `candle_core::Tensor`, and for
 /// the dtypes Candle lacks (`bool`, `i8`, `u16`, `u64`) that dtype, whose
