@@ -424,6 +424,17 @@ impl EagerTensor {
         self.shape_cow().iter().product()
     }
     /// The element type.
+    ///
+    /// For a native tensor of a dtype eager-tensor does not have (a torch
+    /// complex, quantized or float8 tensor, a TensorFlow string, complex or
+    /// quantized handle, a Candle `F8E4M3`/`F6E2M3`/`F6E3M2`/`F4` tensor,
+    /// wrapped by the infallible [`astensor`]) this reads [`DType::F32`]
+    /// on the torch, tensorflow and candle backends, and means nothing:
+    /// every operation on such a tensor, a cast to `f32` included, is a
+    /// `dtype` error naming its real dtype. [`try_astensor`] is the check
+    /// to use when wrapping a tensor of unknown origin; `dtype()` itself
+    /// never fails. (ndarray, xla and DLPack have no such tensors: every
+    /// dtype they can hold is one of eager-tensor's, or refused on entry.)
     pub fn dtype(&self) -> DType {
         self.dyn_dtype()
     }
@@ -681,6 +692,12 @@ pub(crate) fn check_len(op: &'static str, data: &HostData, shape: &[usize]) -> R
 }
 
 /// Wraps a native tensor (or an `EagerTensor`) without copying.
+///
+/// It cannot fail: a native tensor of a dtype eager-tensor does not have
+/// (complex, quantized, float8, string) wraps too. Its
+/// [`dtype`](EagerTensor::dtype) then reads [`DType::F32`] and means
+/// nothing, and every operation on it is a `dtype` error naming the real
+/// dtype. Use [`try_astensor`] to get that error at once instead.
 ///
 /// ```
 /// use eager_tensor as ep;

@@ -610,3 +610,51 @@ fn ndarray_natives_of_every_dimension_and_element_type() {
     let d: ArrayD<ep::f16> = double(h).unwrap();
     assert_eq!(d[[0]], ep::f16::from_f32(2.5));
 }
+
+/// `Array4` .. `Array6` (and `Array0`) wrap without a copy, come back out as
+/// the same rank with the same data pointer and values, and asking for
+/// another rank is a `shape` error of `into_raw` naming the tensor's rank.
+#[test]
+fn ndarray_natives_of_rank_four_to_six_round_trip() {
+    use ep::ndarray::{Array, Array0, Array3, Array4, Array5, Array6, ArrayD, Dimension};
+    fn check<D: Dimension>(shape: D, wrong: &str)
+    where
+        Array<f64, D>: ep::Native,
+    {
+        let n = shape.size();
+        let a = Array::from_shape_vec(shape, (0..n).map(|i| i as f64 * 0.5).collect()).unwrap();
+        let (ptr, want, dims) = (a.as_ptr(), a.clone(), a.shape().to_vec());
+        let t = ep::astensor(a);
+        assert_eq!((t.dtype(), t.shape()), (DType::F64, dims.clone()));
+        assert_eq!(t.to_vec::<f64>().unwrap()[n - 1], (n - 1) as f64 * 0.5);
+        let back: Array<f64, D> = t.into_raw().unwrap();
+        assert_eq!(back.as_ptr(), ptr, "no copy");
+        assert_eq!(back, want);
+        let t = ep::astensor(back);
+        let e = match wrong {
+            "3" => t.into_raw::<Array3<f64>>().map(|_| ()).unwrap_err(),
+            _ => t.into_raw::<Array6<f64>>().map(|_| ()).unwrap_err(),
+        };
+        assert_eq!((e.kind(), e.op()), ("shape", "into_raw"), "{e}");
+        assert!(
+            e.to_string()
+                .contains(&format!("{} dimensions", dims.len())),
+            "{e}"
+        );
+    }
+    check(ep::ndarray::Ix4(2, 1, 3, 2), "3");
+    check(ep::ndarray::Ix5(1, 2, 2, 1, 3), "6");
+    check(ep::ndarray::Ix6(2, 1, 1, 2, 1, 3), "3");
+    // The dynamic array of rank 6 comes out as Array6 too, and Array0 has rank 0.
+    let d = ArrayD::<f64>::zeros(ep::ndarray::IxDyn(&[1, 2, 1, 2, 1, 2]));
+    let six: Array6<f64> = ep::astensor(d).into_raw().unwrap();
+    assert_eq!(six.shape(), &[1, 2, 1, 2, 1, 2]);
+    let e = ep::astensor(six).into_raw::<Array5<f64>>().unwrap_err();
+    assert_eq!(e.kind(), "shape");
+    let z: Array0<f64> = ep::astensor(Array0::from_elem((), 2.5)).into_raw().unwrap();
+    assert_eq!(z.into_scalar(), 2.5);
+    let e = ep::astensor(Array4::<f64>::zeros((1, 1, 1, 1)))
+        .into_raw::<Array0<f64>>()
+        .unwrap_err();
+    assert!(e.to_string().contains("4 dimensions"), "{e}");
+}

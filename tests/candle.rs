@@ -48,6 +48,77 @@ fn astensor_and_into_raw_copy_nothing() {
     assert_eq!(sq.to_vec1::<f64>().unwrap(), vec![1.0, 4.0, 12.25]);
 }
 
+/// Every dtype Candle has natively (candle-core 0.11: u8, u32, i16, i32,
+/// i64, f16, bf16, f32, f64) wraps and unwraps with the same data pointer,
+/// through the backend and through the facade.
+#[test]
+fn every_native_dtype_wraps_and_unwraps_in_place() {
+    use eager_tensor::candle_core::WithDType;
+    fn check<E: ep::Element + WithDType + std::fmt::Debug>(v: Vec<E>, d: DType) {
+        let t = Tensor::from_vec(v.clone(), (2, v.len() / 2), &Device::Cpu).unwrap();
+        let (p, cd) = (ptr(&t), t.dtype());
+        let w = CandleTensor::wrap(t.clone());
+        assert_eq!((w.dtype(), w.shape()), (d, vec![2, v.len() / 2]), "[{d}]");
+        let back = w.into_candle().unwrap();
+        assert_eq!((ptr(&back), back.dtype()), (p, cd), "[{d}] backend");
+        let e = ep::try_astensor(t).unwrap();
+        assert_eq!(e.dtype(), d);
+        assert_eq!(e.host_ptr().unwrap(), Some(p as usize), "[{d}]");
+        assert_eq!(e.to_vec::<E>().unwrap(), v, "[{d}]");
+        let back: Tensor = e.into_raw().unwrap();
+        assert_eq!((ptr(&back), back.dtype()), (p, cd), "[{d}] facade");
+        assert_eq!(
+            back.flatten_all().unwrap().to_vec1::<E>().unwrap(),
+            v,
+            "[{d}]"
+        );
+    }
+    check(vec![0u8, 7, 200, 255], DType::U8);
+    check(vec![0u32, 7, 1 << 31, u32::MAX], DType::U32);
+    check(vec![i16::MIN, -7, 0, i16::MAX], DType::I16);
+    check(vec![i32::MIN, -7, 0, i32::MAX], DType::I32);
+    check(vec![i64::MIN, -7, 0, i64::MAX], DType::I64);
+    let h = |x: f32| ep::f16::from_f32(x);
+    check(vec![h(-1.5), h(0.0), h(2.0e-7), h(65504.0)], DType::F16);
+    let b = |x: f32| ep::bf16::from_f32(x);
+    check(vec![b(-1.5), b(0.0), b(1e-30), b(3e38)], DType::BF16);
+    check(vec![-1.5f32, 0.0, 1e-30, 3e38], DType::F32);
+    check(vec![-1.5f64, 0.0, 1e-300, 1e300], DType::F64);
+}
+
+/// A Candle float8 (`F8E4M3`) tensor: `astensor` wraps it (it cannot fail),
+/// `try_astensor` is a `dtype` error naming `F8E4M3`, `dtype()` reads `f32`
+/// (documented: meaningless for such a tensor) and every op, a no-op cast
+/// to `f32` included, is that error.
+#[test]
+fn float8_is_refused_naming_the_dtype() {
+    use eager_tensor::candle_core::DType as CD;
+    let t = Tensor::new(&[1f32, 2.0, -0.5], &Device::Cpu)
+        .unwrap()
+        .to_dtype(CD::F8E4M3)
+        .unwrap();
+    let e = ep::try_astensor(t.clone()).unwrap_err();
+    assert_eq!((e.kind(), e.op()), ("dtype", "astensor"));
+    assert!(e.to_string().contains("F8E4M3"), "{e}");
+    let w = ep::astensor(t);
+    assert_eq!(w.dtype(), DType::F32, "what dtype() documents for it");
+    assert_eq!(w.shape(), vec![3]);
+    let results = [
+        w.add(1.0).map(|_| ()),
+        w.exp().map(|_| ()),
+        w.sum().map(|_| ()),
+        w.astype(DType::F32).map(|_| ()),
+        w.astype(DType::F64).map(|_| ()),
+        w.reshape([3, 1]).map(|_| ()),
+        w.to_vec::<f32>().map(|_| ()),
+    ];
+    for r in results {
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), "dtype", "{e}");
+        assert!(e.to_string().contains("F8E4M3"), "{e}");
+    }
+}
+
 #[test]
 fn a_view_lends_from_its_offset() {
     let t = Tensor::arange(0i64, 12, &Device::Cpu)

@@ -346,26 +346,32 @@ fn dlpack_from_a_foreign_producer() {
             (
                 foreign(&[0; 16], complex, &[2], None, 0, Device::CPU),
                 "dtype",
+                "Complex of 64 bits",
             ),
             (
                 foreign(&[0; 32], lanes, &[2], None, 0, Device::CPU),
                 "dtype",
+                "4 lanes",
             ),
             (
                 foreign(&[0; 8], DataType::F32, &[2], None, 0, cuda),
                 "unsupported",
+                "",
             ),
             (
                 foreign(&[0; 8], DataType::F32, &[-2], None, 0, Device::CPU),
                 "invalid",
+                "",
             ),
             (
                 foreign(&[0, 2, 1], DataType::BOOL, &[3], None, 0, Device::CPU),
                 "invalid",
+                "",
             ),
             (
                 foreign(&[0; 8], DataType::F32, &[1], None, 1, Device::CPU),
                 "invalid",
+                "",
             ),
             (
                 foreign(
@@ -377,17 +383,20 @@ fn dlpack_from_a_foreign_producer() {
                     Device::CPU,
                 ),
                 "shape",
+                "",
             ),
         ];
         let n = cases.len();
         let before = DELETED.load(Ordering::SeqCst);
-        for (i, (m, kind)) in cases.into_iter().enumerate() {
+        for (i, (m, kind, names)) in cases.into_iter().enumerate() {
             let e = ep::from_dlpack(m, b).unwrap_err();
             assert_eq!(
                 (e.kind(), e.op()),
                 (kind, "from_dlpack"),
                 "[{b}] case {i}: {e}"
             );
+            // A dtype eager-tensor lacks is named (complex, lanes).
+            assert!(e.to_string().contains(names), "[{b}] case {i}: {e}");
         }
         assert_eq!(
             DELETED.load(Ordering::SeqCst),

@@ -101,6 +101,47 @@ fn unsupported_native_dtypes_are_errors_naming_the_dtype() {
     assert!(t.to_vec::<f32>().is_err());
 }
 
+/// Complex handles (`Complex64`, `Complex128`): `try_astensor` is a `dtype`
+/// error naming the type; `astensor` wraps anyway, `dtype()` then reads
+/// `f32` (documented as meaningless: `try_astensor` is the check) and every
+/// op, a cast to the `f32` it reads as included, is the error naming it.
+#[test]
+fn complex_handles_are_errors_naming_the_type() {
+    let ctx = ep::backends::tensorflow::context().unwrap();
+    for (ty, name) in [
+        (tf::DataType::Complex64, "Complex64"),
+        (tf::DataType::Complex128, "Complex128"),
+    ] {
+        let c = tf::eager::raw_ops::Cast::new()
+            .DstT(ty)
+            .call(ctx, &handle(&[1.0, -2.0], &[2]))
+            .unwrap();
+        assert_eq!(c.data_type(), ty);
+        let e = ep::try_astensor(c.copy_sharing_tensor().unwrap()).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("dtype", "astensor"), "[{name}]");
+        assert!(e.to_string().contains(name), "{e}");
+        let t = ep::astensor(c);
+        assert_eq!(t.dtype(), DType::F32, "[{name}] what dtype() documents");
+        assert_eq!(t.shape(), vec![2], "[{name}]");
+        for r in [
+            t.sum(),
+            t.exp(),
+            t.add(&t),
+            t.mul(2.0),
+            t.astype(DType::F32),
+            t.astype(DType::F64),
+            t.reshape([2, 1]),
+            ep::concatenate(&[&t, &t], 0),
+        ] {
+            let e = r.unwrap_err();
+            assert_eq!(e.kind(), "dtype", "[{name}] {e}");
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        let e = t.to_vec::<f32>().unwrap_err();
+        assert!(e.to_string().contains(name), "{e}");
+    }
+}
+
 /// Handles of every TensorFlow type eager-tensor has a dtype for go in and
 /// come back out as they were: same type, same buffer, no widening.
 #[test]

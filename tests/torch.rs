@@ -196,6 +196,46 @@ fn unsupported_native_dtypes_are_errors_naming_the_dtype() {
     assert!(t.to_vec::<f32>().is_err());
 }
 
+/// Quantized and float8 tensors, the other kinds eager-tensor lacks: the
+/// same contract as complex. `try_astensor` is a `dtype` error naming the
+/// kind; `astensor` wraps anyway, `dtype()` then reads `f32` (documented as
+/// meaningless: `try_astensor` is the check), and every op is the error
+/// naming the kind, a cast to the `f32` it reads as included.
+#[test]
+fn quantized_and_float8_tensors_are_errors_naming_the_kind() {
+    let x = tch::Tensor::from_slice(&[0.5f32, -1.0, 2.0]);
+    let kinds = [
+        (x.quantize_per_tensor(0.5, 0, tch::Kind::QInt8), "QInt8"),
+        (x.quantize_per_tensor(0.5, 10, tch::Kind::QUInt8), "QUInt8"),
+        (x.to_kind(tch::Kind::Float8e4m3fn), "Float8e4m3fn"),
+        (x.to_kind(tch::Kind::Float8e5m2), "Float8e5m2"),
+    ];
+    for (native, name) in kinds {
+        let e = ep::try_astensor(native.shallow_clone()).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("dtype", "astensor"), "[{name}]");
+        assert!(e.to_string().contains(name), "{e}");
+        let t = ep::astensor(native);
+        assert_eq!(t.dtype(), DType::F32, "[{name}] what dtype() documents");
+        assert_eq!(t.shape(), vec![3], "[{name}]");
+        for r in [
+            t.sum(),
+            t.exp(),
+            t.add(&t),
+            t.mul(2.0),
+            t.astype(DType::F32),
+            t.astype(DType::F64),
+            t.reshape([3, 1]),
+            ep::concatenate(&[&t, &t], 0),
+        ] {
+            let e = r.unwrap_err();
+            assert_eq!(e.kind(), "dtype", "[{name}] {e}");
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        let e = t.to_vec::<f32>().unwrap_err();
+        assert!(e.to_string().contains(name), "{e}");
+    }
+}
+
 #[test]
 fn a_failing_libtorch_call_with_a_scalar_is_an_error_not_a_panic() {
     // With the memory limit lifted, libtorch itself refuses 2^50 floats;

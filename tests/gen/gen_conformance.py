@@ -104,6 +104,17 @@ def sample(shape, dt, lo=-3.0, hi=3.0, nan=False):
     return a
 
 
+# Ops whose f16/bf16 result is one correctly rounded IEEE operation (a cast,
+# + - * /, a sign change, a selection or a comparison): computing in f32 and
+# rounding once gives the same bits as a native 16-bit kernel (f32 has more
+# than 2p+2 bits for both, so the double rounding is innocuous), so every
+# backend must agree bit for bit. Cases of these ops that touch f16/bf16 are
+# marked `exact`: the runner compares their float outputs bitwise (NaN equal
+# to NaN), not within a tolerance. Reductions and transcendentals keep theirs.
+EXACT_OPS = {"astype", "add", "sub", "mul", "div", "neg", "abs",
+             "lt", "le", "gt", "ge", "eq", "ne", "minimum", "maximum"}
+
+
 def case(name, op, inputs, args=None, expect=None, error=None, rtol=None, note=None):
     assert name not in NAMES, name
     NAMES.add(name)
@@ -113,6 +124,10 @@ def case(name, op, inputs, args=None, expect=None, error=None, rtol=None, note=N
     else:
         outs = expect if isinstance(expect, (list, tuple)) else [expect]
         c["expect"] = [enc(np.asarray(o)) for o in outs]
+        halves = [x["dtype"] for x in c["inputs"] + c["expect"] if x["dtype"] in HALVES]
+        if op in EXACT_OPS and halves:
+            assert rtol is None, name
+            c["exact"] = True
     if rtol is not None:
         c["rtol"] = rtol
     if note:
@@ -392,6 +407,71 @@ for src in FLOATS:
 xr = np.array([1.0 + 2.0**-11, 1.0 + 3 * 2.0**-11, 65519.0, 65520.0, 1e5, -1e5, 3e-5, 1e-8, 3.0e38, 3.4e38, 1.00390625, 1.01171875], np.float32)
 for dst in HALVES:
     case(f"astype_round_f32_{dst}", "astype", [xr], {"dtype": dst}, expect=xr.astype(DT[dst]))
+# Ties to even, just off a tie (truncation and round-half-up both fail one of
+# them), negative ties, NaN/inf/-0, and f16's subnormals (2^-24 .. 2^-14,
+# ties between them and to 0; normal numbers in f32). bf16's subnormals are
+# f32's, which TensorFlow and XLA flush (docs/semantics.md, "Subnormal
+# floats"): bf16 gets ties at its smallest normal exponent instead.
+t16, t8 = 2.0**-11, 2.0**-8
+xt = {"f16": [1.0 + t16, 1.0 + 3 * t16, 1.0 + t16 + 2.0**-23, -(1.0 + t16), -(1.0 + 3 * t16), 2048.0 + 1.0, 2048.0 + 3.0,
+              65504.0 + 16.0, -0.0, np.nan, np.inf, -np.inf,
+              2.0**-24, 2.0**-25, 3 * 2.0**-25, 2.0**-25 + 2.0**-40, 5 * 2.0**-25, 2.0**-14 - 2.0**-25, 2.0**-14 - 2.0**-24,
+              -3 * 2.0**-25, 1e-5, 2.0**-26],
+      "bf16": [1.0 + t8, 1.0 + 3 * t8, 1.0 + t8 + 2.0**-23, -(1.0 + t8), -(1.0 + 3 * t8), 256.0 + 1.0, 256.0 + 3.0,
+               3.3895313892515355e38, 3.4e38, -0.0, np.nan, np.inf, -np.inf,
+               2.0**-126, 2.0**-126 + 2.0**-134, 2.0**-126 + 3 * 2.0**-134, -(2.0**-125 + 2.0**-133)]}
+for dst, vals in xt.items():
+    xv = np.array(vals, np.float32)
+    case(f"astype_ties_f32_{dst}", "astype", [xv], {"dtype": dst}, expect=xv.astype(DT[dst]))
+# Between the two 16-bit floats: f16 -> bf16 rounds (ties to even), bf16 -> f16
+# overflows, goes subnormal and rounds subnormal ties.
+xh = np.array([1.0 + t8, 1.0 + 3 * t8, 1.0 + t8 + 2.0**-10, -(1.0 + 3 * t8), 2.0**-24, 2.0**-14, 65504.0, -0.0, np.nan], np.float16)
+case("astype_ties_f16_bf16", "astype", [xh], {"dtype": "bf16"}, expect=xh.astype(BF16))
+xb = np.array([1e5, -1e5, 2.0**-20, 2.0**-25, 3 * 2.0**-25, 2.0**-30, 65504.0, 65536.0, 1.0 + t8, -0.0, np.nan], BF16)
+case("astype_ties_bf16_f16", "astype", [xb], {"dtype": "f16"}, expect=xb.astype(np.float16))
+# Arithmetic whose exact result is a tie, or lands among the f16 subnormals.
+for dt, u in [("f16", t16), ("bf16", t8)]:
+    one_ = np.array([1.0, 1.0 + 2 * u, -1.0, 1.0, 1.0 + 2 * u, 3.0], DT[dt])
+    tie = np.array([u, u, -u, u * 1.5, u * 1.5, u * 2], DT[dt])
+    for op in ["add", "sub"]:
+        case(f"{op}_ties_{dt}", op, [one_, tie], expect=hcall(BIN[op], one_, tie))
+    a3 = np.array([1.0 + 2 * u, 1.0 + 6 * u, 3.0, 1.0 + 2 * u, -(1.0 + 6 * u)], DT[dt])
+    b3 = np.array([1.0 + 2 * u, 1.0 + 2 * u, 1.0 + 2 * u, 3.0, 1.0 + 10 * u], DT[dt])
+    for op in ["mul", "div"]:
+        case(f"{op}_ties_{dt}", op, [a3, b3], expect=hcall(BIN[op], a3, b3))
+sub16 = np.array([2.0**-14, 2.0**-24, 3 * 2.0**-24, 2.0**-13, 5 * 2.0**-24, -3 * 2.0**-24], np.float16)
+half16 = np.array([0.5, 0.5, 0.5, 2.0**-10, 0.25, 0.5], np.float16)
+for op in ["mul", "div", "add", "sub"]:
+    case(f"{op}_subnormal_f16", op, [sub16, half16 if op in ("mul", "div") else sub16[::-1].copy()],
+         expect=hcall(BIN[op], sub16, half16 if op in ("mul", "div") else sub16[::-1].copy()))
+for op in ["neg", "abs"]:
+    for dt in HALVES:
+        xs_ = np.array([2.0**-24 if dt == "f16" else 2.0**-126, -0.0, 0.0, np.nan, -np.inf, -1.5], DT[dt])
+        case(f"{op}_specials_{dt}", op, [xs_], expect=hcall({"neg": np.negative, "abs": np.abs}[op], xs_))
+# f64 and wide integers to the 16-bit floats: values a hair above or below a
+# tie (ties after half's `from_f64`, which drops the low 32 bits of an f64),
+# near the top of the range, and integers with more bits than f32 holds.
+# NumPy rounds f16 once; ml_dtypes (and JAX) round bf16 through f32, so
+# twice: each reference's own rule.
+near = []
+for k in range(-3, 4):
+    for eps in (2.0**-30, -(2.0**-30), 2.0**-45, -(2.0**-45), 2.0**-52):
+        near.append((1.0 + (2 * k + 1) * 2.0**-11 + eps) * 2.0**k)
+xnear = np.array(near + [65504.0 + 16.0 - 2.0**-20, 65504.0 + 16.0, -(3 * 2.0**-25 + 2.0**-60)], np.float64)
+case("astype_near_ties_f64_f16", "astype", [xnear], {"dtype": "f16"}, expect=xnear.astype(np.float16))
+nearb = np.array([(1.0 + (2 * k + 1) * 2.0**-8 + e) * 2.0**(3 * k) for k in range(-3, 4)
+                  for e in (2.0**-30, -(2.0**-30), 2.0**-50, -(2.0**-50))], np.float64)
+case("astype_near_ties_f64_bf16", "astype", [nearb], {"dtype": "bf16"}, expect=nearb.astype(BF16))
+wide = {"i64": [2**24 + 2**16 + 1, -(2**24 + 2**16 + 1), 2**24 + 2**16, 2**60 + 2**52 + 1, -(2**60 + 2**52 + 1), 2**60 + 3 * 2**52 - 1,
+                2**31 - 1, 2049, 2051, -(2**63)],
+        "u64": [2**24 + 2**16 + 1, 2**60 + 2**52 + 1, 2**63 + 2**55 + 1, 2**64 - 1, 2**64 - 2**55, 2049],
+        "i32": [2**24 + 2**16 + 1, -(2**24 + 2**16 + 1), 2**31 - 1, -(2**31), 2**25 + 2**17 + 2, 2051],
+        "u32": [2**24 + 2**16 + 1, 2**32 - 1, 2**31 + 2**23 + 1, 2**25 + 2**17 + 2, 2049]}
+for src, vals in wide.items():
+    xw_ = np.array(vals, DT[src])
+    case(f"astype_wide_{src}_bf16", "astype", [xw_], {"dtype": "bf16"}, expect=xw_.astype(BF16))
+    with np.errstate(over="ignore"):
+        case(f"astype_wide_{src}_f16", "astype", [xw_], {"dtype": "f16"}, expect=xw_.astype(np.float16))
 xd = np.array([1.0 + 2.0**-11 + 2.0**-30, 65519.99, 1e300, -1e-300, 2.5e-8], np.float64)
 for dst in HALVES:
     case(f"astype_round_f64_{dst}", "astype", [xd], {"dtype": dst}, expect=xd.astype(DT[dst]))

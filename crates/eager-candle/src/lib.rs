@@ -67,11 +67,15 @@ pub use candle_core;
 /// - everything on `u64` but structural ops, and casts to or from the
 ///   emulated dtypes `i8`, `u16`, `u64` (saturation and wrapping to a range
 ///   the storage type does not have);
+/// - casts from `f64` and the integers to `f16`/`bf16` (Candle's round
+///   through `half`'s `from_f64`, which drops the low 32 bits of the f64,
+///   or through f32; `eager_core::round` rounds as NumPy and ml_dtypes);
 /// - random numbers (drawn by the ndarray backend's seeded generator, so
 ///   `ep::seed` repeats them).
 pub const HOST_OPS: &str = "integer arithmetic, float floor_div/rem/pow, log2/log10/log1p/\
 tan/sinh/cosh/arc*/round, float min/max reductions, prod, cumsum, argmin/argmax, sort/argsort, \
-nonzero, inv, slogdet, u64 arithmetic and order, casts to or from i8/u16/u64, random";
+nonzero, inv, slogdet, u64 arithmetic and order, casts to or from i8/u16/u64, casts from f64 or \
+integers to f16/bf16, random";
 
 /// The native tensor of the candle backend: a `candle_core::Tensor`, and for
 /// the dtypes Candle lacks (`bool`, `i8`, `u16`, `u64`) that dtype, whose
@@ -350,14 +354,15 @@ impl CandleTensor {
         let e = fw("astype");
         let from = self.dtype();
         let x = &self.0;
-        let r = if from.is_int() && to.is_half() {
-            // One rounding: exactly to f64 (or nearest), then to f16/bf16;
-            // Candle's direct kernels go through f32 and round twice.
-            x.to_dtype(CD::F64).and_then(|t| t.to_dtype(store(to)))
-        } else {
-            x.to_dtype(store(to))
-        };
-        Self::ok(r.map_err(e)?)
+        if to.is_half() && (from.is_int() || from == DType::F64) {
+            // Candle's f64 -> f16/bf16 kernels are `half`'s `from_f64`,
+            // which drops the low 32 bits of the f64 before rounding (a
+            // value just above a tie rounds as the tie), and its int ->
+            // f16/bf16 ones round through f32 or that: the host rounds as
+            // NumPy (f16) and ml_dtypes (bf16) do (`eager_core::round`).
+            return self.host(|t| t.cast(to));
+        }
+        Self::ok(x.to_dtype(store(to)).map_err(e)?)
     }
 
     /// A float `min`/`max` reduction of a tensor Candle's backprop tracks:

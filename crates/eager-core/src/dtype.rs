@@ -480,10 +480,14 @@ impl Scalar {
             return Ok(Scalar::Bool(v != 0));
         }
         if dtype.is_float() {
-            // i128 → f64 → narrower float can round twice; every integer a
-            // dtype holds is below 2^64, where f64 rounding then f32/f16
-            // rounding only differs in ties no tensor op produces.
-            return Ok(Scalar::from_f64(v as f64, dtype));
+            // One rounding to the 16-bit floats (i128 -> f64 -> f16 would
+            // round twice); i128 -> f64 and -> f32 are Rust's single roundings.
+            return Ok(match dtype {
+                DType::F16 => Scalar::F16(crate::round::f16_from_i128(v)),
+                DType::BF16 => Scalar::BF16(crate::round::bf16_from_i128(v)),
+                DType::F32 => Scalar::F32(v as f32),
+                _ => Scalar::F64(v as f64),
+            });
         }
         let (min, max) = dtype.int_range().unwrap_or_default();
         if v < min || v > max {
@@ -504,8 +508,8 @@ impl Scalar {
     /// `v` rounded to the float dtype `dtype` (any other dtype gives `f64`).
     fn from_f64(v: f64, dtype: DType) -> Scalar {
         match dtype {
-            DType::F16 => Scalar::F16(f16::from_f64(v)),
-            DType::BF16 => Scalar::BF16(bf16::from_f64(v)),
+            DType::F16 => Scalar::F16(crate::round::f16_from_f64(v)),
+            DType::BF16 => Scalar::BF16(crate::round::bf16_from_f64(v)),
             DType::F32 => Scalar::F32(v as f32),
             _ => Scalar::F64(v),
         }
@@ -780,8 +784,8 @@ element!(
     u32 => U32, |x| x as f64, |x| Some(x as i128), |v| v as i128 as u32;
     i64 => I64, |x| x as f64, |x| Some(x as i128), |v| v as i128 as i64;
     u64 => U64, |x| x as f64, |x| Some(x as i128), |v| v as i128 as u64;
-    f16 => F16, |x| x.to_f64(), |_| None, f16::from_f64;
-    bf16 => BF16, |x| x.to_f64(), |_| None, bf16::from_f64;
+    f16 => F16, |x| x.to_f64(), |_| None, crate::round::f16_from_f64;
+    bf16 => BF16, |x| x.to_f64(), |_| None, crate::round::bf16_from_f64;
     f32 => F32, |x| x as f64, |_| None, |v| v as f32;
     f64 => F64, |x| x, |_| None, |v| v;
 );

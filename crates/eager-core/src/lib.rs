@@ -9,6 +9,7 @@ mod error;
 pub mod exchange;
 pub mod limits;
 pub mod ops;
+pub mod round;
 pub mod shape;
 
 pub use dtype::{bf16, f16, Backend, DType, Element, HostData, Kind, Scalar};

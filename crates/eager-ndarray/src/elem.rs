@@ -247,6 +247,21 @@ macro_rules! float_elem {
 }
 float_elem!(f32, f64);
 
+/// Integers to the 16-bit floats, rounded once (`eager_core::round`).
+trait FromI128Rounded {
+    fn from_i128_rounded(v: i128) -> Self;
+}
+impl FromI128Rounded for f16 {
+    fn from_i128_rounded(v: i128) -> Self {
+        eager_core::round::f16_from_i128(v)
+    }
+}
+impl FromI128Rounded for bf16 {
+    fn from_i128_rounded(v: i128) -> Self {
+        eager_core::round::bf16_from_i128(v)
+    }
+}
+
 /// The 16-bit floats: every operation computes in `f32` and rounds the
 /// result once, as NumPy's `float16` loops, PyTorch and XLA do (f32 has
 /// more than twice the precision, so one `+ - * /` rounded from f32 is the
@@ -257,8 +272,8 @@ macro_rules! half_elem {
             const FLOAT: bool = true;
             fn to_int(self) -> i128 { self.to_f32() as i128 }
             fn to_bool(self) -> bool { self.to_f32() != 0.0 }
-            fn from_f64(v: f64) -> Self { <$t>::from_f64(v) }
-            fn from_int(v: i128) -> Self { <$t>::from_f64(v as f64) }
+            fn from_f64(v: f64) -> Self { Self::from_f64_lossy(v) }
+            fn from_int(v: i128) -> Self { <$t>::from_i128_rounded(v) }
             fn total(&self, other: &Self) -> Ordering { self.to_f32().total(&other.to_f32()) }
         }
         impl Num for $t {

@@ -733,6 +733,14 @@ impl BackendTensor for TfTensor {
             let max = self.full(&[], max, dtype)?;
             return Ok(wrap(ops::select_v2(ctx, &top, max.h(), &cast).map_err(&e)?));
         }
+        let from = self.dtype();
+        if from == DType::F64 && dtype == DType::F16 {
+            // TF's f64 -> f16 Cast goes through f32 and rounds twice (a
+            // value just above a tie rounds as the tie); NumPy rounds once,
+            // as the host does (`eager_core::round`). (f64 -> bf16 through
+            // f32 is ml_dtypes' and JAX's rule: TF's Cast is right there.)
+            return from_host_tensor(&eager_host(self)?.cast(dtype)?);
+        }
         if dtype == DType::Bool {
             // TF's Cast to bool is `x != 0`, as NumPy's, but not for every type: compare.
             let zero = self.scalar_of(op, 0.0)?;

@@ -27,7 +27,9 @@ fn plugin() -> bool {
     }
 }
 
-const DTYPES: [DType; 7] = [
+/// Every dtype eager-tensor has: each crosses PJRT's buffer interface
+/// (lending, adopting, donation) without a copy.
+const DTYPES: [DType; 13] = [
     DType::F32,
     DType::F64,
     DType::I64,
@@ -35,6 +37,12 @@ const DTYPES: [DType; 7] = [
     DType::Bool,
     DType::BF16,
     DType::F16,
+    DType::I8,
+    DType::I16,
+    DType::I32,
+    DType::U16,
+    DType::U32,
+    DType::U64,
 ];
 
 /// `n` distinct-ish values of `d`, exact in every dtype.
@@ -51,7 +59,25 @@ fn sample(d: DType, n: usize) -> HostData {
                 .map(|i| f16::from_f32(i as f32 * 0.5 - 4.0))
                 .collect(),
         ),
-        other => panic!("no sample for {other}"),
+        DType::I8 => HostData::I8((0..n).map(|i| (i % 50) as i8 - 25).collect()),
+        DType::I16 => HostData::I16(
+            (0..n)
+                .map(|i| (i as i16).wrapping_mul(301).wrapping_sub(9000))
+                .collect(),
+        ),
+        DType::I32 => HostData::I32(
+            (0..n)
+                .map(|i| (i as i32).wrapping_mul(70001).wrapping_sub(1_000_000))
+                .collect(),
+        ),
+        DType::U16 => HostData::U16((0..n).map(|i| (i * 997 % 65536) as u16).collect()),
+        DType::U32 => HostData::U32(
+            (0..n)
+                .map(|i| (i as u32).wrapping_mul(2_654_435_761))
+                .collect(),
+        ),
+        // Values above i64::MAX too: the bits must cross unchanged.
+        DType::U64 => HostData::U64((0..n).map(|i| (i as u64) << 59 | i as u64).collect()),
     }
 }
 

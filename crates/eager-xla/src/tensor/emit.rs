@@ -191,8 +191,8 @@ impl Prog {
     /// [`max_of`] gives it, is the bound itself, `u64::MAX` included).
     pub(super) fn full(&mut self, d: DType, v: f64, s: &[usize]) -> String {
         let lit = match d {
-            DType::F16 => format!("0x{:04X}", eager_core::f16::from_f64(v).to_bits()),
-            DType::BF16 => format!("0x{:04X}", eager_core::bf16::from_f64(v).to_bits()),
+            DType::F16 => format!("0x{:04X}", eager_core::round::f16_from_f64(v).to_bits()),
+            DType::BF16 => format!("0x{:04X}", eager_core::round::bf16_from_f64(v).to_bits()),
             DType::F32 => format!("0x{:08X}", (v as f32).to_bits()),
             DType::F64 => format!("0x{:016X}", v.to_bits()),
             DType::Bool => (if v != 0.0 { "true" } else { "false" }).to_string(),
