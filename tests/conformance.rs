@@ -13,19 +13,7 @@ use serde_json::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// `(backend, case name, reason)`: cases that backend is known to fail.
-const KNOWN_EXCEPTIONS: &[(Backend, &str, &str)] = &[
-    (
-        Backend::Torch,
-        "astype_round_f64_f16",
-        "libtorch casts f64 -> f16 through f32, rounding twice (1 + 2^-11 + 2^-30 -> 1.0; \
-         NumPy: 1.0009765625); the fix belongs in crates/eager-torch (a host or round-to-odd cast)",
-    ),
-    (
-        Backend::Torch,
-        "astype_near_ties_f64_f16",
-        "libtorch casts f64 -> f16 through f32, rounding twice (as astype_round_f64_f16)",
-    ),
-];
+const KNOWN_EXCEPTIONS: &[(Backend, &str, &str)] = &[];
 
 fn data() -> Value {
     let text = include_str!("data/conformance.json");
