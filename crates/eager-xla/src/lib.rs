@@ -67,7 +67,7 @@ pub fn set_client_options(options: Vec<(String, OptionValue)>) -> Result<(), Pjr
 }
 
 /// The options: those set by [`set_client_options`], else the environment's.
-fn client_options() -> Result<Vec<(String, OptionValue)>, PjrtError> {
+pub(crate) fn client_options() -> Result<Vec<(String, OptionValue)>, PjrtError> {
     if let Some(o) = OPTIONS.get() {
         return Ok(o.clone());
     }
