@@ -314,3 +314,72 @@ fn address(t: &EagerTensor) -> Option<usize> {
     let _ = t;
     None
 }
+
+/// The hand-written one-program MLP step (`hlo::mlp_step`: the chain rule
+/// spelled out in StableHLO, the benchmark's floor) computes what
+/// `ep::jit` of `value_and_grads` computes, run through PJRT directly.
+#[cfg(feature = "xla")]
+#[test]
+fn the_hand_written_mlp_step_equals_the_jitted_one() {
+    use ep::backends::xla::{self as xb, pjrt::Buffer};
+    let b = Backend::Xla;
+    let like = EagerTensor::zeros(b, [], ep::DType::F32).unwrap();
+    ep::seed(3);
+    let n = |shape: &[usize], s: f64| ep::normal(&like, shape.to_vec(), 0.0, s).unwrap();
+    let xs = [
+        n(&[64, 32], 1.0),
+        n(&[64, 1], 1.0),
+        n(&[32, 64], 0.2),
+        n(&[64], 0.1),
+        n(&[64, 1], 0.2),
+        n(&[1], 0.1),
+    ];
+    let step = ep::jit(|xs: &[EagerTensor]| {
+        let params: Vec<&EagerTensor> = xs[2..].iter().collect();
+        let loss = |p: &[EagerTensor]| {
+            let h = xs[0].matmul(&p[0])?.add(&p[1])?.tanh()?;
+            h.matmul(&p[2])?.add(&p[3])?.sub(&xs[1])?.square()?.mean()
+        };
+        let (v, g) = ep::value_and_grads(loss, &params)?;
+        Ok([vec![v], g].concat())
+    });
+    let refs: Vec<&EagerTensor> = xs.iter().collect();
+    let jitted = step.call(&refs).unwrap();
+    let exe = xb::client()
+        .unwrap()
+        .compile(&xb::hlo::mlp_step(64, 32, 64))
+        .unwrap();
+    let bufs: Vec<&Buffer> = xs
+        .iter()
+        .map(|t| {
+            t.as_raw::<ep::XlaTensor>()
+                .unwrap()
+                .buffer()
+                .unwrap()
+                .as_ref()
+        })
+        .collect();
+    let types: Vec<_> = jitted
+        .iter()
+        .map(|t| {
+            let dims = t.shape().iter().map(|&d| d as i64).collect();
+            (xb::pjrt::ElementType::F32, dims)
+        })
+        .collect();
+    let hand = exe.execute(&bufs, &types).unwrap();
+    assert_eq!(hand.len(), 5);
+    for (k, (h, j)) in hand.iter().zip(&jitted).enumerate() {
+        let (h, j) = (xb::f32_values(h).unwrap(), j.to_vec::<f32>().unwrap());
+        assert_eq!(h.len(), j.len(), "output {k}");
+        assert!(
+            j.iter().any(|v| v.abs() > 1e-3),
+            "output {k} is not all zero"
+        );
+        for (a, c) in h.iter().zip(&j) {
+            assert!(
+                (a - c).abs() <= 1e-5 + 1e-4 * c.abs(),
+                "output {k}: {a} vs {c}"
+            );
+        }
+    }
+}
