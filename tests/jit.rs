@@ -173,7 +173,7 @@ fn differentiating_a_jitted_function_from_outside() {
         let x = input(b, &[1.0, -3.0], &[2]);
         let r = ep::value_and_grad(|x| f.call(x), &x);
         if b == Backend::Xla {
-            let e = r.err().expect("grad of jit on xla is an error");
+            let e = r.expect_err("grad of jit on xla is an error");
             assert_eq!((e.kind(), e.op()), ("invalid", "jit"), "{e}");
             assert!(e.to_string().contains("value_and_grad"), "{e}");
             assert_eq!(f.compiled(), 0);
