@@ -81,7 +81,7 @@ fn main() {
         groups.push(name);
         #[cfg(feature = "xla")]
         if backend == Backend::Xla {
-            jit_rows.push(bench_jit(&x, &y, &params));
+            jit_rows.push(bench_jit(&mut c, &x, &y, &params));
         }
     }
     c.final_summary();
@@ -94,13 +94,20 @@ fn main() {
     }
 }
 
-/// The MLP step (value and gradients) on xla three ways, in paired rounds:
-/// the tape op by op (eager) against `ep::jit` (one program), and `ep::jit`
-/// against PJRT executing the very same program text directly (the floor:
-/// what the jit wrapper costs).
+/// The MLP step (value and gradients) on xla four ways: the tape op by op
+/// (eager), `ep::jit` (one program), PJRT executing the very same program
+/// text directly (what the jit wrapper costs), and PJRT executing a
+/// hand-written program of the step (`hlo::mlp_step`: the chain rule
+/// spelled out, what the traced program's code costs against a person's).
+/// Criterion groups `mlp_xla_jit` for each, and paired rounds.
 #[cfg(feature = "xla")]
-fn bench_jit(x: &EagerTensor, y: &EagerTensor, params: &[EagerTensor]) -> Vec<common::Paired> {
-    use eager_tensor::backends::xla::pjrt::Buffer;
+fn bench_jit(
+    c: &mut Criterion,
+    x: &EagerTensor,
+    y: &EagerTensor,
+    params: &[EagerTensor],
+) -> Vec<common::Paired> {
+    use eager_tensor::backends::xla::{self as xb, pjrt::Buffer};
     let step = |xs: &[EagerTensor]| -> ep::Result<Vec<EagerTensor>> {
         let refs: Vec<&EagerTensor> = xs[2..].iter().collect();
         let (v, grads) = ep::value_and_grads(|p| loss(p, &xs[0], &xs[1]), &refs)?;
@@ -116,26 +123,55 @@ fn bench_jit(x: &EagerTensor, y: &EagerTensor, params: &[EagerTensor]) -> Vec<co
     // The same program, compiled and run through PJRT directly.
     let raw = common::raw_program(step, &inputs);
     let bufs: Vec<&Buffer> = raw.args.iter().map(|b| b.as_ref()).collect();
-    let direct = || {
-        for b in raw.exe.execute(&bufs, &raw.outs).expect("execute") {
-            b.block_until_ready().expect("ready");
-        }
+    let run = |exe: &xb::pjrt::Executable, bufs: &[&Buffer]| {
+        let outs = exe.execute(bufs, &raw.outs).expect("execute");
+        outs.iter()
+            .for_each(|b| b.block_until_ready().expect("ready"));
+        outs
     };
+    // The step written by hand: same inputs, same results (checked here).
+    let [batch, din] = [x.shape()[0], x.shape()[1]].map(|d| d as i64);
+    let hand = xb::client()
+        .expect("PJRT")
+        .compile(&xb::hlo::mlp_step(batch, din, params[1].shape()[0] as i64))
+        .expect("compile the hand-written step");
+    let hand_bufs: Vec<&Buffer> = raw.args[..inputs.len()]
+        .iter()
+        .map(|b| b.as_ref())
+        .collect();
+    for (h, j) in run(&hand, &hand_bufs)
+        .iter()
+        .zip(jitted.call(&refs).expect("jit"))
+    {
+        let (h, j) = (
+            xb::f32_values(h).expect("values"),
+            j.to_vec::<f32>().expect("values"),
+        );
+        assert!(
+            h.iter()
+                .zip(&j)
+                .all(|(a, b)| (a - b).abs() <= 1e-5 + 1e-4 * b.abs()),
+            "the hand-written step differs from the jitted one: {h:?} vs {j:?}"
+        );
+    }
+    let eager = || {
+        let r: Vec<&EagerTensor> = inputs[2..].iter().collect();
+        let (v, g) = ep::value_and_grads(|p| loss(p, x, y), &r).expect("grad");
+        common::ready(&v);
+        g.iter().for_each(common::ready);
+    };
+    let jit_call = || ready_all(jitted.call(&refs).expect("jit"));
+    let direct = || drop(run(&raw.exe, &bufs));
+    let by_hand = || drop(run(&hand, &hand_bufs));
+    let mut g = c.benchmark_group("mlp_xla_jit");
+    g.bench_function("eager", |b| b.iter(eager));
+    g.bench_function("jit", |b| b.iter(jit_call));
+    g.bench_function("pjrt_same_program", |b| b.iter(direct));
+    g.bench_function("hand_written", |b| b.iter(by_hand));
+    g.finish();
     vec![
-        common::paired(
-            "mlp_xla: a=eager b=jit",
-            31,
-            20,
-            || {
-                let r: Vec<&EagerTensor> = inputs[2..].iter().collect();
-                let (v, g) = ep::value_and_grads(|p| loss(p, x, y), &r).expect("grad");
-                common::ready(&v);
-                g.iter().for_each(common::ready);
-            },
-            || ready_all(jitted.call(&refs).expect("jit")),
-        ),
-        common::paired("mlp_xla: a=pjrt b=jit", 31, 50, direct, || {
-            ready_all(jitted.call(&refs).expect("jit"))
-        }),
+        common::paired("mlp_xla: a=eager b=jit", 31, 20, eager, jit_call),
+        common::paired("mlp_xla: a=pjrt b=jit", 31, 50, direct, jit_call),
+        common::paired("mlp_xla: a=hand b=jit", 31, 50, by_hand, jit_call),
     ]
 }

@@ -297,6 +297,9 @@ impl EagerTensor {
                             format!("boolean index of shape {:?} does not match the indexed axes {covered:?}", t.shape()),
                         ));
                     }
+                    // The selected count is a value: inside jit, an error
+                    // naming the indexing op.
+                    crate::jit::no_host_read(op, t)?;
                     let nz = t.dyn_nonzero()?;
                     let count = nz.shape()[0];
                     for j in 0..k {

@@ -5,21 +5,44 @@
 //! shapes) traces the function into one StableHLO program — every op, and
 //! with [`value_and_grads`](crate::value_and_grads) inside it the backward
 //! rules too — compiles it once and keeps it; later calls with that
-//! signature are one launch, as `jax.jit`. On **ndarray, torch and
-//! tensorflow** the function simply runs (eager), so generic code can
-//! always call `jit`.
+//! signature are one launch, as `jax.jit`. On **ndarray, torch, tensorflow
+//! and candle** the function simply runs (eager, op by op, every call), so
+//! generic code can always call `jit`.
+//!
+//! Which of the two happens is decided by the inputs, never silently:
+//!
+//! - All inputs plain xla tensors: compiled (as above).
+//! - All inputs of one other backend (differentiated or not): `f` runs as
+//!   it is — that backend's rule, not a fallback.
+//! - Inputs that are placeholders of an enclosing `jit` (a jitted function
+//!   called inside another one): `f`'s ops join the enclosing program, as a
+//!   nested `jax.jit` is inlined; nothing is compiled on its own.
+//! - xla inputs being differentiated outside a trace
+//!   (`value_and_grad(|x| jitted.call(..), x)`): an error naming `jit`.
+//!   JAX differentiates through `jit`; here the differentiation goes
+//!   inside instead — `jit(|xs| value_and_grads(f, xs))` — which compiles
+//!   the forward and backward passes into one program.
+//! - Inputs of several backends: a `backend_mismatch` error naming `jit`.
+//! - No inputs: an error naming `jit` (the inputs' backend is what decides
+//!   how `f` runs; pass a tensor, as `value_and_grads` needs one too).
 //!
 //! Inside a trace, tensors are placeholders without values:
 //!
-//! - Reading a value on the host (`item`, `to_vec`, printing values),
-//!   `nonzero` and boolean-mask indexing (whose shape depends on values),
-//!   `inv` (its singular check reads a flag) and random draws are errors
-//!   naming the op — JAX's tracers refuse the same. Nothing falls back to
-//!   eager silently.
+//! - Reading a value on the host (`item`, `item_scalar`, `to_vec`,
+//!   `to_host_data`), the backend's `nonzero` and boolean-mask indexing
+//!   (whose shape depends on values) and random draws are errors naming the
+//!   op the caller called (`e.op()` is `"item"`, `"index"`, ...) — JAX's
+//!   tracers refuse the same. Nothing falls back to eager silently.
+//! - Checks that need values are left to the program, as in `jax.jit`:
+//!   `inv` of a singular matrix gives inf/NaN instead of an error, gathers
+//!   clamp out-of-range indices.
 //! - Tensors the function captures from outside, and tensors it makes from
-//!   host values (`full`, scalar operands, `from_vec`), are **constants**:
-//!   their values at the first trace are compiled in (kept as the program's
-//!   own buffers). To vary them, pass them as inputs.
+//!   host values (`full`, scalar operands, `from_vec`), are **constants**
+//!   on xla: their values at the first trace are compiled in (kept as the
+//!   program's own buffers), and a later call with the same signature does
+//!   not see a captured tensor replaced by another (through a `Cell` or
+//!   `RefCell`, say). On the other backends `f` runs every call and reads
+//!   whatever it captures then. To vary a value, pass it as an input.
 //!
 //! ```
 //! use eager_tensor as ep;
@@ -33,8 +56,8 @@
 //! ```
 
 #[cfg(feature = "xla")]
-use crate::{DType, Error};
-use crate::{EagerTensor, Result};
+use crate::DType;
+use crate::{EagerTensor, Error, Result};
 
 /// A jitted function of several tensors to several tensors ([`jit`]).
 pub struct Jit<F> {
@@ -118,21 +141,31 @@ impl<F: Fn(&EagerTensor) -> Result<EagerTensor>> Jit1<F> {
         out.pop()
             .ok_or_else(|| crate::Error::invalid("jit", "no result"))
     }
+    /// How many programs are compiled ([`Jit::compiled`]).
+    pub fn compiled(&self) -> usize {
+        self.0.compiled()
+    }
 }
 
 impl<F: JitFn> Jit<F> {
     /// Runs the function: on xla the program compiled for these inputs'
     /// dtypes and shapes (tracing and compiling it on the first call), on
-    /// the other backends `f` itself.
+    /// the other backends `f` itself. See the module docs for inputs that
+    /// are placeholders of an enclosing `jit`, inputs being differentiated,
+    /// mixed backends and no inputs.
     pub fn call(&self, inputs: &[&EagerTensor]) -> Result<Vec<EagerTensor>> {
-        #[cfg(feature = "xla")]
-        if Self::all_xla(inputs.iter().copied()) {
-            let xs = Self::xla_inputs(inputs.iter().copied());
-            let outs = self.program(&xs)?.run(&xs)?;
-            return Ok(outs.into_iter().map(EagerTensor::Xla).collect());
+        match route(inputs.iter().copied())? {
+            #[cfg(feature = "xla")]
+            Route::Compile => {
+                let xs = Self::xla_inputs(inputs.iter().copied());
+                let outs = self.program(&xs)?.run(&xs)?;
+                Ok(outs.into_iter().map(EagerTensor::Xla).collect())
+            }
+            Route::RunAsIs => {
+                let xs: Vec<EagerTensor> = inputs.iter().map(|&t| t.clone()).collect();
+                self.f.run(&xs)
+            }
         }
-        let xs: Vec<EagerTensor> = inputs.iter().map(|&t| t.clone()).collect();
-        self.f.run(&xs)
     }
 
     /// Offers the inputs at `indices` for **donation** (xla): each aliases a
@@ -161,20 +194,22 @@ impl<F: JitFn> Jit<F> {
     /// An input whose buffer another tensor still holds is not donated (it
     /// is copied), so no live tensor ever loses its data.
     pub fn call_donating(&self, inputs: Vec<EagerTensor>) -> Result<Vec<EagerTensor>> {
-        #[cfg(feature = "xla")]
-        if Self::all_xla(inputs.iter()) {
-            let program = self.program(&Self::xla_inputs(inputs.iter()))?;
-            let owned: Vec<eager_xla::XlaTensor> = inputs
-                .into_iter()
-                .filter_map(|t| match t {
-                    EagerTensor::Xla(x) => Some(x),
-                    _ => None,
-                })
-                .collect();
-            let outs = program.run_donating(owned)?;
-            return Ok(outs.into_iter().map(EagerTensor::Xla).collect());
+        match route(inputs.iter())? {
+            #[cfg(feature = "xla")]
+            Route::Compile => {
+                let program = self.program(&Self::xla_inputs(inputs.iter()))?;
+                let owned: Vec<eager_xla::XlaTensor> = inputs
+                    .into_iter()
+                    .filter_map(|t| match t {
+                        EagerTensor::Xla(x) => Some(x),
+                        _ => None,
+                    })
+                    .collect();
+                let outs = program.run_donating(owned)?;
+                Ok(outs.into_iter().map(EagerTensor::Xla).collect())
+            }
+            Route::RunAsIs => self.f.run(&inputs),
         }
-        self.f.run(&inputs)
     }
 
     /// How many programs are compiled (one per input signature seen; 0
@@ -186,13 +221,6 @@ impl<F: JitFn> Jit<F> {
         }
         #[cfg(not(feature = "xla"))]
         0
-    }
-
-    #[cfg(feature = "xla")]
-    fn all_xla<'a>(inputs: impl ExactSizeIterator<Item = &'a EagerTensor>) -> bool {
-        let mut inputs = inputs;
-        inputs.len() > 0
-            && inputs.all(|t| matches!(t, EagerTensor::Xla(x) if !x.is_traced_by_jit()))
     }
 
     #[cfg(feature = "xla")]
@@ -266,4 +294,71 @@ impl<F: JitFn> Jit<F> {
             };
         Ok(program)
     }
+}
+
+/// How [`Jit::call`] runs `f` for its inputs.
+enum Route {
+    /// One compiled program (plain xla inputs).
+    #[cfg(feature = "xla")]
+    Compile,
+    /// `f` itself: inputs of a backend without compilation, or
+    /// placeholders of an enclosing `jit` trace (whose program `f`'s ops
+    /// join, as a nested `jax.jit` is inlined).
+    RunAsIs,
+}
+
+/// The route for `inputs`, or the error for inputs `jit` does not take: no
+/// inputs, inputs of several backends, and xla inputs being differentiated
+/// outside a trace (`value_and_grad(jit(f))`).
+fn route<'a>(inputs: impl Iterator<Item = &'a EagerTensor>) -> Result<Route> {
+    let op = "jit";
+    let mut first: Option<&EagerTensor> = None;
+    let (mut any_in_jit, mut any_traced) = (false, false);
+    for t in inputs {
+        match first {
+            None => first = Some(t),
+            Some(f) if f.backend() != t.backend() => {
+                return Err(crate::tensor::mismatch(op, &[f, t]))
+            }
+            _ => {}
+        }
+        any_in_jit |= t.in_jit();
+        any_traced |= t.is_traced();
+    }
+    let Some(first) = first else {
+        return Err(Error::invalid(
+            op,
+            "needs at least one input: the inputs' backend decides whether the \
+             function is compiled (xla) or runs as it is",
+        ));
+    };
+    #[cfg(feature = "xla")]
+    if first.backend() == crate::Backend::Xla && !any_in_jit {
+        if any_traced {
+            return Err(Error::invalid(
+                op,
+                "cannot differentiate through a compiled function on xla \
+                 (value_and_grad(jit(f))): put the differentiation inside, \
+                 jit(|xs| value_and_grads(f, xs)), which compiles the forward and \
+                 backward passes into one program",
+            ));
+        }
+        return Ok(Route::Compile);
+    }
+    let _ = (first, any_in_jit, any_traced);
+    Ok(Route::RunAsIs)
+}
+
+/// The error for `op` reading `t`'s value on the host while `t` is a
+/// placeholder of a `jit` trace (it has no value yet); `Ok` otherwise.
+/// Called by the facade's host reads so the error names the op the user
+/// called (`item`, `item_scalar`, boolean-mask `index`), not the backend
+/// primitive under it.
+pub(crate) fn no_host_read(op: &'static str, t: &EagerTensor) -> Result<()> {
+    #[cfg(feature = "xla")]
+    if t.in_jit() {
+        return Err(eager_xla::jit::not_inside(op));
+    }
+    let _ = (op, t);
+    Ok(())
 }

@@ -552,6 +552,7 @@ impl EagerTensor {
             }
             return self.cast_to(E::DTYPE)?.to_vec_op(op);
         }
+        crate::jit::no_host_read(op, self)?;
         let host = self.dyn_to_host()?;
         E::from_host(host).ok_or_else(|| Error::dtype(op, format!("the tensor is not {dtype}")))
     }
@@ -567,6 +568,7 @@ impl EagerTensor {
     /// # Ok::<(), ep::Error>(())
     /// ```
     pub fn to_host_data(&self) -> Result<HostData> {
+        crate::jit::no_host_read("to_host_data", self)?;
         self.dyn_to_host()
     }
     /// A host copy as an `ndarray::ArrayD<E>` (EagerPy's `numpy()`).
@@ -617,6 +619,7 @@ impl EagerTensor {
                 format!("needs exactly one element, the tensor has {n}"),
             ));
         }
+        crate::jit::no_host_read("item_scalar", self)?;
         self.dyn_to_host()?
             .get(0)
             .ok_or_else(|| Error::shape("item", "no element"))

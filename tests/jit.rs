@@ -87,7 +87,8 @@ fn captured_tensors_are_constants_inputs_vary() {
     }
 }
 
-/// What needs a value on the host inside a trace is an error naming the op.
+/// What needs a value on the host inside a trace is an error naming the op
+/// the caller called, not the backend primitive under it.
 #[test]
 fn host_reads_inside_jit_are_errors_naming_the_op() {
     let b = Backend::Xla;
@@ -101,18 +102,145 @@ fn host_reads_inside_jit_are_errors_naming_the_op() {
             "item",
             Box::new(|t| t.sum()?.item::<f32>().map(|_| t.clone())),
         ),
+        (
+            "item_scalar",
+            Box::new(|t| t.sum()?.item_scalar().map(|_| t.clone())),
+        ),
         ("to_vec", Box::new(|t| t.to_vec::<f32>().map(|_| t.clone()))),
         (
+            "to_host_data",
+            Box::new(|t| t.to_host_data().map(|_| t.clone())),
+        ),
+        (
             "nonzero",
-            Box::new(|t| t.gt(0.0)?.index(ep::s![t.gt(0.0)?])),
+            Box::new(|t| {
+                #[cfg(feature = "xla")]
+                {
+                    let raw = t.as_raw::<ep::XlaTensor>()?;
+                    Ok(ep::BackendTensor::nonzero(raw)?.into())
+                }
+                #[cfg(not(feature = "xla"))]
+                Ok(t.clone())
+            }),
+        ),
+        ("index", Box::new(|t| t.index(ep::s![t.gt(0.0)?]))),
+        (
+            "index_update",
+            Box::new(|t| t.index_update(ep::s![t.gt(0.0)?], 0.0)),
         ),
         ("random", Box::new(|t| ep::uniform(t, [2], 0.0, 1.0))),
     ];
     for (what, f) in cases {
+        // Outside jit each case runs (so the error below is jit's).
+        f(&x).unwrap_or_else(|e| panic!("{what} outside jit: {e}"));
         let j = ep::jit1(move |t: &EagerTensor| f(t));
         let e = j.call(&x).unwrap_err();
-        assert_eq!(e.kind(), "invalid", "{what}: {e}");
+        assert_eq!((e.kind(), e.op()), ("invalid", what), "{e}");
         assert!(e.to_string().contains("inside jit"), "{what}: {e}");
+    }
+}
+
+/// A jitted function called inside another is inlined into the outer
+/// program (as a nested `jax.jit`); the inner one compiles nothing.
+#[test]
+fn a_jitted_function_inside_jit_joins_the_outer_program() {
+    for b in Backend::enabled() {
+        let inner = ep::jit1(|x: &EagerTensor| x.exp());
+        let outer = ep::jit1(|x: &EagerTensor| inner.call(&x.mul(2.0)?)?.sum());
+        let x = input(b, &[0.0, 0.5], &[2]);
+        let y = outer.call(&x).unwrap().item::<f32>().unwrap();
+        assert!((y - (1.0 + 1f32.exp())).abs() < 1e-5, "[{b}] {y}");
+        assert_eq!(outer.compiled(), usize::from(b == Backend::Xla), "[{b}]");
+        assert_eq!(inner.compiled(), 0, "[{b}]");
+        // value_and_grad of a jitted function inside jit: traced through,
+        // one program. d/dx sum(exp(2x)) = 2 exp(2x).
+        let vg = ep::jit1(|x: &EagerTensor| Ok(ep::value_and_grad(|x| outer.call(x), x)?.1));
+        let g = vg.call(&x).unwrap().to_vec::<f32>().unwrap();
+        assert!(
+            (g[0] - 2.0).abs() < 1e-5 && (g[1] - 2.0 * 1f32.exp()).abs() < 1e-4,
+            "[{b}] {g:?}"
+        );
+    }
+}
+
+/// Differentiating a jitted function from outside: on xla an error naming
+/// `jit` (the differentiation goes inside: `jit(value_and_grad(f))`); on the
+/// other backends `f` runs as it is and is differentiated.
+#[test]
+fn differentiating_a_jitted_function_from_outside() {
+    for b in Backend::enabled() {
+        let f = ep::jit1(|x: &EagerTensor| x.square()?.sum());
+        let x = input(b, &[1.0, -3.0], &[2]);
+        let r = ep::value_and_grad(|x| f.call(x), &x);
+        if b == Backend::Xla {
+            let e = r.expect_err("grad of jit on xla is an error");
+            assert_eq!((e.kind(), e.op()), ("invalid", "jit"), "{e}");
+            assert!(e.to_string().contains("value_and_grad"), "{e}");
+            assert_eq!(f.compiled(), 0);
+        } else {
+            let (v, g) = r.unwrap();
+            assert_eq!(v.item::<f32>().unwrap(), 10.0, "[{b}]");
+            assert_eq!(g.to_vec::<f32>().unwrap(), vec![2.0, -6.0], "[{b}]");
+        }
+    }
+}
+
+/// Inputs of two backends are a backend mismatch naming `jit`; no inputs
+/// at all an invalid-argument error naming `jit` (nothing says how to run).
+#[test]
+fn mixed_backends_and_no_inputs_are_errors_naming_jit() {
+    let f = ep::jit(|xs: &[EagerTensor]| Ok(xs.to_vec()));
+    let e = f.call(&[]).unwrap_err();
+    assert_eq!((e.kind(), e.op()), ("invalid", "jit"), "{e}");
+    let e = f.call_donating(vec![]).unwrap_err();
+    assert_eq!((e.kind(), e.op()), ("invalid", "jit"), "{e}");
+    for w in Backend::enabled().windows(2) {
+        let (a, c) = (input(w[0], &[1.0], &[1]), input(w[1], &[1.0], &[1]));
+        let e = f.call(&[&a, &c]).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("backend_mismatch", "jit"), "{e}");
+        let e = f.call_donating(vec![c, a]).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("backend_mismatch", "jit"), "{e}");
+    }
+}
+
+/// A captured tensor replaced between calls: on xla the program keeps the
+/// value it had at the first trace for that signature (a new signature
+/// traces again and sees the new one), as `jax.jit` bakes in closed-over
+/// arrays; on the other backends `f` runs every call and reads the new one.
+#[test]
+fn a_captured_value_is_baked_in_on_xla_and_reread_elsewhere() {
+    for b in Backend::enabled() {
+        let w = std::cell::RefCell::new(input(b, &[1.0, 2.0], &[2]));
+        let f = ep::jit(|xs: &[EagerTensor]| Ok(vec![xs[0].mul(&*w.borrow())?]));
+        let x = input(b, &[1.0, 1.0], &[2]);
+        assert_eq!(
+            f.call(&[&x]).unwrap()[0].to_vec::<f32>().unwrap(),
+            vec![1.0, 2.0]
+        );
+        *w.borrow_mut() = input(b, &[5.0, 6.0], &[2]);
+        let same_sig = f.call(&[&x]).unwrap()[0].to_vec::<f32>().unwrap();
+        let new_sig = f.call(&[&input(b, &[1.0, 1.0], &[1, 2])]).unwrap()[0]
+            .to_vec::<f32>()
+            .unwrap();
+        assert_eq!(
+            new_sig,
+            vec![5.0, 6.0],
+            "[{b}] a new signature traces again"
+        );
+        if b == Backend::Xla {
+            assert_eq!(
+                same_sig,
+                vec![1.0, 2.0],
+                "[{b}] baked in at the first trace"
+            );
+            assert_eq!(f.compiled(), 2);
+        } else {
+            assert_eq!(
+                same_sig,
+                vec![5.0, 6.0],
+                "[{b}] f re-reads what it captures"
+            );
+        }
     }
 }
 
@@ -185,4 +313,73 @@ fn address(t: &EagerTensor) -> Option<usize> {
     }
     let _ = t;
     None
+}
+
+/// The hand-written one-program MLP step (`hlo::mlp_step`: the chain rule
+/// spelled out in StableHLO, the benchmark's floor) computes what
+/// `ep::jit` of `value_and_grads` computes, run through PJRT directly.
+#[cfg(feature = "xla")]
+#[test]
+fn the_hand_written_mlp_step_equals_the_jitted_one() {
+    use ep::backends::xla::{self as xb, pjrt::Buffer};
+    let b = Backend::Xla;
+    let like = EagerTensor::zeros(b, [], ep::DType::F32).unwrap();
+    ep::seed(3);
+    let n = |shape: &[usize], s: f64| ep::normal(&like, shape.to_vec(), 0.0, s).unwrap();
+    let xs = [
+        n(&[64, 32], 1.0),
+        n(&[64, 1], 1.0),
+        n(&[32, 64], 0.2),
+        n(&[64], 0.1),
+        n(&[64, 1], 0.2),
+        n(&[1], 0.1),
+    ];
+    let step = ep::jit(|xs: &[EagerTensor]| {
+        let params: Vec<&EagerTensor> = xs[2..].iter().collect();
+        let loss = |p: &[EagerTensor]| {
+            let h = xs[0].matmul(&p[0])?.add(&p[1])?.tanh()?;
+            h.matmul(&p[2])?.add(&p[3])?.sub(&xs[1])?.square()?.mean()
+        };
+        let (v, g) = ep::value_and_grads(loss, &params)?;
+        Ok([vec![v], g].concat())
+    });
+    let refs: Vec<&EagerTensor> = xs.iter().collect();
+    let jitted = step.call(&refs).unwrap();
+    let exe = xb::client()
+        .unwrap()
+        .compile(&xb::hlo::mlp_step(64, 32, 64))
+        .unwrap();
+    let bufs: Vec<&Buffer> = xs
+        .iter()
+        .map(|t| {
+            t.as_raw::<ep::XlaTensor>()
+                .unwrap()
+                .buffer()
+                .unwrap()
+                .as_ref()
+        })
+        .collect();
+    let types: Vec<_> = jitted
+        .iter()
+        .map(|t| {
+            let dims = t.shape().iter().map(|&d| d as i64).collect();
+            (xb::pjrt::ElementType::F32, dims)
+        })
+        .collect();
+    let hand = exe.execute(&bufs, &types).unwrap();
+    assert_eq!(hand.len(), 5);
+    for (k, (h, j)) in hand.iter().zip(&jitted).enumerate() {
+        let (h, j) = (xb::f32_values(h).unwrap(), j.to_vec::<f32>().unwrap());
+        assert_eq!(h.len(), j.len(), "output {k}");
+        assert!(
+            j.iter().any(|v| v.abs() > 1e-3),
+            "output {k} is not all zero"
+        );
+        for (a, c) in h.iter().zip(&j) {
+            assert!(
+                (a - c).abs() <= 1e-5 + 1e-4 * c.abs(),
+                "output {k}: {a} vs {c}"
+            );
+        }
+    }
 }

@@ -3,10 +3,14 @@
 //!
 //! Each program is a file `<cache>/xla-executables/<plugin>/<hash>.pjrt`:
 //! the program text's length, the text, then the plugin's serialization of
-//! the executable (`PJRT_Executable_Serialize`). `<plugin>` names the
-//! plugin build (its path, size and modification time), so another build
-//! never loads it; a load compares the stored text with the program, so a
-//! hash collision compiles instead. Writes go to a temporary file renamed
+//! the executable (`PJRT_Executable_Serialize`). `<plugin>` is a hash of
+//! everything besides the program text that changes the compiled code
+//! ([`Key`]): the plugin build (its path, size and modification time),
+//! `XLA_FLAGS`, the client's create options and the host CPU (model name
+//! and feature flags: XLA's CPU compiler targets the host's instruction
+//! set), so a program compiled under any other of them is never loaded; a
+//! load compares the stored text with the program, so a hash collision
+//! compiles instead. Writes go to a temporary file renamed
 //! into place, so concurrent processes never read a half-written file. Any
 //! failure to read, load or write falls back to compiling: the disk cache
 //! only ever saves time.
@@ -30,8 +34,97 @@ fn fnv(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The folder of this plugin build's executables, or `None` when the disk
-/// cache is off or has no place.
+/// What besides the program text makes the compiled code: a different
+/// value of any part is a different cache folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    /// The plugin build: its path, size and modification time.
+    pub plugin: String,
+    /// `XLA_FLAGS` (compiler flags read by the plugin), empty when unset.
+    pub xla_flags: String,
+    /// The PJRT client's create options ([`set_client_options`](crate::set_client_options)
+    /// or `EAGER_TENSOR_XLA_CLIENT_OPTIONS`).
+    pub client_options: String,
+    /// The host CPU: architecture, model name and feature flags.
+    pub cpu: String,
+}
+
+impl Key {
+    /// The key of this process: its plugin, environment, client options
+    /// and CPU; `None` when the plugin cannot be found.
+    pub fn current() -> Option<Key> {
+        let plugin = plugin_path().ok()?;
+        let meta = std::fs::metadata(&plugin).ok()?;
+        let mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        Some(Key {
+            plugin: format!("{}:{}:{mtime}", plugin.display(), meta.len()),
+            xla_flags: std::env::var("XLA_FLAGS").unwrap_or_default(),
+            client_options: format!("{:?}", crate::client_options().ok()?),
+            cpu: cpu_id(),
+        })
+    }
+
+    /// The cache folder's name for this key.
+    pub fn folder_name(&self) -> String {
+        let id = format!(
+            "{}\0{}\0{}\0{}",
+            self.plugin, self.xla_flags, self.client_options, self.cpu
+        );
+        format!("{:016x}", fnv(id.as_bytes()))
+    }
+}
+
+/// The host CPU as the compiler sees it: the architecture, then Linux's
+/// `/proc/cpuinfo` model name and feature flags of the first processor
+/// (elsewhere, on x86-64, the features `std::arch` detects).
+fn cpu_id() -> String {
+    let mut id = std::env::consts::ARCH.to_string();
+    if let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") {
+        for key in ["model name", "flags", "Features", "CPU part"] {
+            let line = info
+                .lines()
+                .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key));
+            if let Some(v) = line.and_then(|l| l.split_once(':')) {
+                id.push('|');
+                id.push_str(v.1.trim());
+            }
+        }
+        return id;
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! features {
+            ($($f:tt),*) => {$(
+                if std::arch::is_x86_feature_detected!($f) {
+                    id.push('|');
+                    id.push_str($f);
+                }
+            )*};
+        }
+        features!(
+            "sse4.2",
+            "avx",
+            "avx2",
+            "fma",
+            "f16c",
+            "bmi2",
+            "avx512f",
+            "avx512bw",
+            "avx512vl",
+            "avx512dq",
+            "avx512vnni",
+            "avx512bf16"
+        );
+    }
+    id
+}
+
+/// The folder of this process's executables ([`Key`]), or `None` when the
+/// disk cache is off or has no place.
 fn folder() -> Option<&'static PathBuf> {
     static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -43,17 +136,9 @@ fn folder() -> Option<&'static PathBuf> {
             .or_else(|| {
                 std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/eager-tensor"))
             })?;
-        let plugin = plugin_path().ok()?;
-        let meta = std::fs::metadata(&plugin).ok()?;
-        let mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos());
-        let id = format!("{}:{}:{mtime}", plugin.display(), meta.len());
         let dir = cache
             .join("xla-executables")
-            .join(format!("{:016x}", fnv(id.as_bytes())));
+            .join(Key::current()?.folder_name());
         std::fs::create_dir_all(&dir).ok()?;
         Some(dir)
     })
@@ -105,5 +190,70 @@ fn store(exe: &Executable, path: &std::path::Path, program: &str) {
     ));
     if std::fs::write(&tmp, &bytes).is_ok() && std::fs::rename(&tmp, path).is_err() {
         let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each part of the key changes the folder, so a program compiled under
+    /// other flags, options, plugin or CPU is a different cache entry.
+    #[test]
+    fn every_key_part_makes_a_different_cache_entry() {
+        let base = Key {
+            plugin: "/p/pjrt_c_api_cpu_plugin.so:123:456".into(),
+            xla_flags: String::new(),
+            client_options: "[]".into(),
+            cpu: "x86_64|AMD EPYC|fpu avx2".into(),
+        };
+        let name = base.folder_name();
+        assert_eq!(name, base.clone().folder_name(), "stable");
+        assert_eq!(name.len(), 16);
+        let variants = [
+            Key {
+                plugin: "/p/pjrt_c_api_cpu_plugin.so:123:457".into(),
+                ..base.clone()
+            },
+            Key {
+                xla_flags: "--xla_cpu_multi_thread_eigen=false".into(),
+                ..base.clone()
+            },
+            Key {
+                client_options: "[(\"cpu_device_count\", Int(1))]".into(),
+                ..base.clone()
+            },
+            Key {
+                cpu: "x86_64|Intel Xeon|fpu avx2 avx512f".into(),
+                ..base.clone()
+            },
+        ];
+        for v in &variants {
+            assert_ne!(v.folder_name(), name, "{v:?}");
+        }
+        // Parts are separated: moving text between them is another key.
+        let moved = Key {
+            xla_flags: "a".into(),
+            client_options: "[]".into(),
+            ..base.clone()
+        };
+        let moved2 = Key {
+            xla_flags: String::new(),
+            client_options: "a[]".into(),
+            ..base.clone()
+        };
+        assert_ne!(moved.folder_name(), moved2.folder_name());
+    }
+
+    /// This process's key names this CPU and the plugin it found.
+    #[test]
+    fn the_current_key_names_the_cpu() {
+        let Some(k) = Key::current() else {
+            return; // no plugin installed
+        };
+        assert!(k.cpu.starts_with(std::env::consts::ARCH), "{k:?}");
+        #[cfg(target_os = "linux")]
+        assert!(k.cpu.contains('|'), "model name and flags read: {k:?}");
+        assert!(!k.plugin.is_empty(), "{k:?}");
     }
 }

@@ -16,7 +16,7 @@ use eager_core::{
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use emit::{compute_dtype, dims_list, et, max_of, min_of, ty, without, Out, Prog};
+use emit::{compute_dtype, et, max_of, min_of, ty, without, Out, Prog};
 
 mod emit;
 pub mod jit;
@@ -403,12 +403,12 @@ impl XlaTensor {
             let x = &x;
             let mut out_d = d;
             let r = match op {
-                Abs => p.un("stablehlo.abs", x, d, s),
+                Abs => p.un("abs", x, d, s),
                 Neg if d.is_unsigned() => {
                     let z = p.full(d, 0.0, s);
                     p.bin("subtract", &z, x, d, s)
                 }
-                Neg => p.un("stablehlo.negate", x, d, s),
+                Neg => p.un("negate", x, d, s),
                 Sign if d.is_unsigned() => {
                     let z = p.full(d, 0.0, s);
                     let one = p.full(d, 1.0, s);
@@ -419,18 +419,18 @@ impl XlaTensor {
                 // backend) gives 0.0. (`+ 0.0` would do, but XLA folds it
                 // away.)
                 Sign if float => {
-                    let sg = p.un("stablehlo.sign", x, d, s);
+                    let sg = p.un("sign", x, d, s);
                     let z = p.full(d, 0.0, s);
                     let zero = p.cmp("EQ", x, &z, d, s);
                     p.select(&zero, &z, &sg, d, s)
                 }
-                Sign => p.un("stablehlo.sign", x, d, s),
-                Sqrt => p.un("stablehlo.sqrt", x, d, s),
+                Sign => p.un("sign", x, d, s),
+                Sqrt => p.un("sqrt", x, d, s),
                 Square => p.bin("multiply", x, x, d, s),
-                Exp => p.un("stablehlo.exponential", x, d, s),
-                Log => p.un("stablehlo.log", x, d, s),
+                Exp => p.un("exponential", x, d, s),
+                Log => p.un("log", x, d, s),
                 Log2 | Log10 => {
-                    let l = p.un("stablehlo.log", x, d, s);
+                    let l = p.un("log", x, d, s);
                     let base = if op == Log2 {
                         std::f64::consts::LN_2
                     } else {
@@ -439,13 +439,13 @@ impl XlaTensor {
                     let b = p.full(d, base, s);
                     p.bin("divide", &l, &b, d, s)
                 }
-                Log1p => p.un("stablehlo.log_plus_one", x, d, s),
-                Sin => p.un("stablehlo.sine", x, d, s),
-                Cos => p.un("stablehlo.cosine", x, d, s),
-                Tan => p.un("stablehlo.tan", x, d, s),
+                Log1p => p.un("log_plus_one", x, d, s),
+                Sin => p.un("sine", x, d, s),
+                Cos => p.un("cosine", x, d, s),
+                Tan => p.un("tan", x, d, s),
                 Sinh => p.chlo("sinh", x, d, s),
                 Cosh => p.chlo("cosh", x, d, s),
-                Tanh => p.un("stablehlo.tanh", x, d, s),
+                Tanh => p.un("tanh", x, d, s),
                 Arcsin => p.chlo("asin", x, d, s),
                 Arccos => p.chlo("acos", x, d, s),
                 Arctan => p.chlo("atan", x, d, s),
@@ -453,21 +453,21 @@ impl XlaTensor {
                 Arccosh => p.chlo("acosh", x, d, s),
                 Arctanh => p.chlo("atanh", x, d, s),
                 // XLA's round_nearest_even is NumPy's half-to-even rounding.
-                Round => p.un("stablehlo.round_nearest_even", x, d, s),
-                Ceil => p.un("stablehlo.ceil", x, d, s),
-                Floor => p.un("stablehlo.floor", x, d, s),
+                Round => p.un("round_nearest_even", x, d, s),
+                Ceil => p.un("ceil", x, d, s),
+                Floor => p.un("floor", x, d, s),
                 IsNan => {
                     out_d = DType::Bool;
                     p.cmp("NE", x, x, d, s)
                 }
                 IsInf => {
                     out_d = DType::Bool;
-                    let a = p.un("stablehlo.abs", x, d, s);
+                    let a = p.un("abs", x, d, s);
                     let inf = p.full(d, f64::INFINITY, s);
                     p.cmp("EQ", &a, &inf, d, s)
                 }
-                LogicalNot => p.un("stablehlo.not", x, d, s),
-                Sigmoid => p.un("stablehlo.logistic", x, d, s),
+                LogicalNot => p.un("not", x, d, s),
+                Sigmoid => p.un("logistic", x, d, s),
                 // NumPy's maximum(x, 0): NaN stays, -0.0 becomes 0.0.
                 Relu if float => {
                     let z = p.full(d, 0.0, s);
@@ -496,28 +496,21 @@ impl XlaTensor {
         let attrs = [axis as i64, descending as i64, indices as i64];
         exec1("sort", &attrs, &[self], |p, a| {
             let x = &a[0];
-            let t = ty(d, s);
             if !indices {
                 let cmp = p.region(&[d, d], |p, v| {
                     vec![(p.sorts_before(&v[0], &v[1], d, descending), DType::Bool)]
                 });
-                let r = p.let_(format!(
-                    "\"stablehlo.sort\"({x}) {cmp} {{dimension = {axis} : i64, is_stable = true}} : ({t}) -> {t}"
-                ));
-                return Ok((r, d, s.clone()));
+                return Ok((p.sort(x, &cmp, axis, d, s), d, s.clone()));
             }
             let iota = p.iota(axis, DType::I64, s);
-            let ti = ty(DType::I64, s);
             let cmp = p.region(&[d, d, DType::I64, DType::I64], |p, v| {
                 vec![(p.sorts_before(&v[0], &v[1], d, descending), DType::Bool)]
             });
-            let r = p.let_n(
-                format!(
-                    "\"stablehlo.sort\"({x}, {iota}) {cmp} {{dimension = {axis} : i64, is_stable = true}} : ({t}, {ti}) -> ({t}, {ti})"
-                ),
-                2,
-            );
-            Ok((r[1].clone(), DType::I64, s.clone()))
+            Ok((
+                p.sort_positions(x, &iota, &cmp, axis, d, s),
+                DType::I64,
+                s.clone(),
+            ))
         })
     }
 }
@@ -628,8 +621,7 @@ impl BackendTensor for XlaTensor {
                     // the maximum (`f32::MAX / f32::MAX` came out 0). A
                     // barrier keeps the broadcast divisor opaque, so the
                     // division stays IEEE's.
-                    let t = ty(d, &s);
-                    let opaque = p.let_(format!("stablehlo.optimization_barrier {b} : {t}"));
+                    let opaque = p.barrier(&b, d, &s);
                     (p.bin("divide", &a, &opaque, d, &s), d)
                 }
                 Div => (p.bin("divide", &a, &b, d, &s), d),
@@ -712,8 +704,7 @@ impl BackendTensor for XlaTensor {
                 let x = &x;
                 let lo = p.full(d, lo, s);
                 let hi = p.full(d, hi, s);
-                let ty_ = ty(d, s);
-                let c = p.let_(format!("stablehlo.clamp {lo}, {x}, {hi} : {ty_}"));
+                let c = p.clamp(&lo, x, &hi, d, s);
                 let nan = p.cmp("NE", x, x, d, s);
                 let z = p.full(d, 0.0, s);
                 let clean = p.select(&nan, &z, &c, d, s);
@@ -807,23 +798,7 @@ impl BackendTensor for XlaTensor {
             let zero = p.full(d, 0.0, &[]);
             let mut k = 1;
             while k < n {
-                let low = dims_list((0..s.len()).map(|i| if i == axis { k } else { 0 }));
-                let high: Vec<String> = (0..s.len())
-                    .map(|i| {
-                        if i == axis {
-                            format!("-{k}")
-                        } else {
-                            "0".into()
-                        }
-                    })
-                    .collect();
-                let t = ty(d, s);
-                let shifted = p.let_(format!(
-                    "stablehlo.pad {x}, {zero}, low = [{low}], high = [{}], interior = [{}] : ({t}, {}) -> {t}",
-                    high.join(", "),
-                    dims_list(vec![0; s.len()]),
-                    ty(d, &[])
-                ));
+                let shifted = p.shift(&x, &zero, axis, k, d, s);
                 x = p.bin("add", &x, &shifted, d, s);
                 k *= 2;
             }
@@ -847,20 +822,10 @@ impl BackendTensor for XlaTensor {
         s.extend([self.shape[2 * nd - 3 - ka], rhs.shape[2 * nd - 3 - kb]]);
         let attrs = [transpose_a as i64, transpose_b as i64];
         exec1("matmul", &attrs, &[self, rhs], |p, a| {
-            let batching = if nd == 2 {
-                String::new()
-            } else {
-                format!("batching_dims = [{0}] x [{0}], ", dims_list(0..nd - 2))
-            };
             // 16-bit floats multiply and accumulate in f32, rounded once.
             let (x, cd) = p.widen(&a[0], d, &self.shape);
             let (y, _) = p.widen(&a[1], d, &rhs.shape);
-            let r = p.let_(format!(
-                "stablehlo.dot_general {x}, {y}, {batching}contracting_dims = [{ka}] x [{kb}] : ({}, {}) -> {}",
-                ty(cd, &self.shape),
-                ty(cd, &rhs.shape),
-                ty(cd, &s)
-            ));
+            let r = p.dot(&x, &y, (ka, kb), cd, (&self.shape, &rhs.shape), &s);
             let (r, d) = p.narrow(&r, cd, d, &s);
             Ok((r, d, s.clone()))
         })
@@ -884,14 +849,7 @@ impl BackendTensor for XlaTensor {
         let s: Vec<usize> = axes.iter().map(|&a| self.shape[a]).collect();
         let attrs: Vec<i64> = axes.iter().map(|&n| n as i64).collect();
         exec1("permute", &attrs, &[self], |p, a| {
-            let r = p.let_(format!(
-                "stablehlo.transpose {}, dims = [{}] : ({}) -> {}",
-                a[0],
-                dims_list(axes.iter().copied()),
-                ty(d, &self.shape),
-                ty(d, &s)
-            ));
-            Ok((r, d, s.clone()))
+            Ok((p.transpose(&a[0], axes, d, &self.shape), d, s.clone()))
         })
     }
     fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
@@ -920,25 +878,7 @@ impl BackendTensor for XlaTensor {
             .flat_map(|r| [r.start as i64, r.len as i64, r.step as i64])
             .collect();
         exec1("slice", &attrs, &[self], |p, a| {
-            let spec: Vec<String> = ranges
-                .iter()
-                .map(|r| {
-                    format!(
-                        "{}:{}:{}",
-                        r.start,
-                        r.start + r.len.saturating_sub(1) * r.step + usize::from(r.len > 0),
-                        r.step
-                    )
-                })
-                .collect();
-            let r = p.let_(format!(
-                "stablehlo.slice {} [{}] : ({}) -> {}",
-                a[0],
-                spec.join(", "),
-                ty(d, &self.shape),
-                ty(d, &s)
-            ));
-            Ok((r, d, s.clone()))
+            Ok((p.slice(&a[0], ranges, d, &self.shape), d, s.clone()))
         })
     }
     fn flip(&self, axes: &[usize]) -> Result<Self> {
@@ -948,13 +888,11 @@ impl BackendTensor for XlaTensor {
         let d = self.dtype;
         let attrs: Vec<i64> = axes.iter().map(|&n| n as i64).collect();
         exec1("flip", &attrs, &[self], |p, a| {
-            let r = p.let_(format!(
-                "stablehlo.reverse {}, dims = [{}] : {}",
-                a[0],
-                dims_list(axes.iter().copied()),
-                ty(d, &self.shape)
-            ));
-            Ok((r, d, self.shape.clone()))
+            Ok((
+                p.reverse(&a[0], axes, d, &self.shape),
+                d,
+                self.shape.clone(),
+            ))
         })
     }
     fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
@@ -965,14 +903,8 @@ impl BackendTensor for XlaTensor {
         let mut s = first.shape.clone();
         s[axis] = tensors.iter().map(|t| t.shape[axis]).sum();
         exec1("concatenate", &[axis as i64], tensors, |p, a| {
-            let tys: Vec<String> = tensors.iter().map(|t| ty(d, &t.shape)).collect();
-            let r = p.let_(format!(
-                "stablehlo.concatenate {}, dim = {axis} : ({}) -> {}",
-                a.join(", "),
-                tys.join(", "),
-                ty(d, &s)
-            ));
-            Ok((r, d, s.clone()))
+            let shapes: Vec<&[usize]> = tensors.iter().map(|t| t.shape.as_slice()).collect();
+            Ok((p.concatenate(a, axis, d, &shapes), d, s.clone()))
         })
     }
     fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
@@ -984,21 +916,7 @@ impl BackendTensor for XlaTensor {
             return self.full(&out, Scalar::I64(0), d);
         }
         exec1("index_select", &[axis as i64], &[self, index], |p, a| {
-            let idx = p.reshape(&a[1], DType::I64, &[m], &[m, 1]);
-            let offset: Vec<usize> = (0..s.len()).filter(|&i| i != axis).collect();
-            let sizes: Vec<usize> = (0..s.len())
-                .map(|i| if i == axis { 1 } else { s[i] })
-                .collect();
-            let r = p.let_(format!(
-                "\"stablehlo.gather\"({}, {idx}) {{dimension_numbers = #stablehlo.gather<offset_dims = [{}], collapsed_slice_dims = [{axis}], start_index_map = [{axis}], index_vector_dim = 1>, slice_sizes = array<i64: {}>, indices_are_sorted = false}} : ({}, {}) -> {}",
-                a[0],
-                dims_list(offset),
-                dims_list(sizes),
-                ty(d, s),
-                ty(DType::I64, &[m, 1]),
-                ty(d, &out)
-            ));
-            Ok((r, d, out.clone()))
+            Ok((p.take(&a[0], &a[1], axis, m, d, s), d, out.clone()))
         })
     }
     fn gather(&self, axis: usize, index: &Self) -> Result<Self> {

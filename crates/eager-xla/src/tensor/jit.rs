@@ -13,8 +13,9 @@
 //! `from_vec`) become extra parameters whose buffers the compiled program
 //! keeps: constants, frozen at the first trace, as closed-over arrays are in
 //! `jax.jit`. A value that must come to the host while tracing (`item`,
-//! `to_vec`, `nonzero`'s count, `inv`'s singular check, a random draw) is an
-//! error naming the op, as JAX's tracers raise: it does not exist yet.
+//! `to_vec`, `nonzero`'s count, a random draw) is an error naming the op, as
+//! JAX's tracers raise: it does not exist yet. `inv` reads no flag inside a
+//! trace: a singular matrix gives inf/NaN, as `jnp.linalg.inv` does.
 
 use super::{et, fw, rt, Meta, Out, Prog, Val, XlaTensor};
 use crate::pjrt::Buffer;
@@ -64,8 +65,10 @@ impl TraceInner {
     }
 }
 
-/// The error for a value needed on the host inside a trace.
-pub(super) fn not_inside(op: &'static str) -> Error {
+/// The error for `op` needing a value on the host inside a trace; the
+/// facade returns it too, before reaching the backend, so its host reads
+/// (`item`, boolean-mask `index`, ...) name the op the user called.
+pub fn not_inside(op: &'static str) -> Error {
     Error::invalid(
         op,
         "needs a value that does not exist yet inside jit (the function is being \

@@ -34,7 +34,7 @@ pub(super) fn nonzero(x: &XlaTensor) -> Result<XlaTensor> {
         };
         let ones = p.convert(&mask, DType::Bool, DType::I64, &[n]);
         let count = p.reduce_by(&ones, "add", 0.0, DType::I64, &[n], &[0]);
-        let zero_first = p.un("stablehlo.not", &mask, DType::Bool, &[n]);
+        let zero_first = p.un("not", &mask, DType::Bool, &[n]);
         let key = p.convert(&zero_first, DType::Bool, DType::I32, &[n]);
         let iota = p.iota(0, DType::I64, &[n]);
         let cmp = p.region(&[DType::I32, DType::I32, DType::I64, DType::I64], |p, v| {
@@ -141,7 +141,7 @@ fn eliminate(p: &mut Prog, m: &str, d: DType, b: usize, n: usize, w: usize) -> E
         let rows = p.iota(1, DType::I64, &bn);
         let kb = p.bcast(k, DType::I64, &[], &bn);
         let below = p.cmp("GE", &rows, &kb, DType::I64, &bn);
-        let absc = p.un("stablehlo.abs", &colk, d, &bn);
+        let absc = p.un("abs", &colk, d, &bn);
         let neg = p.full(d, -1.0, &bn);
         let cand = p.select(&below, &absc, &neg, d, &bn);
         let piv = p.arg_best(&cand, d, &bn, 1, true);
@@ -182,17 +182,17 @@ fn eliminate(p: &mut Prog, m: &str, d: DType, b: usize, n: usize, w: usize) -> E
         // sign, log|det| and the zero / NaN pivot flags
         let kvb = p.bcast(k, DType::I64, &[], &vb);
         let moved = p.cmp("NE", &piv, &kvb, DType::I64, &vb);
-        let neg_sign = p.un("stablehlo.negate", sign, d, &vb);
+        let neg_sign = p.un("negate", sign, d, &vb);
         let s1 = p.select(&moved, &neg_sign, sign, d, &vb);
-        let sp = p.un("stablehlo.sign", &pivot, d, &vb);
+        let sp = p.un("sign", &pivot, d, &vb);
         let s2 = p.bin("multiply", &s1, &sp, d, &vb);
-        let ap = p.un("stablehlo.abs", &pivot, d, &vb);
-        let lp = p.un("stablehlo.log", &ap, d, &vb);
+        let ap = p.un("abs", &pivot, d, &vb);
+        let lp = p.un("log", &ap, d, &vb);
         let l2 = p.bin("add", logdet, &lp, d, &vb);
         let zb = p.full(d, 0.0, &vb);
         let is0 = p.cmp("EQ", &pivot, &zb, d, &vb);
         let isnan = p.cmp("NE", &pivot, &pivot, d, &vb);
-        let go = p.un("stablehlo.not", stop, DType::Bool, &vb);
+        let go = p.un("not", stop, DType::Bool, &vb);
         let first0 = p.bin("and", &go, &is0, DType::Bool, &vb);
         let zero2 = p.bin("or", zero, &first0, DType::Bool, &vb);
         let bad = p.bin("or", &is0, &isnan, DType::Bool, &vb);
