@@ -83,7 +83,7 @@ pub use jit::{jit, jit1, Jit, Jit1};
 /// (`ep::ndarray::arr2`, `ep::ndarray::ArrayD`) without a version clash.
 pub use ndarray;
 pub use operand::Operand;
-pub use ops::{allclose, concatenate, stack, where_cond};
+pub use ops::{allclose, concatenate, stack};
 pub use shape_ops::{meshgrid, Indexing, PadMode, Rows};
 pub use tensor::{astensor, try_astensor, EagerTensor, Native, NativeRef};
 
