@@ -243,6 +243,14 @@ macro_rules! binary_ops {
             /// `self ** rhs`; integers to negative integer powers are an error.
             pow => Pow,
             /// Element-wise minimum (NaN propagates).
+            ///
+            /// ```
+            /// # use eager_tensor as ep;
+            /// let n = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![0.5f32, 2.0], &[2])?;
+            /// assert_eq!(n.minimum(1.0)?.to_vec::<f32>()?, vec![0.5, 1.0]);
+            /// assert_eq!(ep::minimum(1.0, &n)?.to_vec::<f32>()?, vec![0.5, 1.0]); // EagerPy's ep.minimum(1, n)
+            /// # Ok::<(), ep::Error>(())
+            /// ```
             minimum => Minimum,
             /// Element-wise maximum (NaN propagates).
             maximum => Maximum,
@@ -462,6 +470,10 @@ methods_and_fns! {
     /// let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![-1.0f32, 2.0], &[2])?;
     /// let y = x.gt(0.0)?.where_cond(&x, 0.0)?;
     /// assert_eq!(y.to_vec::<f32>()?, vec![0.0, 2.0]);
+    /// // EagerPy's ep.where(cond, x, y), as a function:
+    /// let z = ep::where_(&x.lt(0.0)?, 0.0, &x)?;
+    /// assert_eq!(z.to_vec::<f32>()?, vec![0.0, 2.0]);
+    /// assert_eq!(ep::where_cond(&x.lt(0.0)?, 1, 2)?.to_vec::<i64>()?, vec![1, 2]);
     /// # Ok::<(), ep::Error>(())
     /// ```
     pub fn where_cond<'a, 'b>(
@@ -487,7 +499,17 @@ methods_and_fns! {
         let yt = materialize(op, &y, dtype, self)?;
         crate::prim::where_cond(&cond, &xt, &yt)
     }
-    /// Clips to `[min, max]` (`minimum(maximum(x, min), max)`).
+    /// Clips to `[min, max]` (`minimum(maximum(x, min), max)`); the bounds
+    /// are scalars or tensors that broadcast.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![-0.5f32, 0.25, 2.0], &[3])?;
+    /// assert_eq!(x.clip(0.0, 1.0)?.to_vec::<f32>()?, vec![0.0, 0.25, 1.0]);
+    /// let (lo, hi) = (0.0, 1.0);
+    /// assert_eq!(ep::clip(&x, lo, hi)?.to_vec::<f32>()?, vec![0.0, 0.25, 1.0]); // ep.clip(x, *bounds)
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn clip<'a, 'b>(
         &self,
         min: impl Into<Operand<'a>>,
@@ -497,6 +519,16 @@ methods_and_fns! {
     }
     /// Matrix product with NumPy's rules: 1-D operands are promoted to
     /// matrices and the added axis removed again; batch axes broadcast.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let a = ep::astensor(ep::ndarray::arr2(&[[1.0f32, 2.0], [3.0, 4.0]]));
+    /// let v = ep::astensor(ep::ndarray::arr1(&[1.0f32, -1.0]));
+    /// assert_eq!(a.matmul(&a)?.to_vec::<f32>()?, vec![7.0, 10.0, 15.0, 22.0]);
+    /// assert_eq!(ep::matmul(&a, &v)?.to_vec::<f32>()?, vec![-1.0, -1.0]); // shape [2]
+    /// assert_eq!(a.matmul(&a.index(ep::s![0])?.reshape([1, 2])?).unwrap_err().op(), "matmul");
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn matmul(&self, rhs: &EagerTensor) -> Result<EagerTensor> {
         let op = "matmul";
         let (sa, sb) = (self.shape_cow(), rhs.shape_cow());
@@ -584,6 +616,15 @@ methods_and_fns! {
         }
     }
     /// Converts the dtype (floats to integers truncate toward zero).
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![-1.7f32, 2.9], &[2])?;
+    /// let i = x.astype(ep::DType::I32)?;
+    /// assert_eq!((i.dtype(), i.to_vec::<i32>()?), (ep::DType::I32, vec![-1, 2]));
+    /// assert_eq!(ep::astype(&i, ep::DType::Bool)?.to_vec::<bool>()?, vec![true, true]);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn astype(&self, dtype: DType) -> Result<EagerTensor> {
         self.cast_to(dtype)
     }
@@ -600,7 +641,16 @@ methods_and_fns! {
         let axis = axis.into_axis();
         self.arg_impl("argmin", ArgReduceOp::ArgMin, Some(axis))
     }
-    /// Index of the maximum along `axis`.
+    /// Index of the maximum along `axis` (negative from the end), as `i64`.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let logits = ep::astensor(ep::ndarray::arr2(&[[0.1f32, 0.7, 0.2], [0.9, 0.0, 0.1]]));
+    /// let pred = logits.argmax_axis(-1)?;
+    /// assert_eq!((pred.dtype(), pred.to_vec::<i64>()?), (ep::DType::I64, vec![1, 0]));
+    /// assert_eq!(ep::argmax_axis(&logits, 0)?.to_vec::<i64>()?, vec![1, 0, 0]);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn argmax_axis(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
         let axis = axis.into_axis();
         self.arg_impl("argmax", ArgReduceOp::ArgMax, Some(axis))
@@ -677,6 +727,17 @@ methods_and_fns! {
     }
     /// Per-row cross-entropy of 2-D logits `self` against 1-D integer
     /// `labels` (class indices): `-log_softmax(self)[i, labels[i]]`.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let logits = ep::astensor(ep::ndarray::arr2(&[[0.0f64, 0.0], [0.0, 3f64.ln()]]));
+    /// let labels = ep::astensor(ep::ndarray::arr1(&[0i64, 1]));
+    /// let ce = logits.crossentropy(&labels)?.to_vec::<f64>()?;
+    /// assert!((ce[0] - 2f64.ln()).abs() < 1e-12); // -log(1/2)
+    /// assert!((ce[1] - (4.0f64 / 3.0).ln()).abs() < 1e-12); // -log(3/4)
+    /// assert_eq!(ep::crossentropy(&logits, &labels.index(ep::s![..1])?).unwrap_err().op(), "crossentropy");
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn crossentropy(&self, labels: &EagerTensor) -> Result<EagerTensor> {
         let op = "crossentropy";
         let (s, l) = (self.shape(), labels.shape());
