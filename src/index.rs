@@ -249,7 +249,8 @@ impl EagerTensor {
                     let p = if *i < 0 { i + n } else { *i } as usize;
                     if has_tensor {
                         ranges.push(SliceRange::full(shape[ax]));
-                        let t = self.from_host_like(crate::HostData::I64(vec![p as i64]), &[])?;
+                        let t =
+                            self.host_like("index", crate::HostData::I64(vec![p as i64]), &[])?;
                         advanced.push((new_shape.len(), t));
                         new_shape.push(shape[ax]);
                     } else {

@@ -313,7 +313,7 @@ methods_and_fns! {
                         })
                         .collect();
                     let len = idx.len();
-                    let it = t.from_host_like(crate::HostData::I64(idx), &[len])?;
+                    let it = t.host_like(op, crate::HostData::I64(idx), &[len])?;
                     t = crate::prim::index_select(op, &t, ax, &it)?;
                 }
             }
