@@ -645,9 +645,9 @@ mod tests {
         assert_eq!(atleast_kd(v.clone(), 3).unwrap().shape(), vec![2, 1, 1]);
         assert_eq!(atleast_kd(t, 2).unwrap().shape(), vec![2, 3, 4]);
         let x =
-            EagerTensor::from_vec(Backend::NdArray, vec![0.0f32, 0.0, 0.5, 0.5], &[2, 2]).unwrap();
+            EagerTensor::from_vec(Backend::NdArray, vec![0.0f32, 0.0, 0.5, 0.5], [2, 2]).unwrap();
         let p =
-            EagerTensor::from_vec(Backend::NdArray, vec![0.3f32, 0.4, 0.5, 0.0], &[2, 2]).unwrap();
+            EagerTensor::from_vec(Backend::NdArray, vec![0.3f32, 0.4, 0.5, 0.0], [2, 2]).unwrap();
         let l2: EagerTensor = Norm::L2.distance(x.clone(), p.clone()).unwrap();
         let linf: EagerTensor = Norm::Linf.distance(x, p).unwrap();
         let close = |t: &EagerTensor, want: [f32; 2]| {

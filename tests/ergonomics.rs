@@ -17,7 +17,7 @@ fn numbers_widen_without_loss_and_refuse_loss_naming_the_op() {
         assert_eq!(x.item::<f64>().unwrap(), 0.5);
         let e = x.item::<i64>().unwrap_err();
         assert_eq!((e.kind(), e.op()), ("dtype", "item"), "[{b}] {e}");
-        let i = EagerTensor::from_vec(b, vec![3i32, -4], &[2]).unwrap();
+        let i = EagerTensor::from_vec(b, vec![3i32, -4], [2]).unwrap();
         assert_eq!(i.to_vec::<i64>().unwrap(), vec![3, -4]);
         assert_eq!(i.to_vec::<f64>().unwrap(), vec![3.0, -4.0]);
         let e = i.to_vec::<f32>().unwrap_err();
@@ -53,7 +53,7 @@ fn to_backend_errors_name_to_backend() {
 #[test]
 fn host_conversions_name_themselves() {
     for b in Backend::enabled() {
-        let i = EagerTensor::from_vec(b, vec![1i32, 2], &[2]).unwrap();
+        let i = EagerTensor::from_vec(b, vec![1i32, 2], [2]).unwrap();
         let e = i.to_ndarray::<f32>().unwrap_err();
         assert_eq!((e.kind(), e.op()), ("dtype", "to_ndarray"), "[{b}] {e}");
         assert_eq!(
@@ -74,7 +74,7 @@ fn host_conversions_name_themselves() {
         // Shapes as any `IntoShape`, as for the creating functions.
         let t = EagerTensor::from_host(b, data(), vec![3i64]).unwrap();
         assert_eq!(t.shape(), vec![3]);
-        let f = EagerTensor::full_on(b, &t.shape(), 2, DType::I32).unwrap();
+        let f = EagerTensor::full_on(b, t.shape(), 2, DType::I32).unwrap();
         assert_eq!(f.to_vec::<i32>().unwrap(), vec![2; 3]);
     }
 }
@@ -188,7 +188,7 @@ fn eagerpy_free_functions() {
 fn allclose_follows_numpy() {
     for b in Backend::enabled() {
         let a = f32s(b, &[1.0, f32::INFINITY, 0.0], &[3]);
-        let c = EagerTensor::from_vec(b, vec![1.0f64 + 1e-7, f64::INFINITY, 1e-9], &[3]).unwrap();
+        let c = EagerTensor::from_vec(b, vec![1.0f64 + 1e-7, f64::INFINITY, 1e-9], [3]).unwrap();
         assert!(a.allclose(&c, 1e-5, 1e-8).unwrap());
         assert!(!a.allclose(&c, 1e-9, 0.0).unwrap());
         let n = f32s(b, &[f32::NAN], &[1]);
