@@ -507,6 +507,31 @@ mod tests {
             .fold(0.0, f64::max)
     }
 
+    /// Asserts what every attack must do on the backend of `xb`: raise
+    /// the mean loss above `clean`, stay within ε of `xb` and inside the
+    /// [0, 1] bounds. Returns the loss and the largest distance.
+    fn check_outcome(
+        what: &str,
+        m: &Model,
+        xb: &EagerTensor,
+        yb: &EagerTensor,
+        clean: f64,
+        o: &Outcome,
+    ) -> (f64, f64) {
+        assert_eq!(o.adv.backend(), xb.backend(), "{what}");
+        assert_eq!(o.adv.shape(), xb.shape(), "{what}");
+        let loss = mean_loss(m, &o.adv, yb).unwrap();
+        assert!(loss > clean, "{what}: loss {loss} <= clean {clean}");
+        let dist = max_distance(o.norm, xb, &o.adv).unwrap();
+        assert!(dist <= o.eps + SLACK, "{what}: distance {dist} > {}", o.eps);
+        let (lo, hi) = (
+            o.adv.min().unwrap().item::<f32>().unwrap(),
+            o.adv.max().unwrap().item::<f32>().unwrap(),
+        );
+        assert!(lo >= 0.0 && hi <= 1.0, "{what}: values in [{lo}, {hi}]");
+        (loss, dist)
+    }
+
     /// On every backend, each attack raises the loss, stays within ε and
     /// the bounds, and agrees with ndarray.
     #[test]
@@ -526,17 +551,7 @@ mod tests {
             let outcomes = attack_all(&m, &xb, &yb, Some(sb)).unwrap();
             for (o, r) in outcomes.iter().zip(&reference) {
                 let what = format!("{backend} {}", o.name);
-                assert_eq!(o.adv.backend(), backend, "{what}");
-                assert_eq!(o.adv.shape(), xb.shape(), "{what}");
-                let loss = mean_loss(&m, &o.adv, &yb).unwrap();
-                assert!(loss > clean, "{what}: loss {loss} <= clean {clean}");
-                let dist = max_distance(o.norm, &xb, &o.adv).unwrap();
-                assert!(dist <= o.eps + SLACK, "{what}: distance {dist} > {}", o.eps);
-                let (lo, hi) = (
-                    o.adv.min().unwrap().item::<f32>().unwrap(),
-                    o.adv.max().unwrap().item::<f32>().unwrap(),
-                );
-                assert!(lo >= 0.0 && hi <= 1.0, "{what}: values in [{lo}, {hi}]");
+                let (loss, dist) = check_outcome(&what, &m, &xb, &yb, clean, o);
                 let diff = max_abs_diff(&o.adv, &r.adv);
                 assert!(diff <= AGREE, "{what}: differs from ndarray by {diff}");
                 eprintln!(
@@ -545,6 +560,41 @@ mod tests {
                 );
             }
             eprintln!("{backend}: {:.2?}", t0.elapsed());
+        }
+    }
+
+    /// PGD with its random start drawn on each backend itself (`None`: the
+    /// backend's own `uniform`, not a start passed in from ndarray): the
+    /// start lies inside the ε-ball, and the attack from it raises the loss
+    /// within ε and the bounds. (No agreement check: each backend draws
+    /// its own numbers.)
+    #[test]
+    fn pgd_random_start_on_every_backend() {
+        let (model, x, y, _) = setup();
+        for backend in Backend::enabled() {
+            let m = model.to_backend(backend).unwrap();
+            let (xb, yb) = (
+                x.to_backend(backend).unwrap(),
+                y.to_backend(backend).unwrap(),
+            );
+            ep::seed(2);
+            let start = linf_random_start(xb.clone(), EPS_LINF).unwrap();
+            assert_eq!(start.backend(), backend);
+            let moved = max_distance(Norm::Linf, &xb, &start).unwrap();
+            assert!(
+                moved > 0.0 && moved <= EPS_LINF + SLACK,
+                "{backend}: random start {moved} from x"
+            );
+            let clean = mean_loss(&m, &xb, &yb).unwrap();
+            let o = Outcome {
+                name: "PGD",
+                norm: Norm::Linf,
+                eps: EPS_LINF,
+                adv: pgd(&m, xb.clone(), yb.clone(), EPS_LINF, PGD, None).unwrap(),
+            };
+            let what = format!("{backend} PGD, own random start");
+            let (loss, dist) = check_outcome(&what, &m, &xb, &yb, clean, &o);
+            eprintln!("{what}: loss {clean:.4} -> {loss:.4}, max Linf distance {dist:.5}");
         }
     }
 
@@ -595,9 +645,9 @@ mod tests {
         assert_eq!(atleast_kd(v.clone(), 3).unwrap().shape(), vec![2, 1, 1]);
         assert_eq!(atleast_kd(t, 2).unwrap().shape(), vec![2, 3, 4]);
         let x =
-            EagerTensor::from_vec(Backend::NdArray, vec![0.0f32, 0.0, 0.5, 0.5], &[2, 2]).unwrap();
+            EagerTensor::from_vec(Backend::NdArray, vec![0.0f32, 0.0, 0.5, 0.5], [2, 2]).unwrap();
         let p =
-            EagerTensor::from_vec(Backend::NdArray, vec![0.3f32, 0.4, 0.5, 0.0], &[2, 2]).unwrap();
+            EagerTensor::from_vec(Backend::NdArray, vec![0.3f32, 0.4, 0.5, 0.0], [2, 2]).unwrap();
         let l2: EagerTensor = Norm::L2.distance(x.clone(), p.clone()).unwrap();
         let linf: EagerTensor = Norm::Linf.distance(x, p).unwrap();
         let close = |t: &EagerTensor, want: [f32; 2]| {

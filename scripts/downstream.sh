@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proves that a crate OUTSIDE this repository can use eager-tensor with the
-# torch, tensorflow and xla backends, set up only by scripts/native-env.sh
+# torch, tensorflow, xla and candle backends, set up only by scripts/native-env.sh
 # (no .cargo/config.toml of ours, no .native/ links, no build.rs rpaths).
 #
 # It copies downstream/ to a temporary folder outside the clone (cargo reads

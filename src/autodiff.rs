@@ -94,6 +94,15 @@ impl EagerTensor {
     /// The tensor without autodiff tracing: the value of a traced tensor,
     /// and for torch and candle tensors also cut from libtorch's autograd
     /// graph or Candle's backprop graph (a cheap clone otherwise).
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![3.0f64], &[])?;
+    /// // d/dx (x * stop_gradient(x)) = x: the detached factor is a constant.
+    /// let (_, g) = ep::value_and_grad(|x| x.mul(&x.detach()), &x)?;
+    /// assert_eq!(g.item::<f64>()?, 3.0);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn detach(&self) -> EagerTensor {
         let plain = self.plain();
         #[cfg(feature = "candle")]
@@ -876,6 +885,22 @@ where
 /// Like [`value_and_grad`] for a function that returns `(loss, aux)`;
 /// `aux` is passed through (EagerPy's `has_aux=True`). Tensors in `aux` may
 /// still be traced: [`EagerTensor::detach`] them to keep only the value.
+///
+/// ```
+/// use eager_tensor as ep;
+/// let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f32, 2.0], &[2])?;
+/// let (loss, pred, g) = ep::value_aux_and_grad(
+///     |x| {
+///         let y = x.square()?;
+///         Ok((y.sum()?, y.argmax()?.detach()))
+///     },
+///     &x,
+/// )?;
+/// assert_eq!(loss.item::<f32>()?, 5.0);
+/// assert_eq!(pred.item::<i64>()?, 1);
+/// assert_eq!(g.to_vec::<f32>()?, vec![2.0, 4.0]);
+/// # Ok::<(), ep::Error>(())
+/// ```
 pub fn value_aux_and_grad<F, A>(f: F, x: &EagerTensor) -> Result<(EagerTensor, A, EagerTensor)>
 where
     F: FnOnce(&EagerTensor) -> Result<(EagerTensor, A)>,
@@ -925,6 +950,20 @@ where
 /// [`value_and_grads`] with a chosen [`Engine`]: `Engine::Tape` forces
 /// eager-tensor's own tape on backends that have a native autograd (used to
 /// test that both agree).
+///
+/// ```
+/// use eager_tensor as ep;
+/// let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f64, 2.0], &[2])?;
+/// let w = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![3.0f64, 4.0], &[2])?;
+/// for engine in [ep::Engine::Auto, ep::Engine::Tape] {
+///     let (v, g) = ep::value_and_grads_with(engine, |t| t[0].mul(&t[1])?.sum(), &[&x, &w])?;
+///     assert_eq!(v.item::<f64>()?, 11.0);
+///     assert_eq!((g[0].to_vec::<f64>()?, g[1].to_vec::<f64>()?), (vec![3.0, 4.0], vec![1.0, 2.0]));
+/// }
+/// let e = ep::value_and_grads_with(ep::Engine::Tape, |t| t[0].sum(), &[]).unwrap_err();
+/// assert_eq!(e.op(), "value_and_grads");
+/// # Ok::<(), ep::Error>(())
+/// ```
 pub fn value_and_grads_with<F>(
     engine: Engine,
     f: F,

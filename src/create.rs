@@ -11,6 +11,15 @@ fn fill(like: &EagerTensor, shape: &[usize], value: Scalar, dtype: DType) -> Res
 }
 
 /// Zeros of `shape` with the backend, device and dtype of `like`.
+///
+/// ```
+/// # use eager_tensor as ep;
+/// let x = ep::EagerTensor::ones(ep::Backend::NdArray, [3], ep::DType::F64)?;
+/// let z = ep::zeros(&x, [2, 2])?;
+/// assert_eq!((z.dtype(), z.shape()), (ep::DType::F64, vec![2, 2]));
+/// assert_eq!(z.to_vec::<f64>()?, vec![0.0; 4]);
+/// # Ok::<(), ep::Error>(())
+/// ```
 pub fn zeros(like: &EagerTensor, shape: impl IntoShape) -> Result<EagerTensor> {
     fill(like, &dims("zeros", shape)?, Scalar::I64(0), like.dtype())
 }
@@ -32,15 +41,42 @@ pub fn zeros_like(like: &EagerTensor) -> Result<EagerTensor> {
     zeros(like, like.shape())
 }
 /// Ones of the shape and dtype of `like`.
+///
+/// ```
+/// # use eager_tensor as ep;
+/// let x = ep::EagerTensor::zeros(ep::Backend::NdArray, [2, 3], ep::DType::I32)?;
+/// let o = ep::ones_like(&x)?;
+/// assert_eq!((o.dtype(), o.shape()), (ep::DType::I32, vec![2, 3]));
+/// assert_eq!(o.sum()?.item::<i64>()?, 6);
+/// # Ok::<(), ep::Error>(())
+/// ```
 pub fn ones_like(like: &EagerTensor) -> Result<EagerTensor> {
     ones(like, like.shape())
 }
-/// `value` in the shape and dtype of `like`.
+/// `value` in the shape and dtype of `like` (a value the dtype cannot hold
+/// is an error).
+///
+/// ```
+/// # use eager_tensor as ep;
+/// let x = ep::EagerTensor::zeros(ep::Backend::NdArray, [2], ep::DType::U8)?;
+/// assert_eq!(ep::full_like(&x, 7)?.to_vec::<u8>()?, vec![7, 7]);
+/// assert_eq!(ep::full_like(&x, 0.5).unwrap_err().op(), "full");
+/// # Ok::<(), ep::Error>(())
+/// ```
 pub fn full_like(like: &EagerTensor, value: impl Into<Scalar>) -> Result<EagerTensor> {
     full(like, like.shape(), value)
 }
 /// `start, start + step, ...` below `stop` (above it for a negative step),
 /// as `i64` on the backend of `like`; a zero step is an error.
+///
+/// ```
+/// # use eager_tensor as ep;
+/// let like = ep::EagerTensor::zeros(ep::Backend::NdArray, &[], ep::DType::F32)?;
+/// assert_eq!(ep::arange(&like, 0, 7, 3)?.to_vec::<i64>()?, vec![0, 3, 6]);
+/// assert_eq!(ep::arange(&like, 3, 0, -1)?.to_vec::<i64>()?, vec![3, 2, 1]);
+/// assert_eq!(ep::arange(&like, 0, 3, 0).unwrap_err().op(), "arange");
+/// # Ok::<(), ep::Error>(())
+/// ```
 pub fn arange(like: &EagerTensor, start: i64, stop: i64, step: i64) -> Result<EagerTensor> {
     if step == 0 {
         return Err(Error::invalid("arange", "step cannot be zero"));
@@ -60,7 +96,7 @@ pub fn arange(like: &EagerTensor, start: i64, stop: i64, step: i64) -> Result<Ea
     // In i128: `start + i * step` may overflow i64 on the way, never at the
     // end (every value lies between start and stop).
     v.extend((0..len as i128).map(|i| (start as i128 + i * step as i128) as i64));
-    like.from_host_like(HostData::I64(v), &[len])
+    like.host_like("arange", HostData::I64(v), &[len])
 }
 
 fn random_dtype(like: &EagerTensor) -> DType {
@@ -69,6 +105,18 @@ fn random_dtype(like: &EagerTensor) -> DType {
 
 /// Uniform samples on `[low, high)`, in the dtype of `like` if it is a
 /// float, else `f64`. Seed with [`seed`](crate::seed).
+///
+/// ```
+/// # use eager_tensor as ep;
+/// let like = ep::EagerTensor::zeros(ep::Backend::NdArray, &[], ep::DType::F32)?;
+/// ep::seed(0);
+/// let u = ep::uniform(&like, [1000], -1.0, 1.0)?;
+/// assert_eq!(u.dtype(), ep::DType::F32);
+/// assert!(u.min()?.item::<f32>()? >= -1.0 && u.max()?.item::<f32>()? < 1.0);
+/// assert!(u.mean()?.item::<f32>()?.abs() < 0.1);
+/// assert_eq!(ep::uniform(&like, [2], 1.0, 1.0).unwrap_err().op(), "uniform");
+/// # Ok::<(), ep::Error>(())
+/// ```
 pub fn uniform(
     like: &EagerTensor,
     shape: impl IntoShape,
@@ -130,14 +178,30 @@ pub fn seed(seed: u64) {
 }
 
 impl EagerTensor {
-    /// `value` everywhere, on `backend`, with `dtype`.
+    /// `value` everywhere, on `backend`, with `dtype`; `shape` is any
+    /// [`IntoShape`].
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::full_on(ep::Backend::NdArray, [2, 2], 7, ep::DType::I32)?;
+    /// assert_eq!(t.to_vec::<i32>()?, vec![7; 4]);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn full_on(
         backend: Backend,
-        shape: &[usize],
+        shape: impl IntoShape,
         value: impl Into<Scalar>,
         dtype: DType,
     ) -> Result<EagerTensor> {
-        let v = value.into().cast("full", dtype)?;
+        Self::full_dims(backend, &dims("full", shape)?, value.into(), dtype)
+    }
+    fn full_dims(
+        backend: Backend,
+        shape: &[usize],
+        v: Scalar,
+        dtype: DType,
+    ) -> Result<EagerTensor> {
+        let v = v.cast("full", dtype)?;
         eager_core::shape::check_size("full", shape, dtype)?;
         let seed = on_backend!("full", backend, |B| {
             <B as eager_core::BackendTensor>::from_host(HostData::filled("full", v, dtype, 1)?, &[])
@@ -158,11 +222,11 @@ impl EagerTensor {
     /// # Ok::<(), ep::Error>(())
     /// ```
     pub fn zeros(backend: Backend, shape: impl IntoShape, dtype: DType) -> Result<EagerTensor> {
-        Self::full_on(backend, &dims("zeros", shape)?, Scalar::I64(0), dtype)
+        Self::full_dims(backend, &dims("zeros", shape)?, Scalar::I64(0), dtype)
     }
     /// Ones on `backend`.
     pub fn ones(backend: Backend, shape: impl IntoShape, dtype: DType) -> Result<EagerTensor> {
-        Self::full_on(backend, &dims("ones", shape)?, Scalar::I64(1), dtype)
+        Self::full_dims(backend, &dims("ones", shape)?, Scalar::I64(1), dtype)
     }
 }
 
@@ -226,7 +290,17 @@ impl EagerTensor {
 }
 
 /// A tensor on the backend and device of `like` from an `ndarray` array
-/// (EagerPy's `from_numpy`).
+/// (EagerPy's `from_numpy`); any layout is read in logical order.
+///
+/// ```
+/// # use eager_tensor as ep;
+/// let like = ep::EagerTensor::zeros(ep::Backend::NdArray, &[], ep::DType::F32)?;
+/// let a = ep::ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]).into_dyn();
+/// let t = ep::from_ndarray(&like, a.t().to_owned())?; // transposed layout
+/// assert_eq!((t.dtype(), t.shape()), (ep::DType::F64, vec![2, 2]));
+/// assert_eq!(t.to_vec::<f64>()?, vec![1.0, 3.0, 2.0, 4.0]);
+/// # Ok::<(), ep::Error>(())
+/// ```
 pub fn from_ndarray<E: eager_core::Element>(
     like: &EagerTensor,
     a: ndarray::ArrayD<E>,
@@ -237,13 +311,26 @@ pub fn from_ndarray<E: eager_core::Element>(
     } else {
         a.iter().copied().collect()
     };
-    like.from_host_like(E::into_host(v), &shape)
+    like.host_like("from_ndarray", E::into_host(v), &shape)
 }
-/// A tensor on the backend and device of `like` from row-major data.
+/// A tensor on the backend and device of `like` from row-major data (its
+/// dtype is `E`'s, not `like`'s); `shape` is any [`IntoShape`].
+///
+/// ```
+/// # use eager_tensor as ep;
+/// let like = ep::EagerTensor::zeros(ep::Backend::NdArray, &[], ep::DType::F32)?;
+/// let t = ep::from_vec(&like, vec![1u8, 2, 3, 4, 5, 6], [2, 3])?;
+/// assert_eq!((t.backend(), t.dtype(), t.shape()), (ep::Backend::NdArray, ep::DType::U8, vec![2, 3]));
+/// assert_eq!(t.sum_axes(0, false)?.to_vec::<u64>()?, vec![5, 7, 9]);
+/// let e = ep::from_vec(&like, vec![1u8; 5], [2, 3]).unwrap_err();
+/// assert_eq!((e.kind(), e.op()), ("shape", "from_vec"));
+/// # Ok::<(), ep::Error>(())
+/// ```
 pub fn from_vec<E: eager_core::Element>(
     like: &EagerTensor,
     data: Vec<E>,
-    shape: &[usize],
+    shape: impl IntoShape,
 ) -> Result<EagerTensor> {
-    like.from_host_like(E::into_host(data), shape)
+    let shape = dims("from_vec", shape)?;
+    like.host_like("from_vec", E::into_host(data), &shape)
 }

@@ -84,6 +84,17 @@ impl EagerTensor {
     /// backend can lend it and a host copy otherwise (see the module
     /// docs). The result's `into_raw()` is the pointer a C consumer takes;
     /// dropping it unused calls the deleter.
+    ///
+    /// ```
+    /// use eager_tensor as ep;
+    /// use ep::dlpark::traits::TensorView;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f32, 2.0, 3.0], &[3])?;
+    /// let managed = t.to_dlpack()?;
+    /// assert_eq!(managed.shape(), &[3]);
+    /// // ndarray lends its memory: the DLPack tensor points at the same bytes.
+    /// assert_eq!(Some(managed.data_ptr() as usize), t.host_ptr()?);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn to_dlpack(&self) -> Result<SafeManagedTensor> {
         let buf = self.lend_host()?;
         SafeManagedTensor::new(Exported(buf))
@@ -100,6 +111,14 @@ impl EagerTensor {
 /// A `SafeManagedTensor` made with `from_raw` must describe memory that is
 /// valid as its `DLTensor` says, as the DLPack standard requires of every
 /// producer.
+///
+/// ```
+/// use eager_tensor as ep;
+/// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1u8, 2, 3, 4], &[2, 2])?;
+/// let u = ep::from_dlpack(t.to_dlpack()?, ep::Backend::NdArray)?;
+/// assert_eq!((u.shape(), u.to_vec::<u8>()?), (vec![2, 2], vec![1, 2, 3, 4]));
+/// # Ok::<(), ep::Error>(())
+/// ```
 pub fn from_dlpack(t: SafeManagedTensor, backend: Backend) -> Result<EagerTensor> {
     let op = "from_dlpack";
     use dlpark::traits::TensorView;

@@ -4,8 +4,9 @@
 //!
 //! They are generated, not written twice: the element-wise, binary and
 //! reduction functions from the same lists as the methods of
-//! [`EagerTensor`] (in `ops.rs`), the others from the one list below. Each
-//! does exactly what the method of the same name does. Binary functions
+//! [`EagerTensor`] (in `ops.rs`), the others by `methods_and_fns!`, which
+//! defines each such method and its function together. Each does exactly
+//! what the method of the same name does. Binary functions
 //! take a tensor or a scalar of any element type on **either** side (the
 //! way to put an `f32` or `u8` scalar on the left, which Rust's operators
 //! cannot do without breaking `2.0 * &x` inference).
@@ -23,9 +24,9 @@
 //! # Ok::<(), ep::Error>(())
 //! ```
 
-use crate::args::{IntoAxes, IntoAxis, IntoShape};
+use crate::args::{IntoAxes, IntoAxis};
 use crate::ops::{binary_operands, binary_ops, reduce_ops, unary_ops};
-use crate::{BinaryOp, DType, EagerTensor, IndexItem, Native, Operand, PadMode, Result};
+use crate::{BinaryOp, EagerTensor, Native, Operand, Result};
 
 macro_rules! unary_fns {
     ($($(#[$doc:meta])* $name:ident => $op:ident),* $(,)?) => {$(
@@ -67,61 +68,49 @@ macro_rules! reduce_fns {
 }
 reduce_ops!(reduce_fns);
 
-/// Free functions from methods with arguments, one line each:
-/// `name(x, args..) -> output`.
-macro_rules! method_fns {
-    ($($name:ident $(<$($lt:lifetime),*>)? ($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {$(
-        #[doc = concat!("[`EagerTensor::", stringify!($name), "`] as a function.")]
-        pub fn $name $(<$($lt),*>)? (x: &EagerTensor $(, $arg: $ty)*) -> Result<$out> {
-            x.$name($($arg),*)
-        }
-    )*};
-}
-method_fns! {
-    clip<'a, 'b>(min: impl Into<Operand<'a>>, max: impl Into<Operand<'b>>) -> EagerTensor;
-    matmul(rhs: &EagerTensor) -> EagerTensor;
-    astype(dtype: DType) -> EagerTensor;
-    argmin() -> EagerTensor;
-    argmax() -> EagerTensor;
-    argmin_axis(axis: impl IntoAxis) -> EagerTensor;
-    argmax_axis(axis: impl IntoAxis) -> EagerTensor;
-    argsort(axis: impl IntoAxis) -> EagerTensor;
-    sort(axis: impl IntoAxis) -> EagerTensor;
-    topk(k: usize, sorted: bool) -> (EagerTensor, EagerTensor);
-    cumsum() -> EagerTensor;
-    cumsum_axis(axis: impl IntoAxis) -> EagerTensor;
-    softmax(axis: impl IntoAxis) -> EagerTensor;
-    log_softmax(axis: impl IntoAxis) -> EagerTensor;
-    crossentropy(labels: &EagerTensor) -> EagerTensor;
-    inv() -> EagerTensor;
-    slogdet() -> (EagerTensor, EagerTensor);
-    reshape(shape: impl IntoAxes) -> EagerTensor;
-    flatten(start: impl IntoAxis, end: impl IntoAxis) -> EagerTensor;
-    transpose() -> EagerTensor;
-    permute(axes: impl IntoAxes) -> EagerTensor;
-    expand_dims(axis: impl IntoAxis) -> EagerTensor;
-    squeeze() -> EagerTensor;
-    squeeze_axes(axes: impl IntoAxes) -> EagerTensor;
-    tile(reps: impl IntoShape) -> EagerTensor;
-    flip() -> EagerTensor;
-    flip_axes(axes: impl IntoAxes) -> EagerTensor;
-    broadcast_to(shape: impl IntoShape) -> EagerTensor;
-    pad(widths: &[(usize, usize)], mode: PadMode) -> EagerTensor;
-    take_along_axis(index: &EagerTensor, axis: impl IntoAxis) -> EagerTensor;
-    onehot_like<'a>(indices: &EagerTensor, value: impl Into<Operand<'a>>) -> EagerTensor;
-    index(index: impl AsRef<[IndexItem]>) -> EagerTensor;
-    index_update<'a>(index: impl AsRef<[IndexItem]>, values: impl Into<Operand<'a>>) -> EagerTensor;
-}
+/// Methods of [`EagerTensor`] that are EagerPy module-level functions too,
+/// each written once: every `pub fn name(&self, args..) -> Result<T> {..}`
+/// given becomes the method and, in a `fns` module of the invoking file
+/// (re-exported at the crate root), the free function `name(x, args..)`
+/// that calls it. `&self as cond` names the free function's first
+/// argument (default `x`).
+macro_rules! methods_and_fns {
+    ($(
+        $(#[$attr:meta])*
+        pub fn $name:ident $(<$($lt:lifetime),*>)? (
+            &$self:tt $(as $first:ident)? $(, $arg:ident: $ty:ty)* $(,)?
+        ) -> Result<$out:ty> $body:block
+    )*) => {
+        impl EagerTensor {$(
+            $(#[$attr])*
+            pub fn $name $(<$($lt),*>)? (&$self $(, $arg: $ty)*) -> Result<$out> $body
+        )*}
 
-/// `where(cond, x, y)`: [`where_cond`](crate::where_cond) under EagerPy's
-/// name (`where` is a Rust keyword).
-pub fn where_<'a, 'b>(
-    cond: &EagerTensor,
-    x: impl Into<Operand<'a>>,
-    y: impl Into<Operand<'b>>,
-) -> Result<EagerTensor> {
-    cond.where_cond(x, y)
+        /// The free-function forms of this file's methods.
+        pub(crate) mod fns {
+            #[allow(unused_imports)]
+            use super::*;
+            $($crate::free::methods_and_fns!(
+                @free $name [$($($lt),*)?] [$($first)? x] [$($arg: $ty),*] $out
+            );)*
+        }
+    };
+    (@free $name:ident [$($lt:lifetime),*] [$first:ident $($default:ident)?] [$($arg:ident: $ty:ty),*] $out:ty) => {
+        #[doc = concat!("[`EagerTensor::", stringify!($name), "`] as a function.")]
+        pub fn $name<$($lt),*>($first: &EagerTensor $(, $arg: $ty)*) -> Result<$out> {
+            $first.$name($($arg),*)
+        }
+    };
 }
+pub(crate) use methods_and_fns;
+
+pub use crate::index::fns::*;
+pub use crate::ops::fns::*;
+pub use crate::shape_ops::fns::*;
+
+/// `where(cond, x, y)`: [`where_cond`] under EagerPy's name (`where` is a
+/// Rust keyword).
+pub use crate::ops::fns::where_cond as where_;
 
 /// Wraps several native tensors (EagerPy's `astensors(*xs)`).
 ///

@@ -6,6 +6,7 @@
 //! indexing: their index arrays broadcast together, and the resulting axes
 //! go where the first one stood if they are adjacent, else to the front.
 
+use crate::free::methods_and_fns;
 use crate::tensor::DynOps;
 use crate::{DType, EagerTensor, Error, Operand, Result};
 use eager_core::shape::{python_slice, SliceRange};
@@ -168,11 +169,6 @@ struct Plan {
 }
 
 impl EagerTensor {
-    /// Indexes as NumPy's `t[...]` does; see [`s!`](crate::s).
-    pub fn index(&self, index: impl AsRef<[IndexItem]>) -> Result<EagerTensor> {
-        self.index_named("index", index.as_ref())
-    }
-
     fn index_named(&self, op: &'static str, items: &[IndexItem]) -> Result<EagerTensor> {
         let plan = self.basic_index(op, items)?;
         if plan.advanced.is_empty() {
@@ -253,7 +249,8 @@ impl EagerTensor {
                     let p = if *i < 0 { i + n } else { *i } as usize;
                     if has_tensor {
                         ranges.push(SliceRange::full(shape[ax]));
-                        let t = self.from_host_like(crate::HostData::I64(vec![p as i64]), &[])?;
+                        let t =
+                            self.host_like("index", crate::HostData::I64(vec![p as i64]), &[])?;
                         advanced.push((new_shape.len(), t));
                         new_shape.push(shape[ax]);
                     } else {
@@ -340,7 +337,13 @@ impl EagerTensor {
         let view = view.reshape_exact(&new_shape)?;
         Ok(Plan { view, advanced })
     }
+}
 
+methods_and_fns! {
+    /// Indexes as NumPy's `t[...]` does; see [`s!`](crate::s).
+    pub fn index(&self, index: impl AsRef<[IndexItem]>) -> Result<EagerTensor> {
+        self.index_named("index", index.as_ref())
+    }
     /// Returns a copy with `self[index] = values` (EagerPy's `index_update`);
     /// `values` broadcast to the indexed shape and must not need a lossy cast
     /// (float values into an integer tensor are an error).

@@ -241,6 +241,20 @@ pub fn save(path: impl AsRef<Path>, tensors: &[(&str, &EagerTensor)]) -> Result<
 /// Reads every tensor of `path` onto `backend`, sorted by name, in the
 /// format its extension names (see [`save`]); a `.npy` file gives one
 /// tensor named after the file's stem.
+///
+/// ```
+/// use eager_tensor as ep;
+/// let path = std::env::temp_dir().join(format!("ep-load-{}.npz", std::process::id()));
+/// let a = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1i32, 2, 3], &[3])?;
+/// let b = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![0.5f64], &[])?;
+/// ep::save(&path, &[("b", &b), ("a", &a)])?;
+/// let back = ep::load(&path, ep::Backend::NdArray)?; // sorted by name
+/// assert_eq!((back[0].0.as_str(), back[0].1.to_vec::<i32>()?), ("a", vec![1, 2, 3]));
+/// assert_eq!((back[1].0.as_str(), back[1].1.item::<f64>()?), ("b", 0.5));
+/// # std::fs::remove_file(&path).unwrap();
+/// assert_eq!(ep::load("weights.txt", ep::Backend::NdArray).unwrap_err().op(), "load");
+/// # Ok::<(), ep::Error>(())
+/// ```
 pub fn load(path: impl AsRef<Path>, backend: Backend) -> Result<Vec<(String, EagerTensor)>> {
     let path = path.as_ref();
     match format_of("load", path)? {

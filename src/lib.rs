@@ -78,12 +78,27 @@ pub use index::{Ellipsis, IndexItem, NewAxis};
 pub use io::{
     load, load_npy, load_npz, load_safetensors, save, save_npy, save_npz, save_safetensors,
 };
-pub use jit::{jit, jit1, Jit, Jit1};
+/// `ep::jit(f)` wraps a function of several tensors; its
+/// [`call`](Jit::call) runs one compiled program per input signature on
+/// xla and `f` itself elsewhere, with the same results:
+///
+/// ```
+/// use eager_tensor as ep;
+/// let f = ep::jit(|xs: &[ep::EagerTensor]| Ok(vec![xs[0].add(&xs[1])?, xs[0].mul(&xs[1])?]));
+/// let a = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f32, 2.0], &[2])?;
+/// let b = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![3.0f32, 4.0], &[2])?;
+/// let out = f.call(&[&a, &b])?;
+/// assert_eq!(out[0].to_vec::<f32>()?, vec![4.0, 6.0]);
+/// assert_eq!(out[1].to_vec::<f32>()?, vec![3.0, 8.0]);
+/// # Ok::<(), ep::Error>(())
+/// ```
+pub use jit::jit;
+pub use jit::{jit1, Jit, Jit1};
 /// The `ndarray` crate this build uses, for naming the ndarray natives
 /// (`ep::ndarray::arr2`, `ep::ndarray::ArrayD`) without a version clash.
 pub use ndarray;
 pub use operand::Operand;
-pub use ops::{allclose, concatenate, stack, where_cond};
+pub use ops::{allclose, concatenate, stack};
 pub use shape_ops::{meshgrid, Indexing, PadMode, Rows};
 pub use tensor::{astensor, try_astensor, EagerTensor, Native, NativeRef};
 

@@ -1,6 +1,7 @@
 //! The operations of `EagerTensor`: validation and dtype rules once, here,
 //! then one call to the owning backend.
 
+use crate::free::methods_and_fns;
 use crate::tensor::DynOps;
 use crate::{
     ArgReduceOp, BinaryOp, DType, EagerTensor, Error, Operand, ReduceOp, Result, Scalar, UnaryOp,
@@ -271,6 +272,14 @@ macro_rules! binary_ops {
             /// `self ** rhs`; integers to negative integer powers are an error.
             pow => Pow,
             /// Element-wise minimum (NaN propagates).
+            ///
+            /// ```
+            /// # use eager_tensor as ep;
+            /// let n = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![0.5f32, 2.0], &[2])?;
+            /// assert_eq!(n.minimum(1.0)?.to_vec::<f32>()?, vec![0.5, 1.0]);
+            /// assert_eq!(ep::minimum(1.0, &n)?.to_vec::<f32>()?, vec![0.5, 1.0]); // EagerPy's ep.minimum(1, n)
+            /// # Ok::<(), ep::Error>(())
+            /// ```
             minimum => Minimum,
             /// Element-wise maximum (NaN propagates).
             maximum => Maximum,
@@ -372,44 +381,6 @@ impl EagerTensor {
         binary_operands(op, Operand::Tensor(self), rhs.into())
     }
 
-    /// Picks `x` where `self` is true, else `y` (EagerPy's `where`); all
-    /// three broadcast, `x` and `y` promote as a binary op does.
-    ///
-    /// ```
-    /// # use eager_tensor as ep;
-    /// let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![-1.0f32, 2.0], &[2])?;
-    /// let y = x.gt(0.0)?.where_cond(&x, 0.0)?;
-    /// assert_eq!(y.to_vec::<f32>()?, vec![0.0, 2.0]);
-    /// # Ok::<(), ep::Error>(())
-    /// ```
-    pub fn where_cond<'a, 'b>(
-        &self,
-        x: impl Into<Operand<'a>>,
-        y: impl Into<Operand<'b>>,
-    ) -> Result<EagerTensor> {
-        let op = "where_cond";
-        let (x, y) = (x.into(), y.into());
-        let cond = self.cast_to(DType::Bool)?;
-        let mut out_shape = self.shape();
-        for o in [&x, &y] {
-            if let Operand::Tensor(t) = o {
-                out_shape = shape::broadcast_shapes(op, &out_shape, &t.shape())?;
-                if t.backend() != self.backend() {
-                    return Err(crate::tensor::mismatch(op, &[self, t]));
-                }
-            }
-        }
-        let dtype = operand_dtype(op, &x, &y)?;
-        shape::check_size(op, &out_shape, dtype)?;
-        let xt = materialize(op, &x, dtype, self)?;
-        let yt = materialize(op, &y, dtype, self)?;
-        crate::prim::where_cond(&cond, &xt, &yt)
-    }
-
-    /// Converts the dtype (floats to integers truncate toward zero).
-    pub fn astype(&self, dtype: DType) -> Result<EagerTensor> {
-        self.cast_to(dtype)
-    }
     /// `astype(F32)`.
     pub fn float32(&self) -> Result<EagerTensor> {
         self.cast_to(DType::F32)
@@ -493,83 +464,100 @@ impl EagerTensor {
         }
         t.dyn_arg_reduce(op, axis)
     }
-    /// Flat index of the minimum (first of ties; the first NaN if any).
-    pub fn argmin(&self) -> Result<EagerTensor> {
-        self.arg_impl("argmin", ArgReduceOp::ArgMin, None)
-    }
-    /// Flat index of the maximum (first of ties; the first NaN if any).
-    pub fn argmax(&self) -> Result<EagerTensor> {
-        self.arg_impl("argmax", ArgReduceOp::ArgMax, None)
-    }
-    /// Index of the minimum along `axis`.
-    pub fn argmin_axis(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
-        let axis = axis.into_axis();
-        self.arg_impl("argmin", ArgReduceOp::ArgMin, Some(axis))
-    }
-    /// Index of the maximum along `axis`.
-    pub fn argmax_axis(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
-        let axis = axis.into_axis();
-        self.arg_impl("argmax", ArgReduceOp::ArgMax, Some(axis))
-    }
-    /// Indices that sort along `axis` (stable; NaN last).
-    pub fn argsort(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
-        let axis = axis.into_axis();
-        let axis = normalize_axis("argsort", axis, self.ndim())?;
-        self.dyn_argsort(axis, false)
-    }
-    /// Sorts along `axis` (stable; NaN last).
-    pub fn sort(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
-        let axis = axis.into_axis();
-        let axis = normalize_axis("sort", axis, self.ndim())?;
-        self.dyn_sort(axis, false)
-    }
-    /// The `k` largest elements along the last axis and their indices,
-    /// largest first; ties keep the lower index first; NaN counts as the
-    /// largest. Results are always sorted, whatever `sorted` says.
-    pub fn topk(&self, k: usize, sorted: bool) -> Result<(EagerTensor, EagerTensor)> {
-        let _ = sorted;
-        let op = "topk";
-        let nd = self.ndim();
-        if nd == 0 {
-            return Err(Error::Axis {
-                op,
-                axis: -1,
-                ndim: 0,
-            });
+
+    /// True when every element is finite (no NaN, no ±inf).
+    fn isfinite_all(&self) -> Result<bool> {
+        if self.in_jit() {
+            // No values inside jit: a non-finite matrix gives what the
+            // elimination gives (NaN/inf), as in `jax.jit`.
+            return Ok(true);
         }
-        let n = self.shape()[nd - 1];
-        if k > n {
-            return Err(Error::invalid(
+        let bad = self.isnan()?.logical_or(&self.isinf()?)?;
+        Ok(!bad.any()?.item::<bool>()?)
+    }
+    fn check_square(&self, op: &'static str) -> Result<EagerTensor> {
+        let s = self.shape();
+        if s.len() < 2 || s[s.len() - 1] != s[s.len() - 2] {
+            return Err(Error::shape(
                 op,
-                format!("k = {k} is larger than the last axis ({n})"),
+                format!("needs square matrices [..., n, n], got {s:?}"),
             ));
         }
-        let order = self.dyn_argsort(nd - 1, true)?;
-        let mut ranges: Vec<_> = self
-            .shape()
-            .iter()
-            .map(|&d| shape::SliceRange::full(d))
-            .collect();
-        ranges[nd - 1].len = k;
-        let idx = order.dyn_slice(&ranges)?;
-        let values = crate::prim::gather(op, self, nd - 1, &idx)?;
-        Ok((values, idx))
+        if self.dtype() == DType::Bool {
+            return Err(Error::dtype(op, "not defined for bool tensors"));
+        }
+        self.cast_to(self.dtype().to_float())
     }
-    /// Cumulative sum of the flattened tensor (bool/u8/i32 accumulate in i64).
-    pub fn cumsum(&self) -> Result<EagerTensor> {
-        self.dyn_reshape(&[self.numel()])?
-            .cast_to(self.dtype().sum_dtype())?
-            .dyn_cumsum(0)
-    }
-    /// Cumulative sum along `axis`.
-    pub fn cumsum_axis(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
-        let axis = axis.into_axis();
-        let axis = normalize_axis("cumsum", axis, self.ndim())?;
-        self.cast_to(self.dtype().sum_dtype())?.dyn_cumsum(axis)
-    }
+}
 
+methods_and_fns! {
+    /// Picks `x` where `self` is true, else `y` (EagerPy's `where`); all
+    /// three broadcast, `x` and `y` promote as a binary op does.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![-1.0f32, 2.0], &[2])?;
+    /// let y = x.gt(0.0)?.where_cond(&x, 0.0)?;
+    /// assert_eq!(y.to_vec::<f32>()?, vec![0.0, 2.0]);
+    /// // EagerPy's ep.where(cond, x, y), as a function:
+    /// let z = ep::where_(&x.lt(0.0)?, 0.0, &x)?;
+    /// assert_eq!(z.to_vec::<f32>()?, vec![0.0, 2.0]);
+    /// assert_eq!(ep::where_cond(&x.lt(0.0)?, 1, 2)?.to_vec::<i64>()?, vec![1, 2]);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn where_cond<'a, 'b>(
+        &self as cond,
+        x: impl Into<Operand<'a>>,
+        y: impl Into<Operand<'b>>,
+    ) -> Result<EagerTensor> {
+        let op = "where_cond";
+        let (x, y) = (x.into(), y.into());
+        let cond = self.cast_to(DType::Bool)?;
+        let mut out_shape = self.shape();
+        for o in [&x, &y] {
+            if let Operand::Tensor(t) = o {
+                out_shape = shape::broadcast_shapes(op, &out_shape, &t.shape())?;
+                if t.backend() != self.backend() {
+                    return Err(crate::tensor::mismatch(op, &[self, t]));
+                }
+            }
+        }
+        let dtype = operand_dtype(op, &x, &y)?;
+        shape::check_size(op, &out_shape, dtype)?;
+        let xt = materialize(op, &x, dtype, self)?;
+        let yt = materialize(op, &y, dtype, self)?;
+        crate::prim::where_cond(&cond, &xt, &yt)
+    }
+    /// Clips to `[min, max]` (`minimum(maximum(x, min), max)`); the bounds
+    /// are scalars or tensors that broadcast.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![-0.5f32, 0.25, 2.0], &[3])?;
+    /// assert_eq!(x.clip(0.0, 1.0)?.to_vec::<f32>()?, vec![0.0, 0.25, 1.0]);
+    /// let (lo, hi) = (0.0, 1.0);
+    /// assert_eq!(ep::clip(&x, lo, hi)?.to_vec::<f32>()?, vec![0.0, 0.25, 1.0]); // ep.clip(x, *bounds)
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn clip<'a, 'b>(
+        &self,
+        min: impl Into<Operand<'a>>,
+        max: impl Into<Operand<'b>>,
+    ) -> Result<EagerTensor> {
+        self.maximum(min)?.minimum(max)
+    }
     /// Matrix product with NumPy's rules: 1-D operands are promoted to
     /// matrices and the added axis removed again; batch axes broadcast.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let a = ep::astensor(ep::ndarray::arr2(&[[1.0f32, 2.0], [3.0, 4.0]]));
+    /// let v = ep::astensor(ep::ndarray::arr1(&[1.0f32, -1.0]));
+    /// assert_eq!(a.matmul(&a)?.to_vec::<f32>()?, vec![7.0, 10.0, 15.0, 22.0]);
+    /// assert_eq!(ep::matmul(&a, &v)?.to_vec::<f32>()?, vec![-1.0, -1.0]); // shape [2]
+    /// assert_eq!(a.matmul(&a.index(ep::s![0])?.reshape([1, 2])?).unwrap_err().op(), "matmul");
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn matmul(&self, rhs: &EagerTensor) -> Result<EagerTensor> {
         let op = "matmul";
         let (sa, sb) = (self.shape_cow(), rhs.shape_cow());
@@ -656,16 +644,102 @@ impl EagerTensor {
             out.dyn_reshape(&out_shape)
         }
     }
-
-    /// Clips to `[min, max]` (`minimum(maximum(x, min), max)`).
-    pub fn clip<'a, 'b>(
-        &self,
-        min: impl Into<Operand<'a>>,
-        max: impl Into<Operand<'b>>,
-    ) -> Result<EagerTensor> {
-        self.maximum(min)?.minimum(max)
+    /// Converts the dtype (floats to integers truncate toward zero).
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![-1.7f32, 2.9], &[2])?;
+    /// let i = x.astype(ep::DType::I32)?;
+    /// assert_eq!((i.dtype(), i.to_vec::<i32>()?), (ep::DType::I32, vec![-1, 2]));
+    /// assert_eq!(ep::astype(&i, ep::DType::Bool)?.to_vec::<bool>()?, vec![true, true]);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn astype(&self, dtype: DType) -> Result<EagerTensor> {
+        self.cast_to(dtype)
     }
-
+    /// Flat index of the minimum (first of ties; the first NaN if any).
+    pub fn argmin(&self) -> Result<EagerTensor> {
+        self.arg_impl("argmin", ArgReduceOp::ArgMin, None)
+    }
+    /// Flat index of the maximum (first of ties; the first NaN if any).
+    pub fn argmax(&self) -> Result<EagerTensor> {
+        self.arg_impl("argmax", ArgReduceOp::ArgMax, None)
+    }
+    /// Index of the minimum along `axis`.
+    pub fn argmin_axis(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
+        let axis = axis.into_axis();
+        self.arg_impl("argmin", ArgReduceOp::ArgMin, Some(axis))
+    }
+    /// Index of the maximum along `axis` (negative from the end), as `i64`.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let logits = ep::astensor(ep::ndarray::arr2(&[[0.1f32, 0.7, 0.2], [0.9, 0.0, 0.1]]));
+    /// let pred = logits.argmax_axis(-1)?;
+    /// assert_eq!((pred.dtype(), pred.to_vec::<i64>()?), (ep::DType::I64, vec![1, 0]));
+    /// assert_eq!(ep::argmax_axis(&logits, 0)?.to_vec::<i64>()?, vec![1, 0, 0]);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn argmax_axis(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
+        let axis = axis.into_axis();
+        self.arg_impl("argmax", ArgReduceOp::ArgMax, Some(axis))
+    }
+    /// Indices that sort along `axis` (stable; NaN last).
+    pub fn argsort(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
+        let axis = axis.into_axis();
+        let axis = normalize_axis("argsort", axis, self.ndim())?;
+        self.dyn_argsort(axis, false)
+    }
+    /// Sorts along `axis` (stable; NaN last).
+    pub fn sort(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
+        let axis = axis.into_axis();
+        let axis = normalize_axis("sort", axis, self.ndim())?;
+        self.dyn_sort(axis, false)
+    }
+    /// The `k` largest elements along the last axis and their indices,
+    /// largest first; ties keep the lower index first; NaN counts as the
+    /// largest. Results are always sorted, whatever `sorted` says.
+    pub fn topk(&self, k: usize, sorted: bool) -> Result<(EagerTensor, EagerTensor)> {
+        let _ = sorted;
+        let op = "topk";
+        let nd = self.ndim();
+        if nd == 0 {
+            return Err(Error::Axis {
+                op,
+                axis: -1,
+                ndim: 0,
+            });
+        }
+        let n = self.shape()[nd - 1];
+        if k > n {
+            return Err(Error::invalid(
+                op,
+                format!("k = {k} is larger than the last axis ({n})"),
+            ));
+        }
+        let order = self.dyn_argsort(nd - 1, true)?;
+        let mut ranges: Vec<_> = self
+            .shape()
+            .iter()
+            .map(|&d| shape::SliceRange::full(d))
+            .collect();
+        ranges[nd - 1].len = k;
+        let idx = order.dyn_slice(&ranges)?;
+        let values = crate::prim::gather(op, self, nd - 1, &idx)?;
+        Ok((values, idx))
+    }
+    /// Cumulative sum of the flattened tensor (bool/u8/i32 accumulate in i64).
+    pub fn cumsum(&self) -> Result<EagerTensor> {
+        self.dyn_reshape(&[self.numel()])?
+            .cast_to(self.dtype().sum_dtype())?
+            .dyn_cumsum(0)
+    }
+    /// Cumulative sum along `axis`.
+    pub fn cumsum_axis(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
+        let axis = axis.into_axis();
+        let axis = normalize_axis("cumsum", axis, self.ndim())?;
+        self.cast_to(self.dtype().sum_dtype())?.dyn_cumsum(axis)
+    }
     /// Softmax along `axis` (integers compute in f64).
     pub fn softmax(&self, axis: impl crate::args::IntoAxis) -> Result<EagerTensor> {
         let axis = axis.into_axis();
@@ -682,6 +756,17 @@ impl EagerTensor {
     }
     /// Per-row cross-entropy of 2-D logits `self` against 1-D integer
     /// `labels` (class indices): `-log_softmax(self)[i, labels[i]]`.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let logits = ep::astensor(ep::ndarray::arr2(&[[0.0f64, 0.0], [0.0, 3f64.ln()]]));
+    /// let labels = ep::astensor(ep::ndarray::arr1(&[0i64, 1]));
+    /// let ce = logits.crossentropy(&labels)?.to_vec::<f64>()?;
+    /// assert!((ce[0] - 2f64.ln()).abs() < 1e-12); // -log(1/2)
+    /// assert!((ce[1] - (4.0f64 / 3.0).ln()).abs() < 1e-12); // -log(3/4)
+    /// assert_eq!(ep::crossentropy(&logits, &labels.index(ep::s![..1])?).unwrap_err().op(), "crossentropy");
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn crossentropy(&self, labels: &EagerTensor) -> Result<EagerTensor> {
         let op = "crossentropy";
         let (s, l) = (self.shape(), labels.shape());
@@ -695,7 +780,6 @@ impl EagerTensor {
         let picked = self.log_softmax(-1)?.take_along_axis_named(op, &idx, -1)?;
         picked.reshape([-1])?.neg()
     }
-
     /// Inverse of a square matrix or a batch of them (integers compute in
     /// f64); a singular matrix is an error.
     pub fn inv(&self) -> Result<EagerTensor> {
@@ -731,38 +815,6 @@ impl EagerTensor {
             bad.where_cond(f64::NAN, &logdet)?,
         ))
     }
-    /// True when every element is finite (no NaN, no ±inf).
-    fn isfinite_all(&self) -> Result<bool> {
-        if self.in_jit() {
-            // No values inside jit: a non-finite matrix gives what the
-            // elimination gives (NaN/inf), as in `jax.jit`.
-            return Ok(true);
-        }
-        let bad = self.isnan()?.logical_or(&self.isinf()?)?;
-        Ok(!bad.any()?.item::<bool>()?)
-    }
-    fn check_square(&self, op: &'static str) -> Result<EagerTensor> {
-        let s = self.shape();
-        if s.len() < 2 || s[s.len() - 1] != s[s.len() - 2] {
-            return Err(Error::shape(
-                op,
-                format!("needs square matrices [..., n, n], got {s:?}"),
-            ));
-        }
-        if self.dtype() == DType::Bool {
-            return Err(Error::dtype(op, "not defined for bool tensors"));
-        }
-        self.cast_to(self.dtype().to_float())
-    }
-}
-
-/// `ep::where_cond(&cond, x, y)`: EagerPy's `where`.
-pub fn where_cond<'a, 'b>(
-    cond: &EagerTensor,
-    x: impl Into<Operand<'a>>,
-    y: impl Into<Operand<'b>>,
-) -> Result<EagerTensor> {
-    cond.where_cond(x, y)
 }
 
 pub(crate) fn kind_allows(from: DType, to: DType) -> bool {

@@ -1,6 +1,7 @@
 //! Shape operations, gathers and joins built on the contract.
 
 use crate::args::{IntoAxes, IntoAxis, IntoShape};
+use crate::free::methods_and_fns;
 use crate::tensor::DynOps;
 use crate::{DType, EagerTensor, Error, Operand, Result, Scalar};
 use eager_core::shape::{self, infer_reshape, normalize_axes, normalize_axis, SliceRange};
@@ -26,6 +27,80 @@ pub enum Indexing {
 }
 
 impl EagerTensor {
+    pub(crate) fn reshape_exact(&self, shape: &[usize]) -> Result<EagerTensor> {
+        if self.shape() == shape {
+            Ok(self.clone())
+        } else {
+            self.dyn_reshape(shape)
+        }
+    }
+    /// EagerPy's `.T`: reverses the axes.
+    pub fn t(&self) -> Result<EagerTensor> {
+        self.transpose()
+    }
+
+    pub(crate) fn take_along_axis_named(
+        &self,
+        op: &'static str,
+        index: &EagerTensor,
+        axis: isize,
+    ) -> Result<EagerTensor> {
+        let (s, si) = (self.shape(), index.shape());
+        if s.len() != si.len() {
+            return Err(Error::shape(
+                op,
+                format!("index has {} dimensions, the tensor {}", si.len(), s.len()),
+            ));
+        }
+        let ax = normalize_axis(op, axis, s.len())?;
+        let idx = checked_index(op, index, s[ax])?;
+        let mut bs = Vec::with_capacity(s.len());
+        for i in 0..s.len() {
+            bs.push(if i == ax {
+                1
+            } else {
+                shape::broadcast_shapes(op, &[s[i]], &[si[i]])?[0]
+            });
+        }
+        let mut xs = bs.clone();
+        xs[ax] = s[ax];
+        let mut is = bs;
+        is[ax] = si[ax];
+        let x = self.broadcast_to(&xs)?;
+        let idx = idx.broadcast_to(&is)?;
+        crate::prim::gather(op, &x, ax, &idx)
+    }
+
+    /// The slices along axis 0 (a 0-d tensor yields nothing); `for row in
+    /// &x` does the same.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let x = ep::astensor(ep::ndarray::arr2(&[[1i64, 2], [3, 4]]));
+    /// let mut sums = vec![];
+    /// for row in &x {
+    ///     sums.push(row.sum()?.item::<i64>()?);
+    /// }
+    /// assert_eq!(sums, vec![3, 7]);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn iter(&self) -> Rows<'_> {
+        let n = if self.ndim() == 0 { 0 } else { self.len() };
+        Rows { t: self, i: 0, n }
+    }
+    fn select_axis0(&self, i: usize) -> Result<EagerTensor> {
+        let s = self.shape();
+        let mut ranges: Vec<SliceRange> = s.iter().map(|&d| SliceRange::full(d)).collect();
+        ranges[0] = SliceRange {
+            start: i,
+            len: 1,
+            step: 1,
+        };
+        self.dyn_slice(&ranges)?.dyn_reshape(&s[1..])
+    }
+}
+
+methods_and_fns! {
     /// Same elements, new shape; one entry may be `-1` (inferred).
     ///
     /// ```
@@ -38,13 +113,6 @@ impl EagerTensor {
         let s = infer_reshape("reshape", &self.shape(), &shape.into_axes())?;
         shape::check_size("reshape", &s, self.dtype())?;
         self.reshape_exact(&s)
-    }
-    pub(crate) fn reshape_exact(&self, shape: &[usize]) -> Result<EagerTensor> {
-        if self.shape() == shape {
-            Ok(self.clone())
-        } else {
-            self.dyn_reshape(shape)
-        }
     }
     /// Merges axes `start..=end` (negative counts from the end) into one;
     /// `flatten(0, -1)` gives a 1-D tensor.
@@ -72,10 +140,6 @@ impl EagerTensor {
     pub fn transpose(&self) -> Result<EagerTensor> {
         let axes: Vec<usize> = (0..self.ndim()).rev().collect();
         self.dyn_permute(&axes)
-    }
-    /// EagerPy's `.T`: reverses the axes.
-    pub fn t(&self) -> Result<EagerTensor> {
-        self.transpose()
     }
     /// Reorders the axes; `axes` must be a permutation of the axes
     /// (negative ones count from the end: `permute(&[-1, 0])`).
@@ -249,52 +313,19 @@ impl EagerTensor {
                         })
                         .collect();
                     let len = idx.len();
-                    let it = t.from_host_like(crate::HostData::I64(idx), &[len])?;
+                    let it = t.host_like(op, crate::HostData::I64(idx), &[len])?;
                     t = crate::prim::index_select(op, &t, ax, &it)?;
                 }
             }
         }
         Ok(t)
     }
-
     /// NumPy's `take_along_axis`: picks along `axis` with an integer `index`
     /// of the same number of dimensions (other axes broadcast; negative
     /// indices count from the end; out of range is an error).
     pub fn take_along_axis(&self, index: &EagerTensor, axis: impl IntoAxis) -> Result<EagerTensor> {
         self.take_along_axis_named("take_along_axis", index, axis.into_axis())
     }
-    pub(crate) fn take_along_axis_named(
-        &self,
-        op: &'static str,
-        index: &EagerTensor,
-        axis: isize,
-    ) -> Result<EagerTensor> {
-        let (s, si) = (self.shape(), index.shape());
-        if s.len() != si.len() {
-            return Err(Error::shape(
-                op,
-                format!("index has {} dimensions, the tensor {}", si.len(), s.len()),
-            ));
-        }
-        let ax = normalize_axis(op, axis, s.len())?;
-        let idx = checked_index(op, index, s[ax])?;
-        let mut bs = Vec::with_capacity(s.len());
-        for i in 0..s.len() {
-            bs.push(if i == ax {
-                1
-            } else {
-                shape::broadcast_shapes(op, &[s[i]], &[si[i]])?[0]
-            });
-        }
-        let mut xs = bs.clone();
-        xs[ax] = s[ax];
-        let mut is = bs;
-        is[ax] = si[ax];
-        let x = self.broadcast_to(&xs)?;
-        let idx = idx.broadcast_to(&is)?;
-        crate::prim::gather(op, &x, ax, &idx)
-    }
-
     /// A 2-D tensor like `self` (same shape and dtype) that is 0 everywhere
     /// but `value` at `[i, indices[i]]`.
     pub fn onehot_like<'a>(
@@ -321,34 +352,6 @@ impl EagerTensor {
             Operand::Tensor(t) => t.cast_to(self.dtype())?,
         };
         hit.where_cond(&value, &zero)?.broadcast_to(&s)
-    }
-
-    /// The slices along axis 0 (a 0-d tensor yields nothing); `for row in
-    /// &x` does the same.
-    ///
-    /// ```
-    /// # use eager_tensor as ep;
-    /// let x = ep::astensor(ep::ndarray::arr2(&[[1i64, 2], [3, 4]]));
-    /// let mut sums = vec![];
-    /// for row in &x {
-    ///     sums.push(row.sum()?.item::<i64>()?);
-    /// }
-    /// assert_eq!(sums, vec![3, 7]);
-    /// # Ok::<(), ep::Error>(())
-    /// ```
-    pub fn iter(&self) -> Rows<'_> {
-        let n = if self.ndim() == 0 { 0 } else { self.len() };
-        Rows { t: self, i: 0, n }
-    }
-    fn select_axis0(&self, i: usize) -> Result<EagerTensor> {
-        let s = self.shape();
-        let mut ranges: Vec<SliceRange> = s.iter().map(|&d| SliceRange::full(d)).collect();
-        ranges[0] = SliceRange {
-            start: i,
-            len: 1,
-            step: 1,
-        };
-        self.dyn_slice(&ranges)?.dyn_reshape(&s[1..])
     }
 }
 

@@ -1,5 +1,6 @@
 //! `EagerTensor`, its routing to the backends, and the native-type bridge.
 
+use crate::args::{dims, IntoShape};
 use crate::{Backend, BackendTensor, DType, Element, Error, HostBuffer, HostData, Result, Scalar};
 use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
 use eager_core::shape::SliceRange;
@@ -381,15 +382,21 @@ macro_rules! on_backend {
                 ($body).map($crate::EagerTensor::from)
             }
             #[allow(unreachable_patterns)]
-            other => Err($crate::Error::Unsupported {
-                op: $op,
-                backend: other,
-                msg: format!("the `{other}` feature is not enabled in this build"),
-            }),
+            other => Err($crate::tensor::not_enabled($op, other)),
         }
     }};
 }
 pub(crate) use on_backend;
+
+/// The error of `op` on a backend whose feature is not compiled in (what
+/// [`on_backend!`] gives for one).
+pub(crate) fn not_enabled(op: &'static str, backend: Backend) -> Error {
+    Error::Unsupported {
+        op,
+        backend,
+        msg: format!("the `{backend}` feature is not enabled in this build"),
+    }
+}
 
 impl EagerTensor {
     /// The backend that owns this tensor.
@@ -397,6 +404,14 @@ impl EagerTensor {
         self.dyn_backend()
     }
     /// The shape.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::zeros(ep::Backend::NdArray, [2, 3], ep::DType::F32)?;
+    /// assert_eq!(t.shape(), vec![2, 3]);
+    /// assert_eq!(t.reshape(t.shape())?.shape(), vec![2, 3]); // a shape argument as it is
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn shape(&self) -> Vec<usize> {
         self.dyn_shape()
     }
@@ -435,6 +450,14 @@ impl EagerTensor {
     /// to use when wrapping a tensor of unknown origin; `dtype()` itself
     /// never fails. (ndarray, xla and DLPack have no such tensors: every
     /// dtype they can hold is one of eager-tensor's, or refused on entry.)
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1i32, 2], &[2])?;
+    /// assert_eq!(t.dtype(), ep::DType::I32);
+    /// assert_eq!(t.float32()?.dtype(), ep::DType::F32);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn dtype(&self) -> DType {
         self.dyn_dtype()
     }
@@ -445,6 +468,15 @@ impl EagerTensor {
     /// A copy on `device` (the tensor itself if it is there already); a
     /// device the backend does not have (CUDA without a GPU, or on ndarray)
     /// is an `unsupported` error.
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f32], &[1])?;
+    /// assert_eq!(t.to_device(ep::Device::Cpu)?.to_vec::<f32>()?, vec![1.0]);
+    /// let e = t.to_device(ep::Device::Cuda(0)).unwrap_err();
+    /// assert_eq!((e.kind(), e.op()), ("unsupported", "to_device"));
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn to_device(&self, device: Device) -> Result<EagerTensor> {
         if device == self.device() {
             return Ok(self.clone());
@@ -452,10 +484,12 @@ impl EagerTensor {
         self.dyn_to_device(device)
     }
 
-    /// The tensor owned by another framework (not in EagerPy): a copy on
+    /// The tensor owned by another framework (not in EagerPy), on
     /// `backend`'s default device, or the tensor itself if `backend` owns it
-    /// already. It takes one copy through host memory (zero-copy sharing of
-    /// host buffers between frameworks is not done yet). A backend that is
+    /// already. The result shares the source's host memory where the pair
+    /// of frameworks allows it (see [`host_ptr`](Self::host_ptr) and the
+    /// guide's "Exchange and files" chapter for which pairs) and is one copy
+    /// through host memory otherwise. A backend that is
     /// not compiled in is an `unsupported` error; a tensor being
     /// differentiated (inside `value_and_grad`, or a torch tensor that
     /// requires grad) is an `invalid` one: gradients do not cross
@@ -571,9 +605,19 @@ impl EagerTensor {
         crate::jit::no_host_read("to_host_data", self)?;
         self.dyn_to_host()
     }
-    /// A host copy as an `ndarray::ArrayD<E>` (EagerPy's `numpy()`).
+    /// A host copy as an `ndarray::ArrayD<E>` (EagerPy's `numpy()`); `E`
+    /// as for [`to_vec`](Self::to_vec).
+    ///
+    /// ```
+    /// # use eager_tensor as ep;
+    /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1i32, 2, 3, 4], &[2, 2])?;
+    /// assert_eq!(t.to_ndarray::<i64>()?, ep::ndarray::arr2(&[[1i64, 2], [3, 4]]).into_dyn());
+    /// let e = t.to_ndarray::<f32>().unwrap_err();
+    /// assert_eq!((e.kind(), e.op()), ("dtype", "to_ndarray"));
+    /// # Ok::<(), ep::Error>(())
+    /// ```
     pub fn to_ndarray<E: Element>(&self) -> Result<ndarray::ArrayD<E>> {
-        let v = self.to_vec::<E>()?;
+        let v = self.to_vec_op::<E>("to_ndarray")?;
         ndarray::ArrayD::from_shape_vec(self.shape(), v)
             .map_err(|e| Error::shape("to_ndarray", e.to_string()))
     }
@@ -625,28 +669,46 @@ impl EagerTensor {
             .ok_or_else(|| Error::shape("item", "no element"))
     }
 
-    /// A tensor of `backend` from row-major data.
+    /// A tensor of `backend` from row-major data; `shape` is any
+    /// [`IntoShape`] (`&[2, 2]`, `[2, 2]`, `&x.shape()`, `vec![2, 2]`).
     ///
     /// ```
     /// # use eager_tensor as ep;
     /// let t = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
     /// assert_eq!(t.shape(), vec![2, 2]);
+    /// assert_eq!(t.index(ep::s![1, 0])?.item::<f32>()?, 3.0);
+    /// let s = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![5i64], &[])?; // 0-d
+    /// assert_eq!(s.item::<i64>()?, 5);
+    /// let e = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f32; 3], [2, 2]).unwrap_err();
+    /// assert_eq!((e.kind(), e.op()), ("shape", "from_vec"));
     /// # Ok::<(), ep::Error>(())
     /// ```
     pub fn from_vec<E: Element>(
         backend: Backend,
         data: Vec<E>,
-        shape: &[usize],
+        shape: impl IntoShape,
     ) -> Result<EagerTensor> {
-        let data = E::into_host(data);
-        check_len("from_vec", &data, shape)?;
-        Self::from_host(backend, data, shape)
+        let shape = dims("from_vec", shape)?;
+        Self::from_host_op("from_vec", backend, E::into_host(data), &shape)
     }
 
     /// A tensor of `backend` from a host buffer.
-    pub fn from_host(backend: Backend, data: HostData, shape: &[usize]) -> Result<EagerTensor> {
-        check_len("from_vec", &data, shape)?;
-        on_backend!("from_vec", backend, |B| B::from_host(data, shape))
+    pub fn from_host(
+        backend: Backend,
+        data: HostData,
+        shape: impl IntoShape,
+    ) -> Result<EagerTensor> {
+        let shape = dims("from_host", shape)?;
+        Self::from_host_op("from_host", backend, data, &shape)
+    }
+    fn from_host_op(
+        op: &'static str,
+        backend: Backend,
+        data: HostData,
+        shape: &[usize],
+    ) -> Result<EagerTensor> {
+        check_len(op, &data, shape)?;
+        on_backend!(op, backend, |B| B::from_host(data, shape))
     }
 
     /// A tensor of `backend` that adopts lent memory without a copy where
@@ -658,8 +720,19 @@ impl EagerTensor {
     }
 
     /// A tensor on the backend and device of `self` from a host buffer.
-    pub fn from_host_like(&self, data: HostData, shape: &[usize]) -> Result<EagerTensor> {
-        check_len("from_vec", &data, shape)?;
+    pub fn from_host_like(&self, data: HostData, shape: impl IntoShape) -> Result<EagerTensor> {
+        let shape = dims("from_host_like", shape)?;
+        self.host_like("from_host_like", data, &shape)
+    }
+    /// [`from_host_like`](Self::from_host_like) with a checked shape, its
+    /// errors naming `op`.
+    pub(crate) fn host_like(
+        &self,
+        op: &'static str,
+        data: HostData,
+        shape: &[usize],
+    ) -> Result<EagerTensor> {
+        check_len(op, &data, shape)?;
         self.dyn_from_host_like(data, shape)
     }
 
@@ -1095,5 +1168,25 @@ impl std::fmt::Display for EagerTensor {
             self.shape()
         )?;
         self.fmt_values(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What every op gives on a backend this build lacks (reachable only in
+    /// builds without some backend feature, so tested here directly).
+    #[test]
+    fn a_backend_not_compiled_in_is_unsupported_naming_the_op() {
+        for b in Backend::ALL {
+            let e = not_enabled("to_backend", b);
+            assert_eq!((e.kind(), e.op()), ("unsupported", "to_backend"));
+            let msg = e.to_string();
+            assert!(
+                msg.contains("to_backend") && msg.contains(&format!("`{b}` feature")),
+                "{msg}"
+            );
+        }
     }
 }

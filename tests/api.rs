@@ -117,7 +117,7 @@ fn operators_with_tensors_and_scalars_on_either_side() {
 
 #[test]
 fn integer_operators_follow_numpy() {
-    let a = EagerTensor::from_vec(Backend::NdArray, vec![7i64, -7], &[2]).unwrap();
+    let a = EagerTensor::from_vec(Backend::NdArray, vec![7i64, -7], [2]).unwrap();
     assert_eq!(
         a.floor_div(2i64).unwrap().to_vec::<i64>().unwrap(),
         vec![3, -4]
@@ -332,7 +332,7 @@ fn index_macro_forms() {
     );
     let n = 2usize;
     assert_eq!(v(ep::s![1, n, 0..n;2]).to_vec::<i64>().unwrap(), vec![20]);
-    let idx = EagerTensor::from_vec(Backend::NdArray, vec![1i64, 0], &[2]).unwrap();
+    let idx = EagerTensor::from_vec(Backend::NdArray, vec![1i64, 0], [2]).unwrap();
     assert_eq!(v(ep::s![&idx, 0, 0]).to_vec::<i64>().unwrap(), vec![12, 0]);
     let mask = t.gt(20i64).unwrap();
     assert_eq!(v(ep::s![&mask]).to_vec::<i64>().unwrap(), vec![21, 22, 23]);
@@ -363,8 +363,8 @@ fn bad_arguments_give_errors_not_panics() {
         t.argmax_axis(isize::MAX),
         t.softmax(9),
         ep::stack(&[&t], isize::MIN),
-        EagerTensor::from_vec(Backend::NdArray, vec![1.0f32; 3], &[usize::MAX, 2]),
-        EagerTensor::from_vec(Backend::NdArray, vec![1.0f32; 3], &[2]),
+        EagerTensor::from_vec(Backend::NdArray, vec![1.0f32; 3], [usize::MAX, 2]),
+        EagerTensor::from_vec(Backend::NdArray, vec![1.0f32; 3], [2]),
         t.take_along_axis(&t, 0),
         ep::full(like, [2], f64::NAN)
             .and_then(|x| x.astype(DType::I64))
@@ -407,7 +407,7 @@ fn from_ndarray_and_like_creation() {
     let a = ndarray::arr2(&[[1i32, 2], [3, 4]]).into_dyn();
     let t = ep::from_ndarray(&like, a.t().to_owned()).unwrap();
     assert_eq!(t.to_vec::<i32>().unwrap(), vec![1, 3, 2, 4]);
-    let t = ep::from_vec(&like, vec![true, false], &[2]).unwrap();
+    let t = ep::from_vec(&like, vec![true, false], [2]).unwrap();
     assert_eq!(t.dtype(), DType::Bool);
     assert_eq!(
         like.ones([2]).unwrap().to_vec::<f32>().unwrap(),
@@ -455,7 +455,7 @@ fn readme_example() -> ep::Result<()> {
 fn every_backend_agrees_with_ndarray_on_a_chain() {
     let data: Vec<f32> = (0..12).map(|i| i as f32 * 0.25 - 1.0).collect();
     let run = |b: Backend| -> Vec<f32> {
-        let x = EagerTensor::from_vec(b, data.clone(), &[3, 4]).unwrap();
+        let x = EagerTensor::from_vec(b, data.clone(), [3, 4]).unwrap();
         let y = x.softmax(-1).unwrap().matmul(&x.t().unwrap()).unwrap();
         let y = y
             .index(ep::s![.., ..;-1])
@@ -479,9 +479,9 @@ fn to_backend_moves_between_every_pair_of_backends() {
     let all = Backend::ALL;
     let enabled = Backend::enabled();
     for &from in &enabled {
-        let ints = EagerTensor::from_vec(from, vec![1i64, -2, 3, 4, 5, 6], &[2, 3]).unwrap();
-        let floats = EagerTensor::from_vec(from, vec![0.5f32, f32::NAN, -1.25], &[3]).unwrap();
-        let flags = EagerTensor::from_vec(from, vec![true], &[]).unwrap();
+        let ints = EagerTensor::from_vec(from, vec![1i64, -2, 3, 4, 5, 6], [2, 3]).unwrap();
+        let floats = EagerTensor::from_vec(from, vec![0.5f32, f32::NAN, -1.25], [3]).unwrap();
+        let flags = EagerTensor::from_vec(from, vec![true], []).unwrap();
         let empty = EagerTensor::zeros(from, [0, 2], DType::U8).unwrap();
         for &to in &all {
             if !enabled.contains(&to) {
@@ -507,7 +507,7 @@ fn to_backend_moves_between_every_pair_of_backends() {
             assert_eq!((sum.backend(), sum.item::<i64>().unwrap()), (to, 17));
         }
         // Gradients do not cross frameworks.
-        let x = EagerTensor::from_vec(from, vec![1.0f64, 2.0], &[2]).unwrap();
+        let x = EagerTensor::from_vec(from, vec![1.0f64, 2.0], [2]).unwrap();
         let other = enabled.iter().copied().find(|&b| b != from).unwrap_or(from);
         let e = ep::value_and_grad(|t| t.to_backend(other)?.sum(), &x).unwrap_err();
         assert_eq!(e.kind(), "invalid", "{e}");
@@ -522,7 +522,7 @@ fn integer_edges_do_not_wrap() {
         // i * step overflows i64 on the way; the values do not.
         let a = ep::arange(&like, i64::MIN, i64::MAX, i64::MAX).unwrap();
         assert_eq!(a.to_vec::<i64>().unwrap(), vec![i64::MIN, -1, i64::MAX - 1]);
-        let t = EagerTensor::from_vec(b, vec![1.0f32, 2.0, 3.0], &[3]).unwrap();
+        let t = EagerTensor::from_vec(b, vec![1.0f32, 2.0, 3.0], [3]).unwrap();
         // usize::MAX stays out of range instead of wrapping to -1.
         assert_eq!(t.index(ep::s![usize::MAX]).unwrap_err().kind(), "index");
         assert_eq!(
@@ -533,12 +533,12 @@ fn integer_edges_do_not_wrap() {
             vec![2.0, 3.0]
         );
         // Saturating casts, bounds exact in the float dtype.
-        let f = EagerTensor::from_vec(b, vec![f32::INFINITY, 1e20, -1e20, f32::NAN], &[4]).unwrap();
+        let f = EagerTensor::from_vec(b, vec![f32::INFINITY, 1e20, -1e20, f32::NAN], [4]).unwrap();
         assert_eq!(
             f.astype(DType::I32).unwrap().to_vec::<i32>().unwrap(),
             vec![i32::MAX, i32::MAX, i32::MIN, 0]
         );
-        let g = EagerTensor::from_vec(b, vec![f64::INFINITY, 9.3e18, -1e30], &[3]).unwrap();
+        let g = EagerTensor::from_vec(b, vec![f64::INFINITY, 9.3e18, -1e30], [3]).unwrap();
         assert_eq!(
             g.astype(DType::I64).unwrap().to_vec::<i64>().unwrap(),
             vec![i64::MAX, i64::MAX, i64::MIN]
@@ -561,7 +561,7 @@ fn subnormal_floats_are_kept_or_flushed_as_documented() {
     let exact = 1e-40f64 as f32;
     assert!(exact > 0.0 && exact < f32::MIN_POSITIVE);
     for b in Backend::enabled() {
-        let x = EagerTensor::from_vec(b, vec![1e-40f64], &[1]).unwrap();
+        let x = EagerTensor::from_vec(b, vec![1e-40f64], [1]).unwrap();
         let v = x.astype(DType::F32).unwrap().to_vec::<f32>().unwrap()[0];
         match b {
             Backend::TensorFlow | Backend::Xla => assert!(v == 0.0 || v == exact, "{b}: {v:e}"),

@@ -153,19 +153,19 @@ fn all_cases(b: Backend) -> Vec<(&'static str, F, Vec<EagerTensor>)> {
         "index_basic" => [x(&[4, 5], 59)] => |t| wsum(&t[0].index(ep::s![1..;2, ..;-2])?);
         "index_int_newaxis" => [x(&[3, 4], 60)] => |t| wsum(&t[0].index(ep::s![-1, ep::NewAxis, 1..3])?);
         "index_gather_repeated" => [x(&[4, 3], 61)] => |t| {
-            let i = ep::from_vec(&t[0], vec![2i64, 0, 2, -1], &[4])?;
+            let i = ep::from_vec(&t[0], vec![2i64, 0, 2, -1], [4])?;
             wsum(&t[0].index(ep::s![&i, 1..])?)
         };
         "index_two_tensors" => [x(&[3, 4], 62)] => |t| {
-            let i = ep::from_vec(&t[0], vec![0i64, 2, 2], &[3])?;
-            let j = ep::from_vec(&t[0], vec![3i64, 1, 1], &[3])?;
+            let i = ep::from_vec(&t[0], vec![0i64, 2, 2], [3])?;
+            let j = ep::from_vec(&t[0], vec![3i64, 1, 1], [3])?;
             wsum(&t[0].index(ep::s![&i, &j])?)
         };
         "index_mask" => [x(&[3, 4], 63)] => |t| wsum(&t[0].index(ep::s![&t[0].gt(0.0)?])?);
         "index_update_x_and_values" => [x(&[3, 4], 64), x(&[4], 65)] => |t| wsum(&t[0].index_update(ep::s![1], &t[1])?.mul(&t[0])?);
         "index_update_slices" => [x(&[3, 4], 66), x(&[3, 1], 67)] => |t| wsum(&t[0].index_update(ep::s![.., 1..;2], &t[1])?);
         "take_along_axis" => [x(&[3, 4], 68)] => |t| {
-            let i = ep::from_vec(&t[0], vec![0i64, 3, 3, 1, 2, 2], &[3, 2])?;
+            let i = ep::from_vec(&t[0], vec![0i64, 3, 3, 1, 2, 2], [3, 2])?;
             wsum(&t[0].take_along_axis(&i, 1)?)
         };
         "matmul_2d" => [x(&[2, 3], 69), x(&[3, 4], 70)] => |t| wsum(&t[0].matmul(&t[1])?);
@@ -190,14 +190,14 @@ fn all_cases(b: Backend) -> Vec<(&'static str, F, Vec<EagerTensor>)> {
         "softmax" => [x(&[2, 4], 91)] => |t| wsum(&t[0].softmax(-1)?);
         "log_softmax" => [x(&[2, 4], 92)] => |t| wsum(&t[0].log_softmax(0)?);
         "crossentropy" => [x(&[3, 4], 93)] => |t| {
-            let labels = ep::from_vec(&t[0], vec![1i64, 3, 0], &[3])?;
+            let labels = ep::from_vec(&t[0], vec![1i64, 3, 0], [3])?;
             wsum(&t[0].crossentropy(&labels)?)
         };
         "clip" => [x(&[2, 5], 94)] => |t| wsum(&t[0].clip(-0.5, 0.8)?);
-        "inv" => [x(&[3, 3], 95)] => |t| wsum(&t[0].add(&ep::from_vec(&t[0], vec![3.0, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 3.0], &[3, 3])?)?.inv()?);
-        "inv_batched" => [x(&[2, 2, 2], 96)] => |t| wsum(&t[0].add(&ep::from_vec(&t[0], vec![3.0, 0.0, 0.0, 3.0], &[2, 2])?)?.inv()?);
+        "inv" => [x(&[3, 3], 95)] => |t| wsum(&t[0].add(&ep::from_vec(&t[0], vec![3.0, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 3.0], [3, 3])?)?.inv()?);
+        "inv_batched" => [x(&[2, 2, 2], 96)] => |t| wsum(&t[0].add(&ep::from_vec(&t[0], vec![3.0, 0.0, 0.0, 3.0], [2, 2])?)?.inv()?);
         "slogdet" => [x(&[3, 3], 97)] => |t| {
-            let m = t[0].add(&ep::from_vec(&t[0], vec![3.0, 0.0, 0.0, 0.0, -3.0, 0.0, 0.0, 0.0, 3.0], &[3, 3])?)?;
+            let m = t[0].add(&ep::from_vec(&t[0], vec![3.0, 0.0, 0.0, 0.0, -3.0, 0.0, 0.0, 0.0, 3.0], [3, 3])?)?;
             let (s, l) = m.slogdet()?;
             l.mul(&s)
         };
@@ -336,10 +336,10 @@ fn captured_tensors_are_constants() {
 #[test]
 fn ties_share_the_gradient() {
     for b in Backend::enabled() {
-        let x = EagerTensor::from_vec(b, vec![1.0f64, 3.0, 3.0, 2.0], &[4]).unwrap();
+        let x = EagerTensor::from_vec(b, vec![1.0f64, 3.0, 3.0, 2.0], [4]).unwrap();
         let (_, g) = ep::value_and_grad(|x| x.max(), &x).unwrap();
         assert_eq!(g.to_vec::<f64>().unwrap(), vec![0.0, 0.5, 0.5, 0.0]);
-        let y = EagerTensor::from_vec(b, vec![1.0f64, 5.0, 3.0, 2.0], &[4]).unwrap();
+        let y = EagerTensor::from_vec(b, vec![1.0f64, 5.0, 3.0, 2.0], [4]).unwrap();
         let (_, g) = ep::value_and_grads(|t| t[0].minimum(&t[1])?.sum(), &[&x, &y]).unwrap();
         assert_eq!(g[0].to_vec::<f64>().unwrap(), vec![0.5, 1.0, 0.5, 0.5]);
         assert_eq!(g[1].to_vec::<f64>().unwrap(), vec![0.5, 0.0, 0.5, 0.5]);
@@ -379,7 +379,7 @@ fn bad_calls_are_errors() {
         assert_eq!(e.kind(), "shape");
         let e = ep::value_and_grad(|x| x.sum()?.gt(0.0), &x).unwrap_err();
         assert_eq!(e.kind(), "dtype");
-        let xi = EagerTensor::from_vec(b, vec![1i64, 2], &[2]).unwrap();
+        let xi = EagerTensor::from_vec(b, vec![1i64, 2], [2]).unwrap();
         assert_eq!(
             ep::value_and_grad(|x| x.sum(), &xi).unwrap_err().kind(),
             "dtype"
@@ -811,7 +811,7 @@ mod candle_backprop {
             (
                 "softmax_crossentropy",
                 Box::new(|t| {
-                    let labels = ep::from_vec(&t[0], vec![1i64, 3, 0, 2], &[4])?;
+                    let labels = ep::from_vec(&t[0], vec![1i64, 3, 0, 2], [4])?;
                     t[0].crossentropy(&labels)?.mean()
                 }),
                 vec![x(&[4, 5], 12)],
@@ -878,7 +878,7 @@ mod candle_backprop {
             (
                 "concat_gather_flip",
                 Box::new(|t| {
-                    let i = ep::from_vec(&t[0], vec![2i64, 0, 2], &[3])?;
+                    let i = ep::from_vec(&t[0], vec![2i64, 0, 2], [3])?;
                     let c = ep::concatenate(&[&t[0], &t[0].flip_axes([0])?], 1)?;
                     c.index(ep::s![&i])?.square()?.sum()
                 }),
@@ -971,8 +971,7 @@ mod candle_backprop {
     /// ties of a max reduction share the gradient.
     #[test]
     fn edge_gradients_follow_the_tape_rules() {
-        let x =
-            EagerTensor::from_vec(Backend::Candle, vec![0.0f64, -0.0, 2.0, -3.0], &[4]).unwrap();
+        let x = EagerTensor::from_vec(Backend::Candle, vec![0.0f64, -0.0, 2.0, -3.0], [4]).unwrap();
         let w = backprop::watch();
         let (_, g) = ep::value_and_grad(|t| t.abs()?.sum(), &x).unwrap();
         assert!(w.covered());
@@ -982,7 +981,7 @@ mod candle_backprop {
         assert!(v.item::<f64>().unwrap().is_sign_positive());
 
         let y =
-            EagerTensor::from_vec(Backend::Candle, vec![f64::NAN, -1.0, 0.0, 2.0], &[4]).unwrap();
+            EagerTensor::from_vec(Backend::Candle, vec![f64::NAN, -1.0, 0.0, 2.0], [4]).unwrap();
         let w = backprop::watch();
         let (_, g) = ep::value_and_grad(
             |t| {
@@ -999,7 +998,7 @@ mod candle_backprop {
         let z = EagerTensor::from_vec(
             Backend::Candle,
             vec![1.0f32, 3.0, 3.0, 3.0, 2.0, 0.5],
-            &[2, 3],
+            [2, 3],
         )
         .unwrap();
         let w = backprop::watch();

@@ -152,12 +152,12 @@ fn adopting_a_lent_vector_moves_it() {
 
 #[test]
 fn to_backend_round_trip_keeps_values() {
-    let nd = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1u16, 65535, 7], &[3]).unwrap();
+    let nd = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1u16, 65535, 7], [3]).unwrap();
     let c = nd.to_backend(ep::Backend::Candle).unwrap();
     assert_eq!(c.backend(), ep::Backend::Candle);
     assert_eq!(c.dtype(), ep::DType::U16);
     assert_eq!(c.to_vec::<u16>().unwrap(), vec![1, 65535, 7]);
-    let f = ep::EagerTensor::from_vec(ep::Backend::Candle, vec![1f32, 2.0], &[2]).unwrap();
+    let f = ep::EagerTensor::from_vec(ep::Backend::Candle, vec![1f32, 2.0], [2]).unwrap();
     let p = f.host_ptr().unwrap().expect("f32 lends");
     // ndarray copies what it receives from another framework, once.
     let back = f.to_backend(ep::Backend::NdArray).unwrap();
@@ -248,8 +248,8 @@ fn sign_relu_and_round_follow_numpy() {
 
 #[test]
 fn integer_arithmetic_wraps_and_floors() {
-    let a = EagerTensor::from_vec(Backend::Candle, vec![i32::MAX, -7, 7, 5], &[4]).unwrap();
-    let b = EagerTensor::from_vec(Backend::Candle, vec![1i32, 2, -2, 0], &[4]).unwrap();
+    let a = EagerTensor::from_vec(Backend::Candle, vec![i32::MAX, -7, 7, 5], [4]).unwrap();
+    let b = EagerTensor::from_vec(Backend::Candle, vec![1i32, 2, -2, 0], [4]).unwrap();
     assert_eq!(a.add(&b).unwrap().to_vec::<i32>().unwrap()[0], i32::MIN);
     assert_eq!(
         a.floor_div(&b).unwrap().to_vec::<i32>().unwrap()[1..],
@@ -257,12 +257,12 @@ fn integer_arithmetic_wraps_and_floors() {
     );
     assert_eq!(a.rem(&b).unwrap().to_vec::<i32>().unwrap()[1..], [1, -1, 0]);
     // Emulated dtypes wrap in their own range.
-    let i8s = EagerTensor::from_vec(Backend::Candle, vec![127i8, -128], &[2]).unwrap();
+    let i8s = EagerTensor::from_vec(Backend::Candle, vec![127i8, -128], [2]).unwrap();
     assert_eq!(
         i8s.add(1i64).unwrap().to_vec::<i8>().unwrap(),
         vec![-128, -127]
     );
-    let u64s = EagerTensor::from_vec(Backend::Candle, vec![u64::MAX, 1], &[2]).unwrap();
+    let u64s = EagerTensor::from_vec(Backend::Candle, vec![u64::MAX, 1], [2]).unwrap();
     assert_eq!(u64s.add(1u64).unwrap().to_vec::<u64>().unwrap(), vec![0, 2]);
     assert_eq!(
         u64s.gt(2u64).unwrap().to_vec::<bool>().unwrap(),
@@ -286,7 +286,7 @@ fn casts_saturate_and_wrap() {
         x.astype(DType::Bool).unwrap().to_vec::<bool>().unwrap(),
         vec![true; 4]
     );
-    let big = EagerTensor::from_vec(Backend::Candle, vec![300i64, -1], &[2]).unwrap();
+    let big = EagerTensor::from_vec(Backend::Candle, vec![300i64, -1], [2]).unwrap();
     assert_eq!(
         big.astype(DType::U8).unwrap().to_vec::<u8>().unwrap(),
         vec![44, 255]
@@ -306,8 +306,8 @@ fn sums_are_accurate_and_reductions_keep_nan() {
     let y = f32s(&[1.0, f32::NAN, 3.0], &[3]);
     assert!(y.max().unwrap().item::<f32>().unwrap().is_nan());
     assert_eq!(y.argmax().unwrap().item::<i64>().unwrap(), 1);
-    let h = EagerTensor::from_vec(Backend::Candle, vec![ep::f16::from_f32(0.1); 4096], &[4096])
-        .unwrap();
+    let h =
+        EagerTensor::from_vec(Backend::Candle, vec![ep::f16::from_f32(0.1); 4096], [4096]).unwrap();
     let hs = h.sum().unwrap().item::<ep::f16>().unwrap().to_f32();
     assert!((hs - 409.5).abs() < 0.5, "f16 sums accumulate in f32: {hs}");
 }
@@ -331,7 +331,7 @@ fn views_and_gathers_on_strided_and_empty_tensors() {
         t.matmul(&x).unwrap().to_vec::<f32>().unwrap()[..3],
         [17.0, 22.0, 27.0]
     );
-    let idx = EagerTensor::from_vec(Backend::Candle, vec![1i64, 0, 1], &[3, 1]).unwrap();
+    let idx = EagerTensor::from_vec(Backend::Candle, vec![1i64, 0, 1], [3, 1]).unwrap();
     let g = t.take_along_axis(&idx, 1).unwrap();
     assert_eq!(g.to_vec::<f32>().unwrap(), vec![4.0, 2.0, 6.0]);
     let e = x.index(ep::s![1..1]).unwrap();

@@ -523,7 +523,7 @@ fn run_case(backend: Backend, case: &Value) -> Result<(), String> {
         .as_array()
         .expect("inputs")
         .iter()
-        .map(|v| EagerTensor::from_host(backend, host_of(v), &shape_of(v)))
+        .map(|v| EagerTensor::from_host(backend, host_of(v), shape_of(v)))
         .collect::<ep::Result<Vec<_>>>()
         .map_err(|e| format!("could not build inputs: {e}"))?;
     let op = case["op"].as_str().expect("op");
@@ -847,7 +847,7 @@ fn conformance_under_jit_on_xla() {
             .as_array()
             .expect("inputs")
             .iter()
-            .map(|v| EagerTensor::from_host(Backend::Xla, host_of(v), &shape_of(v)))
+            .map(|v| EagerTensor::from_host(Backend::Xla, host_of(v), shape_of(v)))
             .collect::<ep::Result<Vec<_>>>()
             .expect("inputs");
         if ins.is_empty() {

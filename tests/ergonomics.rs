@@ -17,7 +17,7 @@ fn numbers_widen_without_loss_and_refuse_loss_naming_the_op() {
         assert_eq!(x.item::<f64>().unwrap(), 0.5);
         let e = x.item::<i64>().unwrap_err();
         assert_eq!((e.kind(), e.op()), ("dtype", "item"), "[{b}] {e}");
-        let i = EagerTensor::from_vec(b, vec![3i32, -4], &[2]).unwrap();
+        let i = EagerTensor::from_vec(b, vec![3i32, -4], [2]).unwrap();
         assert_eq!(i.to_vec::<i64>().unwrap(), vec![3, -4]);
         assert_eq!(i.to_vec::<f64>().unwrap(), vec![3.0, -4.0]);
         let e = i.to_vec::<f32>().unwrap_err();
@@ -36,6 +36,46 @@ fn to_backend_errors_name_to_backend() {
             let e = x.to_backend(b).unwrap_err();
             assert_eq!((e.kind(), e.op()), ("unsupported", "to_backend"), "{e}");
         }
+    }
+    // Reachable in every build: a traced tensor may not change framework.
+    for b in Backend::enabled() {
+        let x = f32s(b, &[1.0], &[1]);
+        let other = if b == Backend::NdArray {
+            b
+        } else {
+            Backend::NdArray
+        };
+        let e = ep::value_and_grad(|t| t.to_backend(other)?.sum(), &x).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("invalid", "to_backend"), "[{b}] {e}");
+    }
+}
+
+#[test]
+fn host_conversions_name_themselves() {
+    for b in Backend::enabled() {
+        let i = EagerTensor::from_vec(b, vec![1i32, 2], [2]).unwrap();
+        let e = i.to_ndarray::<f32>().unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("dtype", "to_ndarray"), "[{b}] {e}");
+        assert_eq!(
+            i.to_ndarray::<i64>().unwrap().into_raw_vec_and_offset().0,
+            vec![1, 2]
+        );
+        let e = EagerTensor::from_vec(b, vec![1i32; 3], [2, 2]).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("shape", "from_vec"), "[{b}] {e}");
+        let e = ep::from_vec(&i, vec![1i32; 3], [2, 2]).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("shape", "from_vec"), "[{b}] {e}");
+        let data = || ep::HostData::I32(vec![1; 3]);
+        let e = EagerTensor::from_host(b, data(), [2, 2]).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("shape", "from_host"), "[{b}] {e}");
+        let e = i.from_host_like(data(), [2, 2]).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("shape", "from_host_like"), "[{b}] {e}");
+        let e = EagerTensor::from_vec(b, vec![1i32], vec![-1]).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("shape", "from_vec"), "[{b}] {e}");
+        // Shapes as any `IntoShape`, as for the creating functions.
+        let t = EagerTensor::from_host(b, data(), vec![3i64]).unwrap();
+        assert_eq!(t.shape(), vec![3]);
+        let f = EagerTensor::full_on(b, t.shape(), 2, DType::I32).unwrap();
+        assert_eq!(f.to_vec::<i32>().unwrap(), vec![2; 3]);
     }
 }
 
@@ -148,7 +188,7 @@ fn eagerpy_free_functions() {
 fn allclose_follows_numpy() {
     for b in Backend::enabled() {
         let a = f32s(b, &[1.0, f32::INFINITY, 0.0], &[3]);
-        let c = EagerTensor::from_vec(b, vec![1.0f64 + 1e-7, f64::INFINITY, 1e-9], &[3]).unwrap();
+        let c = EagerTensor::from_vec(b, vec![1.0f64 + 1e-7, f64::INFINITY, 1e-9], [3]).unwrap();
         assert!(a.allclose(&c, 1e-5, 1e-8).unwrap());
         assert!(!a.allclose(&c, 1e-9, 0.0).unwrap());
         let n = f32s(b, &[f32::NAN], &[1]);

@@ -41,7 +41,7 @@ fn to_backend_every_pair_every_dtype_values_and_sharing() {
         for to in Backend::enabled() {
             for d in DType::ALL {
                 let h = sample(d, 2 * 3 * 50);
-                let src = EagerTensor::from_host(from, h.clone(), &[2, 3, 50]).unwrap();
+                let src = EagerTensor::from_host(from, h.clone(), [2, 3, 50]).unwrap();
                 let dst = src.to_backend(to).unwrap();
                 assert_eq!(
                     (dst.backend(), dst.dtype(), dst.shape()),
@@ -85,7 +85,7 @@ fn framework_allocated_tensors_share_among_torch_tensorflow_and_xla() {
             .filter(|b| native.contains(b) && *b != from)
         {
             for d in [DType::F32, DType::I64, DType::BF16, DType::U8] {
-                let x = EagerTensor::from_host(from, sample(d, 4096), &[64, 64]).unwrap();
+                let x = EagerTensor::from_host(from, sample(d, 4096), [64, 64]).unwrap();
                 // Computed by the framework, in its own memory.
                 let src = x.maximum(&x).unwrap();
                 let p = src.host_ptr().unwrap().expect("lends");
@@ -108,7 +108,7 @@ fn churn() {
         std::hint::black_box(&garbage);
         for b in Backend::enabled() {
             let t =
-                EagerTensor::from_host(b, HostData::F32(vec![-7.0; 1 << 20]), &[1 << 20]).unwrap();
+                EagerTensor::from_host(b, HostData::F32(vec![-7.0; 1 << 20]), [1 << 20]).unwrap();
             std::hint::black_box(t.sum().unwrap().item::<f32>().unwrap());
         }
     }
@@ -120,7 +120,7 @@ fn results_outlive_their_source() {
     let want: Vec<f32> = (0..n).map(|i| i as f32 * 0.5).collect();
     for from in Backend::enabled() {
         for to in Backend::enabled() {
-            let src = EagerTensor::from_host(from, HostData::F32(want.clone()), &[n]).unwrap();
+            let src = EagerTensor::from_host(from, HostData::F32(want.clone()), [n]).unwrap();
             let dst = src.to_backend(to).unwrap();
             drop(src);
             churn();
@@ -152,7 +152,7 @@ fn dlpack_round_trips_on_every_backend() {
         for to in Backend::enabled() {
             for d in DType::ALL {
                 let h = sample(d, 12);
-                let src = EagerTensor::from_host(from, h.clone(), &[3, 4]).unwrap();
+                let src = EagerTensor::from_host(from, h.clone(), [3, 4]).unwrap();
                 let p = src.host_ptr().unwrap();
                 let managed = src.to_dlpack().unwrap();
                 {

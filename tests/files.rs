@@ -85,7 +85,7 @@ fn every_dtype(b: Backend) -> Vec<(String, EagerTensor)> {
             };
             (
                 format!("t_{d}"),
-                EagerTensor::from_host(b, h, &[2, 3]).unwrap(),
+                EagerTensor::from_host(b, h, [2, 3]).unwrap(),
             )
         })
         .collect()

@@ -154,7 +154,7 @@ fn writing_once_creation() -> ep::Result<()> {
     assert_eq!(ep::full_like(&x, 0.5)?.to_vec::<f32>()?, vec![0.5, 0.5]);
     assert_eq!(ep::arange(&x, 0, 10, 1)?.dtype(), ep::DType::I64);
     assert_eq!(ep::uniform(&x, [4], 0.0, 1.0)?.shape(), vec![4]);
-    assert_eq!(ep::from_vec(&x, vec![1.0f32, 2.0], &[2])?.shape(), vec![2]);
+    assert_eq!(ep::from_vec(&x, vec![1.0f32, 2.0], [2])?.shape(), vec![2]);
     let a = ndarray::arr2(&[[1u8, 2], [3, 4]]).into_dyn();
     assert_eq!(ep::from_ndarray(&x, a)?.dtype(), ep::DType::U8);
     assert_eq!(x.zeros_like()?.to_vec::<f32>()?, vec![0.0, 0.0]);
@@ -556,10 +556,10 @@ fn writing_once_any_dtype() -> ep::Result<()> {
 #[test]
 fn jit_training_step() -> ep::Result<()> {
     for b in ep::Backend::enabled() {
-        let x = ep::EagerTensor::from_vec(b, vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2])?;
-        let y = ep::EagerTensor::from_vec(b, vec![1.0f64, 0.0], &[2, 1])?;
-        let w = ep::EagerTensor::from_vec(b, vec![0.5f64, -0.5], &[2, 1])?;
-        let bias = ep::EagerTensor::from_vec(b, vec![0.1f64], &[1])?;
+        let x = ep::EagerTensor::from_vec(b, vec![1.0f64, 2.0, 3.0, 4.0], [2, 2])?;
+        let y = ep::EagerTensor::from_vec(b, vec![1.0f64, 0.0], [2, 1])?;
+        let w = ep::EagerTensor::from_vec(b, vec![0.5f64, -0.5], [2, 1])?;
+        let bias = ep::EagerTensor::from_vec(b, vec![0.1f64], [1])?;
         let step = ep::jit(|xs: &[ep::EagerTensor]| {
             let (x, y) = (&xs[0], &xs[1]);
             let params: Vec<&ep::EagerTensor> = xs[2..].iter().collect();

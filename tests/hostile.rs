@@ -133,7 +133,7 @@ fn specials(b: Backend, d: DType) -> ep::Result<EagerTensor> {
             )
         }
     };
-    EagerTensor::from_host(b, data, &[16])
+    EagerTensor::from_host(b, data, [16])
 }
 
 /// A second operand for binary ops: every special value against every
@@ -397,42 +397,42 @@ fn cases() -> Vec<Case> {
             x.index(ep::s![ep::Ellipsis, ep::Ellipsis])
         }),
         ("tensor_i64_max", |x| {
-            let i = x.from_host_like(HostData::I64(vec![i64::MAX]), &[1])?;
+            let i = x.from_host_like(HostData::I64(vec![i64::MAX]), [1])?;
             x.index(ep::s![&i])
         }),
         ("tensor_i64_min", |x| {
-            let i = x.from_host_like(HostData::I64(vec![i64::MIN]), &[1])?;
+            let i = x.from_host_like(HostData::I64(vec![i64::MIN]), [1])?;
             x.index(ep::s![&i])
         }),
         ("tensor_u8_large", |x| {
-            let i = x.from_host_like(HostData::U8(vec![255]), &[1])?;
+            let i = x.from_host_like(HostData::U8(vec![255]), [1])?;
             x.index(ep::s![&i])
         }),
         ("tensor_float", |x| {
-            let i = x.from_host_like(HostData::F32(vec![0.0]), &[1])?;
+            let i = x.from_host_like(HostData::F32(vec![0.0]), [1])?;
             x.index(ep::s![&i])
         }),
         ("mask_wrong_shape", |x| {
-            let m = x.from_host_like(HostData::Bool(vec![true; 3]), &[3])?;
+            let m = x.from_host_like(HostData::Bool(vec![true; 3]), [3])?;
             x.index(ep::s![&m])
         }),
         ("take_along_axis_i64_min", |x| {
-            let i = x.from_host_like(HostData::I64(vec![i64::MIN; 4]), &[2, 2])?;
+            let i = x.from_host_like(HostData::I64(vec![i64::MIN; 4]), [2, 2])?;
             x.take_along_axis(&i, 1)
         }),
         ("onehot_out_of_range", |x| {
-            let i = x.from_host_like(HostData::I64(vec![0, i64::MAX]), &[2])?;
+            let i = x.from_host_like(HostData::I64(vec![0, i64::MAX]), [2])?;
             x.onehot_like(&i, 1.0)
         }),
         ("update_usize_max", |x| {
             x.index_update(ep::s![usize::MAX], 1.0)
         }),
         ("update_tensor_i64_min", |x| {
-            let i = x.from_host_like(HostData::I64(vec![i64::MIN]), &[1])?;
+            let i = x.from_host_like(HostData::I64(vec![i64::MIN]), [1])?;
             x.index_update(ep::s![&i], 1.0)
         }),
         ("crossentropy_bad_label", |x| {
-            let l = x.from_host_like(HostData::I64(vec![0, -3]), &[2])?;
+            let l = x.from_host_like(HostData::I64(vec![0, -3]), [2])?;
             x.crossentropy(&l)
         }),
         ("topk_usize_max", |x| x.topk(usize::MAX, true).map(|r| r.0)),
@@ -523,8 +523,8 @@ fn cases() -> Vec<Case> {
             add(
                 format!("value/floor_div_rem_{a}_{bv}_{d}"),
                 Box::new(move |b| {
-                    let x = EagerTensor::full_on(b, &[1], a, d)?;
-                    let y = EagerTensor::full_on(b, &[1], bv, d)?;
+                    let x = EagerTensor::full_on(b, [1], a, d)?;
+                    let y = EagerTensor::full_on(b, [1], bv, d)?;
                     Ok(vec![x.floor_div(&y)?, x.rem(&y)?])
                 }),
             );

@@ -30,7 +30,7 @@ fn mlp_inputs(b: Backend) -> Vec<EagerTensor> {
     };
     vec![
         input(b, &n(8 * 4, 2.0), &[8, 4]),
-        EagerTensor::from_vec(b, vec![0i64, 1, 2, 0, 1, 2, 0, 1], &[8]).unwrap(),
+        EagerTensor::from_vec(b, vec![0i64, 1, 2, 0, 1, 2, 0, 1], [8]).unwrap(),
         input(b, &n(4 * 6, 1.0), &[4, 6]),
         input(b, &n(6, 0.1), &[6]),
         input(b, &n(6 * 3, 1.0), &[6, 3]),

@@ -132,7 +132,7 @@ fn every_torch_dtype_wraps_and_unwraps_without_a_copy() {
 /// unsigned), and handing one to tch is a clear error.
 #[test]
 fn unsigned_dtypes_tch_cannot_name_compute_and_refuse_into_raw() {
-    let x = EagerTensor::from_vec(Backend::Torch, vec![u64::MAX, 1 << 63, 7], &[3]).unwrap();
+    let x = EagerTensor::from_vec(Backend::Torch, vec![u64::MAX, 1 << 63, 7], [3]).unwrap();
     assert_eq!(x.dtype(), DType::U64);
     assert_eq!(x.max().unwrap().item::<u64>().unwrap(), u64::MAX);
     assert_eq!(x.argmin().unwrap().item::<i64>().unwrap(), 2);
@@ -241,8 +241,8 @@ fn a_failing_libtorch_call_with_a_scalar_is_an_error_not_a_panic() {
     // With the memory limit lifted, libtorch itself refuses 2^50 floats;
     // tch's Scalar used to panic in its Drop on that error.
     let before = ep::set_max_tensor_bytes(usize::MAX);
-    let r = EagerTensor::full_on(Backend::Torch, &[1 << 50], 1.5, DType::F32);
-    let r2 = EagerTensor::from_vec(Backend::Torch, vec![1.0f32], &[1])
+    let r = EagerTensor::full_on(Backend::Torch, [1 << 50], 1.5, DType::F32);
+    let r2 = EagerTensor::from_vec(Backend::Torch, vec![1.0f32], [1])
         .and_then(|x| x.broadcast_to([1 << 50]))
         .and_then(|x| x.add(1.0));
     ep::set_max_tensor_bytes(before);

@@ -25,8 +25,8 @@ fn memory_stays_flat_over_thousands_of_distinct_shapes() -> ep::Result<()> {
     assert_eq!(xla::cache_capacity(), 64);
     let run = |n: usize| -> ep::Result<Vec<f32>> {
         // A new shape each time: one new `add` program.
-        let x = EagerTensor::from_vec(Backend::Xla, vec![1.0f32; n], &[n])?;
-        let y = EagerTensor::from_vec(Backend::Xla, vec![2.0f32], &[1])?;
+        let x = EagerTensor::from_vec(Backend::Xla, vec![1.0f32; n], [n])?;
+        let y = EagerTensor::from_vec(Backend::Xla, vec![2.0f32], [1])?;
         x.add(&y)?.to_vec::<f32>()
     };
     let mut at_tenth = 0;

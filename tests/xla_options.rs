@@ -10,7 +10,7 @@ use std::process::Command;
 #[test]
 #[ignore = "the entry point of the child processes of client_options_apply_at_creation"]
 fn xla_options_child() {
-    match EagerTensor::from_vec(Backend::Xla, vec![1.0f32, 2.0], &[2]).and_then(|t| t.sum()) {
+    match EagerTensor::from_vec(Backend::Xla, vec![1.0f32, 2.0], [2]).and_then(|t| t.sum()) {
         Ok(t) => println!("CHILD ok {}", t.item::<f32>().unwrap()),
         Err(e) => println!("CHILD err {e}"),
     }

@@ -2,7 +2,7 @@
 //! `T: ep::Native`, run on the native tensor type of every backend; each
 //! call gets back the type it passed in. Exits non-zero on a wrong value.
 
-use eager_tensor::{self as ep, tch, tensorflow as tf, Backend, EagerTensor, XlaTensor};
+use eager_tensor::{self as ep, candle_core, tch, tensorflow as tf, Backend, EagerTensor, XlaTensor};
 use std::process::ExitCode;
 
 /// EagerPy's L2 norm, for any framework's native tensor.
@@ -37,11 +37,17 @@ fn run() -> Result<Vec<(&'static str, f32)>, Box<dyn std::error::Error>> {
     let x: XlaTensor = l2(x)?;
     let xla = ep::astensor(x).item::<f32>()?;
 
+    // Candle (pure Rust, nothing to set up): a candle_core::Tensor in and out.
+    let c = candle_core::Tensor::new(&VALUES, &candle_core::Device::Cpu)?;
+    let c: candle_core::Tensor = l2(c)?;
+    let candle = c.to_scalar::<f32>()?;
+
     Ok(vec![
         ("ndarray", nd),
         ("torch", torch),
         ("tensorflow", tensorflow),
         ("xla", xla),
+        ("candle", candle),
     ])
 }
 

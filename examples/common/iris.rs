@@ -21,7 +21,7 @@ pub fn load(backend: Backend) -> ep::Result<(EagerTensor, EagerTensor)> {
     }
     let n = y.len();
     Ok((
-        EagerTensor::from_vec(backend, x, &[n, 4])?,
-        EagerTensor::from_vec(backend, y, &[n])?,
+        EagerTensor::from_vec(backend, x, [n, 4])?,
+        EagerTensor::from_vec(backend, y, [n])?,
     ))
 }
