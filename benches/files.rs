@@ -28,7 +28,7 @@ fn child(mode: &str, path: &str) {
     // load's memory.
     let backend: Option<Backend> = mode.parse().ok();
     if let Some(b) = backend {
-        let t = EagerTensor::from_host(b, HostData::F32(vec![1.0; 16]), &[16]).unwrap();
+        let t = EagerTensor::from_host(b, HostData::F32(vec![1.0; 16]), [16]).unwrap();
         std::hint::black_box(t.sum().unwrap().item::<f32>().unwrap());
     }
     // Reset the peak to the present resident size.
@@ -90,7 +90,7 @@ fn main() {
                 EagerTensor::from_host(
                     Backend::NdArray,
                     HostData::F32((0..per).map(|j| (i * per + j) as f32).collect()),
-                    &[per / 1024, 1024],
+                    [per / 1024, 1024],
                 )
                 .unwrap()
             })

@@ -248,6 +248,10 @@ fn all_cases() -> Vec<Case> {
     let mut cases = nd_cases();
     #[cfg(feature = "torch")]
     cases.extend(torch_cases());
+    #[cfg(feature = "tensorflow")]
+    cases.extend(tf_cases());
+    #[cfg(feature = "xla")]
+    cases.extend(xla_cases());
     cases
 }
 
@@ -444,131 +448,243 @@ fn mlp_loss(p: &[EagerTensor], x: &EagerTensor, y: &EagerTensor) -> ep::Result<E
         .mean()
 }
 
-/// The same four benchmarks against direct `tensorflow::eager` raw ops.
+/// The tensorflow cases against the same raw ops called directly through
+/// `tensorflow::eager` (one context, as the backend's).
 #[cfg(feature = "tensorflow")]
-fn bench_tf(c: &mut Criterion) {
+fn tf_cases() -> Vec<Case> {
     use eager_tensor::tensorflow::{eager::raw_ops as ops, eager::TensorHandle, Tensor};
     let ctx = eager_tensor::backends::tensorflow::context().expect("context");
-    let h = |n: usize, dims: &[u64]| -> TensorHandle<'static> {
+    let h = move |n: usize, dims: &[u64], scale: f32| -> TensorHandle<'static> {
+        let v: Vec<f32> = data(n).iter().map(|x| x * scale).collect();
         Tensor::<f32>::new(dims)
-            .with_values(&data(n))
+            .with_values(&v)
             .expect("values")
             .into_handle(ctx)
             .expect("handle")
     };
+    let mut cases = Vec::new();
     {
-        let mut g = c.benchmark_group("tf_add_4");
-        let (a, b) = (h(4, &[4]), h(4, &[4]));
-        let (ta, tb) = (ep::astensor(h(4, &[4])), ep::astensor(h(4, &[4])));
-        g.bench_function("direct", |bch| {
-            bch.iter(|| ops::add_v2(ctx, black_box(&a), black_box(&b)).expect("add"))
-        });
-        g.bench_function("eager", |bch| {
-            bch.iter(|| black_box(&ta).add(black_box(&tb)).expect("add"))
-        });
-        g.finish();
+        let (a, b) = (h(4, &[4], 1.0), h(4, &[4], 1.0));
+        let (ta, tb) = (ep::astensor(h(4, &[4], 1.0)), ep::astensor(h(4, &[4], 1.0)));
+        cases.push(case(
+            "tf_add_4",
+            move || {
+                drop(black_box(
+                    ops::add_v2(ctx, black_box(&a), black_box(&b)).expect("add"),
+                ))
+            },
+            move || drop(black_box(black_box(&ta).add(black_box(&tb)).expect("add"))),
+        ));
+    }
+    {
+        // Wrapping and unwrapping: both sides make the same new handle on
+        // the same buffer (`copy_sharing_tensor`).
+        let a = h(4, &[4], 1.0);
+        let b = h(4, &[4], 1.0);
+        cases.push(case(
+            "tf_astensor_4",
+            move || {
+                drop(black_box(
+                    black_box(&a).copy_sharing_tensor().expect("copy"),
+                ))
+            },
+            move || {
+                let x = black_box(&b).copy_sharing_tensor().expect("copy");
+                drop(black_box(ep::astensor(x)))
+            },
+        ));
+        let a = h(4, &[4], 1.0);
+        let b = h(4, &[4], 1.0);
+        cases.push(case(
+            "tf_into_raw_4",
+            move || {
+                drop(black_box(
+                    black_box(&a).copy_sharing_tensor().expect("copy"),
+                ))
+            },
+            move || {
+                let t = ep::astensor(black_box(&b).copy_sharing_tensor().expect("copy"));
+                drop(black_box(
+                    t.into_raw::<TensorHandle<'static>>().expect("into_raw"),
+                ))
+            },
+        ));
     }
     for n in [1_000usize, 1_000_000] {
-        let mut g = c.benchmark_group(format!("tf_l2_chain_{n}"));
-        let a = h(n, &[n as u64]);
-        let ta = ep::astensor(h(n, &[n as u64]));
-        g.bench_function("direct", |bch| {
-            bch.iter(|| {
+        let a = h(n, &[n as u64], 1.0);
+        let ta = ep::astensor(h(n, &[n as u64], 1.0));
+        cases.push(case(
+            format!("tf_l2_chain_{n}"),
+            move || {
                 let sq = ops::square(ctx, black_box(&a)).expect("square");
                 let s = ops::sum(ctx, &sq, &[0i32]).expect("sum");
-                ops::sqrt(ctx, &s).expect("sqrt")
-            })
-        });
-        g.bench_function("eager", |bch| {
-            bch.iter(|| {
-                black_box(&ta)
-                    .square()
-                    .and_then(|x| x.sum())
-                    .and_then(|x| x.sqrt())
-                    .expect("l2")
-            })
-        });
-        g.finish();
+                drop(black_box(ops::sqrt(ctx, &s).expect("sqrt")))
+            },
+            move || {
+                drop(black_box(
+                    black_box(&ta)
+                        .square()
+                        .and_then(|x| x.sum())
+                        .and_then(|x| x.sqrt())
+                        .expect("l2"),
+                ))
+            },
+        ));
     }
     {
-        let mut g = c.benchmark_group("tf_matmul_256");
-        let (a, b) = (h(256 * 256, &[256, 256]), h(256 * 256, &[256, 256]));
-        let (ta, tb) = (
-            ep::astensor(h(256 * 256, &[256, 256])),
-            ep::astensor(h(256 * 256, &[256, 256])),
+        let (a, b) = (
+            h(256 * 256, &[256, 256], 1.0),
+            h(256 * 256, &[256, 256], 1.0),
         );
-        g.bench_function("direct", |bch| {
-            bch.iter(|| ops::mat_mul(ctx, black_box(&a), black_box(&b)).expect("matmul"))
-        });
-        g.bench_function("eager", |bch| {
-            bch.iter(|| black_box(&ta).matmul(black_box(&tb)).expect("matmul"))
-        });
-        g.finish();
+        let (ta, tb) = (
+            ep::astensor(h(256 * 256, &[256, 256], 1.0)),
+            ep::astensor(h(256 * 256, &[256, 256], 1.0)),
+        );
+        cases.push(case(
+            "tf_matmul_256",
+            move || {
+                drop(black_box(
+                    ops::mat_mul(ctx, black_box(&a), black_box(&b)).expect("mm"),
+                ))
+            },
+            move || {
+                drop(black_box(
+                    black_box(&ta).matmul(black_box(&tb)).expect("mm"),
+                ))
+            },
+        ));
     }
+    {
+        // The MLP forward of benches/autodiff.rs, 8 raw ops.
+        let shapes: [(usize, &[u64], f32); 6] = [
+            (64 * 32, &[64, 32], 3.0),
+            (64, &[64, 1], 3.0),
+            (32 * 64, &[32, 64], 0.6),
+            (64, &[64], 0.01),
+            (64, &[64, 1], 0.6),
+            (1, &[1], 0.02),
+        ];
+        let [x, y, w1, b1, w2, b2] = shapes.map(|(n, d, s)| h(n, d, s));
+        let e = |t: &TensorHandle<'static>| ep::astensor(t.copy_sharing_tensor().expect("copy"));
+        let p = vec![e(&w1), e(&b1), e(&w2), e(&b2)];
+        let (ex, ey) = (e(&x), e(&y));
+        cases.push(case(
+            "tf_mlp_forward",
+            move || {
+                let h1 = ops::mat_mul(ctx, black_box(&x), &w1).expect("mm");
+                let h2 = ops::add_v2(ctx, &h1, &b1).expect("add");
+                let h3 = ops::tanh(ctx, &h2).expect("tanh");
+                let o1 = ops::mat_mul(ctx, &h3, &w2).expect("mm");
+                let o2 = ops::add_v2(ctx, &o1, &b2).expect("add");
+                let d = ops::sub(ctx, &o2, &y).expect("sub");
+                let s = ops::square(ctx, &d).expect("square");
+                drop(black_box(ops::mean(ctx, &s, &[0i32, 1]).expect("mean")))
+            },
+            move || drop(black_box(mlp_loss(black_box(&p), &ex, &ey).expect("mlp"))),
+        ));
+    }
+    cases
 }
 
-/// Against the same compiled XLA executables called directly through PJRT,
-/// plus the compile time of a program the cache has not seen.
+/// The xla cases against the same compiled programs executed directly
+/// through PJRT (the programs the backend's own lowering makes, one per
+/// op, traced once). Execution is asynchronous on both sides; each call
+/// waits for its last result, as a caller that uses the value does.
 #[cfg(feature = "xla")]
-fn bench_xla(c: &mut Criterion) {
-    use eager_tensor::backends::xla::{self as x, hlo, pjrt::ElementType};
-    let client = x::client().expect("PJRT plugin (scripts/setup-xla.sh)");
-    let f32s = ElementType::F32;
-    // Executions are asynchronous on both sides; each iteration waits for
-    // its last result, as a caller that uses the value does.
+fn xla_cases() -> Vec<Case> {
+    use eager_tensor::backends::xla::{self as x, pjrt::Buffer, XlaTensor};
+    use std::sync::Arc;
+    x::client().expect("PJRT plugin (scripts/setup-xla.sh)");
+    let mut cases = Vec::new();
     let ready = |t: EagerTensor| common::ready(&t);
+    let xt = |n: usize, shape: &[usize], scale: f32| {
+        let v: Vec<f32> = data(n).iter().map(|x| x * scale).collect();
+        EagerTensor::from_vec(ep::Backend::Xla, v, shape).expect("xla tensor")
+    };
+    let buf = |t: &EagerTensor| -> Arc<Buffer> {
+        t.as_raw::<XlaTensor>()
+            .expect("xla")
+            .buffer()
+            .expect("buffer")
+            .clone()
+    };
+    /// One op traced into its own program: run it on `args` (the op's
+    /// inputs, then its captured constants) and keep the first result.
+    struct Op {
+        p: common::RawProgram,
+        inputs: usize,
+    }
+    impl Op {
+        fn new(
+            f: impl Fn(&[EagerTensor]) -> ep::Result<Vec<EagerTensor>>,
+            inputs: &[EagerTensor],
+        ) -> Op {
+            Op {
+                p: common::raw_program(f, inputs),
+                inputs: inputs.len(),
+            }
+        }
+        fn run(&self, args: &[&Buffer]) -> Buffer {
+            let mut all: Vec<&Buffer> = args.to_vec();
+            all.extend(self.p.args[self.inputs..].iter().map(|b| b.as_ref()));
+            let mut out = self.p.exe.execute(&all, &self.p.outs).expect("run");
+            out.swap_remove(0)
+        }
+    }
     {
-        let mut g = c.benchmark_group("xla_add_4");
-        let exe = client
-            .compile(&hlo::binary("add", f32s, &[4]))
-            .expect("compile");
-        let (a, b) = (
-            x::f32_buffer(&client, &data(4), &[4]).expect("a"),
-            x::f32_buffer(&client, &data(4), &[4]).expect("b"),
-        );
-        let (ta, tb) = (
-            EagerTensor::from_vec(ep::Backend::Xla, data(4), &[4]).expect("ta"),
-            EagerTensor::from_vec(ep::Backend::Xla, data(4), &[4]).expect("tb"),
-        );
-        let out = [(f32s, vec![4i64])];
-        g.bench_function("direct", |bch| {
-            bch.iter(|| {
-                exe.execute(&[black_box(&a), black_box(&b)], &out)
-                    .expect("run")[0]
+        let (ta, tb) = (xt(4, &[4], 1.0), xt(4, &[4], 1.0));
+        let add = Op::new(|v| Ok(vec![v[0].add(&v[1])?]), &[ta.clone(), tb.clone()]);
+        let (a, b) = (buf(&ta), buf(&tb));
+        cases.push(case(
+            "xla_add_4",
+            move || {
+                add.run(&[black_box(&a), black_box(&b)])
                     .block_until_ready()
                     .expect("ready")
-            })
-        });
-        g.bench_function("eager", |bch| {
-            bch.iter(|| ready(black_box(&ta).add(black_box(&tb)).expect("add")))
-        });
-        g.finish();
+            },
+            move || ready(black_box(&ta).add(black_box(&tb)).expect("add")),
+        ));
+    }
+    {
+        let t = xt(4, &[4], 1.0);
+        let (a, b) = (
+            t.as_raw::<XlaTensor>().expect("xla").clone(),
+            t.as_raw::<XlaTensor>().expect("xla").clone(),
+        );
+        cases.push(case(
+            "xla_astensor_4",
+            move || drop(black_box(black_box(&a).clone())),
+            move || drop(black_box(ep::astensor(black_box(&b).clone()))),
+        ));
+        let (a, b) = (
+            t.as_raw::<XlaTensor>().expect("xla").clone(),
+            t.as_raw::<XlaTensor>().expect("xla").clone(),
+        );
+        cases.push(case(
+            "xla_into_raw_4",
+            move || drop(black_box(black_box(&a).clone())),
+            move || {
+                let t = ep::astensor(black_box(&b).clone());
+                drop(black_box(t.into_raw::<XlaTensor>().expect("into_raw")))
+            },
+        ));
     }
     for n in [1_000usize, 1_000_000] {
-        let mut g = c.benchmark_group(format!("xla_l2_chain_{n}"));
-        let ni = n as i64;
-        let sq = client
-            .compile(&hlo::binary("multiply", f32s, &[ni]))
-            .expect("square");
-        let sum = client.compile(&sum_hlo(ni, "f32")).expect("sum");
-        let sqrt = client
-            .compile(&hlo::unary("sqrt", f32s, &[]))
-            .expect("sqrt");
-        let a = x::f32_buffer(&client, &data(n), &[ni]).expect("a");
-        let ta = EagerTensor::from_vec(ep::Backend::Xla, data(n), &[n]).expect("ta");
-        g.bench_function("direct", |bch| {
-            bch.iter(|| {
-                let s1 = sq
-                    .execute(&[black_box(&a), &a], &[(f32s, vec![ni])])
-                    .expect("sq");
-                let s2 = sum.execute(&[&s1[0]], &[(f32s, vec![])]).expect("sum");
-                sqrt.execute(&[&s2[0]], &[(f32s, vec![])]).expect("sqrt")[0]
-                    .block_until_ready()
-                    .expect("ready")
-            })
-        });
-        g.bench_function("eager", |bch| {
-            bch.iter(|| {
+        let ta = xt(n, &[n], 1.0);
+        let sq = Op::new(|v| Ok(vec![v[0].square()?]), std::slice::from_ref(&ta));
+        let s1 = ta.square().expect("square");
+        let sum = Op::new(|v| Ok(vec![v[0].sum()?]), std::slice::from_ref(&s1));
+        let s2 = s1.sum().expect("sum");
+        let sqrt = Op::new(|v| Ok(vec![v[0].sqrt()?]), std::slice::from_ref(&s2));
+        let a = buf(&ta);
+        cases.push(case(
+            format!("xla_l2_chain_{n}"),
+            move || {
+                let r1 = sq.run(&[black_box(&a)]);
+                let r2 = sum.run(&[&r1]);
+                sqrt.run(&[&r2]).block_until_ready().expect("ready")
+            },
+            move || {
                 ready(
                     black_box(&ta)
                         .square()
@@ -576,22 +692,71 @@ fn bench_xla(c: &mut Criterion) {
                         .and_then(|t| t.sqrt())
                         .expect("l2"),
                 )
-            })
-        });
-        g.finish();
+            },
+        ));
     }
     {
-        let mut g = c.benchmark_group("xla_compile_new_shape");
-        g.sample_size(10);
-        g.bench_function("compile_add_3x5", |bch| {
-            bch.iter(|| {
-                client
-                    .compile(&hlo::binary("add", f32s, &[3, 5]))
-                    .expect("compile")
-            })
-        });
-        g.finish();
+        let (x, y) = (xt(64 * 32, &[64, 32], 3.0), xt(64, &[64, 1], 3.0));
+        let p = vec![
+            xt(32 * 64, &[32, 64], 0.6),
+            xt(64, &[64], 0.01),
+            xt(64, &[64, 1], 0.6),
+            xt(1, &[1], 0.02),
+        ];
+        // The forward's intermediates, for each op's input shapes.
+        let h1 = x.matmul(&p[0]).expect("mm");
+        let h2 = h1.add(&p[1]).expect("add");
+        let h3 = h2.tanh().expect("tanh");
+        let o1 = h3.matmul(&p[2]).expect("mm");
+        let o2 = o1.add(&p[3]).expect("add");
+        let d = o2.sub(&y).expect("sub");
+        let sq = d.square().expect("square");
+        let c = |a: &EagerTensor| a.clone();
+        let ops = [
+            Op::new(|v| Ok(vec![v[0].matmul(&v[1])?]), &[c(&x), c(&p[0])]),
+            Op::new(|v| Ok(vec![v[0].add(&v[1])?]), &[c(&h1), c(&p[1])]),
+            Op::new(|v| Ok(vec![v[0].tanh()?]), &[c(&h2)]),
+            Op::new(|v| Ok(vec![v[0].matmul(&v[1])?]), &[c(&h3), c(&p[2])]),
+            Op::new(|v| Ok(vec![v[0].add(&v[1])?]), &[c(&o1), c(&p[3])]),
+            Op::new(|v| Ok(vec![v[0].sub(&v[1])?]), &[c(&o2), c(&y)]),
+            Op::new(|v| Ok(vec![v[0].square()?]), &[c(&d)]),
+            Op::new(|v| Ok(vec![v[0].mean()?]), &[c(&sq)]),
+        ];
+        let (bx, by) = (buf(&x), buf(&y));
+        let bp: Vec<Arc<Buffer>> = p.iter().map(buf).collect();
+        cases.push(case(
+            "xla_mlp_forward",
+            move || {
+                let h1 = ops[0].run(&[black_box(&bx), &bp[0]]);
+                let h2 = ops[1].run(&[&h1, &bp[1]]);
+                let h3 = ops[2].run(&[&h2]);
+                let o1 = ops[3].run(&[&h3, &bp[2]]);
+                let o2 = ops[4].run(&[&o1, &bp[3]]);
+                let d = ops[5].run(&[&o2, &by]);
+                let s = ops[6].run(&[&d]);
+                ops[7].run(&[&s]).block_until_ready().expect("ready")
+            },
+            move || ready(mlp_loss(black_box(&p), &x, &y).expect("mlp")),
+        ));
     }
+    cases
+}
+
+/// The compile time of a program the cache has not seen.
+#[cfg(feature = "xla")]
+fn bench_xla_compile(c: &mut Criterion) {
+    use eager_tensor::backends::xla::{self as x, hlo, pjrt::ElementType};
+    let client = x::client().expect("PJRT plugin (scripts/setup-xla.sh)");
+    let mut g = c.benchmark_group("xla_compile_new_shape");
+    g.sample_size(10);
+    g.bench_function("compile_add_3x5", |bch| {
+        bch.iter(|| {
+            client
+                .compile(&hlo::binary("add", ElementType::F32, &[3, 5]))
+                .expect("compile")
+        })
+    });
+    g.finish();
 }
 
 /// A criterion group of `direct` and `eager`, then the same two in paired
@@ -759,7 +924,7 @@ fn bench_xla_jit(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
         Ok(vec![xs[0].mul(&xs[1])?.add(&xs[2])?])
     };
     let ins: Vec<EagerTensor> = (0..3)
-        .map(|i| EagerTensor::from_vec(ep::Backend::Xla, vec![i as f32; 4], &[4]).expect("in"))
+        .map(|i| EagerTensor::from_vec(ep::Backend::Xla, vec![i as f32; 4], [4]).expect("in"))
         .collect();
     let refs: Vec<&EagerTensor> = ins.iter().collect();
     let jitted = ep::jit(f);
@@ -809,10 +974,8 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     let mut rows = Vec::new();
     bench_cases(&mut c, &mut rows, all_cases());
-    #[cfg(feature = "tensorflow")]
-    bench_tf(&mut c);
     #[cfg(feature = "xla")]
-    bench_xla(&mut c);
+    bench_xla_compile(&mut c);
     #[cfg(feature = "torch")]
     bench_torch_half(&mut c, &mut rows);
     #[cfg(feature = "xla")]
@@ -820,39 +983,8 @@ fn main() {
     #[cfg(feature = "xla")]
     bench_xla_jit(&mut c, &mut rows);
     c.final_summary();
-    common::ratio_table(
-        &[
-            "add_4",
-            "astensor_arc_4",
-            "into_raw_arc_4",
-            "astensor_arrayd_4",
-            "roundtrip_arrayd_4",
-            "l2_chain_1000",
-            "l2_chain_1000000",
-            "matmul_256",
-            "mlp_forward",
-            "torch_add_4",
-            "torch_l2_chain_1000",
-            "torch_l2_chain_1000000",
-            "torch_matmul_256",
-            "tf_add_4",
-            "tf_l2_chain_1000",
-            "tf_l2_chain_1000000",
-            "tf_matmul_256",
-            "xla_add_4",
-            "xla_l2_chain_1000",
-            "xla_l2_chain_1000000",
-            "torch_l2_chain_1000000_f16",
-            "torch_l2_chain_1000000_bf16",
-            "torch_matmul_256_f16",
-            "torch_matmul_256_bf16",
-            "xla_l2_chain_1000000_f16",
-            "xla_l2_chain_1000000_bf16",
-            "xla_matmul_256_f16",
-            "xla_matmul_256_bf16",
-        ],
-        "direct",
-        "eager",
-    );
+    // Every case ran as a criterion group of the same name too.
+    let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    common::ratio_table(&names, "direct", "eager");
     common::paired_table(&rows, "direct", "eager");
 }

@@ -611,7 +611,7 @@ fn exact_cases_compare_bitwise() {
         let same = EagerTensor::from_host(
             Backend::enabled()[0],
             HostData::from_f64s(dtype, &[1.0, 0.0]),
-            &[2],
+            [2],
         )
         .unwrap();
         assert_eq!(compare(&same, &w, None, true), Ok(()));
@@ -623,7 +623,7 @@ fn exact_cases_compare_bitwise() {
         let off = EagerTensor::from_host(
             Backend::enabled()[0],
             HostData::from_f64s(dtype, &[1.0 + ulp, 0.0]),
-            &[2],
+            [2],
         )
         .unwrap();
         assert_eq!(
@@ -637,7 +637,7 @@ fn exact_cases_compare_bitwise() {
         let neg0 = EagerTensor::from_host(
             Backend::enabled()[0],
             HostData::from_f64s(dtype, &[1.0, -0.0]),
-            &[2],
+            [2],
         )
         .unwrap();
         assert!(compare(&neg0, &w, None, true)
@@ -647,7 +647,7 @@ fn exact_cases_compare_bitwise() {
         let got = EagerTensor::from_host(
             Backend::enabled()[0],
             HostData::from_f64s(dtype, &[-f64::NAN, 0.0]),
-            &[2],
+            [2],
         )
         .unwrap();
         assert_eq!(

@@ -290,7 +290,7 @@ fn shape_and_dtype_are_read_once_and_match_libtorch() {
 
 #[test]
 fn detach_keeps_an_emulated_unsigned_dtype() {
-    let x = EagerTensor::from_vec(Backend::Torch, vec![1u32, 4_000_000_000], &[2]).unwrap();
+    let x = EagerTensor::from_vec(Backend::Torch, vec![1u32, 4_000_000_000], [2]).unwrap();
     let d = x.detach();
     assert_eq!(d.dtype(), DType::U32);
     assert_eq!(d.to_vec::<u32>().unwrap(), [1, 4_000_000_000]);
@@ -298,8 +298,8 @@ fn detach_keeps_an_emulated_unsigned_dtype() {
 
 #[test]
 fn native_gradients_and_value_are_outside_libtorch_graph() {
-    let x = EagerTensor::from_vec(Backend::Torch, vec![1.0f32, -2.0, 3.0], &[3]).unwrap();
-    let w = EagerTensor::from_vec(Backend::Torch, vec![0.5f32, 0.25, 2.0], &[3]).unwrap();
+    let x = EagerTensor::from_vec(Backend::Torch, vec![1.0f32, -2.0, 3.0], [3]).unwrap();
+    let w = EagerTensor::from_vec(Backend::Torch, vec![0.5f32, 0.25, 2.0], [3]).unwrap();
     let (v, g) = ep::value_and_grads(|p| p[0].mul(&p[1])?.square()?.sum(), &[&x, &w]).unwrap();
     // d/dx sum((x w)^2) = 2 x w^2, d/dw = 2 w x^2.
     assert_eq!(v.item::<f32>().unwrap(), 0.25 + 0.25 + 36.0);

@@ -85,7 +85,7 @@ fn lend_gives_the_tensors_own_memory_for_every_dtype() {
             continue;
         }
         let buf = lent.unwrap_or_else(|| panic!("{d}: nothing lent"));
-        assert_eq!(buf.ptr(), ptr(&t.0), "{d}");
+        assert_eq!(buf.ptr(), ptr(t.tensor()), "{d}");
         assert_eq!(buf.dtype(), d);
         assert_eq!(buf.shape(), [2, 3, 4]);
         // The buffer keeps the memory alive after the tensor is gone.
@@ -99,30 +99,37 @@ fn lend_gives_the_tensors_own_memory_for_every_dtype() {
 fn lend_of_a_native_tensor_and_what_is_not_lent() {
     let t = TorchTensor::from(Tensor::f_arange(12i64, (Kind::Float, Device::Cpu)).unwrap());
     let buf = t.lend_host().unwrap().unwrap();
-    assert_eq!(buf.ptr(), ptr(&t.0));
+    assert_eq!(buf.ptr(), ptr(t.tensor()));
     assert_eq!(buf.dtype(), DType::F32);
     let want: Vec<u8> = (0..12).flat_map(|x| (x as f32).to_ne_bytes()).collect();
     assert_eq!(buf.as_bytes(), want);
 
     // A tensor that requires grad lends its data (the owner is detached).
     let g = TorchTensor::from(
-        t.0.f_reshape([3, 4])
+        t.tensor()
+            .f_reshape([3, 4])
             .unwrap()
             .f_set_requires_grad(true)
             .unwrap(),
     );
     let gbuf = g.lend_host().unwrap().unwrap();
-    assert_eq!(gbuf.ptr(), ptr(&g.0));
+    assert_eq!(gbuf.ptr(), ptr(g.tensor()));
     assert_eq!(gbuf.shape(), [3, 4]);
 
     // A contiguous slice lends from its offset.
-    let s = TorchTensor::from(t.0.f_narrow(0, 4, 6).unwrap());
+    let s = TorchTensor::from(t.tensor().f_narrow(0, 4, 6).unwrap());
     let sbuf = s.lend_host().unwrap().unwrap();
     assert_eq!(sbuf.ptr(), buf.ptr().wrapping_add(16));
     assert_eq!(sbuf.as_bytes(), &want[16..40]);
 
     // Strided views and empty tensors are not lent; to_host still copies.
-    let tr = TorchTensor::from(t.0.f_reshape([3, 4]).unwrap().f_transpose(0, 1).unwrap());
+    let tr = TorchTensor::from(
+        t.tensor()
+            .f_reshape([3, 4])
+            .unwrap()
+            .f_transpose(0, 1)
+            .unwrap(),
+    );
     assert!(tr.lend_host().unwrap().is_none());
     assert_eq!(tr.to_host().unwrap().len(), 12);
     let e = TorchTensor::from(Tensor::f_empty([0i64, 3], (Kind::Float, Device::Cpu)).unwrap());
@@ -144,16 +151,16 @@ fn adopt_uses_the_buffers_memory_for_every_dtype() {
         assert_eq!(t.dtype(), d);
         assert_eq!(t.shape(), [4, 6]);
         if widened(d) {
-            assert_ne!(ptr(&t.0), p, "{d} is widened, so copied");
+            assert_ne!(ptr(t.tensor()), p, "{d} is widened, so copied");
         } else {
-            assert_eq!(ptr(&t.0), p, "{d} was copied");
+            assert_eq!(ptr(t.tensor()), p, "{d} was copied");
         }
         let _g = churn(24 * d.size_of());
         assert_eq!(t.to_host().unwrap().as_bytes(), want, "{d}");
         // And an op reads the adopted values (a sum over bits of u8).
         if d == DType::U8 {
             let s: u64 = want.iter().map(|&b| u64::from(b)).sum();
-            let got = t.0.f_sum(Kind::Int64).unwrap().int64_value(&[]);
+            let got = t.tensor().f_sum(Kind::Int64).unwrap().int64_value(&[]);
             assert_eq!(got as u64, s);
         }
     }
@@ -167,7 +174,7 @@ fn from_host_adopts_the_vector() {
         let p = data.as_bytes().as_ptr();
         let t = TorchTensor::from_host(data, &[5, 6]).unwrap();
         assert_eq!((t.dtype(), t.shape()), (d, vec![5, 6]));
-        assert_eq!(ptr(&t.0) == p, !widened(d), "{d}");
+        assert_eq!(ptr(t.tensor()) == p, !widened(d), "{d}");
         assert_eq!(t.to_host().unwrap().as_bytes(), want, "{d}");
     }
     // A length that does not fit the shape is an error naming the op.
@@ -198,10 +205,10 @@ fn a_lent_tensor_round_trips_through_adopt_without_a_copy() {
         let data = sample(d, 16, 300 + i as u64);
         let want = data.as_bytes().to_vec();
         let src = TorchTensor::from_host(data, &[16]).unwrap();
-        let p = ptr(&src.0);
+        let p = ptr(src.tensor());
         let back = TorchTensor::adopt_host(src.lend_host().unwrap().unwrap()).unwrap();
         drop(src);
-        assert_eq!(ptr(&back.0), p, "{d}");
+        assert_eq!(ptr(back.tensor()), p, "{d}");
         let _g = churn(16 * d.size_of());
         assert_eq!(back.to_host().unwrap().as_bytes(), want, "{d}");
     }
@@ -229,15 +236,15 @@ fn views_outlive_the_source_and_the_adopted_tensor() {
     };
     drop(src);
     let adopted = TorchTensor::adopt_host(buf).unwrap();
-    assert_eq!(ptr(&adopted.0), p);
+    assert_eq!(ptr(adopted.tensor()), p);
     // Views: a tch slice and reshape, and the backend's own reshape and a
     // tensor handed out as tch's (into_raw).
-    let narrow = adopted.0.f_narrow(0, 1000, 3000).unwrap();
+    let narrow = adopted.tensor().f_narrow(0, 1000, 3000).unwrap();
     assert_eq!(ptr(&narrow), p.wrapping_add(4000));
-    let grid = adopted.0.f_reshape([64, 128]).unwrap();
+    let grid = adopted.tensor().f_reshape([64, 128]).unwrap();
     assert_eq!(ptr(&grid), p);
     let reshaped = adopted.reshape(&[128, 64]).unwrap();
-    assert_eq!(ptr(&reshaped.0), p);
+    assert_eq!(ptr(reshaped.tensor()), p);
     let raw = adopted.clone().into_tch().unwrap();
     drop(adopted);
     let _g = churn(N as usize * 4);
@@ -286,12 +293,12 @@ fn the_owner_is_dropped_exactly_once_after_the_last_view() {
     let (buf, drops, want) = counted(N as usize / 2);
     let p = buf.ptr();
     let adopted = TorchTensor::adopt_host(buf).unwrap();
-    assert_eq!(ptr(&adopted.0), p);
+    assert_eq!(ptr(adopted.tensor()), p);
     let clone = adopted.clone();
-    let view = adopted.0.f_narrow(0, 10, 20).unwrap();
+    let view = adopted.tensor().f_narrow(0, 10, 20).unwrap();
     let raw = adopted.clone().into_tch().unwrap();
     let sliced = adopted
-        .0
+        .tensor()
         .f_reshape([2, -1])
         .unwrap()
         .f_select(0, 1)
@@ -315,7 +322,7 @@ fn the_owner_is_dropped_exactly_once_after_the_last_view() {
     // Results of ops own new memory: the owner goes with the last view only.
     let (buf, drops, want) = counted(8);
     let t = TorchTensor::adopt_host(buf).unwrap();
-    let sum = t.0.f_sum(Kind::Double).unwrap();
+    let sum = t.tensor().f_sum(Kind::Double).unwrap();
     drop(t);
     assert_eq!(drops.load(Ordering::SeqCst), 1);
     assert_eq!(sum.double_value(&[]), want.iter().sum::<f64>());
@@ -325,7 +332,7 @@ fn the_owner_is_dropped_exactly_once_after_the_last_view() {
 fn an_owner_dropped_on_another_thread() {
     let (buf, drops, want) = counted(64);
     let t = TorchTensor::adopt_host(buf).unwrap();
-    let view = t.0.f_narrow(0, 8, 8).unwrap();
+    let view = t.tensor().f_narrow(0, 8, 8).unwrap();
     drop(t);
     let _g = churn(64 * 8);
     assert_eq!(drops.load(Ordering::SeqCst), 0);
@@ -350,7 +357,7 @@ fn a_misaligned_buffer_is_copied() {
     // only the alignment is off, which adopt_host checks.
     let buf = unsafe { HostBuffer::new(p, DType::F32, vec![4], Box::new(bytes)) };
     let t = TorchTensor::adopt_host(buf).unwrap();
-    assert_ne!(ptr(&t.0), p);
+    assert_ne!(ptr(t.tensor()), p);
     let want: Vec<f32> = (0..4u8)
         .map(|i| f32::from_ne_bytes([4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4]))
         .collect();
