@@ -126,11 +126,11 @@ pub(crate) fn binary_operands(op: BinaryOp, a: Operand, b: Operand) -> Result<Ea
     crate::prim::binary(op, &x, &y)
 }
 
-/// The common case in one pass: two tensors of one dtype and shape (kept
-/// by their backend) under an op that computes in that dtype, so there is
-/// nothing to promote, broadcast or materialize (`None` otherwise: the
-/// general path decides). The result is as large as an operand, but the
-/// size limit is checked all the same, as on the general path.
+/// The common case in one pass: two tensors of one dtype (shapes kept by
+/// their backend) under an op that computes in that dtype, so there is
+/// nothing to promote or materialize (`None` otherwise: the general path
+/// decides). Broadcasting and the size limit are checked as on the
+/// general path.
 fn same_kind_binary(op: BinaryOp, x: &EagerTensor, y: &EagerTensor) -> Option<Result<EagerTensor>> {
     use BinaryOp::*;
     let d = x.dtype();
@@ -144,10 +144,12 @@ fn same_kind_binary(op: BinaryOp, x: &EagerTensor, y: &EagerTensor) -> Option<Re
         return None;
     }
     let (sx, sy) = (x.dyn_shape_ref()?, y.dyn_shape_ref()?);
-    if sx != sy {
-        return None;
-    }
-    Some(shape::check_size(op.name(), sx, d).and_then(|_| crate::prim::binary(op, x, y)))
+    let checked = if sx == sy {
+        shape::check_size(op.name(), sx, d)
+    } else {
+        shape::with_broadcast_shape(op.name(), sx, sy, |s| shape::check_size(op.name(), s, d))
+    };
+    Some(checked.and_then(|_| crate::prim::binary(op, x, y)))
 }
 
 macro_rules! unary_methods {
