@@ -47,6 +47,31 @@ fn case(
     }
 }
 
+/// `astensor` and `astensor` + `into_raw` of a native tensor, each
+/// against the same handle copy made directly (`dup`: what both sides do
+/// to have a handle to give away).
+fn wrap_cases<T>(astensor: &str, into_raw: &str, x: T, dup: fn(&T) -> T) -> [Case; 2]
+where
+    T: ep::Native + Into<EagerTensor> + 'static,
+{
+    let (a, b, c) = (dup(&x), dup(&x), dup(&x));
+    [
+        case(
+            astensor,
+            move || drop(black_box(dup(black_box(&a)))),
+            move || drop(black_box(ep::astensor(dup(black_box(&b))))),
+        ),
+        case(
+            into_raw,
+            move || drop(black_box(dup(black_box(&c)))),
+            move || {
+                let t = ep::astensor(dup(black_box(&x)));
+                drop(black_box(t.into_raw::<T>().expect("into_raw")))
+            },
+        ),
+    ]
+}
+
 /// The ndarray comparisons. Every closure returns nothing: its result is
 /// dropped inside the call, on both sides alike.
 fn nd_cases() -> Vec<Case> {
@@ -60,51 +85,24 @@ fn nd_cases() -> Vec<Case> {
             move || drop(black_box(black_box(&ta).add(black_box(&tb)).expect("add"))),
         ));
     }
-    {
-        // Wrapping and unwrapping an `ArcArray` (the backend's own type):
-        // both should be free beyond the clone both sides make.
-        let a: ArcArray<f32, IxDyn> = arr(4, &[4]).into_shared();
-        let b = a.clone();
-        cases.push(case(
-            "astensor_arc_4",
-            move || drop(black_box(black_box(&a).clone())),
-            move || drop(black_box(ep::astensor(black_box(&b).clone()))),
-        ));
-        let a: ArcArray<f32, IxDyn> = arr(4, &[4]).into_shared();
-        let b = a.clone();
-        cases.push(case(
-            "into_raw_arc_4",
-            move || drop(black_box(black_box(&a).clone())),
-            move || {
-                let t = ep::astensor(black_box(&b).clone());
-                drop(black_box(
-                    t.into_raw::<ArcArray<f32, IxDyn>>().expect("into_raw"),
-                ))
-            },
-        ));
-    }
-    {
-        // `ArrayD` in and out: the backend stores an `ArcArray`, so wrapping
-        // puts the `Vec` into an `Arc` (one allocation) and unwrapping takes
-        // it out again (one free); the data is never copied.
-        let a = arr(4, &[4]);
-        let b = a.clone();
-        cases.push(case(
-            "astensor_arrayd_4",
-            move || drop(black_box(black_box(&a).clone())),
-            move || drop(black_box(ep::astensor(black_box(&b).clone()))),
-        ));
-        let a = arr(4, &[4]);
-        let b = a.clone();
-        cases.push(case(
-            "roundtrip_arrayd_4",
-            move || drop(black_box(black_box(&a).clone())),
-            move || {
-                let t = ep::astensor(black_box(&b).clone());
-                drop(black_box(t.into_raw::<ArrayD<f32>>().expect("into_raw")))
-            },
-        ));
-    }
+    // Wrapping and unwrapping an `ArcArray` (the backend's own type):
+    // both should be free beyond the clone both sides make. An `ArrayD` in
+    // and out: the backend stores an `ArcArray`, so wrapping puts the `Vec`
+    // into an `Arc` (one allocation) and unwrapping takes it out again
+    // (one free); the data is never copied.
+    let arc: ArcArray<f32, IxDyn> = arr(4, &[4]).into_shared();
+    cases.extend(wrap_cases(
+        "astensor_arc_4",
+        "into_raw_arc_4",
+        arc,
+        Clone::clone,
+    ));
+    cases.extend(wrap_cases(
+        "astensor_arrayd_4",
+        "roundtrip_arrayd_4",
+        arr(4, &[4]),
+        Clone::clone,
+    ));
     for (n, name) in [
         (1_000usize, "l2_chain_1000"),
         (1_000_000, "l2_chain_1000000"),
@@ -116,15 +114,7 @@ fn nd_cases() -> Vec<Case> {
             move || {
                 black_box(black_box(&a).mapv(|v| v * v).sum().sqrt());
             },
-            move || {
-                drop(black_box(
-                    black_box(&t)
-                        .square()
-                        .and_then(|x| x.sum())
-                        .and_then(|x| x.sqrt())
-                        .expect("l2"),
-                ))
-            },
+            move || drop(black_box(l2(black_box(&t)))),
         ));
     }
     {
@@ -304,27 +294,14 @@ fn torch_cases() -> Vec<Case> {
             move || drop(black_box(black_box(&ta).add(black_box(&tb)).expect("add"))),
         ));
     }
-    {
-        // Wrapping and unwrapping a handle: both sides make the same
-        // shallow clone (a reference count).
-        let a = t(4, &[4]);
-        let b = a.shallow_clone();
-        cases.push(case(
-            "torch_astensor_4",
-            move || drop(black_box(black_box(&a).shallow_clone())),
-            move || drop(black_box(ep::astensor(black_box(&b).shallow_clone()))),
-        ));
-        let a = t(4, &[4]);
-        let b = a.shallow_clone();
-        cases.push(case(
-            "torch_into_raw_4",
-            move || drop(black_box(black_box(&a).shallow_clone())),
-            move || {
-                let t = ep::astensor(black_box(&b).shallow_clone());
-                drop(black_box(t.into_raw::<Tensor>().expect("into_raw")))
-            },
-        ));
-    }
+    // Wrapping and unwrapping a handle: both sides make the same shallow
+    // clone (a reference count).
+    cases.extend(wrap_cases(
+        "torch_astensor_4",
+        "torch_into_raw_4",
+        t(4, &[4]),
+        Tensor::shallow_clone,
+    ));
     for n in [1_000usize, 1_000_000] {
         let a = t(n, &[n as i64]);
         let ta = ep::astensor(a.shallow_clone());
@@ -339,15 +316,7 @@ fn torch_cases() -> Vec<Case> {
                         .expect("l2"),
                 ))
             },
-            move || {
-                drop(black_box(
-                    black_box(&ta)
-                        .square()
-                        .and_then(|x| x.sum())
-                        .and_then(|x| x.sqrt())
-                        .expect("l2"),
-                ))
-            },
+            move || drop(black_box(l2(black_box(&ta)))),
         ));
     }
     {
@@ -435,6 +404,14 @@ fn torch_cases() -> Vec<Case> {
     cases
 }
 
+/// The L2 chain of every backend's cases: `sqrt(sum(x²))`.
+fn l2(x: &EagerTensor) -> EagerTensor {
+    x.square()
+        .and_then(|x| x.sum())
+        .and_then(|x| x.sqrt())
+        .expect("l2")
+}
+
 /// The MLP loss of benches/autodiff.rs on eager tensors.
 #[allow(dead_code)]
 fn mlp_loss(p: &[EagerTensor], x: &EagerTensor, y: &EagerTensor) -> ep::Result<EagerTensor> {
@@ -476,40 +453,14 @@ fn tf_cases() -> Vec<Case> {
             move || drop(black_box(black_box(&ta).add(black_box(&tb)).expect("add"))),
         ));
     }
-    {
-        // Wrapping and unwrapping: both sides make the same new handle on
-        // the same buffer (`copy_sharing_tensor`).
-        let a = h(4, &[4], 1.0);
-        let b = h(4, &[4], 1.0);
-        cases.push(case(
-            "tf_astensor_4",
-            move || {
-                drop(black_box(
-                    black_box(&a).copy_sharing_tensor().expect("copy"),
-                ))
-            },
-            move || {
-                let x = black_box(&b).copy_sharing_tensor().expect("copy");
-                drop(black_box(ep::astensor(x)))
-            },
-        ));
-        let a = h(4, &[4], 1.0);
-        let b = h(4, &[4], 1.0);
-        cases.push(case(
-            "tf_into_raw_4",
-            move || {
-                drop(black_box(
-                    black_box(&a).copy_sharing_tensor().expect("copy"),
-                ))
-            },
-            move || {
-                let t = ep::astensor(black_box(&b).copy_sharing_tensor().expect("copy"));
-                drop(black_box(
-                    t.into_raw::<TensorHandle<'static>>().expect("into_raw"),
-                ))
-            },
-        ));
-    }
+    // Wrapping and unwrapping: both sides make the same new handle on the
+    // same buffer (`copy_sharing_tensor`).
+    cases.extend(wrap_cases(
+        "tf_astensor_4",
+        "tf_into_raw_4",
+        h(4, &[4], 1.0),
+        |x| x.copy_sharing_tensor().expect("copy"),
+    ));
     for n in [1_000usize, 1_000_000] {
         let a = h(n, &[n as u64], 1.0);
         let ta = ep::astensor(h(n, &[n as u64], 1.0));
@@ -520,15 +471,7 @@ fn tf_cases() -> Vec<Case> {
                 let s = ops::sum(ctx, &sq, &[0i32]).expect("sum");
                 drop(black_box(ops::sqrt(ctx, &s).expect("sqrt")))
             },
-            move || {
-                drop(black_box(
-                    black_box(&ta)
-                        .square()
-                        .and_then(|x| x.sum())
-                        .and_then(|x| x.sqrt())
-                        .expect("l2"),
-                ))
-            },
+            move || drop(black_box(l2(black_box(&ta)))),
         ));
     }
     {
@@ -645,30 +588,12 @@ fn xla_cases() -> Vec<Case> {
             move || ready(black_box(&ta).add(black_box(&tb)).expect("add")),
         ));
     }
-    {
-        let t = xt(4, &[4], 1.0);
-        let (a, b) = (
-            t.as_raw::<XlaTensor>().expect("xla").clone(),
-            t.as_raw::<XlaTensor>().expect("xla").clone(),
-        );
-        cases.push(case(
-            "xla_astensor_4",
-            move || drop(black_box(black_box(&a).clone())),
-            move || drop(black_box(ep::astensor(black_box(&b).clone()))),
-        ));
-        let (a, b) = (
-            t.as_raw::<XlaTensor>().expect("xla").clone(),
-            t.as_raw::<XlaTensor>().expect("xla").clone(),
-        );
-        cases.push(case(
-            "xla_into_raw_4",
-            move || drop(black_box(black_box(&a).clone())),
-            move || {
-                let t = ep::astensor(black_box(&b).clone());
-                drop(black_box(t.into_raw::<XlaTensor>().expect("into_raw")))
-            },
-        ));
-    }
+    cases.extend(wrap_cases(
+        "xla_astensor_4",
+        "xla_into_raw_4",
+        xt(4, &[4], 1.0).into_raw::<XlaTensor>().expect("xla"),
+        Clone::clone,
+    ));
     for n in [1_000usize, 1_000_000] {
         let ta = xt(n, &[n], 1.0);
         let sq = Op::new(|v| Ok(vec![v[0].square()?]), std::slice::from_ref(&ta));
@@ -684,15 +609,7 @@ fn xla_cases() -> Vec<Case> {
                 let r2 = sum.run(&[&r1]);
                 sqrt.run(&[&r2]).block_until_ready().expect("ready")
             },
-            move || {
-                ready(
-                    black_box(&ta)
-                        .square()
-                        .and_then(|t| t.sum())
-                        .and_then(|t| t.sqrt())
-                        .expect("l2"),
-                )
-            },
+            move || ready(l2(black_box(&ta))),
         ));
     }
     {
@@ -800,14 +717,7 @@ fn bench_torch_half(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
                     .map(drop)
                     .expect("l2")
             },
-            || {
-                black_box(&ta)
-                    .square()
-                    .and_then(|x| x.sum())
-                    .and_then(|x| x.sqrt())
-                    .map(drop)
-                    .expect("l2")
-            },
+            || drop(l2(black_box(&ta))),
         );
         let a = t(256 * 256, &[256, 256]);
         let b = a.tr();
@@ -881,15 +791,7 @@ fn bench_xla_half(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
                     .block_until_ready()
                     .expect("ready")
             },
-            || {
-                ready(
-                    black_box(&ta)
-                        .square()
-                        .and_then(|t| t.sum())
-                        .and_then(|t| t.sqrt())
-                        .expect("l2"),
-                )
-            },
+            || ready(l2(black_box(&ta))),
         );
         let mm = client
             .compile(&hlo::matmul(et, 256, 256, 256))

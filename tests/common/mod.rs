@@ -1,5 +1,6 @@
-//! Shared by the hostile-input suite and the agreement property test:
-//! how an outcome is written down, and when two backends' outcomes agree.
+//! Shared by the hostile-input suite and the agreement property test (how
+//! an outcome is written down, and when two backends' outcomes agree), and
+//! by the per-backend tests of native dtypes eager-tensor lacks.
 #![allow(dead_code)]
 
 use eager_tensor::{self as ep, Backend, DType, EagerTensor, HostData};
@@ -208,5 +209,41 @@ pub fn disagreement(backend: Backend, name: &str, reference: &str, other: &str) 
             None
         }
         _ => Some(format!("{reference}  <>  {other}")),
+    }
+}
+
+/// The contract for a native tensor of a dtype eager-tensor lacks, `name`
+/// as the framework spells it: `try_astensor` (`tried`) is a `dtype` error
+/// naming it; `astensor` wraps it anyway (`wrapped`, of `len` elements),
+/// `dtype()` then reads f32 (documented as meaningless), and every op, a
+/// cast to that f32 included, is a `dtype` error naming it, never a result.
+pub fn assert_unsupported_native(
+    tried: ep::Result<EagerTensor>,
+    wrapped: EagerTensor,
+    len: usize,
+    name: &str,
+) {
+    let e = tried.unwrap_err();
+    assert_eq!((e.kind(), e.op()), ("dtype", "astensor"), "[{name}]");
+    assert!(e.to_string().contains(name), "{e}");
+    let t = wrapped;
+    assert_eq!(t.dtype(), DType::F32, "[{name}] what dtype() documents");
+    assert_eq!(t.shape(), vec![len], "[{name}]");
+    let results = [
+        t.sum(),
+        t.exp(),
+        t.add(&t),
+        t.add(1.0),
+        t.mul(2.0),
+        t.astype(DType::F32),
+        t.astype(DType::F64),
+        t.reshape([len as isize, 1]),
+        ep::concatenate(&[&t, &t], 0),
+        t.to_vec::<f32>().map(|_| t.clone()),
+    ];
+    for r in results {
+        let e = r.unwrap_err();
+        assert_eq!(e.kind(), "dtype", "[{name}] {e}");
+        assert!(e.to_string().contains(name), "[{name}] {e}");
     }
 }
