@@ -11,6 +11,7 @@ pub mod limits;
 pub mod ops;
 pub mod round;
 pub mod shape;
+pub mod sum;
 
 pub use dtype::{bf16, f16, Backend, DType, Element, HostData, Kind, Scalar};
 pub use error::{Error, Result};

@@ -338,17 +338,10 @@ fn sum_lane<T: Flt>(l: ndarray::ArrayView1<T>) -> T {
     }
 }
 
-/// Blocks of 4096 summed by ndarray's own unrolled loop (eight accumulators,
-/// each adding 512 values in sequence), blocks combined pairwise: about NumPy's
-/// accuracy at ndarray's speed.
+/// Blocks of 4096 summed in ndarray's own unrolled order, combined
+/// pairwise (`eager_core::sum`, shared with Candle's f32 sums).
 fn pairwise<T: Flt>(s: &[T]) -> T {
-    const BLOCK: usize = 4096;
-    if s.len() <= BLOCK {
-        ndarray::ArrayView1::from(s).sum()
-    } else {
-        let mid = (s.len() / 2).div_ceil(BLOCK) * BLOCK;
-        pairwise(&s[..mid]) + pairwise(&s[mid..])
-    }
+    eager_core::sum::pairwise(s)
 }
 
 fn sum_all<T: Flt>(a: &Arr<T>) -> T {
