@@ -274,7 +274,9 @@ fn tdevice(d: Device) -> tch::Device {
     }
 }
 
-fn dims(shape: &[usize]) -> Vec<i64> {
+/// Sizes or axes as libtorch takes them (inline up to five: no allocation
+/// on an op's path).
+fn dims(shape: &[usize]) -> SmallVec<[i64; 5]> {
     shape.iter().map(|&d| d as i64).collect()
 }
 
@@ -535,17 +537,21 @@ impl BackendTensor for TorchTensor {
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
         let value = value.cast("full", dtype)?;
         let t = scalar_call("full", || {
-            Tensor::f_full(dims(shape), scalar(value), (kind(dtype), self.opts()))
+            Tensor::f_full(
+                dims(shape).as_slice(),
+                scalar(value),
+                (kind(dtype), self.opts()),
+            )
         })?;
         Ok(TorchTensor::new(t, tag(dtype)))
     }
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
         let opts = (kind(dtype), self.opts());
         Self::ok(scalar_call("random", || match dist {
-            Distribution::Uniform { low, high } => Tensor::f_rand(dims(shape), opts)?
+            Distribution::Uniform { low, high } => Tensor::f_rand(dims(shape).as_slice(), opts)?
                 .f_mul_scalar(high - low)?
                 .f_add_scalar(low),
-            Distribution::Normal { mean, std } => Tensor::f_randn(dims(shape), opts)?
+            Distribution::Normal { mean, std } => Tensor::f_randn(dims(shape).as_slice(), opts)?
                 .f_mul_scalar(std)?
                 .f_add_scalar(mean),
         })?)
@@ -858,15 +864,23 @@ impl BackendTensor for TorchTensor {
     }
 
     fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        self.keep(self.0.f_reshape(dims(shape)).map_err(fw("reshape"))?)
+        self.keep(
+            self.0
+                .f_reshape(dims(shape).as_slice())
+                .map_err(fw("reshape"))?,
+        )
     }
     fn permute(&self, axes: &[usize]) -> Result<Self> {
-        self.keep(self.0.f_permute(dims(axes)).map_err(fw("permute"))?)
+        self.keep(
+            self.0
+                .f_permute(dims(axes).as_slice())
+                .map_err(fw("permute"))?,
+        )
     }
     fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
         self.keep(
             self.0
-                .f_broadcast_to(dims(shape))
+                .f_broadcast_to(dims(shape).as_slice())
                 .map_err(fw("broadcast_to"))?,
         )
     }
@@ -883,7 +897,7 @@ impl BackendTensor for TorchTensor {
         self.keep(t)
     }
     fn flip(&self, axes: &[usize]) -> Result<Self> {
-        self.keep(self.0.f_flip(dims(axes)).map_err(fw("flip"))?)
+        self.keep(self.0.f_flip(dims(axes).as_slice()).map_err(fw("flip"))?)
     }
     fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
         let ts: Vec<&Tensor> = tensors.iter().map(|t| t.t()).collect();
