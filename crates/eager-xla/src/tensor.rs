@@ -176,13 +176,47 @@ fn exec(
     inputs: &[&XlaTensor],
     build: impl Fn(&mut Prog, &[String]) -> Result<Vec<Out>>,
 ) -> Result<Vec<XlaTensor>> {
+    Ok(match run(op, attrs, inputs, build)? {
+        Ran::Traced(ts) => ts,
+        Ran::Run(bufs, exe) => bufs
+            .into_iter()
+            .zip(&exe.meta.outs)
+            .map(|(buf, (d, s))| result(buf, *d, s, &exe))
+            .collect(),
+    })
+}
+
+/// What [`run`] gives back: a jit trace's symbolic results, or the
+/// executed program's buffers (in the order of `exe.meta.outs`).
+enum Ran {
+    Traced(Vec<XlaTensor>),
+    Run(Vec<Buffer>, Arc<Compiled<Meta>>),
+}
+
+/// An executed program's result tensor; it keeps `exe` alive.
+fn result(buf: Buffer, dtype: DType, shape: &[usize], exe: &Arc<Compiled<Meta>>) -> XlaTensor {
+    XlaTensor {
+        val: Val::Buf(Arc::new(buf)),
+        dtype,
+        shape: shape.to_vec(),
+        _exe: Some(exe.clone()),
+    }
+}
+
+/// [`exec`] up to the results: looks up (or compiles) and runs the program.
+fn run(
+    op: &'static str,
+    attrs: &[i64],
+    inputs: &[&XlaTensor],
+    build: impl Fn(&mut Prog, &[String]) -> Result<Vec<Out>>,
+) -> Result<Ran> {
     if let Some(trace) = inputs.iter().find_map(|t| match &t.val {
         Val::Sym(tr, _) => Some(tr.clone()),
         Val::Buf(_) => None,
     }) {
         // Inside a jit trace: the same lowering, emitted into the traced
         // program instead of compiled on its own.
-        return jit::emit(&trace, op, inputs, build);
+        return jit::emit(&trace, op, inputs, build).map(Ran::Traced);
     }
     let c = rt(op)?;
     let mut key = KEY_BUF
@@ -243,32 +277,30 @@ fn exec(
         }
     }
     .map_err(fw(op))?;
-    Ok(out
-        .into_iter()
-        .zip(&exe.meta.outs)
-        .map(|(buf, (d, s))| XlaTensor {
-            val: Val::Buf(Arc::new(buf)),
-            dtype: *d,
-            shape: s.clone(),
-            _exe: Some(exe.clone()),
-        })
-        .collect())
+    Ok(Ran::Run(out, exe))
 }
 
-/// [`exec`] for a program with one result.
+/// [`exec`] for a program with one result (no list of result tensors on
+/// the path every element-wise op takes).
 fn exec1(
     op: &'static str,
     attrs: &[i64],
     inputs: &[&XlaTensor],
     build: impl Fn(&mut Prog, &[String]) -> Result<Out>,
 ) -> Result<XlaTensor> {
-    exec(op, attrs, inputs, |p, a| Ok(vec![build(p, a)?]))?
-        .pop()
-        .ok_or_else(|| Error::Framework {
-            op,
-            backend: Backend::Xla,
-            msg: "no result".into(),
-        })
+    let none = || Error::Framework {
+        op,
+        backend: Backend::Xla,
+        msg: "no result".into(),
+    };
+    match run(op, attrs, inputs, |p, a| Ok(vec![build(p, a)?]))? {
+        Ran::Traced(mut ts) => ts.pop().ok_or_else(none),
+        Ran::Run(bufs, exe) => {
+            let buf = bufs.into_iter().next().ok_or_else(none)?;
+            let (d, s) = exe.meta.outs.first().ok_or_else(none)?;
+            Ok(result(buf, *d, s, &exe))
+        }
+    }
 }
 
 fn upload(op: &'static str, data: &HostData, shape: &[usize]) -> Result<XlaTensor> {
