@@ -731,18 +731,7 @@ mod candle_backprop {
 
     /// Deterministic inputs in `[lo, hi)` of `dtype`.
     fn input(shape: &[usize], lo: f64, hi: f64, salt: u64, dtype: DType) -> EagerTensor {
-        let n: usize = shape.iter().product();
-        let mut s = 0x9E3779B97F4A7C15u64 ^ salt.wrapping_mul(0xD1B54A32D192ED03);
-        let v: Vec<f64> = (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                lo + (hi - lo) * ((s >> 11) as f64 / (1u64 << 53) as f64)
-            })
-            .collect();
-        EagerTensor::from_vec(Backend::Candle, v, shape)
-            .unwrap()
+        super::input(Backend::Candle, shape, lo, hi, salt)
             .astype(dtype)
             .unwrap()
     }
@@ -1116,7 +1105,6 @@ mod candle_backprop {
             t(1, &[1]),
         ];
         let e: Vec<EagerTensor> = ps.iter().map(|p| ep::astensor(p.clone())).collect();
-        let refs: Vec<&EagerTensor> = e.iter().collect();
         let f: F = Box::new(move |t| {
             ex.matmul(&t[0])?
                 .add(&t[1])?
@@ -1127,7 +1115,6 @@ mod candle_backprop {
                 .square()?
                 .mean()
         });
-        let _ = refs;
         assert!(compare("bench mlp", &f, &e, 1e-5));
     }
 }

@@ -72,6 +72,55 @@ fn scalar_type(k: Kind) -> Option<c_int> {
     })
 }
 
+/// Calls the shim (src/adopt.cpp) to make a libtorch tensor over `ptr`
+/// whose storage drops `owner` when libtorch frees it; the shim's message
+/// on an error (`None` if even that failed), the owner then released.
+///
+/// # Safety
+/// `ptr` must address the bytes of the `dims` sizes of scalar type `st`,
+/// aligned for it and valid while `owner` lives.
+unsafe fn shim_adopt(
+    ptr: *const u8,
+    dims: &[i64],
+    st: c_int,
+    owner: Owner,
+) -> std::result::Result<Tensor, Option<String>> {
+    let ctx = Box::into_raw(Box::new(owner)).cast::<c_void>();
+    let mut err: *mut c_char = std::ptr::null_mut();
+    // SAFETY: the caller's promise for `ptr`; the owner (boxed at `ctx`)
+    // now belongs to the shim, which drops it through `release_owner`
+    // exactly once, when libtorch frees the storage or on an error before
+    // returning, so this function never touches `ctx` again. The shim
+    // catches every C++ exception.
+    let raw = unsafe {
+        eager_torch_adopt(
+            ptr.cast_mut().cast(),
+            dims.as_ptr(),
+            dims.len(),
+            st,
+            release_owner,
+            ctx,
+            &mut err,
+        )
+    };
+    if raw.is_null() {
+        if err.is_null() {
+            return Err(None);
+        }
+        // SAFETY: a NUL-terminated string from `strdup`, freed once here
+        // after it is copied.
+        return Err(Some(unsafe {
+            let s = CStr::from_ptr(err).to_string_lossy().into_owned();
+            eager_torch_free_error(err);
+            s
+        }));
+    }
+    // SAFETY: a fresh heap `at::Tensor*`, tch's C handle type
+    // (torch_api.h: `typedef torch::Tensor *tensor`); the returned `Tensor`
+    // owns it and frees it (`at_free`) when dropped.
+    Ok(unsafe { Tensor::from_ptr(raw) })
+}
+
 /// The dtype of a c10 `ScalarType` number, the inverse of [`scalar_type`]
 /// (`None` for the types eager-tensor lacks).
 pub(crate) fn dtype_of_scalar_type(st: c_int) -> Option<DType> {
@@ -249,48 +298,17 @@ fn adopt_parts(
     }
     let st = scalar_type(k)
         .ok_or_else(|| framework(op, format!("no libtorch scalar type for {dtype}")))?;
-    let ctx = Box::into_raw(Box::new(owner)).cast::<c_void>();
-    let mut err: *mut c_char = std::ptr::null_mut();
     // SAFETY: `ptr` addresses `nbytes` bytes of `dtype`, aligned, valid
-    // while the owner lives; the owner (boxed at `ctx`) now belongs to the
-    // shim, which drops it through `release_owner` exactly once, when
-    // libtorch frees the storage or on an error before returning, so this
-    // function never touches `ctx` again. `dims` outlives the call; the
-    // shim catches every C++ exception.
-    let raw = unsafe {
-        eager_torch_adopt(
-            ptr.cast_mut().cast(),
-            dims.as_ptr(),
-            dims.len(),
-            st,
-            release_owner,
-            ctx,
-            &mut err,
-        )
-    };
-    if raw.is_null() {
-        let msg = if err.is_null() {
-            "libtorch could not adopt the memory".to_string()
-        } else {
-            // SAFETY: a NUL-terminated string from `strdup`, freed once
-            // here after it is copied.
-            unsafe {
-                let s = CStr::from_ptr(err).to_string_lossy().into_owned();
-                eager_torch_free_error(err);
-                s
-            }
-        };
+    // while the owner lives; `dims` outlives the call.
+    let t = unsafe { shim_adopt(ptr, &dims, st, owner) }.map_err(|msg| {
+        let msg = msg.unwrap_or_else(|| "libtorch could not adopt the memory".to_string());
         let msg = msg
             .split("\nException raised from")
             .next()
             .unwrap_or(&msg)
             .trim();
-        return Err(framework(op, msg.to_string()));
-    }
-    // SAFETY: a fresh heap `at::Tensor*`, tch's C handle type
-    // (torch_api.h: `typedef torch::Tensor *tensor`); the returned `Tensor`
-    // owns it and frees it (`at_free`) when dropped.
-    let t = unsafe { Tensor::from_ptr(raw) };
+        framework(op, msg.to_string())
+    })?;
     if t.kind() != k || t.data_ptr().cast_const().cast::<u8>() != ptr {
         return Err(framework(
             op,
@@ -346,31 +364,11 @@ mod tests {
         let drops = Arc::new(AtomicUsize::new(0));
         let data = [0f32; 4];
         let owner: Owner = Box::new(Counted(drops.clone()));
-        let ctx = Box::into_raw(Box::new(owner)).cast::<c_void>();
-        let mut err: *mut c_char = std::ptr::null_mut();
-        // SAFETY: `data` outlives the call and no tensor is returned (the
-        // arguments make libtorch throw); the shim owns `ctx`.
-        let raw = unsafe {
-            eager_torch_adopt(
-                data.as_ptr().cast_mut().cast(),
-                dims.as_ptr(),
-                dims.len(),
-                st,
-                release_owner,
-                ctx,
-                &mut err,
-            )
-        };
-        assert!(
-            raw.is_null(),
-            "the shim returned a tensor for {dims:?}, {st}"
-        );
-        assert!(!err.is_null());
-        // SAFETY: the shim's `strdup`ed message, freed once.
-        let msg = unsafe {
-            let s = CStr::from_ptr(err).to_string_lossy().into_owned();
-            eager_torch_free_error(err);
-            s
+        // SAFETY: `data` outlives the call and no tensor is made (the
+        // arguments make libtorch throw).
+        let msg = match unsafe { shim_adopt(data.as_ptr().cast(), dims, st, owner) } {
+            Ok(_) => panic!("the shim returned a tensor for {dims:?}, {st}"),
+            Err(msg) => msg.expect("the shim's message"),
         };
         (msg, drops.load(Ordering::SeqCst))
     }
@@ -432,25 +430,11 @@ mod tests {
             let data = [0u64; 2];
             let drops = Arc::new(AtomicUsize::new(0));
             let owner: Owner = Box::new(Counted(drops.clone()));
-            let ctx = Box::into_raw(Box::new(owner)).cast::<c_void>();
-            let mut err: *mut c_char = std::ptr::null_mut();
             let st = scalar_type(k).unwrap();
             // SAFETY: 16 bytes at `data`, aligned for every kind, outlive the
-            // tensor (dropped below); the shim owns `ctx`.
-            let raw = unsafe {
-                eager_torch_adopt(
-                    data.as_ptr().cast_mut().cast(),
-                    [1i64].as_ptr(),
-                    1,
-                    st,
-                    release_owner,
-                    ctx,
-                    &mut err,
-                )
-            };
-            assert!(!raw.is_null());
-            // SAFETY: a fresh heap at::Tensor*, owned by the Tensor.
-            let t = unsafe { Tensor::from_ptr(raw) };
+            // tensor (dropped below).
+            let t = unsafe { shim_adopt(data.as_ptr().cast(), &[1], st, owner) }
+                .expect("the shim adopts");
             assert_eq!(t.kind(), k);
             assert_eq!(drops.load(Ordering::SeqCst), 0);
             drop(t);
