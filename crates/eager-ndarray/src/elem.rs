@@ -178,7 +178,7 @@ macro_rules! int_elem {
 int_elem!(u8, i8, i16, u16, i32, u32, i64, u64);
 
 /// Float element types.
-pub trait Flt: Num + num_traits::Float {
+pub trait Flt: Num + num_traits::Float + eager_core::sum::Summand {
     /// Round half to even.
     fn round_even(self) -> Self;
 }
