@@ -32,7 +32,7 @@ pub use random::seed;
 pub struct XlaTensor {
     val: Val,
     dtype: DType,
-    shape: Vec<usize>,
+    shape: Shape,
     /// The executable that computed `buf` (none for uploads): kept alive as
     /// long as its result, so evicting it from the bounded cache never
     /// frees a program whose result may still be computing. Declared after
@@ -46,6 +46,9 @@ impl std::fmt::Debug for XlaTensor {
         write!(f, "XlaTensor({}, {:?})", self.dtype, self.shape)
     }
 }
+
+/// A tensor's dimensions, inline up to four (no allocation per result).
+type Shape = smallvec::SmallVec<[usize; 4]>;
 
 /// What an [`XlaTensor`] holds: a device buffer, or a value (SSA name) of
 /// a program being traced by [`jit`].
@@ -198,7 +201,7 @@ fn result(buf: Buffer, dtype: DType, shape: &[usize], exe: &Arc<Compiled<Meta>>)
     XlaTensor {
         val: Val::Buf(Arc::new(buf)),
         dtype,
-        shape: shape.to_vec(),
+        shape: Shape::from_slice(shape),
         _exe: Some(exe.clone()),
     }
 }
@@ -418,7 +421,7 @@ impl XlaTensor {
         XlaTensor {
             val: Val::Buf(buf),
             dtype,
-            shape: shape.to_vec(),
+            shape: Shape::from_slice(shape),
             _exe: None,
         }
     }
@@ -514,7 +517,7 @@ impl XlaTensor {
                 }
             };
             let (r, out_d) = p.narrow(&r, out_d, d0, s);
-            Ok((r, out_d, s.clone()))
+            Ok((r, out_d, s.to_vec()))
         })
     }
 
@@ -532,7 +535,7 @@ impl XlaTensor {
                 let cmp = p.region(&[d, d], |p, v| {
                     vec![(p.sorts_before(&v[0], &v[1], d, descending), DType::Bool)]
                 });
-                return Ok((p.sort(x, &cmp, axis, d, s), d, s.clone()));
+                return Ok((p.sort(x, &cmp, axis, d, s), d, s.to_vec()));
             }
             let iota = p.iota(axis, DType::I64, s);
             let cmp = p.region(&[d, d, DType::I64, DType::I64], |p, v| {
@@ -541,7 +544,7 @@ impl XlaTensor {
             Ok((
                 p.sort_positions(x, &iota, &cmp, axis, d, s),
                 DType::I64,
-                s.clone(),
+                s.to_vec(),
             ))
         })
     }
@@ -551,7 +554,7 @@ impl BackendTensor for XlaTensor {
     const BACKEND: Backend = Backend::Xla;
 
     fn shape(&self) -> Vec<usize> {
-        self.shape.clone()
+        self.shape.to_vec()
     }
     fn shape_ref(&self) -> Option<&[usize]> {
         Some(&self.shape)
@@ -599,7 +602,7 @@ impl BackendTensor for XlaTensor {
         // PRED bytes are 0 or 1. An empty tensor lends a dangling aligned
         // pointer, never read.
         Ok(Some(unsafe {
-            HostBuffer::new(ptr, self.dtype, self.shape.clone(), Box::new(lend))
+            HostBuffer::new(ptr, self.dtype, self.shape.to_vec(), Box::new(lend))
         }))
     }
     /// A buffer over the memory without a copy when it is aligned to
@@ -647,7 +650,7 @@ impl BackendTensor for XlaTensor {
                 Add => (p.bin("add", &a, &b, d, &s), d),
                 Sub => (p.bin("subtract", &a, &b, d, &s), d),
                 Mul => (p.bin("multiply", &a, &b, d, &s), d),
-                Div if rhs.shape != s && d.is_float() => {
+                Div if rhs.shape[..] != s[..] && d.is_float() => {
                     // XLA rewrites `a / broadcast(b)` as `a * broadcast(1 / b)`:
                     // one more rounding, and 1 / b flushes to 0 for |b| near
                     // the maximum (`f32::MAX / f32::MAX` came out 0). A
@@ -748,7 +751,7 @@ impl BackendTensor for XlaTensor {
             } else {
                 p.convert(x, d, dtype, s)
             };
-            Ok((r, dtype, s.clone()))
+            Ok((r, dtype, s.to_vec()))
         })
     }
 
@@ -768,13 +771,14 @@ impl BackendTensor for XlaTensor {
             ReduceOp::All => ("and", 1.0),
             ReduceOp::Any => ("or", 0.0),
         };
-        let out: Vec<usize> = (0..s.len())
-            .filter(|i| !axes.contains(i))
-            .map(|i| s[i])
-            .collect();
-        let mut attrs = vec![op as i64, keepdims as i64];
+        let mut attrs = smallvec::SmallVec::<[i64; 8]>::new();
+        attrs.extend([op as i64, keepdims as i64]);
         attrs.extend(axes.iter().map(|&a| a as i64));
         exec1("reduce", &attrs, &[self], |p, a| {
+            let out: Vec<usize> = (0..s.len())
+                .filter(|i| !axes.contains(i))
+                .map(|i| s[i])
+                .collect();
             // 16-bit floats accumulate in f32 and round once.
             let (x, d) = p.widen(&a[0], self.dtype, s);
             let x = &x;
@@ -804,10 +808,13 @@ impl BackendTensor for XlaTensor {
     }
     fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
         let (d, s) = (self.dtype, &self.shape);
-        let out = without(s, axis);
         let max = op == ArgReduceOp::ArgMax;
         exec1("arg_reduce", &[max as i64, axis as i64], &[self], |p, a| {
-            Ok((p.arg_best(&a[0], d, s, axis, max), DType::I64, out.clone()))
+            Ok((
+                p.arg_best(&a[0], d, s, axis, max),
+                DType::I64,
+                without(s, axis),
+            ))
         })
     }
     fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
@@ -835,7 +842,7 @@ impl BackendTensor for XlaTensor {
                 k *= 2;
             }
             let (x, d) = p.narrow(&x, d, self.dtype, s);
-            Ok((x, d, s.clone()))
+            Ok((x, d, s.to_vec()))
         })
     }
     fn matmul(&self, rhs: &Self) -> Result<Self> {
@@ -923,7 +930,7 @@ impl BackendTensor for XlaTensor {
             Ok((
                 p.reverse(&a[0], axes, d, &self.shape),
                 d,
-                self.shape.clone(),
+                self.shape.to_vec(),
             ))
         })
     }
@@ -936,7 +943,7 @@ impl BackendTensor for XlaTensor {
         s[axis] = tensors.iter().map(|t| t.shape[axis]).sum();
         exec1("concatenate", &[axis as i64], tensors, |p, a| {
             let shapes: Vec<&[usize]> = tensors.iter().map(|t| t.shape.as_slice()).collect();
-            Ok((p.concatenate(a, axis, d, &shapes), d, s.clone()))
+            Ok((p.concatenate(a, axis, d, &shapes), d, s.to_vec()))
         })
     }
     fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
@@ -948,7 +955,7 @@ impl BackendTensor for XlaTensor {
             return self.full(&out, Scalar::I64(0), d);
         }
         exec1("index_select", &[axis as i64], &[self, index], |p, a| {
-            Ok((p.take(&a[0], &a[1], axis, m, d, s), d, out.clone()))
+            Ok((p.take(&a[0], &a[1], axis, m, d, s), d, out.to_vec()))
         })
     }
     fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
@@ -958,7 +965,7 @@ impl BackendTensor for XlaTensor {
         }
         exec1("gather", &[axis as i64], &[self, index], |p, a| {
             let coords = p.along_axis_coords(&a[1], is, axis);
-            Ok((p.gather_points(&a[0], d, s, &coords, is), d, is.clone()))
+            Ok((p.gather_points(&a[0], d, s, &coords, is), d, is.to_vec()))
         })
     }
     fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
@@ -996,7 +1003,7 @@ impl BackendTensor for XlaTensor {
                 Ok((
                     p.scatter_points(&a[0], d, s, &coords, is, &a[2], add),
                     d,
-                    s.clone(),
+                    s.to_vec(),
                 ))
             },
         )

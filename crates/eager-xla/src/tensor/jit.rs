@@ -106,7 +106,7 @@ pub(super) fn emit(
         .map(|(n, d, s)| XlaTensor {
             val: Val::Sym(trace.clone(), n),
             dtype: d,
-            shape: s,
+            shape: s.into(),
             _exe: None,
         })
         .collect())
@@ -150,7 +150,7 @@ impl Trace {
         Ok(XlaTensor {
             val: Val::Sym(self.0.clone(), n),
             dtype,
-            shape: shape.to_vec(),
+            shape: shape.into(),
             _exe: None,
         })
     }
@@ -180,7 +180,7 @@ impl Trace {
                 ));
             };
             if let Some(k) = (0..outputs.len())
-                .find(|&k| !taken[k] && outputs[k].dtype == d && outputs[k].shape == s)
+                .find(|&k| !taken[k] && outputs[k].dtype == d && outputs[k].shape[..] == s[..])
             {
                 taken[k] = true;
                 st.prog.alias(i, k);
@@ -196,7 +196,7 @@ impl Trace {
                 }
                 Val::Buf(b) => st.capture(b, t.dtype, &t.shape),
             };
-            outs.push((name, t.dtype, t.shape.clone()));
+            outs.push((name, t.dtype, t.shape.to_vec()));
         }
         let text = st.prog.text(&outs);
         let text_for_program = text.clone();
@@ -266,7 +266,7 @@ impl Program {
             || inputs
                 .iter()
                 .zip(&self.inputs)
-                .any(|(t, (d, s))| t.dtype != *d || &t.shape != s)
+                .any(|(t, (d, s))| t.dtype != *d || t.shape[..] != s[..])
         {
             return Err(Error::invalid(
                 op,
@@ -288,7 +288,7 @@ impl Program {
             .map(|(buf, (d, s))| XlaTensor {
                 val: Val::Buf(Arc::new(buf)),
                 dtype: *d,
-                shape: s.clone(),
+                shape: s.as_slice().into(),
                 _exe: Some(self.exe.clone()),
             })
             .collect())

@@ -267,7 +267,7 @@ pub(super) fn inv(x: &XlaTensor) -> Result<XlaTensor> {
         ));
         let r = p.reshape(&right, d, &[b, n, n], &s);
         let any = p.reduce_by(&e.stop, "or", 0.0, DType::Bool, &[b], &[0]);
-        Ok(vec![(r, d, s.clone()), (any, DType::Bool, vec![])])
+        Ok(vec![(r, d, s.to_vec()), (any, DType::Bool, vec![])])
     })?;
     if out[1].is_traced_by_jit() {
         // Inside jit the singular flag has no value: a singular matrix
