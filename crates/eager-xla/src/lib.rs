@@ -156,6 +156,15 @@ impl<K: Hash + Eq, M> ExecutableCache<K, M> {
             map: Mutex::new(lru::LruCache::new(nonzero(capacity))),
         }
     }
+    /// The executable for `key` if it is compiled (the hit path: no client
+    /// needed).
+    pub fn get_compiled<Q>(&self, key: &Q) -> Option<Arc<Compiled<M>>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.lock().ok()?.get(key).cloned()
+    }
     /// The executable for `key`; on a miss `build` gives the program text
     /// and the value kept with it, and the program is compiled; `err`
     /// converts PJRT's errors to the caller's.
