@@ -118,6 +118,27 @@ fn nd_cases() -> Vec<Case> {
         ));
     }
     {
+        // The floor of the chain at 10³ for any storage that, like the
+        // backend's, returns each op's result as an `ArcArray` (a `Vec` and
+        // the `Arc` it is shared through: two allocations per result): the
+        // same three ndarray calls, each result made an `ArcArray`. Its
+        // eager column is that, not eager-tensor.
+        let a = arr(1_000, &[1_000]);
+        let b = a.clone();
+        cases.push(case(
+            "floor_l2_chain_1000",
+            move || {
+                black_box(black_box(&a).mapv(|v| v * v).sum().sqrt());
+            },
+            move || {
+                let sq = black_box(&b).mapv(|v| v * v).into_shared();
+                let s = ArcArray::from_elem(IxDyn(&[]), sq.sum());
+                let r = ArcArray::from_elem(IxDyn(&[]), s.first().map_or(0.0, |v| v.sqrt()));
+                drop(black_box((sq, s, r)));
+            },
+        ));
+    }
+    {
         let a = arr(256 * 256, &[256, 256])
             .into_dimensionality::<ndarray::Ix2>()
             .expect("2-D");
@@ -461,6 +482,28 @@ fn tf_cases() -> Vec<Case> {
         h(4, &[4], 1.0),
         |x| x.copy_sharing_tensor().expect("copy"),
     ));
+    {
+        // The floor of `astensor` with the backend's storage: the handle in
+        // an `Arc` (so clones share it without an FFI call) and its dtype
+        // read once. Its eager column is that, not eager-tensor.
+        let (a, b) = (h(4, &[4], 1.0), h(4, &[4], 1.0));
+        cases.push(case(
+            "floor_tf_astensor_4",
+            move || {
+                drop(black_box(
+                    black_box(&a).copy_sharing_tensor().expect("copy"),
+                ))
+            },
+            move || {
+                let h = black_box(&b).copy_sharing_tensor().expect("copy");
+                let d = h.data_type();
+                // The backend's `Handle` is Send + Sync (see its SAFETY note).
+                #[allow(clippy::arc_with_non_send_sync)]
+                let held = std::sync::Arc::new(h);
+                drop(black_box((held, d)))
+            },
+        ));
+    }
     for n in [1_000usize, 1_000_000] {
         let a = h(n, &[n as u64], 1.0);
         let ta = ep::astensor(h(n, &[n as u64], 1.0));

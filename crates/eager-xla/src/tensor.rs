@@ -105,10 +105,25 @@ fn rt(op: &'static str) -> Result<Arc<Client>> {
 /// owned key is made only on a miss.
 type Key = Vec<i64>;
 
+/// How many of the programs it ran last each thread remembers (see
+/// [`Local`]).
+const RECENT: usize = 8;
+
+/// What each thread keeps between ops: the buffer [`run`] builds each key
+/// in, and the last [`RECENT`] programs it ran, looked through before the
+/// shared cache, so that the ops of a loop take no lock and no hash. Each
+/// thread keeps those few executables alive even after the shared cache
+/// evicted them.
+#[derive(Default)]
+struct Local {
+    key: Vec<i64>,
+    recent: Vec<(Key, Arc<Compiled<Meta>>)>,
+}
+
 thread_local! {
-    /// The buffer [`exec`] builds each key in (taken out while in use, so a
-    /// nested use gets a fresh one instead of a borrow error).
-    static KEY_BUF: RefCell<Vec<i64>> = const { RefCell::new(Vec::new()) };
+    /// This thread's [`Local`] (taken out while in use, so a nested use
+    /// gets a fresh one instead of a borrow error).
+    static LOCAL: RefCell<Local> = RefCell::new(Local::default());
 }
 
 /// Writes the cache key of (`op`, `attrs`, `inputs`) into `v` (cleared
@@ -221,12 +236,13 @@ fn run(
         // program instead of compiled on its own.
         return jit::emit(&trace, op, inputs, build).map(Ran::Traced);
     }
-    let mut key = KEY_BUF
-        .try_with(|k| k.try_borrow_mut().map(|mut k| std::mem::take(&mut *k)))
+    let mut local = LOCAL
+        .try_with(|l| l.try_borrow_mut().map(|mut l| std::mem::take(&mut *l)))
         .ok()
-        .and_then(|k| k.ok())
+        .and_then(|l| l.ok())
         .unwrap_or_default();
-    build_key(&mut key, op, attrs, inputs);
+    build_key(&mut local.key, op, attrs, inputs);
+    let key = local.key.as_slice();
     let program = || -> Result<(String, Meta)> {
         let mut p = Prog::new();
         let args: Vec<String> = inputs.iter().map(|t| p.arg(t.dtype, &t.shape)).collect();
@@ -247,14 +263,26 @@ fn run(
         ))
     };
     // A hit needs neither the client nor the program.
-    let exe = match cache().get_compiled(key.as_slice()) {
-        Some(exe) => Ok(exe),
-        None => rt(op).and_then(|c| cache().get_or_compile(&c, key.as_slice(), program, fw(op))),
+    let exe = match local.recent.iter().rev().find(|(k, _)| k.as_slice() == key) {
+        Some((_, exe)) => Ok(exe.clone()),
+        None => {
+            let exe = match cache().get_compiled(key) {
+                Some(exe) => Ok(exe),
+                None => rt(op).and_then(|c| cache().get_or_compile(&c, key, program, fw(op))),
+            };
+            if let Ok(exe) = &exe {
+                if local.recent.len() == RECENT {
+                    local.recent.remove(0);
+                }
+                local.recent.push((key.to_vec(), exe.clone()));
+            }
+            exe
+        }
     };
-    // The buffer goes back for the next op (keeping its capacity).
-    let _ = KEY_BUF.try_with(|k| {
-        if let Ok(mut k) = k.try_borrow_mut() {
-            *k = key;
+    // The buffers go back for the next op (keeping their capacity).
+    let _ = LOCAL.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            *l = local;
         }
     });
     let exe: Arc<Compiled<Meta>> = exe?;
