@@ -176,6 +176,8 @@ pub fn cache_capacity() -> usize {
 /// the least recently used beyond it; returns the previous capacity. A
 /// smaller cache bounds memory when shapes keep changing, at the price of
 /// compiling again (a few ms a program) when an evicted one comes back.
+/// Besides, each thread that runs ops keeps the 8 programs it ran last
+/// (looked up there first, without a lock), evicted or not.
 pub fn set_cache_capacity(capacity: usize) -> usize {
     cache().set_capacity(capacity)
 }
