@@ -53,12 +53,16 @@ struct Meta {
 
 impl Meta {
     fn read(t: &Tensor) -> Meta {
-        let mut dims = [0i64; 5];
+        // libtorch's sizes are int64_t and never negative: written straight
+        // into `usize`s (the same size and alignment on the 64-bit targets
+        // libtorch supports), the shape needs no conversion loop.
+        const _: () = assert!(std::mem::size_of::<usize>() == std::mem::size_of::<i64>());
+        let mut dims = [0usize; 5];
         let mut st: c_int = -1;
         let p = t.as_ptr().cast::<c_void>();
         // SAFETY: `p` is a live tch handle (an `at::Tensor*`); the shim
         // writes at most `cap` sizes and never throws.
-        let n = unsafe { eager_torch_meta(p, &mut st, dims.as_mut_ptr(), dims.len()) };
+        let n = unsafe { eager_torch_meta(p, &mut st, dims.as_mut_ptr().cast(), dims.len()) };
         let Ok(n) = usize::try_from(n) else {
             return Meta {
                 stored: None,
@@ -66,12 +70,12 @@ impl Meta {
             };
         };
         let shape = if n <= dims.len() {
-            dims[..n].iter().map(|&d| d as usize).collect()
+            SmallVec::from_buf_and_len(dims, n)
         } else {
-            let mut big = vec![0i64; n];
+            let mut big = vec![0usize; n];
             // SAFETY: as above, with room for all `n` sizes.
-            unsafe { eager_torch_meta(p, &mut st, big.as_mut_ptr(), n) };
-            big.iter().map(|&d| d as usize).collect()
+            unsafe { eager_torch_meta(p, &mut st, big.as_mut_ptr().cast(), n) };
+            SmallVec::from_vec(big)
         };
         Meta {
             stored: exchange::dtype_of_scalar_type(st),
