@@ -11,6 +11,8 @@
 
 use eager_tensor::{self as ep, Backend, DType, EagerTensor};
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/iris.rs"]
 mod iris;
 
@@ -30,31 +32,18 @@ fn parse_args() -> Result<Args, String> {
         lr: 0.5,
         jit: false,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{a} needs a value"));
-        match a.as_str() {
-            "--backend" => args.backend = value()?.parse().map_err(|e: ep::Error| e.to_string())?,
-            "--epochs" => args.epochs = value()?.parse().map_err(|e| format!("--epochs: {e}"))?,
-            "--lr" => args.lr = value()?.parse().map_err(|e| format!("--lr: {e}"))?,
-            "--jit" => args.jit = true,
-            "-h" | "--help" => {
-                return Err(
-                    "usage: train [--backend ndarray|torch|tensorflow|xla|candle] [--epochs N] [--lr X] [--jit]"
-                        .into(),
-                )
+    args.backend = cli::parse(
+        "usage: train [--backend ndarray|torch|tensorflow|xla|candle] [--epochs N] [--lr X] [--jit]",
+        |flag, value| {
+            match flag {
+                "--epochs" => args.epochs = cli::number(flag, value()?)?,
+                "--lr" => args.lr = cli::number(flag, value()?)?,
+                "--jit" => args.jit = true,
+                _ => return Ok(false),
             }
-            other => return Err(format!("unknown argument {other:?} (try --help)")),
-        }
-    }
-    if !args.backend.is_enabled() {
-        return Err(format!(
-            "the {} backend is not compiled in; enabled: {:?} (build with --features {})",
-            args.backend,
-            Backend::enabled(),
-            args.backend
-        ));
-    }
+            Ok(true)
+        },
+    )?;
     Ok(args)
 }
 
