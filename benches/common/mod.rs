@@ -1,58 +1,12 @@
 //! Shared by the benches: criterion's estimates, the ratio table, paired
 //! rounds and a counting allocator.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::path::PathBuf;
 
-thread_local! {
-    // `const` and without `Drop`: no lazy registration, so the allocator
-    // can touch it from any point of a thread's life.
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-/// The system allocator, counting this thread's allocations (`alloc`,
-/// `alloc_zeroed` and `realloc` calls) in a thread-local counter: other
-/// threads do not disturb a measurement, and counting costs no atomic.
-/// A bench declares `#[global_allocator] static A: common::CountingAlloc =
-/// common::CountingAlloc;` to use it.
-#[allow(dead_code)]
-pub struct CountingAlloc;
-
-#[allow(dead_code)]
-fn count() {
-    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-}
-
-/// Allocations made by this thread so far (0 without [`CountingAlloc`]).
-#[allow(dead_code)]
-pub fn allocations() -> u64 {
-    ALLOCATIONS.try_with(|c| c.get()).unwrap_or(0)
-}
-
-// SAFETY: every call forwards to `System` with the caller's arguments; the
-// counter is a thread-local `Cell` that never allocates.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: forwarded unchanged (same contract).
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: forwarded unchanged (same contract).
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: forwarded unchanged (same contract).
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged (same contract).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+#[path = "../../tests/common/counting_alloc.rs"]
+mod counting_alloc;
+#[allow(unused_imports)]
+pub use counting_alloc::{allocations, CountingAlloc};
 
 /// Allocations per call of `f` (after one warm-up call), over `calls` calls.
 #[allow(dead_code)]

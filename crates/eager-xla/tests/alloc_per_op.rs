@@ -9,39 +9,14 @@
 
 use eager_core::{BackendTensor, BinaryOp, HostData, ReduceOp, Scalar};
 use eager_xla::XlaTensor;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; the
-// counter is only a side effect.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System.alloc`'s.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract is `System.dealloc`'s.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System.alloc_zeroed`'s.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System.realloc`'s.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+// The workspace's counting allocator (per-thread counts: the other test
+// of this file, running in parallel, does not disturb them).
+#[path = "../../../tests/common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{allocations, CountingAlloc};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// Held by each test: the counter is process-wide, so the tests of this
 /// file run one at a time.
@@ -70,12 +45,12 @@ fn per_call(mut f: impl FnMut() -> XlaTensor) -> f64 {
         t.buffer().unwrap().block_until_ready().unwrap();
     }
     const N: usize = 1000;
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = allocations();
     for _ in 0..N {
         let t = f();
         t.buffer().unwrap().block_until_ready().unwrap();
     }
-    (ALLOCS.load(Ordering::Relaxed) - before) as f64 / N as f64
+    (allocations() - before) as f64 / N as f64
 }
 
 #[test]
