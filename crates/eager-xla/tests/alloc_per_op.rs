@@ -18,24 +18,8 @@ use counting_alloc::{allocations, CountingAlloc};
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
-/// Held by each test: the counter is process-wide, so the tests of this
-/// file run one at a time.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn plugin() -> bool {
-    match eager_xla::client() {
-        Ok(_) => true,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping: {e}");
-            false
-        }
-        Err(e) => panic!("CI must have the PJRT plugin: {e}"),
-    }
-}
+mod common;
+use common::plugin;
 
 /// Allocations per call of `f` (after a warm-up that compiles), the
 /// result awaited and dropped inside the count, as a caller does.
@@ -55,7 +39,6 @@ fn per_call(mut f: impl FnMut() -> XlaTensor) -> f64 {
 
 #[test]
 fn hit_path_allocations() {
-    let _serial = serial();
     if !plugin() {
         return;
     }
@@ -125,7 +108,6 @@ fn hit_path_allocations() {
 /// values than the scalar cache keeps (evictions on the way).
 #[test]
 fn binary_scalar_matches_binary_on_an_uploaded_scalar() {
-    let _serial = serial();
     if !plugin() {
         return;
     }

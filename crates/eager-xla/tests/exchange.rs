@@ -16,16 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn plugin() -> bool {
-    match eager_xla::client() {
-        Ok(_) => true,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping: {e}");
-            false
-        }
-        Err(e) => panic!("CI must have the PJRT plugin: {e}"),
-    }
-}
+mod common;
+use common::plugin;
 
 /// Every dtype eager-tensor has: each crosses PJRT's buffer interface
 /// (lending, adopting, donation) without a copy.
