@@ -631,6 +631,46 @@ fn xla_cases() -> Vec<Case> {
             move || ready(black_box(&ta).add(black_box(&tb)).expect("add")),
         ));
     }
+    {
+        // The floor of an op-by-op API over compiled programs: the direct
+        // execute, plus finding the program for this op, dtypes and shapes
+        // (a key built per call and looked up in a map) and keeping the
+        // result in an `Arc` so that handles share it. Its eager column
+        // is that, not eager-tensor.
+        let (ta, tb) = (xt(4, &[4], 1.0), xt(4, &[4], 1.0));
+        let add = Op::new(|v| Ok(vec![v[0].add(&v[1])?]), &[ta.clone(), tb.clone()]);
+        let (a, b, a2, b2) = (buf(&ta), buf(&tb), buf(&ta), buf(&tb));
+        let add = Arc::new(add);
+        let direct = add.clone();
+        let key = |k: &mut Vec<i64>| {
+            k.clear();
+            // "add", its attribute, then each input's dtype and shape.
+            k.extend([3, i64::from_le_bytes(*b"add\0\0\0\0\0"), 1, 0]);
+            for _ in 0..2 {
+                k.extend([ep::DType::F32 as i64, 1, 4]);
+            }
+        };
+        let mut programs = std::collections::HashMap::new();
+        let mut k = Vec::new();
+        key(&mut k);
+        programs.insert(k.clone(), add);
+        cases.push(case(
+            "floor_xla_add_4",
+            move || {
+                direct
+                    .run(&[black_box(&a), black_box(&b)])
+                    .block_until_ready()
+                    .expect("ready")
+            },
+            move || {
+                key(&mut k);
+                let op = programs.get(k.as_slice()).expect("program").clone();
+                let r = Arc::new(op.run(&[black_box(&a2), black_box(&b2)]));
+                r.block_until_ready().expect("ready");
+                drop(black_box((r, op)))
+            },
+        ));
+    }
     cases.extend(wrap_cases(
         "xla_astensor_4",
         "xla_into_raw_4",
