@@ -402,6 +402,33 @@ fn torch_cases() -> Vec<Case> {
                 move || drop(black_box(mlp_loss(black_box(&ep_), &ex, &ey).expect("mlp"))),
             ));
         }
+        {
+            // The floor of a functional `value_and_grads(f, inputs)` on
+            // libtorch: it cannot mark the caller's tensors (which other
+            // handles share) as requiring gradients, so each call makes
+            // fresh leaves of them (`detach`, `requires_grad_`) and
+            // returns the value out of the graph (`detach`). Its eager
+            // column is that, not eager-tensor.
+            let (x, y) = (x.shallow_clone(), y.shallow_clone());
+            let p = params.each_ref().map(|t| t.shallow_clone());
+            let (x2, y2) = (x.shallow_clone(), y.shallow_clone());
+            let p2 = params.each_ref().map(|t| t.shallow_clone());
+            let leaves = p.each_ref().map(|t| t.detach().set_requires_grad(true));
+            cases.push(case(
+                "floor_torch_mlp_value_and_grads",
+                move || {
+                    let l = direct(black_box(&x), &leaves, &y);
+                    let g = Tensor::run_backward(&[&l], &leaves, false, false);
+                    drop(black_box((l, g)))
+                },
+                move || {
+                    let fresh = p2.each_ref().map(|t| t.detach().set_requires_grad(true));
+                    let l = direct(black_box(&x2), &fresh, &y2);
+                    let g = Tensor::run_backward(&[&l], &fresh, false, false);
+                    drop(black_box((l.detach(), g)))
+                },
+            ));
+        }
         // Leaves that require gradients, as a PyTorch user writes the step.
         let leaves = params
             .each_ref()
