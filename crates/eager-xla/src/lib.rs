@@ -145,7 +145,12 @@ impl<K: Hash + Eq, M> Default for ExecutableCache<K, M> {
 impl ExecutableCache {
     /// The executable for `program`, compiling it on first use.
     pub fn get(&self, client: &Arc<Client>, program: &str) -> Result<Arc<Compiled>, PjrtError> {
-        self.get_or_compile(client, program, || Ok((program.to_string(), ())), |e| e)
+        self.get_or_compile(
+            || Ok(client.clone()),
+            program,
+            || Ok((program.to_string(), ())),
+            |e| e,
+        )
     }
 }
 
@@ -156,21 +161,13 @@ impl<K: Hash + Eq, M> ExecutableCache<K, M> {
             map: Mutex::new(lru::LruCache::new(nonzero(capacity))),
         }
     }
-    /// The executable for `key` if it is compiled (the hit path: no client
-    /// needed).
-    pub fn get_compiled<Q>(&self, key: &Q) -> Option<Arc<Compiled<M>>>
-    where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
-    {
-        self.map.lock().ok()?.get(key).cloned()
-    }
     /// The executable for `key`; on a miss `build` gives the program text
-    /// and the value kept with it, and the program is compiled; `err`
-    /// converts PJRT's errors to the caller's.
+    /// and the value kept with it, and the program is compiled with the
+    /// client `client` gives (asked for only then: a hit needs none);
+    /// `err` converts PJRT's errors to the caller's.
     pub fn get_or_compile<Q, E>(
         &self,
-        client: &Arc<Client>,
+        client: impl FnOnce() -> Result<Arc<Client>, E>,
         key: &Q,
         build: impl FnOnce() -> Result<(String, M), E>,
         err: impl Fn(PjrtError) -> E,
@@ -182,9 +179,10 @@ impl<K: Hash + Eq, M> ExecutableCache<K, M> {
         if let Some(e) = self.lock().map_err(&err)?.get(key) {
             return Ok(e.clone());
         }
+        let client = client()?;
         let (program, meta) = build()?;
         let exe = Arc::new(Compiled {
-            exe: disk::compile(client, &program).map_err(&err)?,
+            exe: disk::compile(&client, &program).map_err(&err)?,
             meta,
         });
         let mut map = self.lock().map_err(&err)?;

@@ -264,14 +264,12 @@ fn run(
             },
         ))
     };
-    // A hit needs neither the client nor the program.
+    // A hit (here or in the shared cache) needs neither the client nor the
+    // program.
     let exe = match local.recent.iter().rev().find(|(k, _)| k.as_slice() == key) {
         Some((_, exe)) => Ok(exe.clone()),
         None => {
-            let exe = match cache().get_compiled(key) {
-                Some(exe) => Ok(exe),
-                None => rt(op).and_then(|c| cache().get_or_compile(&c, key, program, fw(op))),
-            };
+            let exe = cache().get_or_compile(|| rt(op), key, program, fw(op));
             if let Ok(exe) = &exe {
                 if local.recent.len() == RECENT {
                     local.recent.remove(0);
