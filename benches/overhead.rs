@@ -402,6 +402,14 @@ fn torch_cases() -> Vec<Case> {
                 move || drop(black_box(mlp_loss(black_box(&ep_), &ex, &ey).expect("mlp"))),
             ));
         }
+        // Leaves that require gradients, as a PyTorch user writes the step,
+        // and libtorch's value and gradients on them.
+        let leaves_of = |p: &[Tensor; 4]| p.each_ref().map(|t| t.detach().set_requires_grad(true));
+        let step = move |x: &Tensor, leaves: &[Tensor; 4], y: &Tensor| {
+            let l = direct(x, leaves, y);
+            let g = Tensor::run_backward(&[&l], leaves, false, false);
+            (l, g)
+        };
         {
             // The floor of a functional `value_and_grads(f, inputs)` on
             // libtorch: it cannot mark the caller's tensors (which other
@@ -410,37 +418,23 @@ fn torch_cases() -> Vec<Case> {
             // returns the value out of the graph (`detach`). Its eager
             // column is that, not eager-tensor.
             let (x, y) = (x.shallow_clone(), y.shallow_clone());
-            let p = params.each_ref().map(|t| t.shallow_clone());
             let (x2, y2) = (x.shallow_clone(), y.shallow_clone());
             let p2 = params.each_ref().map(|t| t.shallow_clone());
-            let leaves = p.each_ref().map(|t| t.detach().set_requires_grad(true));
+            let leaves = leaves_of(&params);
             cases.push(case(
                 "floor_torch_mlp_value_and_grads",
+                move || drop(black_box(step(black_box(&x), &leaves, &y))),
                 move || {
-                    let l = direct(black_box(&x), &leaves, &y);
-                    let g = Tensor::run_backward(&[&l], &leaves, false, false);
-                    drop(black_box((l, g)))
-                },
-                move || {
-                    let fresh = p2.each_ref().map(|t| t.detach().set_requires_grad(true));
-                    let l = direct(black_box(&x2), &fresh, &y2);
-                    let g = Tensor::run_backward(&[&l], &fresh, false, false);
+                    let (l, g) = step(black_box(&x2), &leaves_of(&p2), &y2);
                     drop(black_box((l.detach(), g)))
                 },
             ));
         }
-        // Leaves that require gradients, as a PyTorch user writes the step.
-        let leaves = params
-            .each_ref()
-            .map(|p| p.detach().set_requires_grad(true));
+        let leaves = leaves_of(&params);
         let refs: Vec<EagerTensor> = eparams;
         cases.push(case(
             "torch_mlp_value_and_grads",
-            move || {
-                let l = direct(black_box(&x), &leaves, &y);
-                let g = Tensor::run_backward(&[&l], &leaves, false, false);
-                drop(black_box((l, g)))
-            },
+            move || drop(black_box(step(black_box(&x), &leaves, &y))),
             move || {
                 let r: Vec<&EagerTensor> = refs.iter().collect();
                 let out =
