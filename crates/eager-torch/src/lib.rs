@@ -774,7 +774,7 @@ impl BackendTensor for TorchTensor {
         let t = self.t();
         // Every axis into a 0-d result: libtorch's all-element sum and mean
         // (the `dim` variants spend ~650 more instructions on the list).
-        let all = !keepdims && axes.len() == self.shape_ref().map_or(usize::MAX, <[usize]>::len);
+        let all = !keepdims && axes.len() == self.meta().shape.len();
         let r = match op {
             ReduceOp::Sum if all => t.f_sum(None::<Kind>),
             ReduceOp::Mean if all => t.f_mean(None::<Kind>),
