@@ -166,11 +166,23 @@ pub fn from_dlpack(t: SafeManagedTensor, backend: Backend) -> Result<EagerTensor
     }
     let n = eager_core::shape::check_size(op, &shape, dtype)?;
     let strides = read(dl.strides);
-    let base = (dl.data as *const u8).wrapping_add(dl.byte_offset as usize);
-    if n > 0 && base.is_null() {
+    if n == 0 {
+        // Nothing to read: the pointer and strides are never used.
+        drop(t);
+        return EagerTensor::from_host(backend, crate::HostData::zeroed(dtype, 0), &shape);
+    }
+    let base = usize::try_from(dl.byte_offset)
+        .ok()
+        .and_then(|off| (dl.data as usize).checked_add(off))
+        .ok_or_else(|| Error::invalid(op, format!("byte_offset {} overflows", dl.byte_offset)))?
+        as *const u8;
+    if base.is_null() {
         return Err(Error::invalid(op, "the data pointer is null"));
     }
-    if n > 0 && (base as usize) % dtype.size_of() != 0 {
+    if !strides.is_empty() {
+        check_strides(op, &shape, &strides, dtype.size_of(), base as usize)?;
+    }
+    if (base as usize) % dtype.size_of() != 0 {
         return Err(Error::invalid(
             op,
             format!("the data is not aligned for {dtype}"),
@@ -196,6 +208,7 @@ pub fn from_dlpack(t: SafeManagedTensor, backend: Backend) -> Result<EagerTensor
     let mut bytes = Vec::with_capacity(n * size);
     let mut index = vec![0usize; shape.len()];
     for _ in 0..n {
+        // `check_strides` bounded every offset: no sum here overflows.
         let off: isize = index
             .iter()
             .zip(&strides)
@@ -222,6 +235,45 @@ pub fn from_dlpack(t: SafeManagedTensor, backend: Backend) -> Result<EagerTensor
         crate::HostData::from_ne_bytes(dtype, bytes),
         &shape,
     )
+}
+
+/// Checks that every element `strides` (in elements, one per dimension of
+/// a non-empty `shape`) address lies at a byte offset from `base` that
+/// fits in `isize` and in the address space, computed with checked
+/// arithmetic: the lowest and highest offsets are sums of `(d - 1) · s`.
+fn check_strides(
+    op: &'static str,
+    shape: &[usize],
+    strides: &[i64],
+    size: usize,
+    base: usize,
+) -> Result<()> {
+    let bad = || {
+        Error::invalid(
+            op,
+            format!(
+                "strides {strides:?} for shape {shape:?} address memory beyond the address space"
+            ),
+        )
+    };
+    let (mut lo, mut hi) = (0i128, 0i128);
+    for (&d, &s) in shape.iter().zip(strides) {
+        let reach = (d as i128 - 1).checked_mul(s as i128).ok_or_else(bad)?;
+        let end = if reach < 0 { &mut lo } else { &mut hi };
+        *end = end.checked_add(reach).ok_or_else(bad)?;
+    }
+    // In bytes, from `base`: within isize (pointer offsets) and the address
+    // space.
+    let bytes = |v: i128| v.checked_mul(size as i128).ok_or_else(bad);
+    let (lo, hi) = (bytes(lo)?, bytes(hi.checked_add(1).ok_or_else(bad)?)?);
+    if lo < isize::MIN as i128
+        || hi > isize::MAX as i128
+        || base as i128 + lo < 0
+        || base as i128 + hi > usize::MAX as i128
+    {
+        return Err(bad());
+    }
+    Ok(())
 }
 
 /// True when `strides` (in elements) are the row-major compact ones for

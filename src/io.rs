@@ -27,6 +27,9 @@ use eager_core::exchange::AlignedBytes;
 use safetensors::tensor::{Dtype as St, TensorView};
 use std::path::Path;
 
+mod header;
+use header::isolated;
+
 fn st_dtype(d: DType) -> St {
     match d {
         DType::Bool => St::BOOL,
@@ -104,8 +107,10 @@ pub fn load_safetensors(
     // is the one thing a map cannot guard against (SIGBUS), as for every
     // mmap-based reader (the safetensors crate documents the same use).
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| io_err(op, path, e))?;
-    let (header_len, meta) =
-        safetensors::SafeTensors::read_metadata(&map).map_err(|e| io_err(op, path, e))?;
+    header::check_safetensors(&map).map_err(|e| io_err(op, path, e))?;
+    let (header_len, meta) = isolated(op, &path.display(), || {
+        safetensors::SafeTensors::read_metadata(&map).map_err(|e| io_err(op, path, e))
+    })?;
     drop(map);
     let data_start = (8 + header_len) as u64;
     let mut infos: Vec<(String, &safetensors::tensor::TensorInfo)> =
@@ -398,10 +403,17 @@ pub fn save_npz(path: impl AsRef<Path>, tensors: &[(&str, &EagerTensor)]) -> Res
 pub fn load_npy(path: impl AsRef<Path>, backend: Backend) -> Result<EagerTensor> {
     let op = "load_npy";
     let path = path.as_ref();
-    let file = std::fs::File::open(path).map_err(|e| io_err(op, path, e))?;
+    let mut file = std::fs::File::open(path).map_err(|e| io_err(op, path, e))?;
     let len = file.metadata().map_err(|e| io_err(op, path, e))?.len();
-    let npy = npyz::NpyFile::new(std::io::BufReader::new(file)).map_err(|e| io_err(op, path, e))?;
-    read_npy(op, &path.display().to_string(), npy, len, backend)
+    check_npy_prefix(&mut file).map_err(|e| io_err(op, path, e))?;
+    use std::io::Seek;
+    file.rewind().map_err(|e| io_err(op, path, e))?;
+    let what = path.display().to_string();
+    isolated(op, &what, || {
+        let npy =
+            npyz::NpyFile::new(std::io::BufReader::new(file)).map_err(|e| io_err(op, path, e))?;
+        read_npy(op, &what, npy, len, backend)
+    })
 }
 
 /// Reads every array of a NumPy `.npz` archive (`numpy.savez` or
@@ -418,18 +430,32 @@ pub fn load_npz(path: impl AsRef<Path>, backend: Backend) -> Result<Vec<(String,
         .map(|name| {
             let what = format!("{} (array {name:?})", path.display());
             let file = npyz::npz::file_name_from_array_name(&name);
-            let size = npz
-                .zip_archive()
-                .by_name(&file)
-                .map_err(|e| Error::invalid(op, format!("{what}: {e}")))?
-                .size();
-            let npy = npz
-                .by_name(&name)
-                .map_err(|e| Error::invalid(op, format!("{what}: {e}")))?
-                .ok_or_else(|| Error::invalid(op, format!("{what}: missing")))?;
-            Ok((name, read_npy(op, &what, npy, size, backend)?))
+            let bad = |e: &dyn std::fmt::Display| Error::invalid(op, format!("{what}: {e}"));
+            let mut entry = npz.zip_archive().by_name(&file).map_err(|e| bad(&e))?;
+            let size = entry.size();
+            check_npy_prefix(&mut entry).map_err(|e| bad(&e))?;
+            drop(entry);
+            isolated(op, &what, || {
+                let npy = npz
+                    .by_name(&name)
+                    .map_err(|e| bad(&e))?
+                    .ok_or_else(|| bad(&"missing"))?;
+                read_npy(op, &what, npy, size, backend)
+            })
+            .map(|t| (name, t))
         })
         .collect()
+}
+
+/// Reads the first bytes of a `.npy` stream and checks its header's shape
+/// ([`header::check_npy`]) before the parser sees it.
+fn check_npy_prefix(r: &mut impl std::io::Read) -> std::result::Result<(), String> {
+    use std::io::Read;
+    let mut prefix = Vec::new();
+    r.take(header::NPY_PREFIX as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| e.to_string())?;
+    header::check_npy(&prefix)
 }
 
 /// One `.npy` stream onto `backend`; `available` bounds the bytes the

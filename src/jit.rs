@@ -55,8 +55,6 @@
 //! # Ok::<(), ep::Error>(())
 //! ```
 
-#[cfg(feature = "xla")]
-use crate::DType;
 use crate::{EagerTensor, Error, Result};
 
 /// A jitted function of several tensors to several tensors ([`jit`]).
@@ -64,14 +62,11 @@ pub struct Jit<F> {
     f: F,
     /// Inputs offered for donation ([`Jit::donate`]).
     donate: Vec<usize>,
+    /// The programs compiled so far, one per input signature, bounded
+    /// ([`Jit::max_programs`]).
     #[cfg(feature = "xla")]
-    programs: std::sync::Mutex<
-        std::collections::HashMap<Signature, std::sync::Arc<eager_xla::jit::Program>>,
-    >,
+    programs: eager_xla::jit::Programs,
 }
-
-#[cfg(feature = "xla")]
-type Signature = Vec<(DType, Vec<usize>)>;
 
 /// Compiles `f` on the xla backend, one program per input signature (see
 /// the module docs); on the other backends [`Jit::call`] runs `f` as it is.
@@ -145,6 +140,10 @@ impl<F: Fn(&EagerTensor) -> Result<EagerTensor>> Jit1<F> {
     pub fn compiled(&self) -> usize {
         self.0.compiled()
     }
+    /// Keeps at most `n` compiled programs ([`Jit::max_programs`]).
+    pub fn max_programs(self, n: usize) -> Self {
+        Jit1(self.0.max_programs(n))
+    }
 }
 
 impl<F: JitFn> Jit<F> {
@@ -154,6 +153,7 @@ impl<F: JitFn> Jit<F> {
     /// are placeholders of an enclosing `jit`, inputs being differentiated,
     /// mixed backends and no inputs.
     pub fn call(&self, inputs: &[&EagerTensor]) -> Result<Vec<EagerTensor>> {
+        check_donate(&self.donate, inputs.len())?;
         match route(inputs.iter().copied())? {
             #[cfg(feature = "xla")]
             Route::Compile => {
@@ -163,7 +163,7 @@ impl<F: JitFn> Jit<F> {
             }
             Route::RunAsIs => {
                 let xs: Vec<EagerTensor> = inputs.iter().map(|&t| t.clone()).collect();
-                self.f.run(&xs)
+                some_outputs(self.f.run(&xs)?)
             }
         }
     }
@@ -189,11 +189,38 @@ impl<F: JitFn> Jit<F> {
         self
     }
 
+    /// Keeps at most `n` compiled programs (at least 1; 64 by default,
+    /// `eager_xla::jit::DEFAULT_JIT_PROGRAMS`): called with more input
+    /// signatures than that, the least recently used program is dropped,
+    /// and compiled again (or loaded from the disk cache) if its signature
+    /// comes back. Dropping the `Jit` frees its programs. No effect off xla.
+    ///
+    /// ```
+    /// use eager_tensor as ep;
+    /// let f = ep::jit(|xs: &[ep::EagerTensor]| Ok(vec![xs[0].square()?])).max_programs(2);
+    /// for n in 1..=3 {
+    ///     let x = ep::EagerTensor::ones(ep::Backend::NdArray, [n], ep::DType::F32)?;
+    ///     f.call(&[&x])?;
+    /// }
+    /// assert!(f.compiled() <= 2);
+    /// # Ok::<(), ep::Error>(())
+    /// ```
+    pub fn max_programs(mut self, n: usize) -> Self {
+        #[cfg(feature = "xla")]
+        {
+            self.programs = eager_xla::jit::Programs::new(n);
+        }
+        #[cfg(not(feature = "xla"))]
+        let _ = n;
+        self
+    }
+
     /// [`call`](Self::call) taking the inputs, so that the ones offered by
     /// [`donate`](Self::donate) can give their buffers to the results (xla).
     /// An input whose buffer another tensor still holds is not donated (it
     /// is copied), so no live tensor ever loses its data.
     pub fn call_donating(&self, inputs: Vec<EagerTensor>) -> Result<Vec<EagerTensor>> {
+        check_donate(&self.donate, inputs.len())?;
         match route(inputs.iter())? {
             #[cfg(feature = "xla")]
             Route::Compile => {
@@ -208,16 +235,16 @@ impl<F: JitFn> Jit<F> {
                 let outs = program.run_donating(owned)?;
                 Ok(outs.into_iter().map(EagerTensor::Xla).collect())
             }
-            Route::RunAsIs => self.f.run(&inputs),
+            Route::RunAsIs => some_outputs(self.f.run(&inputs)?),
         }
     }
 
-    /// How many programs are compiled (one per input signature seen; 0
-    /// off xla).
+    /// How many compiled programs are kept (one per input signature seen,
+    /// at most [`max_programs`](Self::max_programs); 0 off xla).
     pub fn compiled(&self) -> usize {
         #[cfg(feature = "xla")]
         {
-            self.programs.lock().map(|m| m.len()).unwrap_or(0)
+            self.programs.len()
         }
         #[cfg(not(feature = "xla"))]
         0
@@ -243,7 +270,7 @@ impl<F: JitFn> Jit<F> {
         xs: &[&eager_xla::XlaTensor],
     ) -> Result<std::sync::Arc<eager_xla::jit::Program>> {
         use eager_xla::jit::Trace;
-        let sig: Signature = xs
+        let sig: eager_xla::jit::Signature = xs
             .iter()
             .map(|x| {
                 (
@@ -252,48 +279,66 @@ impl<F: JitFn> Jit<F> {
                 )
             })
             .collect();
-        let poisoned = || Error::invalid("jit", "the program cache was poisoned by a panic");
-        let known = self
-            .programs
-            .lock()
-            .map_err(|_| poisoned())?
-            .get(&sig)
-            .cloned();
-        let program =
-            match known {
-                Some(p) => p,
-                None => {
-                    let trace = Trace::new();
-                    let sym = sig
-                        .iter()
-                        .map(|(d, s)| trace.input(*d, s).map(EagerTensor::Xla))
-                        .collect::<Result<Vec<_>>>()?;
-                    let outs = self.f.run(&sym)?;
-                    let outs =
-                        outs.into_iter()
-                            .map(|o| match o {
-                                EagerTensor::Xla(x) => Ok(x),
-                                other => Err(Error::invalid(
-                                    "jit",
-                                    format!(
-                                "the function returned a {} tensor{}; a jitted function on \
-                                 xla returns xla tensors",
-                                other.backend(),
-                                if other.is_traced() { " being differentiated" } else { "" }
-                            ),
-                                )),
-                            })
-                            .collect::<Result<Vec<_>>>()?;
-                    let p = std::sync::Arc::new(trace.finish_donating(&outs, &self.donate)?);
-                    self.programs
-                        .lock()
-                        .map_err(|_| poisoned())?
-                        .insert(sig, p.clone());
-                    p
-                }
-            };
-        Ok(program)
+        self.programs.get_or_make(&sig, || {
+            let trace = Trace::new();
+            let sym = sig
+                .iter()
+                .map(|(d, s)| trace.input(*d, s).map(EagerTensor::Xla))
+                .collect::<Result<Vec<_>>>()?;
+            let outs =
+                self.f
+                    .run(&sym)?
+                    .into_iter()
+                    .map(|o| match o {
+                        EagerTensor::Xla(x) => Ok(x),
+                        other => {
+                            Err(Error::invalid(
+                                "jit",
+                                format!(
+                            "the function returned a {} tensor{}; a jitted function on xla \
+                             returns xla tensors",
+                            other.backend(),
+                            if other.is_traced() { " being differentiated" } else { "" }
+                        ),
+                            ))
+                        }
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+            trace.finish_donating(&outs, &self.donate)
+        })
     }
+}
+
+/// The same checks on every backend, so that a misuse is the same error
+/// whether or not the function is compiled: donated inputs exist and are
+/// offered once, and the function returns at least one tensor.
+fn check_donate(donate: &[usize], inputs: usize) -> Result<()> {
+    for (k, &i) in donate.iter().enumerate() {
+        if donate[..k].contains(&i) {
+            return Err(Error::invalid(
+                "jit",
+                format!("input {i} is offered for donation twice"),
+            ));
+        }
+        if i >= inputs {
+            return Err(Error::invalid(
+                "jit",
+                format!("donated input {i} does not exist (the function has {inputs} inputs)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The function's results, or the error for none.
+fn some_outputs(outs: Vec<EagerTensor>) -> Result<Vec<EagerTensor>> {
+    if outs.is_empty() {
+        return Err(Error::invalid(
+            "jit",
+            "the function returned no tensors (a jitted function returns at least one)",
+        ));
+    }
+    Ok(outs)
 }
 
 /// How [`Jit::call`] runs `f` for its inputs.

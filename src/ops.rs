@@ -417,6 +417,22 @@ impl EagerTensor {
         };
         let count: usize = axes.iter().map(|&a| shape[a]).product();
         let d = self.dtype();
+        let out_dtype = match op {
+            Some(ReduceOp::Sum | ReduceOp::Prod) => d.sum_dtype(),
+            _ => d,
+        };
+        if count == 0 || out_dtype.size_of() > d.size_of() {
+            // The only reductions whose result can be larger than their
+            // input: over an empty axis (`[0, 2^40]` summed over axis 0 is
+            // 2^40 zeros) or into a wider dtype.
+            let out: Vec<usize> = (0..shape.len())
+                .filter_map(|i| match axes.contains(&i) {
+                    false => Some(shape[i]),
+                    true => keepdims.then_some(1),
+                })
+                .collect();
+            shape::check_size(name, &out, out_dtype)?;
+        }
         match op {
             // Already the sum's dtype: no cast and no handle clone
             // (`dyn_reduce` checks the native dtype as `cast_to` would).
@@ -790,6 +806,11 @@ methods_and_fns! {
     /// f64); a singular matrix is an error.
     pub fn inv(&self) -> Result<EagerTensor> {
         let x = self.check_square("inv")?;
+        if x.numel() == 0 {
+            // No matrix, or 0×0 ones (each its own inverse): nothing to
+            // compute, and no loop over a batch of empty matrices.
+            return Ok(x);
+        }
         // One rule where the frameworks' LU kernels disagree (NumPy calls a
         // matrix with NaN singular, PyTorch returns NaN, ...): a matrix with
         // NaN or ±inf is an `invalid` error, as a singular one is.
@@ -805,6 +826,14 @@ methods_and_fns! {
     /// A matrix with NaN or ±inf gives NaN for both.
     pub fn slogdet(&self) -> Result<(EagerTensor, EagerTensor)> {
         let x = self.check_square("slogdet")?;
+        let s = x.shape();
+        let batch = &s[..s.len() - 2];
+        shape::check_size("slogdet", batch, x.dtype())?;
+        if x.numel() == 0 {
+            // No matrix, or 0×0 ones, whose determinant is 1 (NumPy's
+            // answer): sign 1, log 0, without a loop over the batch.
+            return Ok((crate::full(&x, batch.to_vec(), 1.0)?, crate::full(&x, batch.to_vec(), 0.0)?));
+        }
         let (sign, logdet) = x.dyn_slogdet()?;
         if !x.dtype().is_float() {
             return Ok((sign, logdet));

@@ -368,6 +368,23 @@ pub(crate) fn checked_index(
             format!("indices must be integers, got {}", index.dtype()),
         ));
     }
+    if index.dtype() == DType::U64 && index.numel() > 0 {
+        // Compared as unsigned: a u64 beyond i64::MAX would become a
+        // negative i64 below (u64::MAX is -1) and count from the end.
+        if index.in_jit() {
+            // No values to check: clamp, as the gather does, before the
+            // cast can wrap.
+            let clamped = index.minimum(crate::Scalar::U64(n as u64))?;
+            return checked_index(op, &clamped.cast_to(DType::I64)?, n);
+        }
+        let hi = index.max()?.item::<u64>()?;
+        if hi >= n as u64 {
+            return Err(Error::index(
+                op,
+                format!("index {hi} is out of bounds for an axis of size {n}"),
+            ));
+        }
+    }
     let idx = index.cast_to(DType::I64)?;
     if idx.numel() == 0 {
         return Ok(idx);

@@ -100,14 +100,17 @@ impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
     }
     fn dyn_from_host_like(&self, data: HostData, shape: &[usize]) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
+        B::check_rank("from_host_like", shape)?;
         self.from_host_like(data, shape).map(Into::into)
     }
     fn dyn_full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
+        B::check_rank("full", shape)?;
         self.full(shape, value, dtype).map(Into::into)
     }
     fn dyn_random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
+        B::check_rank("random", shape)?;
         self.random(dist, shape, dtype).map(Into::into)
     }
     fn dyn_unary(&self, op: UnaryOp) -> Result<EagerTensor> {
@@ -144,6 +147,7 @@ impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
     }
     fn dyn_reshape(&self, shape: &[usize]) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
+        B::check_rank("reshape", shape)?;
         BackendTensor::reshape(self, shape).map(Into::into)
     }
     fn dyn_permute(&self, axes: &[usize]) -> Result<EagerTensor> {
@@ -152,6 +156,7 @@ impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
     }
     fn dyn_broadcast_to(&self, shape: &[usize]) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
+        B::check_rank("broadcast_to", shape)?;
         BackendTensor::broadcast_to(self, shape).map(Into::into)
     }
     fn dyn_slice(&self, ranges: &[SliceRange]) -> Result<EagerTensor> {
@@ -708,7 +713,10 @@ impl EagerTensor {
         shape: &[usize],
     ) -> Result<EagerTensor> {
         check_len(op, &data, shape)?;
-        on_backend!(op, backend, |B| B::from_host(data, shape))
+        on_backend!(op, backend, |B| {
+            B::check_rank(op, shape)?;
+            B::from_host(data, shape)
+        })
     }
 
     /// A tensor of `backend` that adopts lent memory without a copy where
@@ -716,7 +724,10 @@ impl EagerTensor {
     /// [`to_backend`](Self::to_backend)).
     pub fn adopt_host(backend: Backend, buf: HostBuffer) -> Result<EagerTensor> {
         eager_core::shape::check_size("adopt_host", buf.shape(), buf.dtype())?;
-        on_backend!("adopt_host", backend, |B| B::adopt_host(buf))
+        on_backend!("adopt_host", backend, |B| {
+            B::check_rank("adopt_host", buf.shape())?;
+            B::adopt_host(buf)
+        })
     }
 
     /// A tensor on the backend and device of `self` from a host buffer.

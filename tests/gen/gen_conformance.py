@@ -110,7 +110,11 @@ def sample(shape, dt, lo=-3.0, hi=3.0, nan=False):
 # than 2p+2 bits for both, so the double rounding is innocuous), so every
 # backend must agree bit for bit. Cases of these ops that touch f16/bf16 are
 # marked `exact`: the runner compares their float outputs bitwise (NaN equal
-# to NaN), not within a tolerance. Reductions and transcendentals keep theirs.
+# to NaN), not within a tolerance. Every cast is one correctly rounded
+# conversion (bf16's two steps through f32 included), so every `astype` case
+# is exact, whatever its dtypes: a double rounding of u64 -> f32 is one unit
+# in the last place, inside f32's tolerance. Reductions and transcendentals
+# keep theirs.
 EXACT_OPS = {"astype", "add", "sub", "mul", "div", "neg", "abs",
              "lt", "le", "gt", "ge", "eq", "ne", "minimum", "maximum"}
 
@@ -125,7 +129,7 @@ def case(name, op, inputs, args=None, expect=None, error=None, rtol=None, note=N
         outs = expect if isinstance(expect, (list, tuple)) else [expect]
         c["expect"] = [enc(np.asarray(o)) for o in outs]
         halves = [x["dtype"] for x in c["inputs"] + c["expect"] if x["dtype"] in HALVES]
-        if op in EXACT_OPS and halves:
+        if op in EXACT_OPS and (halves or op == "astype"):
             assert rtol is None, name
             c["exact"] = True
     if rtol is not None:
@@ -478,6 +482,19 @@ for dst in HALVES:
 xw = np.array([200, -200, 70000, -70000, 2**40 + 5, -1], np.int64)
 for dst in INTS:
     case(f"astype_wrap_i64_{dst}", "astype", [xw], {"dtype": dst}, expect=xw.astype(DT[dst]))
+# Wide integers to f32 and f64 just above, at and below a tie of the
+# target: a conversion that rounds twice (u64 through f64 to f32) or splits
+# the value rounds one of them the wrong way.
+wide_f = {"i64": [2**62 + 2**38 + 1, -(2**62 + 2**38 + 1), 2**62 + 2**38, 2**62 + 3 * 2**38, 2**62 + 2**38 - 1,
+                  2**53 + 1, -(2**53 + 1), 2**54 + 3, 2**60 + 2**36 + 1, -(2**63), 2**63 - 1],
+          "u64": [2**63 + 2**39 + 1, 2**63 + 2**39, 2**63 + 3 * 2**39, 2**63 + 2**39 - 1, 2**64 - 2**39 - 1,
+                  2**64 - 2**39, 2**63 + 2**10 + 1, 2**63 + 2**10, 2**53 + 1, 2**62 + 2**38 + 1, 2**64 - 1],
+          "i32": [2**24 + 1, 2**24 + 3, -(2**24 + 3), 2**31 - 1, -(2**31), 2**30 + 2**6 + 1],
+          "u32": [2**24 + 1, 2**24 + 3, 2**32 - 1, 2**31 + 2**7 + 1, 2**31 + 2**7]}
+for src, vals in wide_f.items():
+    xw_ = np.array(vals, DT[src])
+    for dst in ["f32", "f64"]:
+        case(f"astype_ties_{src}_{dst}", "astype", [xw_], {"dtype": dst}, expect=xw_.astype(DT[dst]))
 xu = np.array([2**64 - 1, 2**63, 2**53 + 1, 12345], np.uint64)
 for dst in ["i64", "i32", "f64", "f32", "f16", "bf16"]:
     case(f"astype_u64_large_{dst}", "astype", [xu], {"dtype": dst}, expect=xu.astype(DT[dst]))

@@ -439,6 +439,9 @@ fn host_data<T: candle_core::WithDType>(t: &Tensor, op: &'static str) -> Result<
 
 impl BackendTensor for CandleTensor {
     const BACKEND: Backend = Backend::Candle;
+    /// Candle's CPU kernels index at most 8 dimensions
+    /// (`candle_core::nditer::MAX_DIMS`: a binary op on 9 panics).
+    const MAX_RANK: usize = 8;
 
     fn shape(&self) -> Vec<usize> {
         self.0.dims().to_vec()
@@ -453,6 +456,9 @@ impl BackendTensor for CandleTensor {
         }
     }
     fn native_dtype_ok(&self) -> Result<()> {
+        // A native tensor wrapped as it is may have more dimensions than
+        // Candle's kernels index (the facade refuses to make one).
+        Self::check_rank("astensor", self.0.dims())?;
         if self.1.is_some() || dtype_of(self.0.dtype()).is_some() {
             return Ok(());
         }

@@ -263,6 +263,28 @@ impl std::fmt::Display for Device {
 pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static {
     /// Which backend this is.
     const BACKEND: Backend;
+    /// The most dimensions a tensor of this backend may have: Candle's CPU
+    /// kernels index at most 8 (`candle_core::nditer::MAX_DIMS`); the other
+    /// frameworks meet no limit first (`usize::MAX`). The facade refuses a
+    /// larger shape before the backend sees it ([`check_rank`](Self::check_rank)).
+    const MAX_RANK: usize = usize::MAX;
+
+    /// A `shape` error of `op`, naming the backend, when `shape` has more
+    /// dimensions than [`MAX_RANK`](Self::MAX_RANK).
+    fn check_rank(op: &'static str, shape: &[usize]) -> Result<()> {
+        if shape.len() <= Self::MAX_RANK {
+            return Ok(());
+        }
+        Err(crate::Error::shape(
+            op,
+            format!(
+                "the {} backend holds tensors of at most {} dimensions, not {} (shape {shape:?})",
+                Self::BACKEND,
+                Self::MAX_RANK,
+                shape.len()
+            ),
+        ))
+    }
 
     /// The shape.
     fn shape(&self) -> Vec<usize>;

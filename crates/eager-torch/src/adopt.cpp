@@ -9,6 +9,7 @@
 // Only the smallest header that declares `at::for_blob`, to keep the
 // compile short.
 #include <ATen/ops/from_blob.h>
+#include <ATen/Version.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -68,6 +69,24 @@ int64_t eager_torch_meta(const at::Tensor *t, int *scalar_type, int64_t *dims,
     at::IntArrayRef sizes = t->sizes();
     if (sizes.size() <= cap) std::copy(sizes.begin(), sizes.end(), dims);
     return static_cast<int64_t>(sizes.size());
+  } catch (...) {
+    return -1;
+  }
+}
+
+// The instruction set ATen's CPU kernels were dispatched for ("DEFAULT",
+// "AVX2", "AVX512"; ATEN_CPU_CAPABILITY lowers it), as a NUL-terminated
+// string in `buf` (cut to `cap - 1` bytes). Returns its full length, or -1
+// when libtorch cannot say. Never throws.
+int64_t eager_torch_cpu_capability(char *buf, size_t cap) {
+  try {
+    std::string s = at::get_cpu_capability();
+    if (cap > 0) {
+      size_t n = std::min(s.size(), cap - 1);
+      std::memcpy(buf, s.data(), n);
+      buf[n] = '\0';
+    }
+    return static_cast<int64_t>(s.size());
   } catch (...) {
     return -1;
   }

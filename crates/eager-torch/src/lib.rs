@@ -17,7 +17,7 @@ use eager_core::{
     HostData, ReduceOp, Result, Scalar, UnaryOp,
 };
 use smallvec::SmallVec;
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_char, c_int, c_void};
 pub use tch;
 use tch::{Kind, Tensor};
 
@@ -96,6 +96,32 @@ extern "C" {
         dims: *mut i64,
         cap: usize,
     ) -> i64;
+    /// src/adopt.cpp: `at::get_cpu_capability()` into `buf`; its length,
+    /// or -1.
+    fn eager_torch_cpu_capability(buf: *mut c_char, cap: usize) -> i64;
+}
+
+/// The instruction set libtorch's CPU kernels run with: `"DEFAULT"`,
+/// `"AVX2"` or `"AVX512"` on x86-64 (PyTorch's
+/// `torch.backends.cpu.get_cpu_capability()`). ATen picks the best one the
+/// CPU has; the environment variable `ATEN_CPU_CAPABILITY` (`default`,
+/// `avx2`, `avx512`) lowers it, read once per process. `None` when libtorch
+/// cannot say.
+///
+/// ```
+/// let isa = eager_torch::cpu_capability().unwrap();
+/// assert!(["DEFAULT", "AVX2", "AVX512"].iter().any(|s| isa.starts_with(s)), "{isa}");
+/// ```
+pub fn cpu_capability() -> Option<String> {
+    let mut buf = [0 as c_char; 64];
+    // SAFETY: the shim writes at most `buf.len()` bytes, NUL-terminated.
+    let n = unsafe { eager_torch_cpu_capability(buf.as_mut_ptr(), buf.len()) };
+    if n < 0 {
+        return None;
+    }
+    // SAFETY: NUL-terminated by the shim.
+    let s = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    Some(s.to_string_lossy().into_owned())
 }
 
 impl Clone for TorchTensor {

@@ -185,15 +185,32 @@ pub(crate) fn cast(t: &TorchTensor, to: DType) -> Result<TorchTensor> {
             if from != DType::U64 {
                 return TorchTensor::new(x.shallow_clone(), None).cast(to);
             }
-            // u64 to float: high and low 32-bit halves, one rounding in f64.
             let f = scalar_call(op, || {
-                let hi = x
-                    .f_bitwise_right_shift_tensor_scalar(32)?
-                    .f_bitwise_and(0xFFFF_FFFF_i64)?;
-                let lo = x.f_bitwise_and(0xFFFF_FFFF_i64)?;
-                hi.f_to_kind(Kind::Double)?
-                    .f_mul_scalar(4294967296.0)?
-                    .f_add(&lo.f_to_kind(Kind::Double)?)
+                if to == DType::F64 {
+                    // High and low 32-bit halves, one rounding in f64.
+                    let hi = x
+                        .f_bitwise_right_shift_tensor_scalar(32)?
+                        .f_bitwise_and(0xFFFF_FFFF_i64)?;
+                    let lo = x.f_bitwise_and(0xFFFF_FFFF_i64)?;
+                    return hi
+                        .f_to_kind(Kind::Double)?
+                        .f_mul_scalar(4294967296.0)?
+                        .f_add(&lo.f_to_kind(Kind::Double)?);
+                }
+                // To f32 (and on to f16/bf16, which round from f32 as
+                // NumPy and ml_dtypes do) in one rounding: through f64 it
+                // would round twice (2^63 + 2^39 + 1 became 2^63). A value
+                // with the top bit set is halved with its lowest bit kept
+                // as a sticky bit (which decides a tie f32's 24 bits
+                // cannot see), converted as a non-negative i64, doubled.
+                let big = x.f_lt(0)?;
+                let halved = x
+                    .f_bitwise_right_shift_tensor_scalar(1)?
+                    .f_bitwise_and(i64::MAX)?
+                    .f_bitwise_or_tensor(&x.f_bitwise_and(1)?)?;
+                let f = x.f_where_self(&big.f_logical_not()?, &halved)?;
+                let f = f.f_to_kind(Kind::Float)?;
+                f.f_mul_scalar(2.0)?.f_where_self(&big, &f)
             })?;
             return TorchTensor::new(f, None).cast(to);
         }

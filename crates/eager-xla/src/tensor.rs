@@ -781,7 +781,7 @@ impl BackendTensor for XlaTensor {
                 let max = p.full(dtype, max_of(dtype), s);
                 p.select(&top, &max, &conv, dtype, s)
             } else {
-                p.convert(x, d, dtype, s)
+                p.convert_float(x, d, dtype, s)
             };
             Ok((r, dtype, s.to_vec()))
         })

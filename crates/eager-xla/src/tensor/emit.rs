@@ -231,6 +231,54 @@ impl Prog {
     pub(super) fn convert(&mut self, x: &str, from: DType, to: DType, s: &[usize]) -> String {
         self.retype("convert", x, ty(from, s), ty(to, s))
     }
+    /// `convert` to a float with the rounding of `eager_core::round` (the
+    /// reference libraries'), the same on every CPU. XLA's CPU compiler
+    /// lowers a `convert` to f16 or bf16 for the instruction set it runs
+    /// on: f64 → f16 rounds once where the CPU converts directly
+    /// (AVX512-FP16) and twice, through f32, elsewhere. So the steps are
+    /// spelled out here, each one correctly rounded on any CPU:
+    ///
+    /// - to f16 from f64: f64 → f32 rounded to odd, then f32 → f16 (one
+    ///   correct rounding, as `round::f16_from_f64`);
+    /// - to f16 or bf16 from anything but f32: through f32 (integers are
+    ///   exact in f32 wherever f16 is finite; bf16 rounds twice from f64
+    ///   and integers, as ml_dtypes and JAX do);
+    /// - anything else: one `convert`.
+    pub(super) fn convert_float(&mut self, x: &str, from: DType, to: DType, s: &[usize]) -> String {
+        if !to.is_half() || from == DType::F32 || from == to || from == DType::Bool {
+            return self.convert(x, from, to, s);
+        }
+        let f32 = if from == DType::F64 && to == DType::F16 {
+            self.f64_to_f32_odd(x, s)
+        } else {
+            self.convert(x, from, DType::F32, s)
+        };
+        self.convert(&f32, DType::F32, to, s)
+    }
+    /// `x` (f64) rounded to f32 with round-to-odd: exact values are kept;
+    /// an inexact one becomes whichever neighbouring f32 has an odd last
+    /// bit (see `eager_core::round`).
+    fn f64_to_f32_odd(&mut self, x: &str, s: &[usize]) -> String {
+        let (f, d, u) = (DType::F32, DType::F64, DType::U32);
+        let r = self.convert(x, d, f, s);
+        let back = self.convert(&r, f, d, s);
+        let inexact = self.cmp("NE", &back, x, d, s);
+        let (ab, ax) = (self.un("abs", &back, d, s), self.un("abs", x, d, s));
+        let away = self.cmp("GT", &ab, &ax, d, s);
+        let bits = self.retype("bitcast_convert", &r, ty(f, s), ty(u, s));
+        let one = self.full(u, 1.0, s);
+        let low = self.bin("and", &bits, &one, u, s);
+        let even = self.cmp("NE", &low, &one, u, s);
+        let down = self.bin("subtract", &bits, &one, u, s);
+        let up = self.bin("add", &bits, &one, u, s);
+        let nudged = self.select(&away, &down, &up, u, s);
+        // A NaN is unequal to itself but needs no nudge.
+        let not_nan = self.cmp("EQ", x, x, d, s);
+        let fix = self.bin("and", &inexact, &even, DType::Bool, s);
+        let fix = self.bin("and", &fix, &not_nan, DType::Bool, s);
+        let odd = self.select(&fix, &nudged, &bits, u, s);
+        self.retype("bitcast_convert", &odd, ty(u, s), ty(f, s))
+    }
     /// `x` (dtype `d`, shape `s`) in the dtype computations on `d` run in
     /// ([`compute_dtype`]), and that dtype.
     pub(super) fn widen(&mut self, x: &str, d: DType, s: &[usize]) -> (String, DType) {

@@ -169,10 +169,22 @@ impl Trace {
     /// `params ← params − lr·grad` step updates in place.
     pub fn finish_donating(self, outputs: &[XlaTensor], donate: &[usize]) -> Result<Program> {
         let op = "jit";
+        if outputs.is_empty() {
+            return Err(Error::invalid(
+                op,
+                "the function returned no tensors (a jitted function returns at least one)",
+            ));
+        }
         let mut st = self.0.lock(op)?;
         let mut aliased = Vec::new();
         let mut taken = vec![false; outputs.len()];
-        for &i in donate {
+        for (k, &i) in donate.iter().enumerate() {
+            if donate[..k].contains(&i) {
+                return Err(Error::invalid(
+                    op,
+                    format!("input {i} is offered for donation twice"),
+                ));
+            }
             let Some((d, s)) = st.inputs.get(i).cloned() else {
                 return Err(Error::invalid(
                     op,
@@ -218,6 +230,71 @@ impl Trace {
             inputs: std::mem::take(&mut st.inputs),
             captured: std::mem::take(&mut st.captured),
         })
+    }
+}
+
+/// An input signature of a jitted function: each input's dtype and shape.
+pub type Signature = Vec<(DType, Vec<usize>)>;
+
+/// How many programs [`Programs::new`] keeps by default: one jitted
+/// function called with more input signatures than this recompiles (or
+/// loads from the disk cache) the least recently used ones when they come
+/// back. About 300 KiB each for a small MLP step.
+pub const DEFAULT_JIT_PROGRAMS: usize = 64;
+
+/// The programs of one jitted function, one per input signature, bounded:
+/// beyond its capacity the least recently used program is dropped. They
+/// are freed with it (a program whose results are still alive is freed
+/// with the last of them).
+pub struct Programs {
+    map: Mutex<lru::LruCache<Signature, Arc<Program>>>,
+}
+
+impl Programs {
+    /// An empty set that keeps at most `capacity` programs (at least 1).
+    pub fn new(capacity: usize) -> Programs {
+        let cap =
+            std::num::NonZeroUsize::new(capacity.max(1)).unwrap_or(std::num::NonZeroUsize::MIN);
+        Programs {
+            map: Mutex::new(lru::LruCache::new(cap)),
+        }
+    }
+    fn lock(&self) -> Result<MutexGuard<'_, lru::LruCache<Signature, Arc<Program>>>> {
+        self.map
+            .lock()
+            .map_err(|_| Error::invalid("jit", "the program cache was poisoned by a panic"))
+    }
+    /// The program of `sig`, made by `make` (tracing and compiling, with no
+    /// lock held) when it is not kept.
+    pub fn get_or_make(
+        &self,
+        sig: &Signature,
+        make: impl FnOnce() -> Result<Program>,
+    ) -> Result<Arc<Program>> {
+        if let Some(p) = self.lock()?.get(sig) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(make()?);
+        self.lock()?.put(sig.clone(), p.clone());
+        Ok(p)
+    }
+    /// How many programs are kept.
+    pub fn len(&self) -> usize {
+        self.lock().map(|m| m.len()).unwrap_or(0)
+    }
+    /// Whether none is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The most programs kept.
+    pub fn capacity(&self) -> usize {
+        self.lock().map(|m| m.cap().get()).unwrap_or(0)
+    }
+}
+
+impl Default for Programs {
+    fn default() -> Self {
+        Programs::new(DEFAULT_JIT_PROGRAMS)
     }
 }
 
