@@ -1,6 +1,7 @@
 //! Property test: every enabled backend agrees with ndarray on random
 //! shapes, dtypes, axes and values — values drawn from a pool that mixes
-//! ordinary numbers with NaN, ±inf, -0.0 and the extremes of each dtype.
+//! ordinary numbers with NaN, ±inf, -0.0, the extremes of each dtype and
+//! values at rounding ties, in all 13 dtypes.
 //! Agreement is the hostile suite's (`tests/common`): same error kind, or
 //! same dtype, shape and values (NaN = NaN, signed zeros differ, a few ulps
 //! for transcendental functions, subnormals flushed where documented).
@@ -44,6 +45,16 @@ fn pick_f64(pool: Pool, k: u32) -> f64 {
         -7.0,
         100.25,
         2147483648.0,
+        // Rounding ties of the narrower floats (a cast to f16, bf16 or f32
+        // must round them to even), a value a hair above one (a double
+        // rounding turns it into the tie), and 2^24 + 1 (f32's first tie).
+        1.00048828125,
+        1.00146484375,
+        1.00048828125 + 1.0 / 1073741824.0,
+        1.00390625,
+        1.01171875,
+        2049.0,
+        16777217.0,
     ];
     let tame = [
         f64::NAN,
@@ -71,10 +82,10 @@ fn pick_f64(pool: Pool, k: u32) -> f64 {
     }
 }
 
-fn pick_i64(k: u32) -> i64 {
+fn pick_int(k: u32) -> i128 {
     let v = [
-        i64::MIN,
-        i64::MAX,
+        i64::MIN as i128,
+        i64::MAX as i128,
         0,
         1,
         -1,
@@ -85,6 +96,15 @@ fn pick_i64(k: u32) -> i64 {
         -100,
         255,
         65537,
+        // Ties of f32 and f64 (casts round them to even), values just
+        // above them, and u64 values past i64::MAX (wrapped in signed
+        // dtypes): a cast that rounds twice gets one of them wrong.
+        (1 << 24) + 1,
+        (1 << 53) + 1,
+        (1 << 62) + (1 << 38) + 1,
+        (1 << 63) + (1 << 39) + 1,
+        (1 << 63) + (1 << 39),
+        u64::MAX as i128,
     ];
     v[k as usize % v.len()]
 }
@@ -104,7 +124,7 @@ fn tensor(
         d if d.is_float() => {
             HostData::from_f64s(d, &ks.map(|k| pick_f64(pool, k)).collect::<Vec<_>>())
         }
-        d => common::host_ints(d, &ks.map(|k| pick_i64(k) as i128).collect::<Vec<_>>()),
+        d => common::host_ints(d, &ks.map(pick_int).collect::<Vec<_>>()),
     };
     EagerTensor::from_host(backend, data, shape)
 }
@@ -160,8 +180,8 @@ proptest! {
     #[test]
     fn unary_ops_and_casts_agree(
         s in shape(),
-        d in 0usize..6,
-        to in 0usize..6,
+        d in 0usize..13,
+        to in 0usize..13,
         op in 0usize..30,
         ks in proptest::collection::vec(any::<u32>(), 1..16),
     ) {
@@ -180,8 +200,8 @@ proptest! {
         ones in any::<u32>(),
         drop in 0usize..3,
         swap in any::<bool>(),
-        d in 0usize..6,
-        d2 in 0usize..6,
+        d in 0usize..13,
+        d2 in 0usize..13,
         op in 0usize..17,
         ks in proptest::collection::vec(any::<u32>(), 1..16),
         ks2 in proptest::collection::vec(any::<u32>(), 1..16),
@@ -211,7 +231,7 @@ proptest! {
     #[test]
     fn reductions_sorts_and_axes_agree(
         s in shape(),
-        d in 0usize..6,
+        d in 0usize..13,
         axes in proptest::collection::vec(-4isize..4, 0..3),
         keep in any::<bool>(),
         which in 0usize..13,
