@@ -205,18 +205,45 @@ methods_and_fns! {
                 ),
             ));
         }
+        // Each repeated axis `d` becomes `[1, d]` broadcast to `[r, d]`;
+        // axes repeated once stay as they are.
         let mut inter = Vec::new();
         let mut big = Vec::new();
         let mut out = Vec::new();
         for (&d, &r) in s.iter().zip(&reps) {
-            inter.extend([1, d]);
-            big.extend([r, d]);
+            if r != 1 {
+                inter.push(1);
+                big.push(r);
+            }
+            inter.push(d);
+            big.push(d);
             out.push(r.saturating_mul(d));
         }
         shape::check_size("tile", &big, self.dtype())?;
-        self.dyn_reshape(&inter)?
-            .dyn_broadcast_to(&big)?
-            .dyn_reshape(&out)
+        if inter.len() <= 8 {
+            return self
+                .dyn_reshape(&inter)?
+                .dyn_broadcast_to(&big)?
+                .dyn_reshape(&out);
+        }
+        // More than 8 dimensions on the way (TensorFlow and Candle hold at
+        // most 8): one repeated axis at a time, as `[before, 1, d, after]`.
+        let mut t = self.clone();
+        for (ax, (&d, &r)) in s.iter().zip(&reps).enumerate() {
+            if r == 1 {
+                continue;
+            }
+            let cur = t.shape();
+            let before: usize = cur[..ax].iter().product();
+            let after: usize = cur[ax + 1..].iter().product();
+            let mut next = cur.clone();
+            next[ax] = r * d;
+            t = t
+                .dyn_reshape(&[before, 1, d, after])?
+                .dyn_broadcast_to(&[before, r, d, after])?
+                .dyn_reshape(&next)?;
+        }
+        Ok(t)
     }
     /// Reverses every axis.
     pub fn flip(&self) -> Result<EagerTensor> {

@@ -447,6 +447,10 @@ fn axis_positions(shape: &[usize], axis: usize, index: &[i64], ishape: &[usize])
 
 impl BackendTensor for TfTensor {
     const BACKEND: Backend = Backend::TensorFlow;
+    /// TensorFlow's CPU kernels handle at most 8 dimensions in most ops
+    /// (`StridedSlice`, `ReverseV2`, `SelectV2` and every broadcasting
+    /// binary op answer "Unimplemented" beyond).
+    const MAX_RANK: usize = 8;
 
     fn shape(&self) -> Vec<usize> {
         self.dims().to_vec()
@@ -463,6 +467,9 @@ impl BackendTensor for TfTensor {
         self.0 .1.dtype.unwrap_or(DType::F32)
     }
     fn native_dtype_ok(&self) -> Result<()> {
+        // A native handle wrapped as it is may have more dimensions than
+        // the kernels handle (the facade refuses to make one).
+        Self::check_rank("astensor", self.dims())?;
         match self.0 .1.dtype {
             Some(_) => Ok(()),
             None => Err(Error::dtype(

@@ -436,6 +436,9 @@ fn no_tch_kind(d: DType) -> Error {
 
 impl BackendTensor for TorchTensor {
     const BACKEND: Backend = Backend::Torch;
+    /// libtorch's kernels (TensorIterator) handle at most 64 dimensions
+    /// ("only tensors with up to 64 dims are supported").
+    const MAX_RANK: usize = 64;
 
     fn shape(&self) -> Vec<usize> {
         self.meta().shape.to_vec()
@@ -453,9 +456,13 @@ impl BackendTensor for TorchTensor {
         }
     }
     fn native_dtype_ok(&self) -> Result<()> {
-        if self.stored().is_some() {
+        let meta = self.meta();
+        if meta.stored.is_some() && meta.shape.len() <= Self::MAX_RANK {
             return Ok(());
         }
+        // A native tensor wrapped as it is may have more dimensions than
+        // the kernels handle (the facade refuses to make one).
+        Self::check_rank("astensor", &meta.shape)?;
         // The error path only: the kind's name as tch spells it.
         let what = match self.0.f_kind() {
             Ok(k) => format!("{k:?}"),
