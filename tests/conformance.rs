@@ -514,8 +514,65 @@ fn compare(got: &EagerTensor, want: &Value, rtol: Option<f64>, exact: bool) -> R
         if !close(*g, *w, rtol, atol) {
             return Err(format!("element {i}: got {g}, expected {w} (rtol {rtol})"));
         }
+        if wd.is_float() && g.is_finite() && w.is_finite() {
+            record_ulps(wd, ulps(*g, *w, wd));
+        }
     }
     Ok(())
+}
+
+/// With `EAGER_CONFORMANCE_BITS=<file>`, appends each passing case's
+/// float outputs as f64 values (`backend case v v ...`), so that two runs
+/// under different instruction-set settings can be compared value by value
+/// (`benches/isa_bits.py`; docs/semantics.md, "Bits across machines").
+fn dump_bits(backend: Backend, case: &Value, outs: &[EagerTensor]) {
+    let Ok(path) = std::env::var("EAGER_CONFORMANCE_BITS") else {
+        return;
+    };
+    let mut line = format!("{backend} {}", case["name"].as_str().unwrap_or(""));
+    for o in outs.iter().filter(|o| o.dtype().is_float()) {
+        let vals = o.astype(DType::F64).and_then(|t| t.to_vec::<f64>());
+        for v in vals.unwrap_or_default() {
+            line.push_str(&format!(" {} {}", o.dtype(), v.to_bits()));
+        }
+    }
+    use std::io::Write;
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+/// `|got - want|` in units in the last place of `want` in dtype `d`
+/// (subnormal range: of the smallest normal).
+fn ulps(got: f64, want: f64, d: DType) -> f64 {
+    let (eps, min_normal) = match d {
+        DType::F16 => (2f64.powi(-10), 2f64.powi(-14)),
+        DType::BF16 => (2f64.powi(-7), 2f64.powi(-126)),
+        DType::F32 => (2f64.powi(-23), 2f64.powi(-126)),
+        _ => (2f64.powi(-52), 2f64.powi(-1022)),
+    };
+    let scale = 2f64.powi(want.abs().max(min_normal).log2().floor() as i32);
+    (got - want).abs() / (eps * scale)
+}
+
+thread_local! {
+    /// The largest distance from NumPy's value, in ulps, per float dtype,
+    /// among the values compared within a tolerance (reductions,
+    /// transcendentals, matmul), and the case it came from.
+    static WORST: std::cell::RefCell<std::collections::BTreeMap<String, (f64, String)>> =
+        Default::default();
+    static CASE: std::cell::RefCell<String> = Default::default();
+}
+
+fn record_ulps(d: DType, u: f64) {
+    let case = CASE.with(|c| c.borrow().clone());
+    WORST.with(|w| {
+        let mut w = w.borrow_mut();
+        let e = w.entry(d.to_string()).or_insert((0.0, String::new()));
+        if u > e.0 {
+            *e = (u, case);
+        }
+    });
 }
 
 fn run_case(backend: Backend, case: &Value) -> Result<(), String> {
@@ -551,6 +608,7 @@ fn run_case(backend: Backend, case: &Value) -> Result<(), String> {
             for (k, (g, w)) in outs.iter().zip(want).enumerate() {
                 compare(g, w, rtol, exact).map_err(|e| format!("output {k}: {e}"))?;
             }
+            dump_bits(backend, case, &outs);
             Ok(())
         }
     }
@@ -573,6 +631,7 @@ fn conformance_all_enabled_backends() {
                 known += 1;
                 continue;
             }
+            CASE.with(|c| *c.borrow_mut() = name.to_string());
             let result =
                 catch_unwind(AssertUnwindSafe(|| run_case(backend, case))).unwrap_or_else(|p| {
                     let msg = p
@@ -590,6 +649,17 @@ fn conformance_all_enabled_backends() {
             }
         }
         println!("conformance [{backend}]: {passed} passed, {failed} failed, {known} known exceptions, of {} cases", cases.len());
+        // Measured, for docs/semantics.md ("Bits across machines"): how far
+        // the values compared within a tolerance are from NumPy's.
+        let worst = WORST.with(|w| std::mem::take(&mut *w.borrow_mut()));
+        let worst: Vec<String> = worst
+            .iter()
+            .map(|(d, (u, case))| format!("{d} {u:.1} ({case})"))
+            .collect();
+        println!(
+            "conformance [{backend}]: largest distance from NumPy in ulps, values within a tolerance: {}",
+            worst.join(", ")
+        );
         total_failed += failed;
     }
     assert_eq!(
