@@ -171,16 +171,16 @@ pub fn from_dlpack(t: SafeManagedTensor, backend: Backend) -> Result<EagerTensor
         drop(t);
         return EagerTensor::from_host(backend, crate::HostData::zeroed(dtype, 0), &shape);
     }
+    if dl.data.is_null() {
+        return Err(Error::invalid(op, "the data pointer is null"));
+    }
     let base = usize::try_from(dl.byte_offset)
         .ok()
         .and_then(|off| (dl.data as usize).checked_add(off))
         .ok_or_else(|| Error::invalid(op, format!("byte_offset {} overflows", dl.byte_offset)))?
         as *const u8;
-    if base.is_null() {
-        return Err(Error::invalid(op, "the data pointer is null"));
-    }
     if !strides.is_empty() {
-        check_strides(op, &shape, &strides, dtype.size_of(), base as usize)?;
+        check_strides(op, &shape, &strides, dtype.size_of(), dl.byte_offset)?;
     }
     if (base as usize) % dtype.size_of() != 0 {
         return Err(Error::invalid(
@@ -237,22 +237,24 @@ pub fn from_dlpack(t: SafeManagedTensor, backend: Backend) -> Result<EagerTensor
     )
 }
 
-/// Checks that every element `strides` (in elements, one per dimension of
-/// a non-empty `shape`) address lies at a byte offset from `base` that
-/// fits in `isize` and in the address space, computed with checked
-/// arithmetic: the lowest and highest offsets are sums of `(d - 1) · s`.
+/// Checks, with checked arithmetic, that every element `strides` (in
+/// elements, one per dimension of a non-empty `shape`) address lies at or
+/// after `data` (DLPack's `data` is where the allocation starts, and the
+/// tensor begins `byte_offset` bytes into it) and within `isize` of it:
+/// the lowest and highest offsets are sums of `(d - 1) · s`.
 fn check_strides(
     op: &'static str,
     shape: &[usize],
     strides: &[i64],
     size: usize,
-    base: usize,
+    byte_offset: u64,
 ) -> Result<()> {
     let bad = || {
         Error::invalid(
             op,
             format!(
-                "strides {strides:?} for shape {shape:?} address memory beyond the address space"
+                "strides {strides:?} for shape {shape:?} (byte_offset {byte_offset}) address \
+                 memory before the data pointer or beyond the address space"
             ),
         )
     };
@@ -262,15 +264,12 @@ fn check_strides(
         let end = if reach < 0 { &mut lo } else { &mut hi };
         *end = end.checked_add(reach).ok_or_else(bad)?;
     }
-    // In bytes, from `base`: within isize (pointer offsets) and the address
-    // space.
+    // In bytes from `data`: not before it, and within `isize` (pointer
+    // offsets; `data + byte_offset` itself was checked not to overflow).
     let bytes = |v: i128| v.checked_mul(size as i128).ok_or_else(bad);
+    let start = byte_offset as i128;
     let (lo, hi) = (bytes(lo)?, bytes(hi.checked_add(1).ok_or_else(bad)?)?);
-    if lo < isize::MIN as i128
-        || hi > isize::MAX as i128
-        || base as i128 + lo < 0
-        || base as i128 + hi > usize::MAX as i128
-    {
+    if start + lo < 0 || start + hi > isize::MAX as i128 {
         return Err(bad());
     }
     Ok(())

@@ -16,22 +16,52 @@
 //! order, printing `@@start i` before and `@@done i <outcome>` after each.
 //! When a child dies, the case after its last `@@start` is recorded as the
 //! crash and a new child goes on with the next case.
+//!
+//! A case may also carry an [`Expect`]ation checked on every backend on its
+//! own (`hostile/expect.rs`: an error of a given kind everywhere, or on some
+//! backends only — a tensor of more dimensions than a backend holds is a
+//! `shape` error there and a value elsewhere). The families of `hostile/`
+//! (files, DLPack, exchange, ranks, `jit`, dtype extremes, empty axes and
+//! u64 indices) are declared below; the summary counts the inputs of each
+//! family.
 
 mod common;
+#[path = "hostile/dlpack.rs"]
+mod dlpack;
+#[path = "hostile/dtype_extremes.rs"]
+mod dtype_extremes;
+#[path = "hostile/empty_axis.rs"]
+mod empty_axis;
+#[path = "hostile/expect.rs"]
+mod expect;
+#[path = "hostile/files.rs"]
+mod files;
+#[path = "hostile/jit.rs"]
+mod jit;
+#[path = "hostile/rank.rs"]
+mod rank;
+#[path = "hostile/to_backend.rs"]
+mod to_backend;
 
 use common::{disagreement, outcome, Out};
 use eager_tensor::{self as ep, prelude::*, Backend, DType, EagerTensor, HostData, PadMode};
+use expect::{compared_as, families, Expect};
 use std::io::{BufRead, BufReader, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::{Command, Stdio};
 
 type Run = Box<dyn Fn(Backend) -> Out>;
 
-/// One hostile input: a name (`family/what`) and what to run.
+/// One hostile input: a name (`family/what`), what it must give beyond
+/// agreeing with ndarray, and what to run.
 struct Case {
     name: String,
+    expect: Expect,
     run: Run,
 }
+
+/// How a family adds its cases.
+type Add<'a> = dyn FnMut(String, Expect, Run) + 'a;
 
 fn one(r: ep::Result<EagerTensor>) -> Out {
     r.map(|t| vec![t])
@@ -163,7 +193,9 @@ const BAD_AXES: [isize; 5] = [isize::MIN, isize::MAX, -3, 2, i32::MAX as isize];
 
 fn cases() -> Vec<Case> {
     let mut v: Vec<Case> = Vec::new();
-    let mut add = |name: String, run: Run| v.push(Case { name, run });
+    let mut add_expecting =
+        |name: String, expect: Expect, run: Run| v.push(Case { name, expect, run });
+    let mut add = |name: String, run: Run| add_expecting(name, Expect::Same, run);
 
     // ---- sizes: every op that makes a tensor of a caller-chosen size.
     for (sn, s) in huge_shapes() {
@@ -583,6 +615,15 @@ fn cases() -> Vec<Case> {
             .inv())
         }),
     );
+
+    // ---- the families of `hostile/`.
+    files::cases(&mut add_expecting);
+    dlpack::cases(&mut add_expecting);
+    to_backend::cases(&mut add_expecting);
+    rank::cases(&mut add_expecting);
+    jit::cases(&mut add_expecting);
+    dtype_extremes::cases(&mut add_expecting);
+    empty_axis::cases(&mut add_expecting);
     v
 }
 
@@ -684,7 +725,18 @@ fn run_backend(backend: Backend, n: usize) -> Vec<String> {
 fn hostile_inputs_on_every_backend() {
     let all = cases();
     let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
+    let expects: Vec<Expect> = all.iter().map(|c| c.expect).collect();
     drop(all);
+    {
+        let mut seen = std::collections::HashSet::new();
+        let twice: Vec<&String> = names.iter().filter(|n| !seen.insert(*n)).collect();
+        assert!(twice.is_empty(), "case names given twice: {twice:?}");
+    }
+    let per_family = families(&names)
+        .into_iter()
+        .map(|(f, k)| format!("{f} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let n = names.len();
     let backends = Backend::enabled();
     let outcomes: Vec<(Backend, Vec<String>)> = std::thread::scope(|s| {
@@ -702,7 +754,7 @@ fn hostile_inputs_on_every_backend() {
         .map(|(_, o)| o.clone());
     let mut failures = Vec::new();
     for (b, outs) in &outcomes {
-        let (mut panics, mut crashes, mut differ, mut errs) = (0, 0, 0, 0);
+        let (mut panics, mut crashes, mut differ, mut errs, mut unmet) = (0, 0, 0, 0, 0);
         for (i, o) in outs.iter().enumerate() {
             if o.starts_with("panic") {
                 panics += 1;
@@ -710,19 +762,27 @@ fn hostile_inputs_on_every_backend() {
             } else if o.starts_with("crash") || o.is_empty() {
                 crashes += 1;
                 failures.push(format!("[{b}] {}: {o}", names[i]));
-            } else if let Some(r) = &reference {
+            } else {
                 if o.starts_with("err") {
                     errs += 1;
                 }
-                if let Some(d) = disagreement(*b, &names[i], &r[i], o) {
+                if let Some(u) = expects[i].unmet(*b, o) {
+                    unmet += 1;
+                    failures.push(format!("[{b}] {}: {u}", names[i]));
+                }
+                let Some(r) = reference.as_ref().filter(|_| expects[i].compared(*b)) else {
+                    continue;
+                };
+                if let Some(d) = disagreement(*b, &compared_as(&names[i]), &r[i], o) {
                     differ += 1;
                     failures.push(format!("[{b}] {} differs from ndarray: {d}", names[i]));
                 }
             }
         }
         println!(
-            "hostile [{b}]: {n} inputs tried, {errs} clear errors, {panics} panics, {crashes} aborts, {differ} disagreements with ndarray"
+            "hostile [{b}]: {n} inputs tried, {errs} clear errors, {panics} panics, {crashes} aborts, {differ} disagreements with ndarray, {unmet} unmet expectations"
         );
+        println!("hostile [{b}] families: {per_family}");
     }
     assert!(
         failures.is_empty(),

@@ -24,10 +24,21 @@ use std::process::Command;
 fn child(name: &str, env: &[(&str, &str)]) -> String {
     let exe = std::env::current_exe().expect("the test binary");
     let mut cmd = Command::new(exe);
-    cmd.args(["--ignored", "--exact", name, "--nocapture", "--test-threads=1"]);
+    cmd.args([
+        "--ignored",
+        "--exact",
+        name,
+        "--nocapture",
+        "--test-threads=1",
+    ]);
     // The parent's own settings (CI reruns this suite under them) must not
     // leak into a child that sets its own.
-    for var in ["ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "XLA_FLAGS", "ONEDNN_VERBOSE"] {
+    for var in [
+        "ATEN_CPU_CAPABILITY",
+        "ONEDNN_MAX_CPU_ISA",
+        "XLA_FLAGS",
+        "ONEDNN_VERBOSE",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("EAGER_ISA_CHILD", "1");
@@ -178,7 +189,11 @@ mod xla {
                 zmm += text.lines().filter(|l| l.contains("%zmm")).count();
             }
         }
-        assert!(objects > 0, "XLA dumped no object files to {}", dir.display());
+        assert!(
+            objects > 0,
+            "XLA dumped no object files to {}",
+            dir.display()
+        );
         (ymm, zmm)
     }
 
@@ -190,10 +205,7 @@ mod xla {
         // Compile for real: a program from the disk cache is not dumped.
         child(
             "xla::xla_child",
-            &[
-                ("XLA_FLAGS", &flags),
-                ("EAGER_TENSOR_XLA_DISK_CACHE", "0"),
-            ],
+            &[("XLA_FLAGS", &flags), ("EAGER_TENSOR_XLA_DISK_CACHE", "0")],
         );
         let r = registers(&dir);
         let _ = std::fs::remove_dir_all(&dir);
@@ -209,7 +221,10 @@ mod xla {
         assert_eq!(avx2.1, 0, "AVX-512 registers under an AVX2 limit");
         assert_eq!(sse, (0, 0), "AVX registers under an SSE4_2 limit");
         if std::arch::is_x86_feature_detected!("avx2") {
-            assert!(avx2.0 > 0, "no AVX code though the CPU and the limit allow it");
+            assert!(
+                avx2.0 > 0,
+                "no AVX code though the CPU and the limit allow it"
+            );
         }
     }
 

@@ -247,16 +247,19 @@ pub const DEFAULT_JIT_PROGRAMS: usize = 64;
 /// are freed with it (a program whose results are still alive is freed
 /// with the last of them).
 pub struct Programs {
+    /// Grown as programs come (`LruCache::new` would reserve room for the
+    /// whole capacity up front: `usize::MAX` overflowed); the bound is
+    /// kept on insertion.
     map: Mutex<lru::LruCache<Signature, Arc<Program>>>,
+    capacity: usize,
 }
 
 impl Programs {
     /// An empty set that keeps at most `capacity` programs (at least 1).
     pub fn new(capacity: usize) -> Programs {
-        let cap =
-            std::num::NonZeroUsize::new(capacity.max(1)).unwrap_or(std::num::NonZeroUsize::MIN);
         Programs {
-            map: Mutex::new(lru::LruCache::new(cap)),
+            map: Mutex::new(lru::LruCache::unbounded()),
+            capacity: capacity.max(1),
         }
     }
     fn lock(&self) -> Result<MutexGuard<'_, lru::LruCache<Signature, Arc<Program>>>> {
@@ -275,7 +278,11 @@ impl Programs {
             return Ok(p.clone());
         }
         let p = Arc::new(make()?);
-        self.lock()?.put(sig.clone(), p.clone());
+        let mut map = self.lock()?;
+        map.put(sig.clone(), p.clone());
+        while map.len() > self.capacity {
+            map.pop_lru();
+        }
         Ok(p)
     }
     /// How many programs are kept.
@@ -288,7 +295,7 @@ impl Programs {
     }
     /// The most programs kept.
     pub fn capacity(&self) -> usize {
-        self.lock().map(|m| m.cap().get()).unwrap_or(0)
+        self.capacity
     }
 }
 
