@@ -832,7 +832,8 @@ methods_and_fns! {
         if x.numel() == 0 {
             // No matrix, or 0×0 ones, whose determinant is 1 (NumPy's
             // answer): sign 1, log 0, without a loop over the batch.
-            return Ok((crate::full(&x, batch.to_vec(), 1.0)?, crate::full(&x, batch.to_vec(), 0.0)?));
+            let ones = crate::full(&x, batch.to_vec(), 1.0)?;
+            return Ok((ones, crate::full(&x, batch.to_vec(), 0.0)?));
         }
         let (sign, logdet) = x.dyn_slogdet()?;
         if !x.dtype().is_float() {

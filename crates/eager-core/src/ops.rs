@@ -263,10 +263,12 @@ impl std::fmt::Display for Device {
 pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static {
     /// Which backend this is.
     const BACKEND: Backend;
-    /// The most dimensions a tensor of this backend may have: Candle's CPU
-    /// kernels index at most 8 (`candle_core::nditer::MAX_DIMS`); the other
-    /// frameworks meet no limit first (`usize::MAX`). The facade refuses a
-    /// larger shape before the backend sees it ([`check_rank`](Self::check_rank)).
+    /// The most dimensions a tensor of this backend may have: 8 on Candle
+    /// (`candle_core::nditer::MAX_DIMS`) and TensorFlow (most of its CPU
+    /// kernels), 64 on torch (libtorch's `TensorIterator`); ndarray and xla
+    /// meet no limit first (`usize::MAX`, the default). The facade refuses
+    /// a larger shape before the backend sees it
+    /// ([`check_rank`](Self::check_rank)).
     const MAX_RANK: usize = usize::MAX;
 
     /// A `shape` error of `op`, naming the backend, when `shape` has more
