@@ -96,6 +96,7 @@ impl EagerTensor {
     /// # Ok::<(), ep::Error>(())
     /// ```
     pub fn to_dlpack(&self) -> Result<SafeManagedTensor> {
+        crate::jit::no_host_read("to_dlpack", self)?;
         let buf = self.lend_host()?;
         SafeManagedTensor::new(Exported(buf))
     }

@@ -528,6 +528,7 @@ impl EagerTensor {
         if backend == self.backend() {
             return Ok(self.clone());
         }
+        crate::jit::no_host_read("to_backend", self)?;
         let buf = self.lend_host()?;
         on_backend!("to_backend", backend, |B| B::adopt_host(buf))
     }
@@ -537,6 +538,7 @@ impl EagerTensor {
     /// a row-major host copy. What [`to_backend`](Self::to_backend) and
     /// [`to_dlpack`](Self::to_dlpack) hand to the receiving side.
     pub fn lend_host(&self) -> Result<HostBuffer> {
+        crate::jit::no_host_read("lend_host", self)?;
         match self.dyn_lend_host()? {
             Some(buf) => Ok(buf),
             None => HostBuffer::from_host_data(self.dyn_to_host()?, &self.shape()),

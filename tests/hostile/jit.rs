@@ -76,7 +76,7 @@ pub fn cases(add: &mut Add) {
         ),
         (
             "returns_input_moved_to_other_backend",
-            Expect::ErrOn(&[Backend::Xla], ""),
+            Expect::ErrOn(&[Backend::Xla], "invalid to_backend"),
             |b| {
                 let o = other(b);
                 ep::jit(move |xs: &[EagerTensor]| Ok(vec![xs[0].to_backend(o)?])).call(&[&x(b)?])
