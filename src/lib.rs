@@ -1,7 +1,8 @@
 //! # eager-tensor: EagerPy for Rust
 //!
 //! One chainable tensor type, [`EagerTensor`], over the native tensors of
-//! ndarray (the default, NumPy's role), PyTorch, TensorFlow and XLA. Each
+//! ndarray (the default, NumPy's role), PyTorch, TensorFlow, XLA and
+//! Candle, each behind its cargo feature. Each
 //! operation runs in the framework that owns the tensor, without copies.
 //! Wrap a native tensor with [`astensor`], chain operations, and take the
 //! native tensor back with [`EagerTensor::into_raw`]; generic code takes and

@@ -4,8 +4,8 @@
 //!
 //! [`CandleTensor`] is the native handle (`candle_core::Tensor`, which is
 //! reference counted: a clone shares the storage) plus, for the dtypes
-//! Candle has no type for, that dtype (module `emulated`): `bool` lives in
-//! Candle's `u8` (0 or 1), `i8` in `i16`, `u16` in `i32` (exactly), `u64`
+//! Candle has no type for, that dtype (the second field, a tag): `bool`
+//! lives in Candle's `u8` (0 or 1), `i8` in `i16`, `u16` in `i32` (exactly), `u64`
 //! in `i64` (bit for bit). Structural ops (reshape, permute, broadcast,
 //! slices, concatenation, gathers, `where`) and comparisons work on the
 //! stored values unchanged; arithmetic on them is computed on the host.
@@ -17,12 +17,14 @@
 //!   keeps the first of two equal values) are a compare and select;
 //! - `sign(NaN)` (Candle: 0) keeps NaN; `relu` (Candle: `max(x, 0)`, which
 //!   drops NaN) is a select;
-//! - f32 sums and means accumulate in f64 (Candle's sum is a plain f32
-//!   loop, off by ~1e-4 at 10⁵ elements; eager-tensor's rule is NumPy's
-//!   pairwise accuracy);
+//! - f32 sums and means (Candle's sum is a plain f32 loop, off by ~1e-4
+//!   at 10⁵ elements): a full sum is `eager_core::sum`'s blocked pairwise
+//!   sum, ndarray's bits; sums over some axes accumulate in f64;
 //! - the 16-bit floats compute element-wise functions, reductions and
 //!   `matmul` in f32 and round once;
-//! - integer casts to f16/bf16 go through f64, so they round once.
+//! - casts from f64 and integers to f16/bf16 round on the host as NumPy
+//!   (f16, once) and ml_dtypes (bf16, through f32) do
+//!   (`eager_core::round`).
 //!
 //! Ops Candle has no kernel for, or whose kernels would panic or differ
 //! (integer arithmetic: Candle's integer kernels use Rust's `+`, which
