@@ -3,10 +3,10 @@
 instruction-set settings, value by value (docs/semantics.md, "Bits across
 machines"). Each run writes its values with EAGER_CONFORMANCE_BITS:
 
-    EAGER_CONFORMANCE_BITS=/tmp/native.txt cargo test --all-features --test conformance conformance_all
+    EAGER_CONFORMANCE_BITS=/tmp/native.txt cargo test --all-features --test conformance conformance_
     EAGER_CONFORMANCE_BITS=/tmp/avx2.txt XLA_FLAGS=--xla_cpu_max_isa=AVX2 \\
         ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 \\
-        cargo test --all-features --test conformance conformance_all
+        cargo test --all-features --test conformance conformance_
     python3 benches/isa_bits.py /tmp/native.txt /tmp/avx2.txt
 
 Prints, per backend, how many cases gave different bits and the largest

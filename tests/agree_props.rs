@@ -6,6 +6,7 @@
 //! same dtype, shape and values (NaN = NaN, signed zeros differ, a few ulps
 //! for transcendental functions, subnormals flushed where documented).
 
+#[macro_use]
 mod common;
 
 use common::{disagreement, outcome, Out};
@@ -129,22 +130,33 @@ fn tensor(
     EagerTensor::from_host(backend, data, shape)
 }
 
-/// Runs `f` on ndarray and on every other enabled backend; the first
-/// disagreement is a test failure naming the backend and both outcomes.
-fn agree(what: &str, f: impl Fn(Backend) -> Out) -> Result<(), TestCaseError> {
+/// Runs `f` on ndarray and on `b`; a disagreement is a test failure
+/// naming the backend and both outcomes. (On ndarray itself: `f` runs, and
+/// must not panic.)
+fn agree(b: Backend, what: &str, f: impl Fn(Backend) -> Out) -> Result<(), TestCaseError> {
     let reference = outcome(f(Backend::NdArray));
-    for b in Backend::enabled() {
-        if b == Backend::NdArray {
-            continue;
-        }
-        let o = outcome(f(b));
-        if let Some(d) = disagreement(b, what, &reference, &o) {
-            return Err(TestCaseError::fail(format!(
-                "[{b}] {what}: {d}\n  ndarray: {reference}\n  {b}: {o}"
-            )));
-        }
+    if b == Backend::NdArray {
+        return Ok(());
+    }
+    let o = outcome(f(b));
+    if let Some(d) = disagreement(b, what, &reference, &o) {
+        return Err(TestCaseError::fail(format!(
+            "[{b}] {what}: {d}\n  ndarray: {reference}\n  {b}: {o}"
+        )));
     }
     Ok(())
+}
+
+/// Runs the property `test` on `config()`'s number of random inputs of
+/// `strategy`; a failure panics with the smallest failing input.
+fn check<S: Strategy>(strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
+where
+    S::Value: std::fmt::Debug,
+{
+    let mut runner = proptest::test_runner::TestRunner::new(config());
+    if let Err(e) = runner.run(&strategy, test) {
+        panic!("{e}");
+    }
 }
 
 fn shape() -> impl Strategy<Value = Vec<usize>> {
@@ -174,91 +186,112 @@ fn config() -> ProptestConfig {
     }
 }
 
-proptest! {
-    #![proptest_config(config())]
-
-    #[test]
-    fn unary_ops_and_casts_agree(
-        s in shape(),
-        d in 0usize..13,
-        to in 0usize..13,
-        op in 0usize..30,
-        ks in proptest::collection::vec(any::<u32>(), 1..16),
-    ) {
-        let (d, to, op) = (DTYPES[d], DTYPES[to], UNARY[op]);
-        agree(&format!("value/{}_{d}", op.name()), |b| {
-            Ok(vec![tensor(b, d, &s, &ks, Pool::Any)?.unary(op)?])
-        })?;
-        agree(&format!("value/astype_{d}_{to}"), |b| {
-            Ok(vec![tensor(b, d, &s, &ks, Pool::Any)?.astype(to)?])
-        })?;
-    }
-
-    #[test]
-    fn binary_ops_agree_with_broadcasting(
-        s in shape(),
-        ones in any::<u32>(),
-        drop in 0usize..3,
-        swap in any::<bool>(),
-        d in 0usize..13,
-        d2 in 0usize..13,
-        op in 0usize..17,
-        ks in proptest::collection::vec(any::<u32>(), 1..16),
-        ks2 in proptest::collection::vec(any::<u32>(), 1..16),
-        scalar in any::<u32>(),
-    ) {
-        let (d, d2, op) = (DTYPES[d], DTYPES[d2], BINARY[op]);
-        let s2 = broadcast_partner(&s, ones, drop);
-        let (sa, sb) = if swap { (s2.clone(), s.clone()) } else { (s.clone(), s2.clone()) };
-        agree(&format!("value/{}_{d}_{d2}", op.name()), |b| {
-            let x = tensor(b, d, &sa, &ks, Pool::NoExtremes)?;
-            let y = tensor(b, d2, &sb, &ks2, Pool::NoExtremes)?;
-            Ok(vec![x.binary(op, &y)?])
-        })?;
-        let v = pick_f64(Pool::NoExtremes, scalar);
-        agree(&format!("value/{}_{d}_scalar", op.name()), |b| {
-            let x = tensor(b, d, &sa, &ks, Pool::NoExtremes)?;
-            Ok(vec![x.binary(op, v)?])
-        })?;
-        agree(&format!("value/where_{d}_{d2}"), |b| {
-            let c = tensor(b, DType::Bool, &sb, &ks2, Pool::Any)?;
-            let x = tensor(b, d, &sa, &ks, Pool::Any)?;
-            let y = tensor(b, d2, &s, &ks2, Pool::Any)?;
-            Ok(vec![c.where_cond(&x, &y)?])
-        })?;
-    }
-
-    #[test]
-    fn reductions_sorts_and_axes_agree(
-        s in shape(),
-        d in 0usize..13,
-        axes in proptest::collection::vec(-4isize..4, 0..3),
-        keep in any::<bool>(),
-        which in 0usize..13,
-        ks in proptest::collection::vec(any::<u32>(), 1..16),
-    ) {
-        let d = DTYPES[d];
-        let axis = axes.first().copied().unwrap_or(-1);
-        let names = ["sum", "prod", "mean", "min", "max", "all", "any", "argmin", "argmax",
-                     "sort", "argsort", "cumsum", "softmax"];
-        let name = names[which];
-        agree(&format!("value/{name}_{d}"), |b| {
-            let x = tensor(b, d, &s, &ks, Pool::Tame)?;
-            Ok(vec![match name {
-                "sum" => x.sum_axes(&axes, keep)?,
-                "prod" => x.prod_axes(&axes, keep)?,
-                "mean" => x.mean_axes(&axes, keep)?,
-                "min" => x.min_axes(&axes, keep)?,
-                "max" => x.max_axes(&axes, keep)?,
-                "all" => x.all_axes(&axes, keep)?,
-                "any" => x.any_axes(&axes, keep)?,
-                "argmin" => x.argmin_axis(axis)?,
-                "argmax" => x.argmax_axis(axis)?,
-                "sort" => x.sort(axis)?,
-                "argsort" => x.argsort(axis)?,
-                "cumsum" => x.cumsum_axis(axis)?,
-                _ => x.softmax(axis)?,
-            }])
-        })?;
-    }
+fn unary_ops_and_casts_agree(b: Backend) {
+    let ks = proptest::collection::vec(any::<u32>(), 1..16);
+    check(
+        (shape(), 0usize..13, 0usize..13, 0usize..30, ks),
+        |(s, d, to, op, ks)| {
+            let (d, to, op) = (DTYPES[d], DTYPES[to], UNARY[op]);
+            agree(b, &format!("value/{}_{d}", op.name()), |b| {
+                Ok(vec![tensor(b, d, &s, &ks, Pool::Any)?.unary(op)?])
+            })?;
+            agree(b, &format!("value/astype_{d}_{to}"), |b| {
+                Ok(vec![tensor(b, d, &s, &ks, Pool::Any)?.astype(to)?])
+            })
+        },
+    );
 }
+
+fn binary_ops_agree_with_broadcasting(b: Backend) {
+    let ks = || proptest::collection::vec(any::<u32>(), 1..16);
+    let shapes = (shape(), any::<u32>(), 0usize..3, any::<bool>());
+    let ops = (0usize..13, 0usize..13, 0usize..17, ks(), ks(), any::<u32>());
+    check(
+        (shapes, ops),
+        |((s, ones, drop, swap), (d, d2, op, ks, ks2, scalar))| {
+            let (d, d2, op) = (DTYPES[d], DTYPES[d2], BINARY[op]);
+            let s2 = broadcast_partner(&s, ones, drop);
+            let (sa, sb) = if swap {
+                (s2.clone(), s.clone())
+            } else {
+                (s.clone(), s2.clone())
+            };
+            agree(b, &format!("value/{}_{d}_{d2}", op.name()), |b| {
+                let x = tensor(b, d, &sa, &ks, Pool::NoExtremes)?;
+                let y = tensor(b, d2, &sb, &ks2, Pool::NoExtremes)?;
+                Ok(vec![x.binary(op, &y)?])
+            })?;
+            let v = pick_f64(Pool::NoExtremes, scalar);
+            agree(b, &format!("value/{}_{d}_scalar", op.name()), |b| {
+                let x = tensor(b, d, &sa, &ks, Pool::NoExtremes)?;
+                Ok(vec![x.binary(op, v)?])
+            })?;
+            agree(b, &format!("value/where_{d}_{d2}"), |b| {
+                let c = tensor(b, DType::Bool, &sb, &ks2, Pool::Any)?;
+                let x = tensor(b, d, &sa, &ks, Pool::Any)?;
+                let y = tensor(b, d2, &s, &ks2, Pool::Any)?;
+                Ok(vec![c.where_cond(&x, &y)?])
+            })
+        },
+    );
+}
+
+fn reductions_sorts_and_axes_agree(b: Backend) {
+    let axes = proptest::collection::vec(-4isize..4, 0..3);
+    let ks = proptest::collection::vec(any::<u32>(), 1..16);
+    check(
+        (shape(), 0usize..13, axes, any::<bool>(), 0usize..13, ks),
+        |(s, d, axes, keep, which, ks)| {
+            let d = DTYPES[d];
+            let axis = axes.first().copied().unwrap_or(-1);
+            let names = [
+                "sum", "prod", "mean", "min", "max", "all", "any", "argmin", "argmax", "sort",
+                "argsort", "cumsum", "softmax",
+            ];
+            let name = names[which];
+            agree(b, &format!("value/{name}_{d}"), |b| {
+                let x = tensor(b, d, &s, &ks, Pool::Tame)?;
+                Ok(vec![match name {
+                    "sum" => x.sum_axes(&axes, keep)?,
+                    "prod" => x.prod_axes(&axes, keep)?,
+                    "mean" => x.mean_axes(&axes, keep)?,
+                    "min" => x.min_axes(&axes, keep)?,
+                    "max" => x.max_axes(&axes, keep)?,
+                    "all" => x.all_axes(&axes, keep)?,
+                    "any" => x.any_axes(&axes, keep)?,
+                    "argmin" => x.argmin_axis(axis)?,
+                    "argmax" => x.argmax_axis(axis)?,
+                    "sort" => x.sort(axis)?,
+                    "argsort" => x.argsort(axis)?,
+                    "cumsum" => x.cumsum_axis(axis)?,
+                    _ => x.softmax(axis)?,
+                }])
+            })
+        },
+    );
+}
+
+per_backend!(
+    unary_ops_and_casts_agree;
+    unary_ops_and_casts_ndarray,
+    unary_ops_and_casts_torch,
+    unary_ops_and_casts_tensorflow,
+    unary_ops_and_casts_xla,
+    unary_ops_and_casts_candle
+);
+per_backend!(
+    binary_ops_agree_with_broadcasting;
+    binary_ops_ndarray,
+    binary_ops_torch,
+    binary_ops_tensorflow,
+    binary_ops_xla,
+    binary_ops_candle
+);
+per_backend!(
+    reductions_sorts_and_axes_agree;
+    reductions_ndarray,
+    reductions_torch,
+    reductions_tensorflow,
+    reductions_xla,
+    reductions_candle
+);

@@ -10,6 +10,9 @@ use eager_tensor::{
     self as ep, prelude::*, Backend, DType, EagerTensor, HostData, IndexItem, Operand, Scalar,
 };
 use serde_json::Value;
+
+#[macro_use]
+mod common;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// `(backend, case name, reason)`: cases that backend is known to fail.
@@ -618,59 +621,69 @@ fn run_case(backend: Backend, case: &Value) -> Result<(), String> {
     }
 }
 
-#[test]
-fn conformance_all_enabled_backends() {
+/// The whole table on `backend`: prints its summary (and the largest
+/// distance from NumPy among the values compared within a tolerance), and
+/// fails on any case that fails.
+fn conformance(backend: Backend) {
     let data = data();
     let cases = data["cases"].as_array().expect("cases");
-    let mut total_failed = 0;
-    for backend in Backend::enabled() {
-        let (mut passed, mut failed, mut known) = (0, 0, 0);
-        for case in cases {
-            let name = case["name"].as_str().expect("name");
-            if let Some((_, _, why)) = KNOWN_EXCEPTIONS
-                .iter()
-                .find(|(b, n, _)| *b == backend && *n == name)
-            {
-                println!("  known exception [{backend}] {name}: {why}");
-                known += 1;
-                continue;
-            }
-            CASE.with(|c| *c.borrow_mut() = name.to_string());
-            let result =
-                catch_unwind(AssertUnwindSafe(|| run_case(backend, case))).unwrap_or_else(|p| {
-                    let msg = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                    Err(format!("PANICKED: {}", msg.unwrap_or_default()))
-                });
-            match result {
-                Ok(()) => passed += 1,
-                Err(e) => {
-                    println!("  FAIL [{backend}] {name} ({}): {e}", case["op"]);
-                    failed += 1;
-                }
+    let (mut passed, mut failed, mut known) = (0, 0, 0);
+    for case in cases {
+        let name = case["name"].as_str().expect("name");
+        if let Some((_, _, why)) = KNOWN_EXCEPTIONS
+            .iter()
+            .find(|(b, n, _)| *b == backend && *n == name)
+        {
+            println!("  known exception [{backend}] {name}: {why}");
+            known += 1;
+            continue;
+        }
+        CASE.with(|c| *c.borrow_mut() = name.to_string());
+        let result =
+            catch_unwind(AssertUnwindSafe(|| run_case(backend, case))).unwrap_or_else(|p| {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                Err(format!("PANICKED: {}", msg.unwrap_or_default()))
+            });
+        match result {
+            Ok(()) => passed += 1,
+            Err(e) => {
+                println!("  FAIL [{backend}] {name} ({}): {e}", case["op"]);
+                failed += 1;
             }
         }
-        println!("conformance [{backend}]: {passed} passed, {failed} failed, {known} known exceptions, of {} cases", cases.len());
-        // Measured, for docs/semantics.md ("Bits across machines"): how far
-        // the values compared within a tolerance are from NumPy's.
-        let worst = WORST.with(|w| std::mem::take(&mut *w.borrow_mut()));
-        let worst: Vec<String> = worst
-            .iter()
-            .map(|(d, (u, case))| format!("{d} {u:.1} ({case})"))
-            .collect();
-        println!(
-            "conformance [{backend}]: largest distance from NumPy in ulps, values within a tolerance: {}",
-            worst.join(", ")
-        );
-        total_failed += failed;
     }
+    println!(
+        "conformance [{backend}]: {passed} passed, {failed} failed, {known} known exceptions, of {} cases",
+        cases.len()
+    );
+    // Measured, for docs/semantics.md ("Bits across machines"): how far
+    // the values compared within a tolerance are from NumPy's.
+    let worst = WORST.with(|w| std::mem::take(&mut *w.borrow_mut()));
+    let worst: Vec<String> = worst
+        .iter()
+        .map(|(d, (u, case))| format!("{d} {u:.1} ({case})"))
+        .collect();
+    println!(
+        "conformance [{backend}]: largest distance from NumPy in ulps, values within a tolerance: {}",
+        worst.join(", ")
+    );
     assert_eq!(
-        total_failed, 0,
-        "conformance failures (see the FAIL lines above)"
+        failed, 0,
+        "conformance failures on {backend} (see the FAIL lines above)"
     );
 }
+
+per_backend!(
+    conformance;
+    conformance_ndarray,
+    conformance_torch,
+    conformance_tensorflow,
+    conformance_xla,
+    conformance_candle
+);
 
 /// The exact comparison is bitwise: one unit in the last place of an f16 or
 /// bf16 value, or -0.0 for 0.0, fails it (the tolerance would pass both),

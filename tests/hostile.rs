@@ -10,7 +10,7 @@
 //! transcendental functions). The output says how many inputs each backend
 //! was given.
 //!
-//! How it runs: the test `hostile_inputs_on_every_backend` starts this test
+//! How it runs: the test of a backend (`hostile_torch`, ...) starts this test
 //! binary again with `--ignored --exact hostile_child` and
 //! `EAGER_HOSTILE=<backend>:<first case>`; the child runs the cases in
 //! order, printing `@@start i` before and `@@done i <outcome>` after each.
@@ -25,6 +25,7 @@
 //! u64 indices) are declared below; the summary counts the inputs of each
 //! family.
 
+#[macro_use]
 mod common;
 #[path = "hostile/dlpack.rs"]
 mod dlpack;
@@ -721,8 +722,23 @@ fn run_backend(backend: Backend, n: usize) -> Vec<String> {
     results.into_iter().map(|r| r.unwrap_or_default()).collect()
 }
 
-#[test]
-fn hostile_inputs_on_every_backend() {
+/// ndarray's outcomes, the reference every backend is compared with: run
+/// once per process, shared by the per-backend tests (`None` without the
+/// ndarray feature).
+fn reference(n: usize) -> Option<&'static Vec<String>> {
+    static REFERENCE: std::sync::OnceLock<Option<Vec<String>>> = std::sync::OnceLock::new();
+    REFERENCE
+        .get_or_init(|| {
+            Backend::NdArray
+                .is_enabled()
+                .then(|| run_backend(Backend::NdArray, n))
+        })
+        .as_ref()
+}
+
+/// Every case on `backend` in child processes: no panic, no abort, every
+/// expectation met, and the same answers as ndarray. Prints the counts.
+fn hostile(b: Backend) {
     let all = cases();
     let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
     let expects: Vec<Expect> = all.iter().map(|c| c.expect).collect();
@@ -738,52 +754,41 @@ fn hostile_inputs_on_every_backend() {
         .collect::<Vec<_>>()
         .join(", ");
     let n = names.len();
-    let backends = Backend::enabled();
-    let outcomes: Vec<(Backend, Vec<String>)> = std::thread::scope(|s| {
-        let hs: Vec<_> = backends
-            .iter()
-            .map(|&b| s.spawn(move || (b, run_backend(b, n))))
-            .collect();
-        hs.into_iter()
-            .map(|h| h.join().expect("a runner thread"))
-            .collect()
-    });
-    let reference = outcomes
-        .iter()
-        .find(|(b, _)| *b == Backend::NdArray)
-        .map(|(_, o)| o.clone());
+    let reference = reference(n);
+    let outs = match reference {
+        Some(r) if b == Backend::NdArray => r.clone(),
+        _ => run_backend(b, n),
+    };
     let mut failures = Vec::new();
-    for (b, outs) in &outcomes {
-        let (mut panics, mut crashes, mut differ, mut errs, mut unmet) = (0, 0, 0, 0, 0);
-        for (i, o) in outs.iter().enumerate() {
-            if o.starts_with("panic") {
-                panics += 1;
-                failures.push(format!("[{b}] {}: {o}", names[i]));
-            } else if o.starts_with("crash") || o.is_empty() {
-                crashes += 1;
-                failures.push(format!("[{b}] {}: {o}", names[i]));
-            } else {
-                if o.starts_with("err") {
-                    errs += 1;
-                }
-                if let Some(u) = expects[i].unmet(*b, o) {
-                    unmet += 1;
-                    failures.push(format!("[{b}] {}: {u}", names[i]));
-                }
-                let Some(r) = reference.as_ref().filter(|_| expects[i].compared(*b)) else {
-                    continue;
-                };
-                if let Some(d) = disagreement(*b, &compared_as(&names[i]), &r[i], o) {
-                    differ += 1;
-                    failures.push(format!("[{b}] {} differs from ndarray: {d}", names[i]));
-                }
+    let (mut panics, mut crashes, mut differ, mut errs, mut unmet) = (0, 0, 0, 0, 0);
+    for (i, o) in outs.iter().enumerate() {
+        if o.starts_with("panic") {
+            panics += 1;
+            failures.push(format!("[{b}] {}: {o}", names[i]));
+        } else if o.starts_with("crash") || o.is_empty() {
+            crashes += 1;
+            failures.push(format!("[{b}] {}: {o}", names[i]));
+        } else {
+            if o.starts_with("err") {
+                errs += 1;
+            }
+            if let Some(u) = expects[i].unmet(b, o) {
+                unmet += 1;
+                failures.push(format!("[{b}] {}: {u}", names[i]));
+            }
+            let Some(r) = reference.filter(|_| expects[i].compared(b)) else {
+                continue;
+            };
+            if let Some(d) = disagreement(b, &compared_as(&names[i]), &r[i], o) {
+                differ += 1;
+                failures.push(format!("[{b}] {} differs from ndarray: {d}", names[i]));
             }
         }
-        println!(
-            "hostile [{b}]: {n} inputs tried, {errs} clear errors, {panics} panics, {crashes} aborts, {differ} disagreements with ndarray, {unmet} unmet expectations"
-        );
-        println!("hostile [{b}] families: {per_family}");
     }
+    println!(
+        "hostile [{b}]: {n} inputs tried, {errs} clear errors, {panics} panics, {crashes} aborts, {differ} disagreements with ndarray, {unmet} unmet expectations"
+    );
+    println!("hostile [{b}] families: {per_family}");
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
@@ -796,3 +801,12 @@ fn hostile_inputs_on_every_backend() {
             .join("\n")
     );
 }
+
+per_backend!(
+    hostile;
+    hostile_ndarray,
+    hostile_torch,
+    hostile_tensorflow,
+    hostile_xla,
+    hostile_candle
+);

@@ -247,3 +247,41 @@ pub fn assert_unsupported_native(
         assert!(e.to_string().contains(name), "[{name}] {e}");
     }
 }
+
+/// One `#[test]` per backend, each compiled with its backend's feature and
+/// named after it, so that a failure names its backend and `cargo test
+/// conformance_torch` selects one: `per_backend!(run; conformance_ndarray,
+/// conformance_torch, conformance_tensorflow, conformance_xla,
+/// conformance_candle)` calls `run(Backend::Torch)` in `conformance_torch`,
+/// and so on (the names in the backends' order: ndarray, torch, tensorflow,
+/// xla, candle).
+#[macro_export]
+macro_rules! per_backend {
+    ($run:path; $ndarray:ident, $torch:ident, $tensorflow:ident, $xla:ident, $candle:ident) => {
+        #[cfg(feature = "ndarray")]
+        #[test]
+        fn $ndarray() {
+            $run(eager_tensor::Backend::NdArray)
+        }
+        #[cfg(feature = "torch")]
+        #[test]
+        fn $torch() {
+            $run(eager_tensor::Backend::Torch)
+        }
+        #[cfg(feature = "tensorflow")]
+        #[test]
+        fn $tensorflow() {
+            $run(eager_tensor::Backend::TensorFlow)
+        }
+        #[cfg(feature = "xla")]
+        #[test]
+        fn $xla() {
+            $run(eager_tensor::Backend::Xla)
+        }
+        #[cfg(feature = "candle")]
+        #[test]
+        fn $candle() {
+            $run(eager_tensor::Backend::Candle)
+        }
+    };
+}
