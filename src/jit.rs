@@ -205,14 +205,17 @@ impl<F: JitFn> Jit<F> {
     /// assert!(f.compiled() <= 2);
     /// # Ok::<(), ep::Error>(())
     /// ```
-    pub fn max_programs(mut self, n: usize) -> Self {
+    pub fn max_programs(self, n: usize) -> Self {
         #[cfg(feature = "xla")]
-        {
-            self.programs = eager_xla::jit::Programs::new(n);
-        }
+        return Jit {
+            programs: eager_xla::jit::Programs::new(n),
+            ..self
+        };
         #[cfg(not(feature = "xla"))]
-        let _ = n;
-        self
+        {
+            let _ = n;
+            self
+        }
     }
 
     /// [`call`](Self::call) taking the inputs, so that the ones offered by

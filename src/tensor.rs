@@ -515,6 +515,8 @@ impl EagerTensor {
             // libtorch's autograd (torch's value_and_grad) tracks it.
             #[cfg(feature = "torch")]
             EagerTensor::Torch(t) => t.tensor().requires_grad(),
+            // Unreachable in a torch-only build (Traced and Torch are all).
+            #[allow(unreachable_patterns)]
             _ => false,
         };
         if differentiated {
