@@ -1,0 +1,116 @@
+//! The PJRT client: finding the plugin, creating the client with its
+//! options.
+
+use std::path::PathBuf;
+use std::ptr::null_mut;
+use std::sync::Arc;
+
+use super::ffi::{args, slot, AddressableDevicesArgs, Api, ClientCreateArgs, NamedValue, P};
+use super::{PjrtError, Result};
+
+/// The plugin path: `$EAGER_TENSOR_PJRT_PLUGIN`, else the cache folder that
+/// `scripts/setup-xla.sh` fills.
+pub fn plugin_path() -> std::result::Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("EAGER_TENSOR_PJRT_PLUGIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let cache = std::env::var_os("EAGER_TENSOR_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/eager-tensor")))
+        .ok_or_else(|| "neither EAGER_TENSOR_PJRT_PLUGIN nor HOME is set".to_string())?;
+    let p = cache.join("pjrt-cpu-0.11.2/pjrt_c_api_cpu_plugin.so");
+    if p.exists() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "no PJRT plugin: EAGER_TENSOR_PJRT_PLUGIN is not set and {} does not exist (run scripts/setup-xla.sh)",
+            p.display()
+        ))
+    }
+}
+
+/// A PJRT client with its first addressable device.
+pub struct Client {
+    pub(super) api: Arc<Api>,
+    pub(super) client: P,
+    pub(super) device: P,
+}
+
+// SAFETY: see `Api`.
+unsafe impl Send for Client {}
+unsafe impl Sync for Client {}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.api.destroy(slot::CLIENT_DESTROY, self.client);
+    }
+}
+
+/// An option for [`Client::with_options`]: an integer or a string.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptionValue {
+    /// An integer option.
+    Int(i64),
+    /// A string option.
+    Str(String),
+}
+
+impl Client {
+    /// Creates a client on the loaded plugin.
+    pub fn new(api: Arc<Api>) -> Result<Client> {
+        Client::with_options(api, &[])
+    }
+
+    /// Creates a client with the plugin's create options (`PJRT_NamedValue`s:
+    /// for the CPU plugin, e.g. `cpu_device_count`); the plugin refuses
+    /// options it does not know.
+    pub fn with_options(api: Arc<Api>, options: &[(&str, OptionValue)]) -> Result<Client> {
+        let values: Vec<NamedValue> = options
+            .iter()
+            .map(|(name, v)| {
+                let mut n: NamedValue = args();
+                n.name = name.as_ptr();
+                n.name_size = name.len();
+                match v {
+                    OptionValue::Int(i) => {
+                        n.kind = 1;
+                        n.value = *i as u64;
+                        n.value_size = 1;
+                    }
+                    OptionValue::Str(s) => {
+                        n.kind = 0;
+                        n.value = s.as_ptr() as u64;
+                        n.value_size = s.len();
+                    }
+                }
+                n
+            })
+            .collect();
+        let mut a: ClientCreateArgs = args();
+        a.create_options = values.as_ptr() as P;
+        a.num_options = values.len();
+        api.call(slot::CLIENT_CREATE, &mut a)?;
+        let mut client = Client {
+            api,
+            client: a.client,
+            device: null_mut(),
+        };
+        let mut d: AddressableDevicesArgs = args();
+        d.client = client.client;
+        client.api.call(slot::CLIENT_ADDRESSABLE_DEVICES, &mut d)?;
+        if d.num_devices == 0 || d.devices.is_null() {
+            return Err(PjrtError(
+                "the PJRT client has no addressable device".into(),
+            ));
+        }
+        // SAFETY: the plugin returned an array of `num_devices` device pointers.
+        client.device = unsafe { *d.devices };
+        Ok(client)
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pjrt::Client({:?})", self.api)
+    }
+}
