@@ -4,17 +4,23 @@
 //! ([`BackendTensor`]) that each backend crate implements.
 #![warn(missing_docs)]
 
+mod backend;
 mod dtype;
 mod error;
 pub mod exchange;
+mod host;
 pub mod limits;
 pub mod ops;
 pub mod round;
+mod scalar;
 pub mod shape;
 pub mod sum;
 
-pub use dtype::{bf16, f16, Backend, DType, Element, HostData, Kind, Scalar};
+pub use backend::Backend;
+pub use dtype::{bf16, f16, DType, Element, Kind};
 pub use error::{Error, Result};
 pub use exchange::HostBuffer;
 pub use half;
+pub use host::HostData;
 pub use ops::{ArgReduceOp, BackendTensor, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
+pub use scalar::Scalar;
