@@ -106,6 +106,9 @@ pub(crate) use methods_and_fns;
 
 pub use crate::index::fns::*;
 pub use crate::ops::fns::*;
+pub use crate::ops::linalg::fns::*;
+pub use crate::ops::nn::fns::*;
+pub use crate::ops::reduce::fns::*;
 pub use crate::shape_ops::fns::*;
 
 /// `where(cond, x, y)`: [`where_cond`] under EagerPy's name (`where` is a
