@@ -162,8 +162,12 @@ pub fn normal(
     )
 }
 
-/// Seeds the random generators of every enabled backend, so `uniform` and
-/// `normal` repeat. The ndarray backend keeps one generator per thread.
+/// Seeds each enabled backend's own random generator with `seed`, so
+/// `uniform` and `normal` repeat: ndarray, TensorFlow and Candle each keep
+/// their own generator per thread (drawn on the host, seeded alike: the same
+/// seed gives them the same numbers), torch seeds libtorch's generator
+/// (`torch.manual_seed`) and xla its device key. Seeding one backend never
+/// moves another's sequence.
 pub fn seed(seed: u64) {
     #[cfg(feature = "ndarray")]
     eager_ndarray::seed(seed);

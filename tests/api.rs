@@ -217,6 +217,47 @@ fn uniform_and_normal_are_seeded_and_in_range() {
     }
 }
 
+/// Each backend that draws on the host (ndarray, TensorFlow, Candle) has
+/// its own generator: `ep::seed` gives them the same numbers, and drawing
+/// on or seeding one never moves another's sequence (they shared
+/// ndarray's generator, so a draw on one shifted the other).
+#[test]
+fn each_backend_draws_from_its_own_generator() {
+    let host = [Backend::NdArray, Backend::TensorFlow, Backend::Candle];
+    let host: Vec<Backend> = host.into_iter().filter(|b| b.is_enabled()).collect();
+    let draw = |b: Backend| {
+        let like = EagerTensor::zeros(b, [], DType::F64).unwrap();
+        like.uniform([8], 0.0, 1.0)
+            .unwrap()
+            .to_vec::<f64>()
+            .unwrap()
+    };
+    ep::seed(7);
+    let first: Vec<Vec<f64>> = host.iter().map(|&b| draw(b)).collect();
+    for (b, v) in host.iter().zip(&first) {
+        assert_eq!(v, &first[0], "{b}: the same seed, the same numbers");
+    }
+    // One backend reseeded alone and drawn from: every other one still
+    // gives its first draw after `ep::seed`.
+    let seed_only = |b: Backend| match b {
+        #[cfg(feature = "ndarray")]
+        Backend::NdArray => ep::backends::ndarray::seed(99),
+        #[cfg(feature = "tensorflow")]
+        Backend::TensorFlow => ep::backends::tensorflow::seed(99),
+        #[cfg(feature = "candle")]
+        Backend::Candle => ep::backends::candle::seed(99),
+        _ => unreachable!("not a host-drawing backend"),
+    };
+    for (i, &a) in host.iter().enumerate() {
+        for (j, &b) in host.iter().enumerate().filter(|&(j, _)| j != i) {
+            ep::seed(7);
+            seed_only(a);
+            assert_ne!(draw(a), first[i], "{a} reseeded");
+            assert_eq!(draw(b), first[j], "{b} after {a} was reseeded");
+        }
+    }
+}
+
 fn uniform_and_normal_on(backend: Backend) {
     let like = EagerTensor::zeros(backend, [], DType::F32).unwrap();
     ep::seed(42);

@@ -93,11 +93,12 @@ impl From<Tensor> for CandleTensor {
     }
 }
 
-/// Seeds the generator `uniform`/`normal` draw from (the ndarray backend's,
-/// one per thread).
-pub fn seed(seed: u64) {
-    eager_ndarray::seed(seed);
+/// This backend's own generator, one per thread (`uniform`/`normal` are
+/// drawn on the host): `seed` and `sample`.
+mod random {
+    eager_ndarray::generator!("candle");
 }
+pub use random::seed;
 
 /// Candle's error as an [`Error::Framework`] naming `op`.
 pub fn error(op: &'static str, e: candle_core::Error) -> Error {
@@ -601,10 +602,10 @@ impl BackendTensor for CandleTensor {
         let n = eager_core::shape::numel(shape);
         Self::from_host(HostData::filled("full", value, dtype, n)?, shape)
     }
-    /// Drawn on the host by the ndarray backend's generator (see [`seed`]).
+    /// Drawn on the host by this backend's generator (see [`seed`]).
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
         Self::from_host(
-            eager_ndarray::sample(dist, eager_core::shape::numel(shape), dtype)?,
+            random::sample(dist, eager_core::shape::numel(shape), dtype)?,
             shape,
         )
     }

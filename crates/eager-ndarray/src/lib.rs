@@ -13,7 +13,7 @@ mod ops;
 mod random;
 
 pub use elem::{Elem, Flt, Num};
-pub use random::{sample, seed};
+pub use random::{sample, seed, Generator};
 
 use eager_core::{bf16, f16, DType, Element};
 use ndarray::{ArcArray, IxDyn};

@@ -409,9 +409,12 @@ fn to_vec<T: TensorType + Copy>(op: &'static str, h: &TensorHandle<'static>) -> 
     Ok(h.resolve::<T>().map_err(fw(op))?.to_vec())
 }
 
-/// Seeds the generator the backend draws from (the ndarray backend's,
-/// per thread: values are drawn on the host and uploaded).
-pub use eager_ndarray::seed;
+/// This backend's own generator, one per thread (values are drawn on the
+/// host and uploaded): `seed` and `sample`.
+mod random {
+    eager_ndarray::generator!("tensorflow");
+}
+pub use random::seed;
 
 /// Row-major strides of a shape.
 fn strides(shape: &[usize]) -> Vec<usize> {
@@ -551,7 +554,7 @@ impl BackendTensor for TfTensor {
     }
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
         Self::from_host(
-            eager_ndarray::sample(dist, eager_core::shape::numel(shape), dtype)?,
+            random::sample(dist, eager_core::shape::numel(shape), dtype)?,
             shape,
         )
     }
