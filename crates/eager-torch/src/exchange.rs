@@ -168,11 +168,11 @@ fn sizes(op: &'static str, shape: &[usize]) -> Result<(Vec<i64>, usize)> {
 /// mkldnn layouts, negated views, empty tensors, kinds eager-tensor lacks,
 /// and the widened `u16`/`u32`.
 pub(crate) fn lend(t: &TorchTensor) -> Result<Option<HostBuffer>> {
-    let x = &t.0;
+    let x = &t.tensor;
     if !x.defined() || x.device() != tch::Device::Cpu || x.is_sparse() || x.is_mkldnn() {
         return Ok(None);
     }
-    let dtype = match t.1 {
+    let dtype = match t.unsigned {
         Some(DType::U64) => DType::U64,
         Some(_) => return Ok(None),
         None => match dtype_of(x.kind()) {
@@ -279,7 +279,7 @@ fn adopt_parts(
     if let Some(data) = widened {
         drop(owner);
         let mut t = adopt_vec(op, data, shape)?;
-        t.1 = tag(dtype);
+        t.unsigned = tag(dtype);
         return Ok(t);
     }
     let k = kind(dtype);
@@ -406,8 +406,8 @@ mod tests {
         struct Both(#[allow(dead_code)] Vec<f32>, #[allow(dead_code)] Panics);
         let owner: Owner = Box::new(Both(data, Panics(drops.clone())));
         let t = adopt_parts("adopt_host", ptr, DType::F32, &[3], owner).unwrap();
-        assert_eq!(t.0.data_ptr().cast_const().cast::<u8>(), ptr);
-        assert_eq!(Vec::<f32>::try_from(&t.0).unwrap(), [1.0, 2.0, 3.0]);
+        assert_eq!(t.tensor.data_ptr().cast_const().cast::<u8>(), ptr);
+        assert_eq!(Vec::<f32>::try_from(&t.tensor).unwrap(), [1.0, 2.0, 3.0]);
         drop(t);
         assert_eq!(drops.load(Ordering::SeqCst), 1);
     }

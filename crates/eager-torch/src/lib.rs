@@ -40,7 +40,15 @@ use once::Once;
 /// another handle after wrapping (`resize_`, `set_`, in-place
 /// `unsqueeze_`) is not seen: wrap it again.
 #[derive(Debug)]
-pub struct TorchTensor(Tensor, Option<DType>, Once<Meta>);
+pub struct TorchTensor {
+    /// The libtorch tensor.
+    tensor: Tensor,
+    /// For u16/u32/u64 (held in libtorch's signed kinds of the same
+    /// width), that dtype; `None` for the kinds libtorch has.
+    unsigned: Option<DType>,
+    /// The kind and shape, read from libtorch on first use.
+    meta: Once<Meta>,
+}
 
 /// What [`TorchTensor`] reads from libtorch once (one FFI call, no
 /// allocation up to five dimensions).
@@ -127,7 +135,11 @@ pub fn cpu_capability() -> Option<String> {
 impl Clone for TorchTensor {
     /// Shares the storage (`shallow_clone`), like cloning a framework handle.
     fn clone(&self) -> Self {
-        TorchTensor(self.0.shallow_clone(), self.1, self.2.clone())
+        TorchTensor {
+            tensor: self.tensor.shallow_clone(),
+            unsigned: self.unsigned,
+            meta: self.meta.clone(),
+        }
     }
 }
 
@@ -345,37 +357,41 @@ impl TorchTensor {
     /// signed tensor that holds their values; [`as_tch`](Self::as_tch)
     /// refuses those).
     pub fn tensor(&self) -> &Tensor {
-        &self.0
+        &self.tensor
     }
     /// The same values cut from libtorch's autograd graph (`detach`), with
     /// this tensor's dtype.
     pub fn detach(&self) -> Result<Self> {
-        self.keep(self.0.f_detach().map_err(fw("detach"))?)
+        self.keep(self.tensor.f_detach().map_err(fw("detach"))?)
     }
     /// The tensor as tch sees it; an error for `u16`/`u32`/`u64`, which tch
     /// has no kind for (cast to `i64` first, or use another backend).
     pub fn into_tch(self) -> Result<Tensor> {
-        match self.1 {
-            None => Ok(self.0),
+        match self.unsigned {
+            None => Ok(self.tensor),
             Some(d) => Err(no_tch_kind(d)),
         }
     }
     /// Borrows the tensor as tch sees it; an error for `u16`/`u32`/`u64`.
     pub fn as_tch(&self) -> Result<&Tensor> {
-        match self.1 {
-            None => Ok(&self.0),
+        match self.unsigned {
+            None => Ok(&self.tensor),
             Some(d) => Err(no_tch_kind(d)),
         }
     }
     /// A handle with an unsigned tag (or none); kind and shape are read
     /// when first asked for.
     const fn new(t: Tensor, tag: Option<DType>) -> Self {
-        TorchTensor(t, tag, Once::new())
+        TorchTensor {
+            tensor: t,
+            unsigned: tag,
+            meta: Once::new(),
+        }
     }
     /// The kind and shape, read from libtorch on first use.
     #[inline]
     fn meta(&self) -> &Meta {
-        self.2.get_or_init(|| Meta::read(&self.0))
+        self.meta.get_or_init(|| Meta::read(&self.tensor))
     }
     /// The stored tensor's dtype (for `u16`/`u32`/`u64` the signed one
     /// that holds them); `None` for a kind eager-tensor lacks.
@@ -383,7 +399,7 @@ impl TorchTensor {
         self.meta().stored
     }
     fn t(&self) -> &Tensor {
-        &self.0
+        &self.tensor
     }
     fn ok(t: Tensor) -> Result<Self> {
         Ok(TorchTensor::new(t, None))
@@ -391,10 +407,10 @@ impl TorchTensor {
     /// A result with this tensor's dtype (the tag of an emulated unsigned
     /// dtype carries over).
     fn keep(&self, t: Tensor) -> Result<Self> {
-        Ok(TorchTensor::new(t, self.1))
+        Ok(TorchTensor::new(t, self.unsigned))
     }
     fn opts(&self) -> tch::Device {
-        self.0.device()
+        self.tensor.device()
     }
     /// `where(b == 0, 0, f(a, where(b == 0, 1, b)))`: integer division and
     /// remainder by zero give 0 (NumPy) instead of libtorch's exception.
@@ -411,10 +427,10 @@ impl TorchTensor {
         })?)
     }
     fn is_float(&self) -> bool {
-        self.1.is_none() && self.stored().is_some_and(DType::is_float)
+        self.unsigned.is_none() && self.stored().is_some_and(DType::is_float)
     }
     fn is_half(&self) -> bool {
-        self.1.is_none() && matches!(self.stored(), Some(DType::F16 | DType::BF16))
+        self.unsigned.is_none() && matches!(self.stored(), Some(DType::F16 | DType::BF16))
     }
     /// `f(self as f32)` rounded back to this 16-bit float dtype, for the
     /// kernels libtorch lacks (or rounds per step) for f16/bf16 on the CPU.
@@ -450,7 +466,7 @@ impl BackendTensor for TorchTensor {
     /// `f32` here, and every operation on it is the error of
     /// [`native_dtype_ok`](BackendTensor::native_dtype_ok).
     fn dtype(&self) -> DType {
-        match self.1 {
+        match self.unsigned {
             Some(d) => d,
             None => self.stored().unwrap_or(DType::F32),
         }
@@ -464,7 +480,7 @@ impl BackendTensor for TorchTensor {
         // the kernels handle (the facade refuses to make one).
         Self::check_rank("astensor", &meta.shape)?;
         // The error path only: the kind's name as tch spells it.
-        let what = match self.0.f_kind() {
+        let what = match self.tensor.f_kind() {
             Ok(k) => format!("{k:?}"),
             Err(_) => "of a scalar type or layout tch does not know".to_string(),
         };
@@ -477,7 +493,7 @@ impl BackendTensor for TorchTensor {
         ))
     }
     fn device(&self) -> Device {
-        match self.0.device() {
+        match self.tensor.device() {
             tch::Device::Cuda(i) => Device::Cuda(i),
             _ => Device::Cpu,
         }
@@ -494,7 +510,7 @@ impl BackendTensor for TorchTensor {
             }
         }
         self.keep(
-            self.0
+            self.tensor
                 .f_to_device(tdevice(device))
                 .map_err(fw("to_device"))?,
         )
@@ -510,13 +526,13 @@ impl BackendTensor for TorchTensor {
         if self.opts() == tch::Device::Cpu {
             Ok(t)
         } else {
-            t.keep(t.0.f_to_device(self.opts()).map_err(fw("from_vec"))?)
+            t.keep(t.tensor.f_to_device(self.opts()).map_err(fw("from_vec"))?)
         }
     }
     fn to_host(&self) -> Result<HostData> {
         let e = fw("to_vec");
         let t = self
-            .0
+            .tensor
             .f_to_device(tch::Device::Cpu)
             .map_err(&e)?
             .f_contiguous()
@@ -599,7 +615,7 @@ impl BackendTensor for TorchTensor {
 
     fn unary(&self, op: UnaryOp) -> Result<Self> {
         use UnaryOp::*;
-        if let Some(d) = self.1 {
+        if let Some(d) = self.unsigned {
             return unsigned::unary(self, d, op);
         }
         let t = self.t();
@@ -652,7 +668,7 @@ impl BackendTensor for TorchTensor {
     }
     fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
         use BinaryOp::*;
-        if let Some(d) = self.1 {
+        if let Some(d) = self.unsigned {
             return unsigned::binary(self, rhs, d, op);
         }
         let e = fw(op.name());
@@ -725,7 +741,7 @@ impl BackendTensor for TorchTensor {
         use BinaryOp::*;
         let (t, s) = (self.t(), scalar(value));
         let r = match op {
-            _ if self.1.is_some() => {
+            _ if self.unsigned.is_some() => {
                 let s = self.full(&[], value, self.dtype())?;
                 return self.binary(op, &s);
             }
@@ -762,7 +778,7 @@ impl BackendTensor for TorchTensor {
         if self.dtype() == dtype {
             return Ok(self.clone());
         }
-        if self.1.is_some() || tag(dtype).is_some() {
+        if self.unsigned.is_some() || tag(dtype).is_some() {
             return unsigned::cast(self, dtype);
         }
         if self.dtype() == DType::F64 && dtype == DType::F16 {
@@ -796,7 +812,7 @@ impl BackendTensor for TorchTensor {
             // libtorch reads an empty list of dims as "all dims".
             return Ok(self.clone());
         }
-        if self.1 == Some(DType::U64) && matches!(op, ReduceOp::Min | ReduceOp::Max) {
+        if self.unsigned == Some(DType::U64) && matches!(op, ReduceOp::Min | ReduceOp::Max) {
             return unsigned::ordered(self, |k| k.reduce(op, axes, keepdims));
         }
         if self.is_half() && matches!(op, ReduceOp::Prod) {
@@ -846,13 +862,13 @@ impl BackendTensor for TorchTensor {
     }
     fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
         let e = fw("argmax");
-        if self.1 == Some(DType::U64) {
+        if self.unsigned == Some(DType::U64) {
             return unsigned::order_key(self)?.arg_reduce(op, axis);
         }
         let t = if self.stored() == Some(DType::Bool) {
-            self.0.f_to_kind(Kind::Uint8).map_err(&e)?
+            self.tensor.f_to_kind(Kind::Uint8).map_err(&e)?
         } else {
-            self.0.shallow_clone()
+            self.tensor.shallow_clone()
         };
         let r = match op {
             ArgReduceOp::ArgMin => t.f_argmin(axis as i64, false),
@@ -862,16 +878,16 @@ impl BackendTensor for TorchTensor {
     }
     fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
         let e = fw("sort");
-        if self.1 == Some(DType::U64) {
+        if self.unsigned == Some(DType::U64) {
             return unsigned::ordered(self, |k| k.sort(axis, descending));
         }
         if self.stored() == Some(DType::Bool) {
-            let u = self.0.f_to_kind(Kind::Uint8).map_err(&e)?;
+            let u = self.tensor.f_to_kind(Kind::Uint8).map_err(&e)?;
             let (v, _) = u.f_sort_stable(true, axis as i64, descending).map_err(&e)?;
             return Self::ok(v.f_to_kind(Kind::Bool).map_err(&e)?);
         }
         self.keep(
-            self.0
+            self.tensor
                 .f_sort_stable(true, axis as i64, descending)
                 .map_err(e)?
                 .0,
@@ -879,13 +895,13 @@ impl BackendTensor for TorchTensor {
     }
     fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
         let e = fw("argsort");
-        if self.1 == Some(DType::U64) {
+        if self.unsigned == Some(DType::U64) {
             return unsigned::order_key(self)?.argsort(axis, descending);
         }
         let t = if self.stored() == Some(DType::Bool) {
-            self.0.f_to_kind(Kind::Uint8).map_err(&e)?
+            self.tensor.f_to_kind(Kind::Uint8).map_err(&e)?
         } else {
-            self.0.shallow_clone()
+            self.tensor.shallow_clone()
         };
         Self::ok(
             t.f_argsort_stable(true, axis as i64, descending)
@@ -898,40 +914,40 @@ impl BackendTensor for TorchTensor {
             return self.via_f32(|t| t.cumsum(axis));
         }
         let r = self
-            .0
+            .tensor
             .f_cumsum(axis as i64, None::<Kind>)
             .map_err(fw("cumsum"))?;
         unsigned::wrap(self, r)
     }
     fn matmul(&self, rhs: &Self) -> Result<Self> {
-        let r = self.0.f_matmul(rhs.t()).map_err(fw("matmul"))?;
+        let r = self.tensor.f_matmul(rhs.t()).map_err(fw("matmul"))?;
         unsigned::wrap(self, r)
     }
 
     fn reshape(&self, shape: &[usize]) -> Result<Self> {
         self.keep(
-            self.0
+            self.tensor
                 .f_reshape(dims(shape).as_slice())
                 .map_err(fw("reshape"))?,
         )
     }
     fn permute(&self, axes: &[usize]) -> Result<Self> {
         self.keep(
-            self.0
+            self.tensor
                 .f_permute(dims(axes).as_slice())
                 .map_err(fw("permute"))?,
         )
     }
     fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
         self.keep(
-            self.0
+            self.tensor
                 .f_broadcast_to(dims(shape).as_slice())
                 .map_err(fw("broadcast_to"))?,
         )
     }
     fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
         let e = fw("slice");
-        let mut t = self.0.shallow_clone();
+        let mut t = self.tensor.shallow_clone();
         for (ax, (r, n)) in ranges.iter().zip(self.shape()).enumerate() {
             if *r != SliceRange::full(n) {
                 t = t
@@ -942,7 +958,11 @@ impl BackendTensor for TorchTensor {
         self.keep(t)
     }
     fn flip(&self, axes: &[usize]) -> Result<Self> {
-        self.keep(self.0.f_flip(dims(axes).as_slice()).map_err(fw("flip"))?)
+        self.keep(
+            self.tensor
+                .f_flip(dims(axes).as_slice())
+                .map_err(fw("flip"))?,
+        )
     }
     fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
         let ts: Vec<&Tensor> = tensors.iter().map(|t| t.t()).collect();
@@ -953,34 +973,34 @@ impl BackendTensor for TorchTensor {
     }
     fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
         self.keep(
-            self.0
+            self.tensor
                 .f_index_select(axis as i64, index.t())
                 .map_err(fw("index_select"))?,
         )
     }
     fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
         self.keep(
-            self.0
+            self.tensor
                 .f_gather(axis as i64, index.t(), false)
                 .map_err(fw("take_along_axis"))?,
         )
     }
     fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
         self.keep(
-            self.0
+            self.tensor
                 .f_index_put(&[Some(positions.t())], values.t(), false)
                 .map_err(fw("index_update"))?,
         )
     }
     fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
         let r = self
-            .0
+            .tensor
             .f_scatter_add(axis as i64, index.t(), src.t())
             .map_err(fw("scatter_add"))?;
         unsigned::wrap(self, r)
     }
     fn nonzero(&self) -> Result<Self> {
-        Self::ok(self.0.f_nonzero().map_err(fw("nonzero"))?)
+        Self::ok(self.tensor.f_nonzero().map_err(fw("nonzero"))?)
     }
 
     fn inv(&self) -> Result<Self> {

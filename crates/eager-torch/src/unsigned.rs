@@ -16,7 +16,7 @@ const SIGN: i64 = i64::MIN;
 /// Masks a wrapping result of an op on `like`'s dtype back into range and
 /// tags it (untagged tensors pass through).
 pub(crate) fn wrap(like: &TorchTensor, t: Tensor) -> Result<TorchTensor> {
-    let Some(d) = like.1 else {
+    let Some(d) = like.unsigned else {
         return Ok(TorchTensor::new(t, None));
     };
     Ok(TorchTensor::new(mask(t, d)?, Some(d)))
@@ -34,7 +34,7 @@ fn mask(t: Tensor, d: DType) -> Result<Tensor> {
 /// The `u64` tensor with its sign bit flipped, as a plain `i64` tensor:
 /// ordered as the unsigned values are.
 pub(crate) fn order_key(t: &TorchTensor) -> Result<TorchTensor> {
-    Ok(TorchTensor::new(flip(&t.0)?, None))
+    Ok(TorchTensor::new(flip(&t.tensor)?, None))
 }
 
 fn flip(t: &Tensor) -> Result<Tensor> {
@@ -47,12 +47,12 @@ pub(crate) fn ordered(
     f: impl FnOnce(&TorchTensor) -> Result<TorchTensor>,
 ) -> Result<TorchTensor> {
     let r = f(&order_key(t)?)?;
-    Ok(TorchTensor::new(flip(&r.0)?, Some(DType::U64)))
+    Ok(TorchTensor::new(flip(&r.tensor)?, Some(DType::U64)))
 }
 
 pub(crate) fn unary(t: &TorchTensor, d: DType, op: UnaryOp) -> Result<TorchTensor> {
     use UnaryOp::*;
-    let x = &t.0;
+    let x = &t.tensor;
     let r = scalar_call(op.name(), || match op {
         Abs | Relu => Ok(x.shallow_clone()),
         Sign => x.f_ne(0)?.f_to_kind(kind(d)),
@@ -73,7 +73,7 @@ pub(crate) fn binary(
     op: BinaryOp,
 ) -> Result<TorchTensor> {
     use BinaryOp::*;
-    let (x, y) = (&a.0, &b.0);
+    let (x, y) = (&a.tensor, &b.tensor);
     let name = op.name();
     let big = d == DType::U64;
     match op {
@@ -132,7 +132,7 @@ pub(crate) fn binary(
             if r.dtype() == DType::Bool {
                 Ok(r)
             } else {
-                Ok(TorchTensor::new(r.0, Some(d)))
+                Ok(TorchTensor::new(r.tensor, Some(d)))
             }
         }
     }
@@ -174,9 +174,9 @@ fn divmod_u64(x: &Tensor, y: &Tensor) -> Result<(Tensor, Tensor)> {
 /// Casts to or from an emulated unsigned dtype.
 pub(crate) fn cast(t: &TorchTensor, to: DType) -> Result<TorchTensor> {
     let from = t.dtype();
-    let x = &t.0;
+    let x = &t.tensor;
     let op = "astype";
-    if t.1.is_some() {
+    if t.unsigned.is_some() {
         // From u16/u32/u64.
         if to == DType::Bool {
             return Ok(TorchTensor::new(scalar_call(op, || x.f_ne(0))?, None));
@@ -234,13 +234,13 @@ pub(crate) fn cast(t: &TorchTensor, to: DType) -> Result<TorchTensor> {
             .map(crate::scalar)
             .unwrap_or(tch::Scalar::int(0));
         let r = scalar_call(op, || {
-            let v = x32.0.f_nan_to_num(0.0, hi, lo)?.f_clamp(lo, hi)?;
+            let v = x32.tensor.f_nan_to_num(0.0, hi, lo)?.f_clamp(lo, hi)?;
             let two63 = 9223372036854775808.0;
             let big = v.f_ge(two63)?;
             let low = v.f_sub_scalar(two63)?.f_where_self(&big, &v)?;
             let i = low.f_to_kind(Kind::Int64)?;
             let i = i.f_bitwise_xor(SIGN)?.f_where_self(&big, &i)?;
-            i.f_masked_fill(&x32.0.f_ge(above)?, max)
+            i.f_masked_fill(&x32.tensor.f_ge(above)?, max)
         })?;
         return Ok(TorchTensor::new(
             mask(r.f_to_kind(kind(to)).map_err(fw(op))?, to)?,
