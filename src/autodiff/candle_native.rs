@@ -96,7 +96,7 @@ fn native_grads(
     let EagerTensor::Candle(l) = loss.plain() else {
         return Ok(None);
     };
-    let Ok(store) = l.0.backward() else {
+    let Some(store) = l.as_candle().ok().and_then(|t| t.backward().ok()) else {
         return Ok(None);
     };
     vars.iter()

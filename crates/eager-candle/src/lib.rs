@@ -4,7 +4,7 @@
 //!
 //! [`CandleTensor`] is the native handle (`candle_core::Tensor`, which is
 //! reference counted: a clone shares the storage) plus, for the dtypes
-//! Candle has no type for, that dtype (the second field, a tag): `bool`
+//! Candle has no type for, that dtype (its `tag` field): `bool`
 //! lives in Candle's `u8` (0 or 1), `i8` in `i16`, `u16` in `i32` (exactly), `u64`
 //! in `i64` (bit for bit). Structural ops (reshape, permute, broadcast,
 //! slices, concatenation, gathers, `where`) and comparisons work on the
@@ -84,7 +84,13 @@ integers to f16/bf16, random";
 /// values live in a Candle dtype that holds each of them exactly (`bool` in
 /// `u8`, `i8` in `i16`, `u16` in `i32`, `u64` in `i64` bit for bit).
 #[derive(Clone, Debug)]
-pub struct CandleTensor(pub Tensor, Option<DType>);
+pub struct CandleTensor {
+    /// The Candle tensor.
+    tensor: Tensor,
+    /// For `bool`, `i8`, `u16` and `u64` (held in a Candle dtype that
+    /// stores them), that dtype; `None` for the dtypes Candle has.
+    tag: Option<DType>,
+}
 
 impl From<Tensor> for CandleTensor {
     /// Wraps without copying, in the tensor's own dtype.
@@ -211,28 +217,31 @@ impl CandleTensor {
     /// op on it is the error of
     /// [`native_dtype_ok`](BackendTensor::native_dtype_ok), naming it.
     pub fn wrap(t: Tensor) -> CandleTensor {
-        CandleTensor(t, None)
+        CandleTensor {
+            tensor: t,
+            tag: None,
+        }
     }
     /// The tensor as Candle sees it; a `dtype` error for `bool`, `i8`,
     /// `u16` and `u64`, which Candle has no type for (cast first).
     pub fn into_candle(self) -> Result<Tensor> {
-        match self.1 {
-            None => Ok(self.0),
+        match self.tag {
+            None => Ok(self.tensor),
             Some(d) => Err(no_candle_dtype(d)),
         }
     }
     /// Borrows the tensor as Candle sees it; a `dtype` error for `bool`,
     /// `i8`, `u16` and `u64`.
     pub fn as_candle(&self) -> Result<&Tensor> {
-        match self.1 {
-            None => Ok(&self.0),
+        match self.tag {
+            None => Ok(&self.tensor),
             Some(d) => Err(no_candle_dtype(d)),
         }
     }
     /// The address of the first element when the tensor is contiguous CPU
     /// memory (for zero-copy checks), else `None`.
     pub fn data_ptr(&self) -> Option<*const u8> {
-        let (storage, layout) = self.0.storage_and_layout();
+        let (storage, layout) = self.tensor.storage_and_layout();
         let (start, _) = layout.contiguous_offsets()?;
         let Storage::Cpu(cpu) = &*storage else {
             return None;
@@ -254,10 +263,10 @@ impl CandleTensor {
     /// `f` of the f32 elements when the tensor is contiguous f32 CPU
     /// storage (no copy), `None` otherwise.
     fn with_f32_slice<R>(&self, f: impl FnOnce(&[f32]) -> R) -> Option<R> {
-        if self.1.is_some() {
+        if self.tag.is_some() {
             return None;
         }
-        let (storage, layout) = self.0.storage_and_layout();
+        let (storage, layout) = self.tensor.storage_and_layout();
         let (start, end) = layout.contiguous_offsets()?;
         match &*storage {
             Storage::Cpu(CpuStorage::F32(v)) => v.get(start..end).map(f),
@@ -267,19 +276,31 @@ impl CandleTensor {
     /// The same tensor cut from Candle's backprop graph (shares the
     /// storage; `Tensor::detach`).
     pub fn detach(&self) -> CandleTensor {
-        CandleTensor(self.0.detach(), self.1)
+        CandleTensor {
+            tensor: self.tensor.detach(),
+            tag: self.tag,
+        }
     }
     fn ok(t: Tensor) -> Result<Self> {
-        Ok(CandleTensor(t, None))
+        Ok(CandleTensor {
+            tensor: t,
+            tag: None,
+        })
     }
     /// A result in this tensor's dtype (the tag of an emulated dtype
     /// carries over).
     fn keep(&self, t: Tensor) -> Result<Self> {
-        Ok(CandleTensor(t, self.1))
+        Ok(CandleTensor {
+            tensor: t,
+            tag: self.tag,
+        })
     }
     /// A Candle `u8` 0/1 result as a `bool` tensor.
     fn boolean(t: Tensor) -> Result<Self> {
-        Ok(CandleTensor(t, Some(DType::Bool)))
+        Ok(CandleTensor {
+            tensor: t,
+            tag: Some(DType::Bool),
+        })
     }
     fn is_float(&self) -> bool {
         self.dtype().is_float()
@@ -332,7 +353,7 @@ impl CandleTensor {
     /// sums accumulate in f64 (Candle's own f32 sum adds in sequence).
     fn float_sum(&self, axes: &[usize], op: &'static str) -> Result<Tensor> {
         let e = fw(op);
-        let x = &self.0;
+        let x = &self.tensor;
         if x.dtype() == CD::F32 && axes.len() == x.rank() && !backprop::tracked(x) {
             // One vectorized pass over the storage (the cast-then-sum below
             // reads the data twice and writes an f64 copy: 3.4x Candle's
@@ -358,7 +379,7 @@ impl CandleTensor {
     fn candle_cast(&self, to: DType) -> Result<Self> {
         let e = fw("astype");
         let from = self.dtype();
-        let x = &self.0;
+        let x = &self.tensor;
         if to.is_half() && (from.is_int() || from == DType::F64) {
             // Candle's f64 -> f16/bf16 kernels are `half`'s `from_f64`,
             // which drops the low 32 bits of the f64 before rounding (a
@@ -393,7 +414,7 @@ impl CandleTensor {
                 ))
             }
         };
-        let mut kept = self.0.dims().to_vec();
+        let mut kept = self.tensor.dims().to_vec();
         for &a in axes {
             kept[a] = 1;
         }
@@ -403,7 +424,7 @@ impl CandleTensor {
             kept,
             axes: axes.to_vec(),
         };
-        Self::ok(self.0.apply_op1(custom).map_err(fw(name))?)
+        Self::ok(self.tensor.apply_op1(custom).map_err(fw(name))?)
     }
 }
 
@@ -447,22 +468,22 @@ impl BackendTensor for CandleTensor {
     const MAX_RANK: usize = 8;
 
     fn shape(&self) -> Vec<usize> {
-        self.0.dims().to_vec()
+        self.tensor.dims().to_vec()
     }
     /// The dtype; a Candle dtype eager-tensor lacks (the 8-, 6- and 4-bit
     /// floats) reads as `f32` here, and every operation on it is the error
     /// of [`native_dtype_ok`](BackendTensor::native_dtype_ok).
     fn dtype(&self) -> DType {
-        match self.1 {
+        match self.tag {
             Some(d) => d,
-            None => dtype_of(self.0.dtype()).unwrap_or(DType::F32),
+            None => dtype_of(self.tensor.dtype()).unwrap_or(DType::F32),
         }
     }
     fn native_dtype_ok(&self) -> Result<()> {
         // A native tensor wrapped as it is may have more dimensions than
         // Candle's kernels index (the facade refuses to make one).
-        Self::check_rank("astensor", self.0.dims())?;
-        if self.1.is_some() || dtype_of(self.0.dtype()).is_some() {
+        Self::check_rank("astensor", self.tensor.dims())?;
+        if self.tag.is_some() || dtype_of(self.tensor.dtype()).is_some() {
             return Ok(());
         }
         Err(Error::dtype(
@@ -470,7 +491,7 @@ impl BackendTensor for CandleTensor {
             format!(
                 "candle {:?} tensors are not supported (eager-tensor's dtypes: bool, u8, i8, \
                  i16, u16, i32, u32, i64, u64, f16, bf16, f32, f64)",
-                self.0.dtype()
+                self.tensor.dtype()
             ),
         ))
     }
@@ -523,14 +544,17 @@ impl BackendTensor for CandleTensor {
             HostData::F64(v) => Tensor::from_vec(v, s, &CPU),
         }
         .map_err(e)?;
-        Ok(CandleTensor(t, tag(d)))
+        Ok(CandleTensor {
+            tensor: t,
+            tag: tag(d),
+        })
     }
     /// A copy of the values; a tracked float tensor leaving Candle this way
     /// marks the current [`backprop::Watch`] uncovered.
     fn to_host(&self) -> Result<HostData> {
-        backprop::uncovered_if(&[&self.0]);
+        backprop::uncovered_if(&[&self.tensor]);
         let op = "to_vec";
-        let t = &self.0;
+        let t = &self.tensor;
         Ok(match self.dtype() {
             DType::Bool => HostData::Bool(
                 host_data::<u8>(t, op)?
@@ -572,8 +596,8 @@ impl BackendTensor for CandleTensor {
     /// alive. `bool` (stored as 0/1 bytes) is lent too; the other emulated
     /// dtypes (stored wider) and strided views are not.
     fn lend_host(&self) -> Result<Option<HostBuffer>> {
-        backprop::uncovered_if(&[&self.0]);
-        let dtype = match self.1 {
+        backprop::uncovered_if(&[&self.tensor]);
+        let dtype = match self.tag {
             None => self.dtype(),
             Some(DType::Bool) => DType::Bool,
             Some(_) => return Ok(None),
@@ -587,7 +611,7 @@ impl BackendTensor for CandleTensor {
         // the storage's `Arc`) keeps that `Vec` alive and Candle never
         // reallocates a storage in place.
         Ok(Some(unsafe {
-            HostBuffer::new(ptr, dtype, self.shape(), Box::new(self.0.clone()))
+            HostBuffer::new(ptr, dtype, self.shape(), Box::new(self.tensor.clone()))
         }))
     }
     /// Candle's CPU storage owns `Vec`s and cannot borrow foreign memory:
@@ -615,7 +639,7 @@ impl BackendTensor for CandleTensor {
         let d = self.dtype();
         let n = op.name();
         let e = fw(n);
-        let x = &self.0;
+        let x = &self.tensor;
         if d == DType::Bool && op == LogicalNot {
             return Self::boolean(x.eq(0u8).map_err(e)?);
         }
@@ -644,7 +668,7 @@ impl BackendTensor for CandleTensor {
             // gives 0.0, as abs does).
             Abs if tracked => {
                 let zero = filled(n, 0.0, x.dtype(), x.dims())?;
-                let s = self.detach().unary(Sign)?.0;
+                let s = self.detach().unary(Sign)?.tensor;
                 x.mul(&s).and_then(|v| x.eq(&zero)?.where_cond(&zero, &v))
             }
             Abs => x.abs(),
@@ -710,12 +734,12 @@ impl BackendTensor for CandleTensor {
             return self.host2(rhs, |a, b| a.binary(op, b));
         }
         if let Some(c) = cmp_op(op) {
-            let (a, b) = bcast(n, &self.0, &rhs.0)?;
+            let (a, b) = bcast(n, &self.tensor, &rhs.tensor)?;
             return Self::boolean(a.cmp(&b, c).map_err(e)?);
         }
         match op {
             LogicalAnd | LogicalOr if d == DType::Bool => {
-                let (a, b) = bcast(n, &self.0, &rhs.0)?;
+                let (a, b) = bcast(n, &self.tensor, &rhs.tensor)?;
                 let r = if op == LogicalAnd {
                     a.minimum(&b)
                 } else {
@@ -724,7 +748,7 @@ impl BackendTensor for CandleTensor {
                 Self::boolean(r.map_err(e)?)
             }
             Add | Sub | Mul | Div if d.is_float() => {
-                let (a, b) = bcast(n, &self.0, &rhs.0)?;
+                let (a, b) = bcast(n, &self.tensor, &rhs.tensor)?;
                 let r = match op {
                     Add => a.add(&b),
                     Sub => a.sub(&b),
@@ -736,14 +760,14 @@ impl BackendTensor for CandleTensor {
             Minimum | Maximum if d.is_float() => {
                 // Candle's where_cond rule gives a NaN operand or the second
                 // of a tie the whole gradient; the tape splits ties.
-                backprop::uncovered_if(&[&self.0, &rhs.0]);
-                let (a, b) = bcast(n, &self.0, &rhs.0)?;
+                backprop::uncovered_if(&[&self.tensor, &rhs.tensor]);
+                let (a, b) = bcast(n, &self.tensor, &rhs.tensor)?;
                 Self::ok(Self::float_min_max(&a, &b, op)?)
             }
             // Integers (and bool as 0/1): no NaN, and equal values are
             // identical, so Candle's kernels are NumPy's.
             Minimum | Maximum => {
-                let (a, b) = bcast(n, &self.0, &rhs.0)?;
+                let (a, b) = bcast(n, &self.tensor, &rhs.tensor)?;
                 let r = if op == Minimum {
                     a.minimum(&b)
                 } else {
@@ -758,8 +782,8 @@ impl BackendTensor for CandleTensor {
     }
     fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
         let op = "where_cond";
-        let s = eager_core::shape::broadcast_shapes(op, self.0.dims(), x.0.dims())?;
-        let s = eager_core::shape::broadcast_shapes(op, &s, y.0.dims())?;
+        let s = eager_core::shape::broadcast_shapes(op, self.tensor.dims(), x.tensor.dims())?;
+        let s = eager_core::shape::broadcast_shapes(op, &s, y.tensor.dims())?;
         let e = fw(op);
         let b = |t: &Tensor| {
             if t.dims() == s.as_slice() {
@@ -768,7 +792,7 @@ impl BackendTensor for CandleTensor {
                 t.broadcast_as(s.as_slice()).map_err(&e)
             }
         };
-        let (c, a, o) = (b(&self.0)?, b(&x.0)?, b(&y.0)?);
+        let (c, a, o) = (b(&self.tensor)?, b(&x.tensor)?, b(&y.tensor)?);
         x.keep(c.where_cond(&a, &o).map_err(&e)?)
     }
     fn cast(&self, dtype: DType) -> Result<Self> {
@@ -780,16 +804,16 @@ impl BackendTensor for CandleTensor {
         if dtype == DType::Bool {
             // Non-zero is true (NaN too); the u64 bit pattern is non-zero
             // exactly when the value is.
-            return Self::boolean(self.0.ne(0.0).map_err(e)?);
+            return Self::boolean(self.tensor.ne(0.0).map_err(e)?);
         }
         if from == DType::Bool && !dtype.is_half() {
             // 0/1 fit every storage dtype exactly.
-            return Ok(CandleTensor(
-                self.0.to_dtype(store(dtype)).map_err(e)?,
-                tag(dtype),
-            ));
+            return Ok(CandleTensor {
+                tensor: self.tensor.to_dtype(store(dtype)).map_err(e)?,
+                tag: tag(dtype),
+            });
         }
-        if self.1.is_some() || tag(dtype).is_some() {
+        if self.tag.is_some() || tag(dtype).is_some() {
             // Emulated dtypes are integers or bool: no gradient flows.
             return self.detach().host(|t| t.cast(dtype));
         }
@@ -814,15 +838,15 @@ impl BackendTensor for CandleTensor {
             ReduceOp::Any => "any",
         };
         let e = fw(name);
-        if self.0.elem_count() == 0 {
+        if self.tensor.elem_count() == 0 {
             // Candle refuses to reduce an empty tensor ("empty tensor for
             // reduce"); an empty input is cheap to copy.
             return self.host(|t| t.reduce(op, axes, keepdims));
         }
-        let out = reduced_shape(self.0.dims(), axes, keepdims);
+        let out = reduced_shape(self.tensor.dims(), axes, keepdims);
         match op {
             ReduceOp::Sum | ReduceOp::Mean if d.is_half() => {
-                backprop::uncovered_if(&[&self.0]);
+                backprop::uncovered_if(&[&self.tensor]);
                 via_f32(self, |t| t.reduce(op, axes, keepdims))
             }
             ReduceOp::Sum if d.is_float() => {
@@ -835,7 +859,7 @@ impl BackendTensor for CandleTensor {
             }
             ReduceOp::Mean if d.is_float() => {
                 let s = self.float_sum(axes, name)?;
-                let count: usize = axes.iter().map(|&a| self.0.dims()[a]).product();
+                let count: usize = axes.iter().map(|&a| self.tensor.dims()[a]).product();
                 let c = filled(name, count as f64, s.dtype(), s.dims())?;
                 let m = s
                     .div(&c)
@@ -848,7 +872,7 @@ impl BackendTensor for CandleTensor {
                 if d == DType::Bool || (d.is_int() && d != DType::U64) =>
             {
                 let min = matches!(op, ReduceOp::All | ReduceOp::Min);
-                let mut r = self.0.clone();
+                let mut r = self.tensor.clone();
                 for &a in axes.iter().rev() {
                     r = if min {
                         r.min_keepdim(a)
@@ -860,7 +884,7 @@ impl BackendTensor for CandleTensor {
                 self.keep(r.reshape(out).map_err(e)?)
             }
             ReduceOp::Min | ReduceOp::Max
-                if matches!(d, DType::F32 | DType::F64) && backprop::tracked(&self.0) =>
+                if matches!(d, DType::F32 | DType::F64) && backprop::tracked(&self.tensor) =>
             {
                 self.min_max_tracked(op, axes, keepdims, out)
             }
@@ -882,18 +906,18 @@ impl BackendTensor for CandleTensor {
     }
     fn matmul(&self, rhs: &Self) -> Result<Self> {
         let d = self.dtype();
-        let empty = self.0.elem_count() == 0 || rhs.0.elem_count() == 0;
+        let empty = self.tensor.elem_count() == 0 || rhs.tensor.elem_count() == 0;
         match d {
             DType::F32 | DType::F64 if !empty => {
                 let e = fw("matmul");
-                let r = self.0.matmul(&rhs.0).or_else(|_| {
+                let r = self.tensor.matmul(&rhs.tensor).or_else(|_| {
                     // Candle's gemm takes only some strided layouts.
-                    self.0.contiguous()?.matmul(&rhs.0.contiguous()?)
+                    self.tensor.contiguous()?.matmul(&rhs.tensor.contiguous()?)
                 });
                 Self::ok(r.map_err(e)?)
             }
             DType::F16 | DType::BF16 if !empty => {
-                backprop::uncovered_if(&[&self.0, &rhs.0]);
+                backprop::uncovered_if(&[&self.tensor, &rhs.tensor]);
                 // f32 accumulation, one rounding.
                 let r = rhs.cast(DType::F32)?;
                 via_f32(self, |t| t.matmul(&r))
@@ -903,16 +927,20 @@ impl BackendTensor for CandleTensor {
     }
 
     fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        self.keep(self.0.reshape(shape.to_vec()).map_err(fw("reshape"))?)
+        self.keep(self.tensor.reshape(shape.to_vec()).map_err(fw("reshape"))?)
     }
     fn permute(&self, axes: &[usize]) -> Result<Self> {
         if axes.len() < 2 {
             return Ok(self.clone());
         }
-        self.keep(self.0.permute(axes.to_vec()).map_err(fw("permute"))?)
+        self.keep(self.tensor.permute(axes.to_vec()).map_err(fw("permute"))?)
     }
     fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
-        self.keep(self.0.broadcast_as(shape).map_err(fw("broadcast_to"))?)
+        self.keep(
+            self.tensor
+                .broadcast_as(shape)
+                .map_err(fw("broadcast_to"))?,
+        )
     }
     fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
         let e = fw("slice");
@@ -920,9 +948,9 @@ impl BackendTensor for CandleTensor {
             // A fresh empty tensor: an empty Candle view keeps an offset
             // that some of Candle's kernels index with.
             let shape: Vec<usize> = ranges.iter().map(|r| r.len).collect();
-            return self.keep(Tensor::zeros(shape, self.0.dtype(), &CPU).map_err(e)?);
+            return self.keep(Tensor::zeros(shape, self.tensor.dtype(), &CPU).map_err(e)?);
         }
-        let mut t = self.0.clone();
+        let mut t = self.tensor.clone();
         for (ax, (r, n)) in ranges.iter().zip(self.shape()).enumerate() {
             if *r == SliceRange::full(n) {
                 continue;
@@ -944,57 +972,63 @@ impl BackendTensor for CandleTensor {
     /// contiguous operand (which Candle's `index_select` needs).
     fn flip(&self, axes: &[usize]) -> Result<Self> {
         let e = fw("flip");
-        if self.0.elem_count() == 0 || axes.is_empty() {
+        if self.tensor.elem_count() == 0 || axes.is_empty() {
             return Ok(self.clone());
         }
-        self.keep(contiguous(&self.0, &e)?.flip(axes).map_err(e)?)
+        self.keep(contiguous(&self.tensor, &e)?.flip(axes).map_err(e)?)
     }
     fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
         let first = tensors
             .first()
             .ok_or_else(|| Error::invalid("concatenate", "no tensors"))?;
-        let ts: Vec<&Tensor> = tensors.iter().map(|t| &t.0).collect();
+        let ts: Vec<&Tensor> = tensors.iter().map(|t| &t.tensor).collect();
         first.keep(Tensor::cat(&ts, axis).map_err(fw("concatenate"))?)
     }
     fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
         let e = fw("index_select");
         // Candle's index kernels take contiguous operands only.
-        let (x, i) = (contiguous(&self.0, &e)?, contiguous(&index.0, &e)?);
+        let (x, i) = (
+            contiguous(&self.tensor, &e)?,
+            contiguous(&index.tensor, &e)?,
+        );
         self.keep(x.index_select(&i, axis).map_err(e)?)
     }
     fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
         let e = fw("take_along_axis");
-        let (x, i) = (contiguous(&self.0, &e)?, contiguous(&index.0, &e)?);
+        let (x, i) = (
+            contiguous(&self.tensor, &e)?,
+            contiguous(&index.tensor, &e)?,
+        );
         self.keep(x.gather(&i, axis).map_err(e)?)
     }
     fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
-        if positions.0.elem_count() == 0 {
+        if positions.tensor.elem_count() == 0 {
             return Ok(self.clone());
         }
         let e = fw("index_update");
         // Candle's Scatter rule gives the overwritten positions of `self`
         // the gradient too: the tape differentiates it.
-        backprop::uncovered_if(&[&self.0, &values.0]);
+        backprop::uncovered_if(&[&self.tensor, &values.tensor]);
         let (x, p, v) = (
-            contiguous(&self.0, &e)?,
-            contiguous(&positions.0, &e)?,
-            contiguous(&values.0, &e)?,
+            contiguous(&self.tensor, &e)?,
+            contiguous(&positions.tensor, &e)?,
+            contiguous(&values.tensor, &e)?,
         );
         self.keep(x.scatter(&p, &v, 0).map_err(e)?)
     }
     fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
-        if !self.is_float() || index.0.elem_count() == 0 {
+        if !self.is_float() || index.tensor.elem_count() == 0 {
             // Integer sums wrap (Candle's `+=` would panic in debug builds).
             return Self::from_nd(self.nd()?.scatter_add(axis, &index.nd()?, &src.nd()?)?);
         }
         let e = fw("scatter_add");
         // Candle's ScatterAdd rule zeroes the gradient of `self` at the
         // indexed positions: the tape differentiates it.
-        backprop::uncovered_if(&[&self.0, &src.0]);
+        backprop::uncovered_if(&[&self.tensor, &src.tensor]);
         let (x, i, s) = (
-            contiguous(&self.0, &e)?,
-            contiguous(&index.0, &e)?,
-            contiguous(&src.0, &e)?,
+            contiguous(&self.tensor, &e)?,
+            contiguous(&index.tensor, &e)?,
+            contiguous(&src.tensor, &e)?,
         );
         self.keep(x.scatter_add(&i, &s, axis).map_err(e)?)
     }
