@@ -1102,18 +1102,7 @@ mod tf_native {
         /// The handle itself when this tensor is its only owner, else a new
         /// handle sharing the same buffer (`copy_sharing_tensor`: no copy).
         fn from_eager(t: EagerTensor) -> Result<Self> {
-            let tf = TfTensor::from_eager(t)?;
-            match std::sync::Arc::try_unwrap(tf.0) {
-                Ok(h) => Ok(h.0),
-                Err(shared) => shared
-                    .0
-                    .copy_sharing_tensor()
-                    .map_err(|e| Error::Framework {
-                        op: "into_raw",
-                        backend: crate::Backend::TensorFlow,
-                        msg: e.to_string(),
-                    }),
-            }
+            TfTensor::from_eager(t)?.into_handle()
         }
     }
 }

@@ -101,12 +101,20 @@ pub fn compute_dtype(work: Work, dtype: DType) -> DType {
 /// The native tensor of the TensorFlow backend: an eager tensor handle,
 /// shared on clone.
 #[derive(Clone)]
-pub struct TfTensor(pub Arc<Handle>);
+pub struct TfTensor {
+    /// The handle and what is read of it once, shared by clones.
+    handle: Arc<Handle>,
+}
 
 /// An eager `TensorHandle` of the backend's process-wide context, with its
 /// dtype and shape (which never change) read once, so the per-op queries
 /// cost no FFI call.
-pub struct Handle(pub TensorHandle<'static>, Meta);
+pub struct Handle {
+    /// The eager handle.
+    raw: TensorHandle<'static>,
+    /// Its dtype and shape, read once.
+    meta: Meta,
+}
 
 /// What [`Handle`] keeps of its handle: the dtype (read when wrapped, `None`
 /// for a type eager-tensor lacks) and the shape (read on first use).
@@ -136,7 +144,7 @@ impl std::fmt::Debug for TfTensor {
         write!(
             f,
             "TfTensor({:?}, {:?})",
-            self.0 .0.data_type(),
+            self.handle.raw.data_type(),
             self.shape()
         )
     }
@@ -193,7 +201,9 @@ fn dtype_of(t: DataType) -> Option<DType> {
 
 fn wrap(h: TensorHandle<'static>) -> TfTensor {
     let meta = Meta::of(&h);
-    TfTensor(Arc::new(Handle(h, meta)))
+    TfTensor {
+        handle: Arc::new(Handle { raw: h, meta }),
+    }
 }
 
 fn host_tensor<T: TensorType>(op: &'static str, v: &[T], shape: &[usize]) -> Result<TfTensor> {
@@ -275,11 +285,14 @@ fn i32s(op: &'static str, v: &[i32]) -> Result<TfTensor> {
 
 impl TfTensor {
     fn h(&self) -> &TensorHandle<'static> {
-        &self.0 .0
+        &self.handle.raw
     }
     /// The shape, read from TensorFlow on first use.
     fn dims(&self) -> &[usize] {
-        self.0 .1.shape.get_or_init(|| exchange::shape_of(self.h()))
+        self.handle
+            .meta
+            .shape
+            .get_or_init(|| exchange::shape_of(self.h()))
     }
     fn is_float(&self) -> bool {
         self.dtype().is_float()
@@ -291,6 +304,15 @@ impl TfTensor {
     /// The eager handle.
     pub fn handle(&self) -> &TensorHandle<'static> {
         self.h()
+    }
+    /// The eager handle, owned: the handle itself when this tensor is its
+    /// only owner, else a new handle sharing the same buffer
+    /// (`copy_sharing_tensor`: no copy).
+    pub fn into_handle(self) -> Result<TensorHandle<'static>> {
+        match Arc::try_unwrap(self.handle) {
+            Ok(h) => Ok(h.raw),
+            Err(shared) => shared.raw.copy_sharing_tensor().map_err(fw("into_raw")),
+        }
     }
     fn cast_tf(&self, op: &'static str, to: DataType) -> Result<TfTensor> {
         if self.h().data_type() == to {
@@ -467,13 +489,13 @@ impl BackendTensor for TfTensor {
     /// `f32` here, and every operation on it is the error of
     /// [`native_dtype_ok`](BackendTensor::native_dtype_ok).
     fn dtype(&self) -> DType {
-        self.0 .1.dtype.unwrap_or(DType::F32)
+        self.handle.meta.dtype.unwrap_or(DType::F32)
     }
     fn native_dtype_ok(&self) -> Result<()> {
         // A native handle wrapped as it is may have more dimensions than
         // the kernels handle (the facade refuses to make one).
         Self::check_rank("astensor", self.dims())?;
-        match self.0 .1.dtype {
+        match self.handle.meta.dtype {
             Some(_) => Ok(()),
             None => Err(Error::dtype(
                 "astensor",
