@@ -79,7 +79,7 @@ fn main() {
         }
         g.finish();
         groups.push(name);
-        #[cfg(feature = "xla")]
+        #[cfg(feature = "bench-internals")]
         if backend == Backend::Xla {
             jit_rows.push(bench_jit(&mut c, &x, &y, &params));
         }
@@ -99,8 +99,9 @@ fn main() {
 /// text directly (what the jit wrapper costs), and PJRT executing a
 /// hand-written program of the step (`hlo::mlp_step`: the chain rule
 /// spelled out, what the traced program's code costs against a person's).
-/// Criterion groups `mlp_xla_jit` for each, and paired rounds.
-#[cfg(feature = "xla")]
+/// Criterion groups `mlp_xla_jit` for each, and paired rounds (with the
+/// `bench-internals` feature: the hand-written program).
+#[cfg(feature = "bench-internals")]
 fn bench_jit(
     c: &mut Criterion,
     x: &EagerTensor,

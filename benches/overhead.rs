@@ -764,7 +764,8 @@ fn xla_cases() -> Vec<Case> {
 }
 
 /// The compile time of a program the cache has not seen.
-#[cfg(feature = "xla")]
+/// (With the `bench-internals` feature: the hand-written programs.)
+#[cfg(feature = "bench-internals")]
 fn bench_xla_compile(c: &mut Criterion) {
     use eager_tensor::backends::xla::{self as x, hlo, pjrt::ElementType};
     let client = x::client().expect("PJRT plugin (scripts/setup-xla.sh)");
@@ -853,7 +854,7 @@ fn bench_torch_half(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
 /// hand-written StableHLO programs run through PJRT directly, written as
 /// JAX lowers them (`jnp.sum` of a 16-bit float converts to f32, reduces,
 /// converts back).
-#[cfg(feature = "xla")]
+#[cfg(feature = "bench-internals")]
 fn bench_xla_half(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
     use eager_tensor::backends::xla::{self as x, hlo, pjrt::ElementType};
     let client = x::client().expect("PJRT plugin (scripts/setup-xla.sh)");
@@ -955,7 +956,7 @@ fn bench_xla_jit(c: &mut Criterion, rows: &mut Vec<common::Paired>) {
 
 /// The StableHLO sum of a 1-D tensor of `n` elements of type `ty`, as JAX
 /// lowers `jnp.sum`: 16-bit floats convert to f32, reduce, convert back.
-#[cfg(feature = "xla")]
+#[cfg(feature = "bench-internals")]
 fn sum_hlo(n: i64, ty: &str) -> String {
     let (a, acc) = (format!("tensor<{n}x{ty}>"), format!("tensor<{n}xf32>"));
     let (widen, w, narrow, r) = if ty == "f32" {
@@ -980,11 +981,11 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     let mut rows = Vec::new();
     bench_cases(&mut c, &mut rows, all_cases());
-    #[cfg(feature = "xla")]
+    #[cfg(feature = "bench-internals")]
     bench_xla_compile(&mut c);
     #[cfg(feature = "torch")]
     bench_torch_half(&mut c, &mut rows);
-    #[cfg(feature = "xla")]
+    #[cfg(feature = "bench-internals")]
     bench_xla_half(&mut c, &mut rows);
     #[cfg(feature = "xla")]
     bench_xla_jit(&mut c, &mut rows);

@@ -317,8 +317,9 @@ fn address(t: &EagerTensor) -> Option<usize> {
 
 /// The hand-written one-program MLP step (`hlo::mlp_step`: the chain rule
 /// spelled out in StableHLO, the benchmark's floor) computes what
-/// `ep::jit` of `value_and_grads` computes, run through PJRT directly.
-#[cfg(feature = "xla")]
+/// `ep::jit` of `value_and_grads` computes, run through PJRT directly (the
+/// `bench-internals` feature's program).
+#[cfg(feature = "bench-internals")]
 #[test]
 fn the_hand_written_mlp_step_equals_the_jitted_one() {
     use ep::backends::xla::{self as xb, pjrt::Buffer};
