@@ -180,9 +180,14 @@ pub fn from_dlpack(t: SafeManagedTensor, backend: Backend) -> Result<EagerTensor
         .and_then(|off| (dl.data as usize).checked_add(off))
         .ok_or_else(|| Error::invalid(op, format!("byte_offset {} overflows", dl.byte_offset)))?
         as *const u8;
-    if !strides.is_empty() {
-        check_strides(op, &shape, &strides, dtype.size_of(), dl.byte_offset)?;
-    }
+    check_extent(
+        op,
+        &shape,
+        &strides,
+        dtype.size_of(),
+        dl.data as usize,
+        dl.byte_offset,
+    )?;
     if (base as usize) % dtype.size_of() != 0 {
         return Err(Error::invalid(
             op,
@@ -238,16 +243,18 @@ pub fn from_dlpack(t: SafeManagedTensor, backend: Backend) -> Result<EagerTensor
     )
 }
 
-/// Checks, with checked arithmetic, that every element `strides` (in
-/// elements, one per dimension of a non-empty `shape`) address lies at or
-/// after `data` (DLPack's `data` is where the allocation starts, and the
-/// tensor begins `byte_offset` bytes into it) and within `isize` of it:
-/// the lowest and highest offsets are sums of `(d - 1) · s`.
-fn check_strides(
+/// Checks, with checked arithmetic, that every element of a non-empty
+/// `shape` lies at or after `data` (DLPack's `data` is where the allocation
+/// starts, and the tensor begins `byte_offset` bytes into it), within
+/// `isize` of it (pointer offsets), and within the address space. With
+/// `strides` (in elements, one per dimension) the lowest and highest
+/// offsets are sums of `(d - 1) · s`; without, the tensor is compact.
+fn check_extent(
     op: &'static str,
     shape: &[usize],
     strides: &[i64],
     size: usize,
+    data: usize,
     byte_offset: u64,
 ) -> Result<()> {
     let bad = || {
@@ -260,17 +267,25 @@ fn check_strides(
         )
     };
     let (mut lo, mut hi) = (0i128, 0i128);
+    if strides.is_empty() {
+        // Compact: the last element is `numel - 1` elements on (the size
+        // was checked to fit the memory limit).
+        hi = shape.iter().map(|&d| d as i128).product::<i128>() - 1;
+    }
     for (&d, &s) in shape.iter().zip(strides) {
         let reach = (d as i128 - 1).checked_mul(s as i128).ok_or_else(bad)?;
         let end = if reach < 0 { &mut lo } else { &mut hi };
         *end = end.checked_add(reach).ok_or_else(bad)?;
     }
-    // In bytes from `data`: not before it, and within `isize` (pointer
-    // offsets; `data + byte_offset` itself was checked not to overflow).
+    // In bytes from `data`: not before it, within `isize`, and the last
+    // byte within the address space.
     let bytes = |v: i128| v.checked_mul(size as i128).ok_or_else(bad);
     let start = byte_offset as i128;
     let (lo, hi) = (bytes(lo)?, bytes(hi.checked_add(1).ok_or_else(bad)?)?);
-    if start + lo < 0 || start + hi > isize::MAX as i128 {
+    if start + lo < 0
+        || start + hi > isize::MAX as i128
+        || data as i128 + start + hi > usize::MAX as i128
+    {
         return Err(bad());
     }
     Ok(())

@@ -1,13 +1,16 @@
 //! `dlpack/…`: DLPack managed tensors from a hand-made producer with
 //! hostile descriptors — strides whose reach overflows (`[2, i64::MAX]`,
 //! `[i64::MIN, 1]`, `[2⁶², 2⁶²]`), negative strides reaching before the
-//! data pointer, byte offsets near `u64::MAX`, a null data pointer with
-//! elements, a negative `ndim` — given to `ep::from_dlpack`. Each must be
+//! data pointer, byte offsets near `u64::MAX`, a data pointer whose
+//! elements run past the end of the address space, a null data pointer
+//! with elements, a negative `ndim` — given to `ep::from_dlpack`. Each must be
 //! an `invalid` error naming `from_dlpack`, refused before any element is
 //! read, with the producer's deleter run once; zero-size tensors with a
 //! null data pointer are empty tensors. Every descriptor's data pointer
-//! lies in a buffer the manager context owns, with room on both sides, so
-//! a library that did read would still read only memory this test owns.
+//! but the two at the top of the address space lies in a buffer the
+//! manager context owns, with room on both sides, so a library that did
+//! read would still read only memory this test owns (reading at the top
+//! of the address space would crash the child, a failure).
 
 use super::{one, Add, Expect};
 use eager_tensor::dlpark::ffi::{DataType, Device, ManagedTensor, Tensor};
@@ -49,6 +52,9 @@ struct Desc {
     byte_offset: u64,
     /// `ndim` when it is not the shape's length.
     ndim: Option<i32>,
+    /// A data address outside the buffer (near the top of the address
+    /// space), which the library must refuse before it reads anything.
+    addr: Option<usize>,
 }
 
 impl Desc {
@@ -59,7 +65,12 @@ impl Desc {
             data_at: Some(MIDDLE),
             byte_offset: 0,
             ndim: None,
+            addr: None,
         }
+    }
+    fn addr(mut self, addr: usize) -> Desc {
+        self.addr = Some(addr);
+        self
     }
     fn strides(mut self, s: &[i64]) -> Desc {
         self.strides = Some(s.to_vec());
@@ -86,9 +97,10 @@ impl Desc {
             strides: self.strides.clone(),
             data: (0..BUFFER).map(|i| i as f32).collect(),
         });
-        let data = match self.data_at {
-            Some(i) => p.data[i..].as_mut_ptr().cast::<std::ffi::c_void>(),
-            None => std::ptr::null_mut(),
+        let data = match (self.addr, self.data_at) {
+            (Some(a), _) => a as *mut std::ffi::c_void,
+            (None, Some(i)) => p.data[i..].as_mut_ptr().cast::<std::ffi::c_void>(),
+            (None, None) => std::ptr::null_mut(),
         };
         p.managed.dl_tensor = Tensor {
             data,
@@ -171,6 +183,18 @@ pub fn cases(add: &mut Add) {
         (
             "byte_offset_u64_max_strided",
             Desc::new(&[2, 2]).strides(&[1, 2]).offset(u64::MAX - 7),
+            refused,
+        ),
+        // Elements past the end of the address space (the last one would
+        // wrap around to low addresses): compact and strided.
+        (
+            "data_at_the_top_of_the_address_space",
+            Desc::new(&[4]).addr(usize::MAX - 7),
+            refused,
+        ),
+        (
+            "data_at_the_top_of_the_address_space_strided",
+            Desc::new(&[2, 2]).strides(&[1, 2]).addr(usize::MAX - 7),
             refused,
         ),
         ("null_data", Desc::new(&[2]).at(None), refused),
