@@ -2,7 +2,7 @@
 //! from a backend and a dtype.
 
 use crate::args::{dims, IntoShape};
-use crate::tensor::{on_backend, DynOps};
+use crate::tensor::DynOps;
 use crate::{Backend, DType, Distribution, EagerTensor, Error, HostData, Result, Scalar};
 
 fn fill(like: &EagerTensor, shape: &[usize], value: Scalar, dtype: DType) -> Result<EagerTensor> {
@@ -169,16 +169,7 @@ pub fn normal(
 /// (`torch.manual_seed`) and xla its device key. Seeding one backend never
 /// moves another's sequence.
 pub fn seed(seed: u64) {
-    #[cfg(feature = "ndarray")]
-    eager_ndarray::seed(seed);
-    #[cfg(feature = "torch")]
-    eager_torch::seed(seed);
-    #[cfg(feature = "tensorflow")]
-    eager_tensorflow::seed(seed);
-    #[cfg(feature = "xla")]
-    eager_xla::seed(seed);
-    #[cfg(feature = "candle")]
-    eager_candle::seed(seed);
+    each_enabled!(|B| <B as eager_core::Capabilities>::seed(seed));
 }
 
 impl EagerTensor {

@@ -126,13 +126,17 @@ pub fn load_safetensors(
             let offset = data_start + info.data_offsets.0 as u64;
             let err = |e: &dyn std::fmt::Display| io_err(op, path, format!("tensor {name:?}: {e}"));
             let not_bool = || err(&"a bool byte is not 0 or 1");
-            let t = if matches!(backend, Backend::NdArray | Backend::Candle) {
-                // ndarray and Candle keep the vector itself.
+            let aligned = with_backend!(op, backend, |B| Ok(
+                <B as eager_core::Capabilities>::ADOPTS_ALIGNED_HOST
+            ))?;
+            let t = if !aligned {
+                // A backend that does not adopt aligned memory (ndarray,
+                // Candle) keeps the vector itself.
                 let host = read_host(&mut file, offset, d, n).map_err(|e| err(&e))?;
                 EagerTensor::from_host(backend, host.ok_or_else(not_bool)?, &info.shape)?
             } else {
-                // 64-byte-aligned memory, which torch, TensorFlow and xla
-                // adopt without a copy.
+                // 64-byte-aligned memory, which the backend adopts without
+                // a copy (torch, TensorFlow, xla).
                 let mut bytes =
                     AlignedBytes::zeroed(n * d.size_of()).ok_or_else(|| err(&"out of memory"))?;
                 read_at(&mut file, offset, bytes.as_mut_bytes()).map_err(|e| err(&e))?;

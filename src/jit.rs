@@ -55,31 +55,54 @@
 //! # Ok::<(), ep::Error>(())
 //! ```
 
-use crate::{EagerTensor, Error, Result};
+use crate::tensor::DynOps;
+use crate::{Backend, EagerTensor, Error, Native, NativeRef, Result};
+use eager_core::capability::DEFAULT_PROGRAMS;
+use eager_core::{Capabilities, ProgramCache};
+use std::any::Any;
+use std::sync::OnceLock;
 
 /// A jitted function of several tensors to several tensors ([`jit`]).
 pub struct Jit<F> {
     f: F,
     /// Inputs offered for donation ([`Jit::donate`]).
     donate: Vec<usize>,
-    /// The programs compiled so far, one per input signature, bounded
-    /// ([`Jit::max_programs`]).
-    #[cfg(feature = "xla")]
-    programs: eager_xla::jit::Programs,
+    /// The most programs kept per backend ([`Jit::max_programs`]).
+    capacity: usize,
+    /// The programs compiled so far, one cache per backend with a
+    /// [`Compiler`] (indexed as `Backend::ALL`), made on first use.
+    caches: Caches,
 }
 
-/// Compiles `f` on the xla backend, one program per input signature (see
-/// the module docs); on the other backends [`Jit::call`] runs `f` as it is.
+type Caches = [OnceLock<Box<dyn AnyCache>>; Backend::ALL.len()];
+
+/// A backend's [`ProgramCache`] with its tensor type erased, so that one
+/// `Jit` keeps the caches of every backend it is called with.
+trait AnyCache: Send + Sync {
+    fn len(&self) -> usize;
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// The cache of one backend, `B`.
+struct CacheOf<B: 'static>(Box<dyn ProgramCache<B>>);
+
+impl<B: 'static> AnyCache for CacheOf<B> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// Compiles `f` on the backends with a compiler (xla), one program per
+/// input signature (see the module docs); on the other backends
+/// [`Jit::call`] runs `f` as it is.
 pub fn jit<F>(f: F) -> Jit<F>
 where
     F: Fn(&[EagerTensor]) -> Result<Vec<EagerTensor>>,
 {
-    Jit {
-        f,
-        donate: Vec::new(),
-        #[cfg(feature = "xla")]
-        programs: Default::default(),
-    }
+    Jit::new(f)
 }
 
 /// [`jit`] for a function of one tensor to one tensor; call it with
@@ -96,12 +119,7 @@ pub fn jit1<F>(f: F) -> Jit1<F>
 where
     F: Fn(&EagerTensor) -> Result<EagerTensor>,
 {
-    Jit1(Jit {
-        f: JitOne(f),
-        donate: Vec::new(),
-        #[cfg(feature = "xla")]
-        programs: Default::default(),
-    })
+    Jit1(Jit::new(JitOne(f)))
 }
 
 /// A jitted function of one tensor to one tensor ([`jit1`]).
@@ -155,12 +173,16 @@ impl<F: JitFn> Jit<F> {
     pub fn call(&self, inputs: &[&EagerTensor]) -> Result<Vec<EagerTensor>> {
         check_donate(&self.donate, inputs.len())?;
         match route(inputs.iter().copied())? {
-            #[cfg(feature = "xla")]
-            Route::Compile => {
-                let xs = Self::xla_inputs(inputs.iter().copied());
-                let outs = self.program(&xs)?.run(&xs)?;
-                Ok(outs.into_iter().map(EagerTensor::Xla).collect())
-            }
+            Route::Compile(backend) => with_backend!("jit", backend, |B| {
+                let xs = inputs
+                    .iter()
+                    .map(|&t| B::ref_from_eager(t))
+                    .collect::<Result<Vec<&B>>>()?;
+                let outs = self
+                    .cache::<B>()?
+                    .call(&xs, &self.donate, &mut |p| self.traced(p))?;
+                Ok(outs.into_iter().map(Into::into).collect())
+            }),
             Route::RunAsIs => {
                 let xs: Vec<EagerTensor> = inputs.iter().map(|&t| t.clone()).collect();
                 some_outputs(self.f.run(&xs)?)
@@ -190,7 +212,7 @@ impl<F: JitFn> Jit<F> {
     }
 
     /// Keeps at most `n` compiled programs (at least 1; 64 by default,
-    /// `eager_xla::jit::DEFAULT_JIT_PROGRAMS`): called with more input
+    /// `eager_core::capability::DEFAULT_PROGRAMS`): called with more input
     /// signatures than that, the least recently used program is dropped,
     /// and compiled again (or loaded from the disk cache) if its signature
     /// comes back. Dropping the `Jit` frees its programs. No effect off xla.
@@ -206,15 +228,10 @@ impl<F: JitFn> Jit<F> {
     /// # Ok::<(), ep::Error>(())
     /// ```
     pub fn max_programs(self, n: usize) -> Self {
-        #[cfg(feature = "xla")]
-        return Jit {
-            programs: eager_xla::jit::Programs::new(n),
+        Jit {
+            capacity: n.max(1),
+            caches: Default::default(),
             ..self
-        };
-        #[cfg(not(feature = "xla"))]
-        {
-            let _ = n;
-            self
         }
     }
 
@@ -225,90 +242,83 @@ impl<F: JitFn> Jit<F> {
     pub fn call_donating(&self, inputs: Vec<EagerTensor>) -> Result<Vec<EagerTensor>> {
         check_donate(&self.donate, inputs.len())?;
         match route(inputs.iter())? {
-            #[cfg(feature = "xla")]
-            Route::Compile => {
-                let program = self.program(&Self::xla_inputs(inputs.iter()))?;
-                let owned: Vec<eager_xla::XlaTensor> = inputs
+            Route::Compile(backend) => with_backend!("jit", backend, |B| {
+                let xs = inputs
                     .into_iter()
-                    .filter_map(|t| match t {
-                        EagerTensor::Xla(x) => Some(x),
-                        _ => None,
-                    })
-                    .collect();
-                let outs = program.run_donating(owned)?;
-                Ok(outs.into_iter().map(EagerTensor::Xla).collect())
-            }
+                    .map(B::from_eager)
+                    .collect::<Result<Vec<B>>>()?;
+                let outs = self
+                    .cache::<B>()?
+                    .call_donating(xs, &self.donate, &mut |p| self.traced(p))?;
+                Ok(outs.into_iter().map(Into::into).collect())
+            }),
             Route::RunAsIs => some_outputs(self.f.run(&inputs)?),
         }
     }
 
     /// How many compiled programs are kept (one per input signature seen,
-    /// at most [`max_programs`](Self::max_programs); 0 off xla).
+    /// at most [`max_programs`](Self::max_programs) per backend; 0 off xla).
     pub fn compiled(&self) -> usize {
-        #[cfg(feature = "xla")]
-        {
-            self.programs.len()
-        }
-        #[cfg(not(feature = "xla"))]
-        0
+        self.caches
+            .iter()
+            .filter_map(OnceLock::get)
+            .map(|c| c.len())
+            .sum()
     }
 
-    #[cfg(feature = "xla")]
-    fn xla_inputs<'a>(
-        inputs: impl Iterator<Item = &'a EagerTensor>,
-    ) -> Vec<&'a eager_xla::XlaTensor> {
-        inputs
-            .filter_map(|t| match t {
-                EagerTensor::Xla(x) => Some(x),
-                _ => None,
+    fn new(f: F) -> Jit<F> {
+        Jit {
+            f,
+            donate: Vec::new(),
+            capacity: DEFAULT_PROGRAMS,
+            caches: Default::default(),
+        }
+    }
+
+    /// The program cache of `B`, made on first use.
+    fn cache<B: Capabilities>(&self) -> Result<&dyn ProgramCache<B>> {
+        let compiler = B::compiler()
+            .ok_or_else(|| Error::invalid("jit", format!("{} compiles nothing", B::BACKEND)))?;
+        let slot = &self.caches[B::BACKEND as usize];
+        let cache = slot.get_or_init(|| Box::new(CacheOf(compiler.cache(self.capacity))));
+        match cache.as_any().downcast_ref::<CacheOf<B>>() {
+            Some(c) => Ok(&*c.0),
+            None => Err(Error::invalid("jit", "a program cache of another backend")),
+        }
+    }
+
+    /// `f` on the placeholders of a trace: its results, which must be
+    /// tensors of the same backend (placeholders or constants).
+    fn traced<B: Capabilities + Native + Into<EagerTensor>>(
+        &self,
+        placeholders: Vec<B>,
+    ) -> Result<Vec<B>> {
+        let sym: Vec<EagerTensor> = placeholders.into_iter().map(Into::into).collect();
+        self.f
+            .run(&sym)?
+            .into_iter()
+            .map(|o| {
+                if o.backend() == B::BACKEND && !o.is_traced() {
+                    B::from_eager(o)
+                } else {
+                    Err(Error::invalid(
+                        "jit",
+                        format!(
+                            "the function returned a {} tensor{}; a jitted function on {} \
+                             returns {} tensors",
+                            o.backend(),
+                            if o.is_traced() {
+                                " being differentiated"
+                            } else {
+                                ""
+                            },
+                            B::BACKEND,
+                            B::BACKEND,
+                        ),
+                    ))
+                }
             })
             .collect()
-    }
-
-    /// The program for these inputs' signature, traced and compiled on the
-    /// first call.
-    #[cfg(feature = "xla")]
-    fn program(
-        &self,
-        xs: &[&eager_xla::XlaTensor],
-    ) -> Result<std::sync::Arc<eager_xla::jit::Program>> {
-        use eager_xla::jit::Trace;
-        let sig: eager_xla::jit::Signature = xs
-            .iter()
-            .map(|x| {
-                (
-                    eager_core::BackendTensor::dtype(*x),
-                    eager_core::BackendTensor::shape(*x),
-                )
-            })
-            .collect();
-        self.programs.get_or_make(&sig, || {
-            let trace = Trace::new();
-            let sym = sig
-                .iter()
-                .map(|(d, s)| trace.input(*d, s).map(EagerTensor::Xla))
-                .collect::<Result<Vec<_>>>()?;
-            let outs =
-                self.f
-                    .run(&sym)?
-                    .into_iter()
-                    .map(|o| match o {
-                        EagerTensor::Xla(x) => Ok(x),
-                        other => {
-                            Err(Error::invalid(
-                                "jit",
-                                format!(
-                            "the function returned a {} tensor{}; a jitted function on xla \
-                             returns xla tensors",
-                            other.backend(),
-                            if other.is_traced() { " being differentiated" } else { "" }
-                        ),
-                            ))
-                        }
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-            trace.finish_donating(&outs, &self.donate)
-        })
     }
 }
 
@@ -346,9 +356,9 @@ fn some_outputs(outs: Vec<EagerTensor>) -> Result<Vec<EagerTensor>> {
 
 /// How [`Jit::call`] runs `f` for its inputs.
 enum Route {
-    /// One compiled program (plain xla inputs).
-    #[cfg(feature = "xla")]
-    Compile,
+    /// One compiled program of this backend's compiler (plain inputs of
+    /// a backend with a [`Compiler`]).
+    Compile(Backend),
     /// `f` itself: inputs of a backend without compilation, or
     /// placeholders of an enclosing `jit` trace (whose program `f`'s ops
     /// join, as a nested `jax.jit` is inlined).
@@ -380,20 +390,22 @@ fn route<'a>(inputs: impl Iterator<Item = &'a EagerTensor>) -> Result<Route> {
              function is compiled (xla) or runs as it is",
         ));
     };
-    #[cfg(feature = "xla")]
-    if first.backend() == crate::Backend::Xla && !any_in_jit {
+    let backend = first.backend();
+    let compiles = with_backend!(op, backend, |B| Ok(B::compiler().is_some()))?;
+    if compiles && !any_in_jit {
         if any_traced {
             return Err(Error::invalid(
                 op,
-                "cannot differentiate through a compiled function on xla \
-                 (value_and_grad(jit(f))): put the differentiation inside, \
-                 jit(|xs| value_and_grads(f, xs)), which compiles the forward and \
-                 backward passes into one program",
+                format!(
+                    "cannot differentiate through a compiled function on {backend} \
+                     (value_and_grad(jit(f))): put the differentiation inside, \
+                     jit(|xs| value_and_grads(f, xs)), which compiles the forward and \
+                     backward passes into one program"
+                ),
             ));
         }
-        return Ok(Route::Compile);
+        return Ok(Route::Compile(backend));
     }
-    let _ = (first, any_in_jit, any_traced);
     Ok(Route::RunAsIs)
 }
 
@@ -403,10 +415,12 @@ fn route<'a>(inputs: impl Iterator<Item = &'a EagerTensor>) -> Result<Route> {
 /// called (`item`, `item_scalar`, boolean-mask `index`), not the backend
 /// primitive under it.
 pub(crate) fn no_host_read(op: &'static str, t: &EagerTensor) -> Result<()> {
-    #[cfg(feature = "xla")]
-    if t.in_jit() {
-        return Err(eager_xla::jit::not_inside(op));
+    let plain = match t {
+        EagerTensor::Traced(traced) => traced.value(),
+        plain => plain,
+    };
+    match plain.dyn_no_value(op) {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    let _ = (op, t);
-    Ok(())
 }

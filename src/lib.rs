@@ -40,6 +40,8 @@
 #![warn(missing_docs)]
 #![allow(clippy::should_implement_trait)]
 
+#[macro_use]
+mod table;
 pub mod args;
 mod autodiff;
 mod create;
@@ -48,6 +50,7 @@ mod free;
 mod index;
 mod io;
 mod jit;
+mod native;
 pub mod norms;
 mod operand;
 mod ops;
@@ -103,54 +106,13 @@ pub use ops::{allclose, concatenate, stack};
 pub use shape_ops::{meshgrid, Indexing, PadMode, Rows};
 pub use tensor::{astensor, try_astensor, EagerTensor, Native, NativeRef};
 
-#[cfg(feature = "candle")]
-pub use eager_candle::{candle_core, CandleTensor};
-#[cfg(feature = "ndarray")]
-pub use eager_ndarray::NdTensor;
-#[cfg(feature = "tensorflow")]
-pub use eager_tensorflow::{tensorflow, TfTensor};
-#[cfg(feature = "torch")]
-pub use eager_torch::{tch, TorchTensor};
-#[cfg(feature = "xla")]
-pub use eager_xla::XlaTensor;
-
-/// The backend crates, for code that needs a backend's own types.
-pub mod backends {
-    #[cfg(feature = "candle")]
-    pub use eager_candle as candle;
-    #[cfg(feature = "ndarray")]
-    pub use eager_ndarray as ndarray;
-    #[cfg(feature = "tensorflow")]
-    pub use eager_tensorflow as tensorflow;
-    #[cfg(feature = "torch")]
-    pub use eager_torch as torch;
-    #[cfg(feature = "xla")]
-    pub use eager_xla as xla;
-}
+eager_core::for_each_backend!(reexports);
 
 /// `use eager_tensor::prelude::*` brings the method traits into scope.
 pub mod prelude {
     pub use crate::CreateLike;
 }
 
-/// The user guide's chapters (`docs/guide/src`), compiled and run as
-/// doctests (`cargo test --doc`): one item per chapter with Rust code blocks.
+/// The user guide's chapters, compiled and run as doctests.
 #[cfg(doctest)]
-pub mod guide {
-    #[doc = include_str!("../docs/guide/src/introduction.md")]
-    pub struct Introduction;
-    #[doc = include_str!("../docs/guide/src/getting-started.md")]
-    pub struct GettingStarted;
-    #[doc = include_str!("../docs/guide/src/writing-once.md")]
-    pub struct WritingOnce;
-    #[doc = include_str!("../docs/guide/src/gradients.md")]
-    pub struct Gradients;
-    #[doc = include_str!("../docs/guide/src/jit.md")]
-    pub struct Jit;
-    // Its examples move tensors between torch and xla.
-    #[cfg(all(feature = "torch", feature = "xla"))]
-    #[doc = include_str!("../docs/guide/src/files.md")]
-    pub struct Files;
-    #[doc = include_str!("../docs/guide/src/porting.md")]
-    pub struct Porting;
-}
+pub mod guide;

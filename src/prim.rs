@@ -3,7 +3,6 @@
 //! autodiff tape, and routes the rest to the backend.
 
 use crate::autodiff;
-use crate::tensor::{same_backend, same_backend_list};
 use crate::{BinaryOp, EagerTensor, Result};
 
 fn traced(ts: &[&EagerTensor]) -> bool {

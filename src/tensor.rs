@@ -4,29 +4,8 @@ use crate::args::{dims, IntoShape};
 use crate::{Backend, BackendTensor, DType, Element, Error, HostBuffer, HostData, Result, Scalar};
 use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
 use eager_core::shape::SliceRange;
+use eager_core::Capabilities;
 use enum_dispatch::enum_dispatch;
-
-#[cfg(feature = "candle")]
-pub use eager_candle::CandleTensor;
-#[cfg(feature = "ndarray")]
-pub use eager_ndarray::NdTensor;
-#[cfg(feature = "tensorflow")]
-pub use eager_tensorflow::TfTensor;
-#[cfg(feature = "torch")]
-pub use eager_torch::TorchTensor;
-#[cfg(feature = "xla")]
-pub use eager_xla::XlaTensor;
-
-#[cfg(not(any(
-    feature = "ndarray",
-    feature = "torch",
-    feature = "tensorflow",
-    feature = "xla",
-    feature = "candle"
-)))]
-compile_error!(
-    "eager-tensor needs at least one backend feature: ndarray, torch, tensorflow, xla or candle"
-);
 
 /// The routing trait: every single-tensor op of the backend contract, with
 /// results wrapped back into [`EagerTensor`]. One blanket impl covers every
@@ -65,9 +44,42 @@ pub(crate) trait DynOps {
     fn dyn_nonzero(&self) -> Result<EagerTensor>;
     fn dyn_inv(&self) -> Result<EagerTensor>;
     fn dyn_slogdet(&self) -> Result<(EagerTensor, EagerTensor)>;
+    /// Whether the framework's own autograd tracks this tensor outside any
+    /// trace of ours ([`NativeAutograd::tracks`](eager_core::NativeAutograd::tracks)).
+    fn dyn_tracked_by_autograd(&self) -> bool {
+        false
+    }
+    /// The tensor cut from its framework's autograd graph, where the
+    /// framework has one.
+    fn dyn_detach(&self) -> Option<EagerTensor> {
+        None
+    }
+    /// Whether this is a placeholder of a function being compiled.
+    fn dyn_in_jit(&self) -> bool {
+        false
+    }
+    /// The error for `op` reading the value of a placeholder on the host.
+    fn dyn_no_value(&self, op: &'static str) -> Option<Error> {
+        let _ = op;
+        None
+    }
 }
 
-impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
+impl<B: Capabilities + Into<EagerTensor>> DynOps for B {
+    fn dyn_tracked_by_autograd(&self) -> bool {
+        B::autograd().is_some_and(|a| a.tracks(self))
+    }
+    fn dyn_detach(&self) -> Option<EagerTensor> {
+        B::autograd()?.detach(self).map(Into::into)
+    }
+    fn dyn_in_jit(&self) -> bool {
+        B::compiler().is_some_and(|c| c.is_placeholder(self))
+    }
+    fn dyn_no_value(&self, op: &'static str) -> Option<Error> {
+        B::compiler()
+            .filter(|c| c.is_placeholder(self))
+            .map(|c| c.no_value(op))
+    }
     fn dyn_backend(&self) -> Backend {
         B::BACKEND
     }
@@ -181,170 +193,33 @@ impl<B: BackendTensor + Into<EagerTensor>> DynOps for B {
     }
 }
 
-/// A tensor of any enabled backend, holding that framework's native handle.
-///
-/// Every operation is routed to the framework that owns the tensor and
-/// returns [`Result`], so chains read `x.square()?.sum()?.sqrt()?`. Cloning
-/// is cheap: the clone shares the buffer. Every method also exists as a
-/// free function (`ep::abs(&x)`, `ep::clip(&x, 0.0, 1.0)`, EagerPy's
-/// spelling); creating tensors *like* `x` as methods (`x.zeros(shape)`,
-/// `x.ones(..)`, `x.full(..)`) needs `use eager_tensor::prelude::*`.
-///
-/// ```
-/// use eager_tensor as ep;
-/// let x = ep::astensor(ndarray::arr1(&[3.0f32, 4.0]).into_dyn());
-/// let n = x.square()?.sum()?.sqrt()?;
-/// assert_eq!(n.item::<f32>()?, 5.0);
-/// # Ok::<(), ep::Error>(())
-/// ```
-#[enum_dispatch(DynOps)]
-#[derive(Clone)]
-pub enum EagerTensor {
-    /// An ndarray tensor (`ArcArray<T, IxDyn>` of one of the dtypes).
-    #[cfg(feature = "ndarray")]
-    NdArray(NdTensor),
-    /// A PyTorch tensor (`tch::Tensor`, shared on clone).
-    #[cfg(feature = "torch")]
-    Torch(TorchTensor),
-    /// A TensorFlow eager tensor handle (shared on clone).
-    #[cfg(feature = "tensorflow")]
-    TensorFlow(TfTensor),
-    /// An XLA device buffer of a PJRT client (shared on clone).
-    #[cfg(feature = "xla")]
-    Xla(XlaTensor),
-    /// A Candle tensor (`candle_core::Tensor`, shared on clone).
-    #[cfg(feature = "candle")]
-    Candle(CandleTensor),
-    /// A tensor being differentiated inside [`value_and_grad`](crate::value_and_grad)
-    /// and friends: a value of one of the other variants plus its place on
-    /// the autodiff tape. Every operation accepts it; [`detach`](Self::detach)
-    /// gives the plain value.
-    Traced(crate::autodiff::Traced),
+/// `Native` and `NativeRef` for a backend's tensor type held by `$variant`.
+macro_rules! backend_native {
+    ($variant:ident, $ty:ty, $what:literal) => {
+        impl Native for $ty {
+            type AnyDType = $ty;
+            #[inline]
+            fn from_eager(t: EagerTensor) -> Result<Self> {
+                #[allow(unreachable_patterns)]
+                match t {
+                    EagerTensor::$variant(x) => Ok(x),
+                    other => Err(wrong_native(&other, $what)),
+                }
+            }
+        }
+        impl NativeRef for $ty {
+            fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
+                #[allow(unreachable_patterns)]
+                match t {
+                    EagerTensor::$variant(x) => Ok(x),
+                    other => Err(wrong_native(other, $what)),
+                }
+            }
+        }
+    };
 }
 
-/// Routes an operation over two or three tensors (or any fixed number) to
-/// the backend that owns them all; tensors of different backends give
-/// [`Error::BackendMismatch`] naming the op.
-///
-/// `same_backend!("op", (a, b), |x, y| expr)` where `expr` returns
-/// `Result<the backend's tensor>`.
-macro_rules! same_backend {
-    ($op:expr, ($($t:expr),+), |$($x:ident),+| $body:expr) => {{
-        #[allow(unused_imports)]
-        use $crate::BackendTensor as _;
-        #[allow(unreachable_patterns)]
-        match ($($t,)+) {
-            #[cfg(feature = "ndarray")]
-            ($($crate::EagerTensor::NdArray($x),)+) => {
-                $($x.native_dtype_ok()?;)+
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[cfg(feature = "torch")]
-            ($($crate::EagerTensor::Torch($x),)+) => {
-                $($x.native_dtype_ok()?;)+
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[cfg(feature = "tensorflow")]
-            ($($crate::EagerTensor::TensorFlow($x),)+) => {
-                $($x.native_dtype_ok()?;)+
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[cfg(feature = "xla")]
-            ($($crate::EagerTensor::Xla($x),)+) => {
-                $($x.native_dtype_ok()?;)+
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[cfg(feature = "candle")]
-            ($($crate::EagerTensor::Candle($x),)+) => {
-                $($x.native_dtype_ok()?;)+
-                ($body).map($crate::EagerTensor::from)
-            }
-            _ => Err($crate::tensor::mismatch($op, &[$($t),+])),
-        }
-    }};
-}
-pub(crate) use same_backend;
-
-/// Routes an operation over a list of tensors of one backend.
-macro_rules! same_backend_list {
-    ($op:expr, $ts:expr, |$xs:ident| $body:expr) => {{
-        let ts: &[&$crate::EagerTensor] = $ts;
-        match ts.first().map(|t| t.backend()) {
-            #[cfg(feature = "ndarray")]
-            Some($crate::Backend::NdArray) => {
-                let $xs = ts
-                    .iter()
-                    .map(|t| match t {
-                        $crate::EagerTensor::NdArray(x) => {
-                            $crate::BackendTensor::native_dtype_ok(x).map(|_| x)
-                        }
-                        #[allow(unreachable_patterns)]
-                        _ => Err($crate::tensor::mismatch($op, ts)),
-                    })
-                    .collect::<$crate::Result<Vec<_>>>()?;
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[cfg(feature = "torch")]
-            Some($crate::Backend::Torch) => {
-                let $xs = ts
-                    .iter()
-                    .map(|t| match t {
-                        $crate::EagerTensor::Torch(x) => {
-                            $crate::BackendTensor::native_dtype_ok(x).map(|_| x)
-                        }
-                        #[allow(unreachable_patterns)]
-                        _ => Err($crate::tensor::mismatch($op, ts)),
-                    })
-                    .collect::<$crate::Result<Vec<_>>>()?;
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[cfg(feature = "tensorflow")]
-            Some($crate::Backend::TensorFlow) => {
-                let $xs = ts
-                    .iter()
-                    .map(|t| match t {
-                        $crate::EagerTensor::TensorFlow(x) => {
-                            $crate::BackendTensor::native_dtype_ok(x).map(|_| x)
-                        }
-                        #[allow(unreachable_patterns)]
-                        _ => Err($crate::tensor::mismatch($op, ts)),
-                    })
-                    .collect::<$crate::Result<Vec<_>>>()?;
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[cfg(feature = "xla")]
-            Some($crate::Backend::Xla) => {
-                let $xs = ts
-                    .iter()
-                    .map(|t| match t {
-                        $crate::EagerTensor::Xla(x) => {
-                            $crate::BackendTensor::native_dtype_ok(x).map(|_| x)
-                        }
-                        #[allow(unreachable_patterns)]
-                        _ => Err($crate::tensor::mismatch($op, ts)),
-                    })
-                    .collect::<$crate::Result<Vec<_>>>()?;
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[cfg(feature = "candle")]
-            Some($crate::Backend::Candle) => {
-                let $xs = ts
-                    .iter()
-                    .map(|t| match t {
-                        $crate::EagerTensor::Candle(x) => {
-                            $crate::BackendTensor::native_dtype_ok(x).map(|_| x)
-                        }
-                        #[allow(unreachable_patterns)]
-                        _ => Err($crate::tensor::mismatch($op, ts)),
-                    })
-                    .collect::<$crate::Result<Vec<_>>>()?;
-                ($body).map($crate::EagerTensor::from)
-            }
-            _ => Err($crate::Error::invalid($op, "needs at least one tensor")),
-        }
-    }};
-}
-pub(crate) use same_backend_list;
+eager_core::for_each_backend!(eager_tensor);
 
 /// The error for tensors of different backends in one op.
 pub(crate) fn mismatch(op: &'static str, ts: &[&EagerTensor]) -> Error {
@@ -357,44 +232,8 @@ pub(crate) fn mismatch(op: &'static str, ts: &[&EagerTensor]) -> Error {
     Error::BackendMismatch { op, left, right }
 }
 
-/// Runs a static constructor of the backend `backend`.
-macro_rules! on_backend {
-    ($op:expr, $backend:expr, |$B:ident| $body:expr) => {{
-        match $backend {
-            #[cfg(feature = "ndarray")]
-            $crate::Backend::NdArray => {
-                type $B = $crate::tensor::NdTensor;
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[cfg(feature = "torch")]
-            $crate::Backend::Torch => {
-                type $B = $crate::tensor::TorchTensor;
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[cfg(feature = "tensorflow")]
-            $crate::Backend::TensorFlow => {
-                type $B = $crate::tensor::TfTensor;
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[cfg(feature = "xla")]
-            $crate::Backend::Xla => {
-                type $B = $crate::tensor::XlaTensor;
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[cfg(feature = "candle")]
-            $crate::Backend::Candle => {
-                type $B = $crate::tensor::CandleTensor;
-                ($body).map($crate::EagerTensor::from)
-            }
-            #[allow(unreachable_patterns)]
-            other => Err($crate::tensor::not_enabled($op, other)),
-        }
-    }};
-}
-pub(crate) use on_backend;
-
 /// The error of `op` on a backend whose feature is not compiled in (what
-/// [`on_backend!`] gives for one).
+/// `with_backend!` gives for one).
 pub(crate) fn not_enabled(op: &'static str, backend: Backend) -> Error {
     Error::Unsupported {
         op,
@@ -510,16 +349,8 @@ impl EagerTensor {
     /// # Ok::<(), ep::Error>(())
     /// ```
     pub fn to_backend(&self, backend: Backend) -> Result<EagerTensor> {
-        let differentiated = match self {
-            EagerTensor::Traced(_) => true,
-            // libtorch's autograd (torch's value_and_grad) tracks it.
-            #[cfg(feature = "torch")]
-            EagerTensor::Torch(t) => t.tensor().requires_grad(),
-            // Unreachable in a torch-only build (Traced and Torch are all).
-            #[allow(unreachable_patterns)]
-            _ => false,
-        };
-        if differentiated {
+        // A framework's own autograd (torch's requires_grad) tracks it?
+        if self.is_traced() || self.dyn_tracked_by_autograd() {
             return Err(Error::invalid(
                 "to_backend",
                 "a tensor being differentiated cannot change framework (the \
@@ -881,7 +712,7 @@ impl NativeRef for EagerTensor {
 }
 
 /// The error for taking a native tensor of the wrong kind out.
-fn wrong_native(t: &EagerTensor, want: &str) -> Error {
+pub(crate) fn wrong_native(t: &EagerTensor, want: &str) -> Error {
     if t.is_traced() {
         return Error::invalid(
             "into_raw",
@@ -896,215 +727,6 @@ fn wrong_native(t: &EagerTensor, want: &str) -> Error {
             t.dtype()
         ),
     )
-}
-
-/// `Native` and `NativeRef` for a backend's tensor type held by `$variant`.
-macro_rules! backend_native {
-    ($variant:ident, $ty:ty, $what:literal) => {
-        impl Native for $ty {
-            type AnyDType = $ty;
-            #[inline]
-            fn from_eager(t: EagerTensor) -> Result<Self> {
-                #[allow(unreachable_patterns)]
-                match t {
-                    EagerTensor::$variant(x) => Ok(x),
-                    other => Err(wrong_native(&other, $what)),
-                }
-            }
-        }
-        impl NativeRef for $ty {
-            fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
-                #[allow(unreachable_patterns)]
-                match t {
-                    EagerTensor::$variant(x) => Ok(x),
-                    other => Err(wrong_native(other, $what)),
-                }
-            }
-        }
-    };
-}
-
-#[cfg(feature = "ndarray")]
-backend_native!(NdArray, NdTensor, "an ndarray tensor");
-#[cfg(feature = "torch")]
-backend_native!(Torch, TorchTensor, "a torch tensor");
-#[cfg(feature = "tensorflow")]
-backend_native!(TensorFlow, TfTensor, "a tensorflow tensor");
-#[cfg(feature = "xla")]
-backend_native!(Xla, XlaTensor, "an xla tensor");
-#[cfg(feature = "candle")]
-backend_native!(Candle, CandleTensor, "a candle tensor");
-
-#[cfg(feature = "ndarray")]
-mod nd_native {
-    use super::*;
-    use eager_ndarray::NdElem;
-    use ndarray::{ArcArray, ArrayD, IxDyn};
-
-    impl<E: NdElem> From<ArcArray<E, IxDyn>> for EagerTensor {
-        fn from(a: ArcArray<E, IxDyn>) -> Self {
-            EagerTensor::NdArray(E::wrap(a))
-        }
-    }
-    impl<E: NdElem> From<ArrayD<E>> for EagerTensor {
-        fn from(a: ArrayD<E>) -> Self {
-            EagerTensor::NdArray(E::wrap(a.into_shared()))
-        }
-    }
-    impl<E: NdElem> Native for ArcArray<E, IxDyn> {
-        type AnyDType = NdTensor;
-        #[inline]
-        fn from_eager(t: EagerTensor) -> Result<Self> {
-            // The type's name is formatted only for the error.
-            let nd = NdTensor::from_eager(t)?;
-            E::take(nd).map_err(|nd| {
-                wrong_native(
-                    &EagerTensor::NdArray(nd),
-                    &format!("ArcArray<{}, IxDyn>", E::DTYPE),
-                )
-            })
-        }
-    }
-    impl<E: NdElem> NativeRef for ArcArray<E, IxDyn> {
-        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
-            let nd = NdTensor::ref_from_eager(t)?;
-            E::peek(nd).ok_or_else(|| wrong_native(t, &format!("ArcArray<{}, IxDyn>", E::DTYPE)))
-        }
-    }
-    /// Moves the buffer out without copying when this tensor is its only
-    /// owner and covers it whole; otherwise copies.
-    impl<E: NdElem> Native for ArrayD<E> {
-        type AnyDType = NdTensor;
-        fn from_eager(t: EagerTensor) -> Result<Self> {
-            Ok(ArcArray::<E, IxDyn>::from_eager(t)?.into_owned())
-        }
-    }
-
-    /// The rank check of a fixed-dimension native, before anything is
-    /// taken (`what` names the type, formatted only for the error).
-    fn check_rank(t: &EagerTensor, ndim: usize, what: impl FnOnce() -> String) -> Result<()> {
-        if t.ndim() == ndim {
-            Ok(())
-        } else {
-            Err(Error::shape(
-                "into_raw",
-                format!(
-                    "the tensor has {} dimensions (shape {:?}), not {ndim} as {} needs",
-                    t.ndim(),
-                    t.shape(),
-                    what()
-                ),
-            ))
-        }
-    }
-
-    /// `Array1<E>` … `Array6<E>` and their `ArcArray` forms: `astensor`
-    /// takes them without copying (`into_dyn`), `into_raw` checks the rank.
-    macro_rules! fixed_dim_native {
-        ($($ix:ident $n:literal),*) => {$(
-            impl<E: NdElem> From<ndarray::Array<E, ndarray::$ix>> for EagerTensor {
-                fn from(a: ndarray::Array<E, ndarray::$ix>) -> Self {
-                    EagerTensor::NdArray(E::wrap(a.into_dyn().into_shared()))
-                }
-            }
-            impl<E: NdElem> From<ArcArray<E, ndarray::$ix>> for EagerTensor {
-                fn from(a: ArcArray<E, ndarray::$ix>) -> Self {
-                    EagerTensor::NdArray(E::wrap(a.into_dyn()))
-                }
-            }
-            impl<E: NdElem> Native for ArcArray<E, ndarray::$ix> {
-                type AnyDType = NdTensor;
-                fn from_eager(t: EagerTensor) -> Result<Self> {
-                    check_rank(&t, $n, || format!("ArcArray<{}, {}>", E::DTYPE, stringify!($ix)))?;
-                    ArcArray::<E, IxDyn>::from_eager(t)?
-                        .into_dimensionality()
-                        .map_err(|e| Error::shape("into_raw", e.to_string()))
-                }
-            }
-            impl<E: NdElem> Native for ndarray::Array<E, ndarray::$ix> {
-                type AnyDType = NdTensor;
-                fn from_eager(t: EagerTensor) -> Result<Self> {
-                    Ok(ArcArray::<E, ndarray::$ix>::from_eager(t)?.into_owned())
-                }
-            }
-        )*};
-    }
-    fixed_dim_native!(Ix0 0, Ix1 1, Ix2 2, Ix3 3, Ix4 4, Ix5 5, Ix6 6);
-}
-
-#[cfg(feature = "torch")]
-mod torch_native {
-    use super::*;
-    use eager_torch::tch;
-
-    impl From<tch::Tensor> for EagerTensor {
-        /// Wraps without copying. A kind eager-tensor lacks (complex,
-        /// quantized, float8) makes every op an error naming the kind.
-        fn from(t: tch::Tensor) -> Self {
-            EagerTensor::Torch(TorchTensor::wrap(t))
-        }
-    }
-    impl Native for tch::Tensor {
-        type AnyDType = tch::Tensor;
-        fn from_eager(t: EagerTensor) -> Result<Self> {
-            TorchTensor::from_eager(t).and_then(TorchTensor::into_tch)
-        }
-    }
-    impl NativeRef for tch::Tensor {
-        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
-            TorchTensor::ref_from_eager(t).and_then(TorchTensor::as_tch)
-        }
-    }
-}
-
-#[cfg(feature = "candle")]
-mod candle_native {
-    use super::*;
-    use eager_candle::candle_core;
-
-    impl From<candle_core::Tensor> for EagerTensor {
-        /// Wraps without copying (the `Tensor` handle is shared). A Candle
-        /// dtype eager-tensor lacks (the 8-, 6- and 4-bit floats) makes
-        /// every op an error naming it.
-        fn from(t: candle_core::Tensor) -> Self {
-            EagerTensor::Candle(CandleTensor::wrap(t))
-        }
-    }
-    impl Native for candle_core::Tensor {
-        type AnyDType = candle_core::Tensor;
-        /// The `Tensor` itself, without copying; a `dtype` error for the
-        /// dtypes Candle has no type for (bool, i8, u16, u64), which the
-        /// backend emulates (cast with `astype` first).
-        fn from_eager(t: EagerTensor) -> Result<Self> {
-            CandleTensor::from_eager(t).and_then(CandleTensor::into_candle)
-        }
-    }
-    impl NativeRef for candle_core::Tensor {
-        fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
-            CandleTensor::ref_from_eager(t).and_then(CandleTensor::as_candle)
-        }
-    }
-}
-
-#[cfg(feature = "tensorflow")]
-mod tf_native {
-    use super::*;
-    use eager_tensorflow::tensorflow::eager::TensorHandle;
-
-    impl From<TensorHandle<'static>> for EagerTensor {
-        /// Wraps a handle of the backend's context ([`eager_tensorflow::context`]) without copying.
-        fn from(h: TensorHandle<'static>) -> Self {
-            EagerTensor::TensorFlow(TfTensor::from_handle(h))
-        }
-    }
-    impl Native for TensorHandle<'static> {
-        type AnyDType = TensorHandle<'static>;
-        /// The handle itself when this tensor is its only owner, else a new
-        /// handle sharing the same buffer (`copy_sharing_tensor`: no copy).
-        fn from_eager(t: EagerTensor) -> Result<Self> {
-            TfTensor::from_eager(t)?.into_handle()
-        }
-    }
 }
 
 impl std::fmt::Debug for EagerTensor {

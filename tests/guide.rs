@@ -35,7 +35,7 @@ fn writing_once_native_types_round_trip() -> ep::Result<()> {
     let shared = t.as_raw::<ndarray::ArcArray<i32, ndarray::IxDyn>>()?;
     assert_eq!(shared.shape(), &[2, 3]);
     let nd = t.as_raw::<ep::NdTensor>()?;
-    assert!(matches!(nd, ep::NdTensor::I32(_)));
+    assert!(matches!(nd.host(), ep::HostTensor::I32(_)));
     let back: ndarray::Array2<i32> = t.clone().into_raw()?;
     assert_eq!(back.dim(), (2, 3));
     // A fixed rank that does not match is a shape error.

@@ -26,10 +26,12 @@
 //!   reaching an inner tape, i.e. higher-order derivatives) is an error.
 
 use crate::tensor::DynOps;
-use crate::{prim, BinaryOp, DType, EagerTensor, Error, HostBuffer, Result, Scalar, UnaryOp};
+use crate::{
+    prim, BinaryOp, DType, EagerTensor, Error, HostBuffer, NativeRef, Result, Scalar, UnaryOp,
+};
 use eager_core::ops::{ArgReduceOp, Device, Distribution, ReduceOp};
 use eager_core::shape::SliceRange;
-use eager_core::HostData;
+use eager_core::{Capabilities, HostData};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -103,7 +105,7 @@ fn backward(
 }
 
 fn check_input(op: &'static str, x: &EagerTensor) -> Result<()> {
-    if x.is_traced() || native::requires_grad(x) {
+    if x.is_traced() || x.dyn_tracked_by_autograd() {
         return Err(Error::invalid(
             op,
             "the input is already being differentiated (by an outer value_and_grad, or a torch \
@@ -151,7 +153,9 @@ pub enum Engine {
     Tape,
 }
 
-/// The core of all the entry points: traces `f` at `inputs`.
+/// The core of all the entry points: traces `f` at `inputs`, with the
+/// framework's own autograd where the inputs' backend has one that applies
+/// ([`Capabilities::autograd`]) and `engine` allows it, else on the tape.
 fn trace<A>(
     op: &'static str,
     engine: Engine,
@@ -161,13 +165,26 @@ fn trace<A>(
     for x in inputs {
         check_input(op, x)?;
     }
-    if engine == Engine::Auto && native::applies(inputs) {
-        return native::trace(op, inputs, f);
+    match one_backend(inputs) {
+        Some(backend) if engine == Engine::Auto => {
+            with_backend!(op, backend, |B| native_trace::<B, A>(op, inputs, f))
+        }
+        _ => tape_trace(op, inputs, f),
     }
-    #[cfg(feature = "candle")]
-    if engine == Engine::Auto && candle_native::applies(inputs) {
-        return candle_native::trace(op, inputs, f);
-    }
+}
+
+/// The backend of all of `inputs`, if they have one.
+fn one_backend(inputs: &[&EagerTensor]) -> Option<crate::Backend> {
+    let first = inputs.first()?.backend();
+    inputs.iter().all(|x| x.backend() == first).then_some(first)
+}
+
+/// [`trace`] on the tape.
+fn tape_trace<A>(
+    op: &'static str,
+    inputs: &[&EagerTensor],
+    f: impl FnOnce(&[EagerTensor]) -> Result<(EagerTensor, A)>,
+) -> Result<(EagerTensor, A, Vec<EagerTensor>)> {
     let tape = Tape::new();
     let leaves = inputs
         .iter()
@@ -177,6 +194,62 @@ fn trace<A>(
     check_loss(op, &loss)?;
     let grads = backward(&loss, &leaves, inputs)?;
     Ok((loss.plain(), aux, grads))
+}
+
+/// [`trace`] with the native autograd of `B`, the inputs' backend, where it
+/// has one that applies to them (the tape otherwise). The function runs on
+/// the autograd's leaves (also tape leaves where the autograd keeps the
+/// tape as its fallback); a leaf the loss does not depend on gets zeros.
+fn native_trace<B, A>(
+    op: &'static str,
+    inputs: &[&EagerTensor],
+    f: impl FnOnce(&[EagerTensor]) -> Result<(EagerTensor, A)>,
+) -> Result<(EagerTensor, A, Vec<EagerTensor>)>
+where
+    B: Capabilities + NativeRef + Into<EagerTensor>,
+{
+    let xs = inputs
+        .iter()
+        .map(|x| B::ref_from_eager(x))
+        .collect::<Result<Vec<&B>>>()?;
+    let Some(autograd) = B::autograd().filter(|a| a.applies(&xs)) else {
+        return tape_trace(op, inputs, f);
+    };
+    let mut trace = autograd.begin(op, &xs)?;
+    let tape = trace.with_tape().then(Tape::new);
+    let leaves = trace
+        .leaves()
+        .into_iter()
+        .map(|l| match &tape {
+            Some(tape) => leaf(tape, l.into()),
+            None => Ok(l.into()),
+        })
+        .collect::<Result<Vec<EagerTensor>>>()?;
+    let out = f(&leaves);
+    trace.end_function();
+    let (loss, aux) = out?;
+    check_loss(op, &loss)?;
+    let value = loss.detach();
+    let native = match B::ref_from_eager(&loss.plain()) {
+        Ok(l) => trace.gradients(l)?,
+        Err(_) if tape.is_some() => None,
+        Err(_) => return Err(crate::tensor::mismatch(op, &[inputs[0], &loss])),
+    };
+    let grads = match native {
+        Some(grads) => grads
+            .into_iter()
+            .zip(inputs)
+            .map(|(g, x)| match g {
+                Some(g) => Ok(g.into()),
+                None => x.zeros_like(),
+            })
+            .collect::<Result<Vec<_>>>()?,
+        None => backward(&loss, &leaves, inputs)?
+            .iter()
+            .map(EagerTensor::detach)
+            .collect(),
+    };
+    Ok((value, aux, grads))
 }
 
 /// The value of `f(x)` and its gradient with respect to `x` (JAX's
@@ -304,63 +377,3 @@ where
     let (v, (), g) = trace("value_and_grads", engine, xs, |ts| Ok((f(ts)?, ())))?;
     Ok((v, g))
 }
-
-/// While alive, one level deeper in a framework's native-autograd traces
-/// on this thread (the counter is the framework's own thread-local).
-#[cfg(any(feature = "torch", feature = "candle"))]
-struct Enter(&'static std::thread::LocalKey<std::cell::Cell<usize>>);
-
-#[cfg(any(feature = "torch", feature = "candle"))]
-impl Enter {
-    fn new(depth: &'static std::thread::LocalKey<std::cell::Cell<usize>>) -> Enter {
-        depth.with(|d| d.set(d.get() + 1));
-        Enter(depth)
-    }
-}
-
-#[cfg(any(feature = "torch", feature = "candle"))]
-impl Drop for Enter {
-    fn drop(&mut self) {
-        self.0.with(|d| d.set(d.get() - 1));
-    }
-}
-
-/// libtorch's own autograd for torch tensors.
-#[cfg(feature = "torch")]
-mod native;
-
-/// Backends without a native autograd: always the tape.
-#[cfg(not(feature = "torch"))]
-mod native {
-    use super::*;
-
-    pub(super) fn requires_grad(_: &EagerTensor) -> bool {
-        false
-    }
-    pub(super) fn applies(_: &[&EagerTensor]) -> bool {
-        false
-    }
-    pub(super) fn trace<A>(
-        _: &'static str,
-        _: &[&EagerTensor],
-        _: impl FnOnce(&[EagerTensor]) -> Result<(EagerTensor, A)>,
-    ) -> Result<(EagerTensor, A, Vec<EagerTensor>)> {
-        Err(Error::invalid(
-            "value_and_grad",
-            "no native autograd in this build",
-        ))
-    }
-}
-
-/// Candle's own backprop (`Var`, `Tensor::backward`, `GradStore`) for
-/// f32/f64 candle tensors, with the tape recorded alongside as the fallback.
-///
-/// The inputs become Candle variables and `f` runs on tape leaves holding
-/// them, so Candle records its graph while the tape records its own. After
-/// `f`, if every op stayed in Candle's graph with eager-tensor's gradient
-/// rules (`eager_candle::backprop::Watch`: no tracked float tensor went
-/// through a host copy or an op whose Candle rule differs), the gradients
-/// come from `loss.backward()`; otherwise, or if Candle's backward returns
-/// an error, from the tape. `f` runs once either way.
-#[cfg(feature = "candle")]
-mod candle_native;

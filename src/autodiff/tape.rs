@@ -75,17 +75,7 @@ impl EagerTensor {
     /// ```
     pub fn detach(&self) -> EagerTensor {
         let plain = self.plain();
-        #[cfg(feature = "candle")]
-        if let EagerTensor::Candle(t) = &plain {
-            return EagerTensor::Candle(t.detach());
-        }
-        #[cfg(feature = "torch")]
-        if let EagerTensor::Torch(t) = &plain {
-            if let Ok(d) = t.detach() {
-                return EagerTensor::Torch(d);
-            }
-        }
-        plain
+        plain.dyn_detach().unwrap_or(plain)
     }
     /// The value of a traced tensor, the tensor itself otherwise.
     pub(crate) fn plain(&self) -> EagerTensor {
@@ -104,10 +94,7 @@ impl EagerTensor {
     pub fn in_jit(&self) -> bool {
         match self {
             EagerTensor::Traced(t) => t.value().in_jit(),
-            #[cfg(feature = "xla")]
-            EagerTensor::Xla(x) => x.is_traced_by_jit(),
-            #[allow(unreachable_patterns)]
-            _ => false,
+            plain => plain.dyn_in_jit(),
         }
     }
     pub(super) fn traced(&self) -> Option<&Traced> {

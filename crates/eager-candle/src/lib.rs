@@ -33,6 +33,7 @@
 //! kernels, each listed at [`HOST_OPS`].
 #![warn(missing_docs)]
 
+mod autograd;
 pub mod backprop;
 
 use candle_core::op::CmpOp;
@@ -43,7 +44,7 @@ use eager_core::{
     ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Device, Distribution, Error, HostBuffer,
     HostData, ReduceOp, Result, Scalar, UnaryOp,
 };
-use eager_ndarray::NdTensor;
+use eager_host::HostTensor;
 
 pub use candle_core;
 
@@ -102,7 +103,7 @@ impl From<Tensor> for CandleTensor {
 /// This backend's own generator, one per thread (`uniform`/`normal` are
 /// drawn on the host): `seed` and `sample`.
 mod random {
-    eager_ndarray::generator!("candle");
+    eager_host::generator!("candle");
 }
 pub use random::seed;
 
@@ -307,22 +308,22 @@ impl CandleTensor {
     }
 
     /// A host copy as an ndarray-backend tensor.
-    fn nd(&self) -> Result<NdTensor> {
-        NdTensor::from_host(self.to_host()?, &self.shape())
+    fn nd(&self) -> Result<HostTensor> {
+        HostTensor::from_host(self.to_host()?, &self.shape())
     }
-    fn from_nd(t: NdTensor) -> Result<Self> {
-        let shape = BackendTensor::shape(&t);
+    fn from_nd(t: HostTensor) -> Result<Self> {
+        let shape = t.shape().to_vec();
         Self::from_host(t.to_host()?, &shape)
     }
     /// `f` on a host copy with the ndarray backend's kernels (see [`HOST_OPS`]).
-    fn host(&self, f: impl FnOnce(&NdTensor) -> Result<NdTensor>) -> Result<Self> {
+    fn host(&self, f: impl FnOnce(&HostTensor) -> Result<HostTensor>) -> Result<Self> {
         Self::from_nd(f(&self.nd()?)?)
     }
     /// `f` on host copies of two tensors.
     fn host2(
         &self,
         rhs: &Self,
-        f: impl FnOnce(&NdTensor, &NdTensor) -> Result<NdTensor>,
+        f: impl FnOnce(&HostTensor, &HostTensor) -> Result<HostTensor>,
     ) -> Result<Self> {
         Self::from_nd(f(&self.nd()?, &rhs.nd()?)?)
     }

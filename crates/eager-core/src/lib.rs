@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 mod backend;
+pub mod capability;
 mod dtype;
 mod error;
 pub mod exchange;
@@ -17,6 +18,7 @@ pub mod shape;
 pub mod sum;
 
 pub use backend::Backend;
+pub use capability::{AutogradTrace, Capabilities, Compiler, NativeAutograd, ProgramCache};
 pub use dtype::{bf16, f16, DType, Element, Kind};
 pub use error::{Error, Result};
 pub use exchange::HostBuffer;

@@ -1,145 +1,188 @@
 //! The ndarray backend of eager-tensor: pure Rust, NumPy's role, the default.
 //!
-//! Its native tensor is [`NdTensor`], one variant per dtype, each an
-//! [`ArcArray`] so that cloning shares the buffer (as a framework handle
-//! does) and views (slices, flips, transposes) share it too. Users never need
-//! this crate directly: the facade converts `ndarray::ArrayD<T>` and
-//! `ArcArray<T, IxDyn>` to and from `EagerTensor` without copying.
+//! Its native tensor is [`NdTensor`], a [`HostTensor`] of eager-host (the
+//! host engine: one `ArcArray` per dtype, so that cloning shares the
+//! buffer, as a framework handle does, and views — slices, flips,
+//! transposes — share it too) exposed as a backend, with a random
+//! generator of its own. Users never need this crate directly: the facade
+//! converts `ndarray::ArrayD<T>` and `ArcArray<T, IxDyn>` to and from
+//! `EagerTensor` without copying.
 #![warn(missing_docs)]
 
-mod elem;
-mod linalg;
-mod ops;
-mod random;
+pub use eager_host::{Arr, Elem, Flt, HostElem as NdElem, HostTensor, Num};
 
-pub use elem::{Elem, Flt, Num};
-pub use random::{sample, seed, Generator};
+use eager_core::shape::SliceRange;
+use eager_core::{
+    ArgReduceOp, Backend, BackendTensor, BinaryOp, Capabilities, DType, Distribution, HostBuffer,
+    HostData, ReduceOp, Result, Scalar, UnaryOp,
+};
 
-use eager_core::{bf16, f16, DType, Element};
-use ndarray::{ArcArray, IxDyn};
+/// The ndarray backend's own generator, one per thread: `seed` and `sample`.
+mod random {
+    eager_host::generator!("ndarray");
+}
+pub use random::seed;
 
-/// The array type the backend stores: shared, dynamic-dimensional.
-pub type Arr<T> = ArcArray<T, IxDyn>;
-
-/// The native tensor of the ndarray backend: an [`ArcArray`] of one dtype.
+/// The native tensor of the ndarray backend: a [`HostTensor`] (an
+/// `ArcArray` of one dtype; [`host`](Self::host) borrows it to match on
+/// the dtype).
 #[derive(Clone, Debug)]
-#[allow(missing_docs)]
-pub enum NdTensor {
-    Bool(Arr<bool>),
-    U8(Arr<u8>),
-    I8(Arr<i8>),
-    I16(Arr<i16>),
-    U16(Arr<u16>),
-    I32(Arr<i32>),
-    U32(Arr<u32>),
-    I64(Arr<i64>),
-    U64(Arr<u64>),
-    F16(Arr<f16>),
-    BF16(Arr<bf16>),
-    F32(Arr<f32>),
-    F64(Arr<f64>),
-}
-
-/// The element types an [`NdTensor`] can hold, with access to the variant.
-pub trait NdElem: Elem {
-    /// Wraps an array into its variant.
-    fn wrap(a: Arr<Self>) -> NdTensor;
-    /// Borrows the array if the variant matches.
-    fn peek(t: &NdTensor) -> Option<&Arr<Self>>;
-    /// Takes the array if the variant matches, else gives the tensor back.
-    fn take(t: NdTensor) -> Result<Arr<Self>, NdTensor>;
-}
-
-macro_rules! nd_elem {
-    ($($t:ty => $v:ident),*) => {$(
-        impl NdElem for $t {
-            #[inline]
-            fn wrap(a: Arr<Self>) -> NdTensor { NdTensor::$v(a) }
-            #[inline]
-            fn peek(t: &NdTensor) -> Option<&Arr<Self>> {
-                match t { NdTensor::$v(a) => Some(a), _ => None }
-            }
-            #[inline]
-            fn take(t: NdTensor) -> Result<Arr<Self>, NdTensor> {
-                match t { NdTensor::$v(a) => Ok(a), other => Err(other) }
-            }
-        }
-        impl From<Arr<$t>> for NdTensor {
-            fn from(a: Arr<$t>) -> Self { NdTensor::$v(a) }
-        }
-        impl From<ndarray::ArrayD<$t>> for NdTensor {
-            fn from(a: ndarray::ArrayD<$t>) -> Self { NdTensor::$v(a.into_shared()) }
-        }
-    )*};
-}
-nd_elem!(
-    bool => Bool, u8 => U8, i8 => I8, i16 => I16, u16 => U16, i32 => I32, u32 => U32,
-    i64 => I64, u64 => U64, f16 => F16, bf16 => BF16, f32 => F32, f64 => F64
-);
-
-/// Runs `$body` with `$a` bound to the array of whichever variant `$t` is.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! each {
-    ($t:expr, $a:ident => $body:expr) => {
-        match $t {
-            $crate::NdTensor::Bool($a) => $body,
-            $crate::NdTensor::U8($a) => $body,
-            $crate::NdTensor::I8($a) => $body,
-            $crate::NdTensor::I16($a) => $body,
-            $crate::NdTensor::U16($a) => $body,
-            $crate::NdTensor::I32($a) => $body,
-            $crate::NdTensor::U32($a) => $body,
-            $crate::NdTensor::I64($a) => $body,
-            $crate::NdTensor::U64($a) => $body,
-            $crate::NdTensor::F16($a) => $body,
-            $crate::NdTensor::BF16($a) => $body,
-            $crate::NdTensor::F32($a) => $body,
-            $crate::NdTensor::F64($a) => $body,
-        }
-    };
-}
-
-/// Runs `$body` with `$a` bound to the array of a numeric variant whose
-/// element type implements `Num` (every variant but bool, which gives
-/// `$other`). The 16-bit floats are included: their `Num` computes each
-/// element in f32.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! each_num {
-    ($t:expr, $a:ident => $body:expr, $b:ident => $other:expr) => {
-        match $t {
-            $crate::NdTensor::U8($a) => $body,
-            $crate::NdTensor::I8($a) => $body,
-            $crate::NdTensor::I16($a) => $body,
-            $crate::NdTensor::U16($a) => $body,
-            $crate::NdTensor::I32($a) => $body,
-            $crate::NdTensor::U32($a) => $body,
-            $crate::NdTensor::I64($a) => $body,
-            $crate::NdTensor::U64($a) => $body,
-            $crate::NdTensor::F16($a) => $body,
-            $crate::NdTensor::BF16($a) => $body,
-            $crate::NdTensor::F32($a) => $body,
-            $crate::NdTensor::F64($a) => $body,
-            $crate::NdTensor::Bool($b) => $other,
-        }
-    };
-}
+#[repr(transparent)]
+pub struct NdTensor(HostTensor);
 
 impl NdTensor {
-    /// The dtype.
-    pub fn dtype(&self) -> DType {
-        fn of<T: Element>(_: &Arr<T>) -> DType {
-            T::DTYPE
-        }
-        each!(self, a => of(a))
+    /// The host tensor, whose variants name the dtype.
+    ///
+    /// ```
+    /// # use eager_ndarray::{HostTensor, NdTensor};
+    /// let t = NdTensor::from(ndarray::arr1(&[1i32, 2]).into_dyn());
+    /// assert!(matches!(t.host(), HostTensor::I32(a) if a.len() == 2));
+    /// ```
+    #[inline]
+    pub fn host(&self) -> &HostTensor {
+        &self.0
     }
-    /// The shape.
-    pub fn shape(&self) -> &[usize] {
-        each!(self, a => a.shape())
+    /// The host tensor, taken out.
+    #[inline]
+    pub fn into_host(self) -> HostTensor {
+        self.0
     }
     /// Address of the first element (for zero-copy checks).
     pub fn data_ptr(&self) -> *const u8 {
-        each!(self, a => a.as_ptr().cast::<u8>())
+        self.0.data_ptr()
+    }
+}
+
+impl From<HostTensor> for NdTensor {
+    #[inline]
+    fn from(t: HostTensor) -> Self {
+        NdTensor(t)
+    }
+}
+
+impl<T: NdElem> From<Arr<T>> for NdTensor {
+    #[inline]
+    fn from(a: Arr<T>) -> Self {
+        NdTensor(T::wrap(a))
+    }
+}
+
+impl<T: NdElem> From<ndarray::ArrayD<T>> for NdTensor {
+    #[inline]
+    fn from(a: ndarray::ArrayD<T>) -> Self {
+        NdTensor(T::wrap(a.into_shared()))
+    }
+}
+
+/// Every op is the host engine's kernel; only `random` draws from this
+/// backend's own generator.
+impl BackendTensor for NdTensor {
+    const BACKEND: Backend = Backend::NdArray;
+
+    #[inline]
+    fn shape(&self) -> Vec<usize> {
+        self.0.shape().to_vec()
+    }
+    #[inline]
+    fn shape_ref(&self) -> Option<&[usize]> {
+        Some(self.0.shape())
+    }
+    #[inline]
+    fn dtype(&self) -> DType {
+        self.0.dtype()
+    }
+    fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
+        HostTensor::from_host(data, shape).map(NdTensor)
+    }
+    fn to_host(&self) -> Result<HostData> {
+        self.0.to_host()
+    }
+    fn lend_host(&self) -> Result<Option<HostBuffer>> {
+        self.0.lend_host()
+    }
+    fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
+        self.0.full(shape, value, dtype).map(NdTensor)
+    }
+    fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
+        let n = eager_core::shape::numel(shape);
+        Self::from_host(random::sample(dist, n, dtype)?, shape)
+    }
+    #[inline]
+    fn unary(&self, op: UnaryOp) -> Result<Self> {
+        self.0.unary(op).map(NdTensor)
+    }
+    #[inline]
+    fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
+        self.0.binary(op, &rhs.0).map(NdTensor)
+    }
+    fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
+        self.0.where_cond(&x.0, &y.0).map(NdTensor)
+    }
+    fn cast(&self, dtype: DType) -> Result<Self> {
+        self.0.cast(dtype).map(NdTensor)
+    }
+    fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
+        self.0.reduce(op, axes, keepdims).map(NdTensor)
+    }
+    fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
+        self.0.arg_reduce(op, axis).map(NdTensor)
+    }
+    fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
+        self.0.sort(axis, descending).map(NdTensor)
+    }
+    fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
+        self.0.argsort(axis, descending).map(NdTensor)
+    }
+    fn cumsum(&self, axis: usize) -> Result<Self> {
+        self.0.cumsum(axis).map(NdTensor)
+    }
+    fn matmul(&self, rhs: &Self) -> Result<Self> {
+        self.0.matmul(&rhs.0).map(NdTensor)
+    }
+    fn reshape(&self, shape: &[usize]) -> Result<Self> {
+        self.0.reshape(shape).map(NdTensor)
+    }
+    fn permute(&self, axes: &[usize]) -> Result<Self> {
+        self.0.permute(axes).map(NdTensor)
+    }
+    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
+        self.0.broadcast_to(shape).map(NdTensor)
+    }
+    fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
+        self.0.slice(ranges).map(NdTensor)
+    }
+    fn flip(&self, axes: &[usize]) -> Result<Self> {
+        self.0.flip(axes).map(NdTensor)
+    }
+    fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
+        let hosts: Vec<&HostTensor> = tensors.iter().map(|t| &t.0).collect();
+        HostTensor::concat(&hosts, axis).map(NdTensor)
+    }
+    fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
+        self.0.index_select(axis, &index.0).map(NdTensor)
+    }
+    fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
+        self.0.gather(axis, &index.0).map(NdTensor)
+    }
+    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
+        self.0.scatter(&positions.0, &values.0).map(NdTensor)
+    }
+    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
+        self.0.scatter_add(axis, &index.0, &src.0).map(NdTensor)
+    }
+    fn nonzero(&self) -> Result<Self> {
+        self.0.nonzero().map(NdTensor)
+    }
+    fn inv(&self) -> Result<Self> {
+        self.0.inv().map(NdTensor)
+    }
+    fn slogdet(&self) -> Result<(Self, Self)> {
+        self.0.slogdet().map(|(s, l)| (NdTensor(s), NdTensor(l)))
+    }
+}
+
+impl Capabilities for NdTensor {
+    fn seed(seed: u64) {
+        random::seed(seed);
     }
 }

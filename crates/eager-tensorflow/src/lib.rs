@@ -434,9 +434,17 @@ fn to_vec<T: TensorType + Copy>(op: &'static str, h: &TensorHandle<'static>) -> 
 /// This backend's own generator, one per thread (values are drawn on the
 /// host and uploaded): `seed` and `sample`.
 mod random {
-    eager_ndarray::generator!("tensorflow");
+    eager_host::generator!("tensorflow");
 }
 pub use random::seed;
+
+impl eager_core::Capabilities for TfTensor {
+    /// TensorFlow adopts 64-byte-aligned host memory without a copy.
+    const ADOPTS_ALIGNED_HOST: bool = true;
+    fn seed(seed: u64) {
+        random::seed(seed);
+    }
+}
 
 /// Row-major strides of a shape.
 fn strides(shape: &[usize]) -> Vec<usize> {
@@ -1035,10 +1043,10 @@ impl BackendTensor for TfTensor {
 }
 
 /// A host copy as an ndarray-backed tensor, for the few ops computed there.
-fn eager_host(t: &TfTensor) -> Result<eager_ndarray::NdTensor> {
-    eager_ndarray::NdTensor::from_host(t.to_host()?, &t.shape())
+fn eager_host(t: &TfTensor) -> Result<eager_host::HostTensor> {
+    eager_host::HostTensor::from_host(t.to_host()?, &t.shape())
 }
 
-fn from_host_tensor(t: &eager_ndarray::NdTensor) -> Result<TfTensor> {
+fn from_host_tensor(t: &eager_host::HostTensor) -> Result<TfTensor> {
     TfTensor::from_host(t.to_host()?, t.shape())
 }

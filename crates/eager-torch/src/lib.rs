@@ -21,6 +21,7 @@ use std::ffi::{c_char, c_int, c_void};
 pub use tch;
 use tch::{Kind, Tensor};
 
+mod autograd;
 mod exchange;
 mod once;
 mod unsigned;

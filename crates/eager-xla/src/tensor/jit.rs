@@ -20,7 +20,8 @@
 use super::{et, fw, rt, Meta, Out, Prog, Val, XlaTensor};
 use crate::pjrt::Buffer;
 use crate::Compiled;
-use eager_core::{Backend, DType, Error, Result};
+use eager_core::capability::TraceFn;
+use eager_core::{Backend, Capabilities, Compiler, DType, Error, ProgramCache, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -234,13 +235,13 @@ impl Trace {
 }
 
 /// An input signature of a jitted function: each input's dtype and shape.
-pub type Signature = Vec<(DType, Vec<usize>)>;
+pub use eager_core::capability::Signature;
 
 /// How many programs [`Programs::new`] keeps by default: one jitted
 /// function called with more input signatures than this recompiles (or
 /// loads from the disk cache) the least recently used ones when they come
 /// back. About 300 KiB each for a small MLP step.
-pub const DEFAULT_JIT_PROGRAMS: usize = 64;
+pub const DEFAULT_JIT_PROGRAMS: usize = eager_core::capability::DEFAULT_PROGRAMS;
 
 /// The programs of one jitted function, one per input signature, bounded:
 /// beyond its capacity the least recently used program is dropped. They
@@ -302,6 +303,80 @@ impl Programs {
 impl Default for Programs {
     fn default() -> Self {
         Programs::new(DEFAULT_JIT_PROGRAMS)
+    }
+}
+
+impl Programs {
+    /// The program for `inputs`' signature, traced from `f` and compiled
+    /// on its first use.
+    fn program(
+        &self,
+        inputs: &[&XlaTensor],
+        donate: &[usize],
+        f: &mut TraceFn<'_, XlaTensor>,
+    ) -> Result<Arc<Program>> {
+        let sig: Signature = inputs.iter().map(|x| (x.dtype, x.shape.to_vec())).collect();
+        self.get_or_make(&sig, || {
+            let trace = Trace::new();
+            let placeholders = sig
+                .iter()
+                .map(|(d, s)| trace.input(*d, s))
+                .collect::<Result<Vec<_>>>()?;
+            let outs = f(placeholders)?;
+            trace.finish_donating(&outs, donate)
+        })
+    }
+}
+
+impl ProgramCache<XlaTensor> for Programs {
+    fn len(&self) -> usize {
+        Programs::len(self)
+    }
+    fn call(
+        &self,
+        inputs: &[&XlaTensor],
+        donate: &[usize],
+        f: &mut TraceFn<'_, XlaTensor>,
+    ) -> Result<Vec<XlaTensor>> {
+        self.program(inputs, donate, f)?.run(inputs)
+    }
+    fn call_donating(
+        &self,
+        inputs: Vec<XlaTensor>,
+        donate: &[usize],
+        f: &mut TraceFn<'_, XlaTensor>,
+    ) -> Result<Vec<XlaTensor>> {
+        let program = {
+            let refs: Vec<&XlaTensor> = inputs.iter().collect();
+            self.program(&refs, donate, f)?
+        };
+        program.run_donating(inputs)
+    }
+}
+
+/// `jit` as the backend's [`Compiler`]: [`Programs`] of [`Trace`]s.
+pub(crate) struct Jit;
+
+impl Compiler<XlaTensor> for Jit {
+    fn cache(&self, capacity: usize) -> Box<dyn ProgramCache<XlaTensor>> {
+        Box::new(Programs::new(capacity))
+    }
+    fn is_placeholder(&self, t: &XlaTensor) -> bool {
+        t.is_traced_by_jit()
+    }
+    fn no_value(&self, op: &'static str) -> Error {
+        not_inside(op)
+    }
+}
+
+impl Capabilities for XlaTensor {
+    /// PJRT adopts 64-byte-aligned host memory without a copy.
+    const ADOPTS_ALIGNED_HOST: bool = true;
+    fn seed(seed: u64) {
+        super::seed(seed);
+    }
+    fn compiler() -> Option<&'static dyn Compiler<XlaTensor>> {
+        Some(&Jit)
     }
 }
 

@@ -1,41 +1,37 @@
-//! `BackendTensor` for [`NdTensor`]: each op as ndarray calls.
+//! The kernels of [`HostTensor`]: each op of the contract as ndarray calls.
 
 use crate::elem::{Elem, Flt, Num};
-use crate::{each, each_num, linalg, random, Arr, NdElem, NdTensor};
-use eager_core::ops::via_f32;
+use crate::{each, each_num, linalg, Arr, HostElem, HostTensor};
 use eager_core::shape::SliceRange;
 use eager_core::{
-    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostBuffer,
-    HostData, ReduceOp, Result, Scalar, UnaryOp,
+    ArgReduceOp, BinaryOp, DType, Error, HostBuffer, HostData, ReduceOp, Result, Scalar, UnaryOp,
 };
 use ndarray::{Array, ArrayD, ArrayView2, Axis, Dimension, IxDyn, Slice, Zip};
 use std::cmp::Ordering;
 
+/// An error the facade's checks make unreachable (the host engine has no
+/// framework of its own to blame).
 fn internal(op: &'static str, msg: impl Into<String>) -> Error {
-    Error::Framework {
-        op,
-        backend: Backend::NdArray,
-        msg: msg.into(),
-    }
+    Error::invalid(op, format!("host kernel: {}", msg.into()))
 }
 
-fn from_vec<T: NdElem>(op: &'static str, v: Vec<T>, shape: &[usize]) -> Result<NdTensor> {
+fn from_vec<T: HostElem>(op: &'static str, v: Vec<T>, shape: &[usize]) -> Result<HostTensor> {
     Array::from_shape_vec(IxDyn(shape), v)
         .map(|a| T::wrap(a.into_shared()))
         .map_err(|e| internal(op, e.to_string()))
 }
 
-fn map<T: Elem, U: NdElem>(a: &Arr<T>, f: impl Fn(T) -> U) -> NdTensor {
+fn map<T: Elem, U: HostElem>(a: &Arr<T>, f: impl Fn(T) -> U) -> HostTensor {
     U::wrap(a.mapv(f).into_shared())
 }
 
 /// Element-wise `f` over two broadcast arrays.
-fn zip<T: Elem, U: NdElem>(
+fn zip<T: Elem, U: HostElem>(
     op: &'static str,
     a: &Arr<T>,
     b: &Arr<T>,
     f: impl Fn(T, T) -> U,
-) -> Result<NdTensor> {
+) -> Result<HostTensor> {
     if a.shape() == b.shape() {
         if let (Some(x), Some(y)) = (a.as_slice(), b.as_slice()) {
             // Both row-major and contiguous (the common case): one pass
@@ -114,7 +110,7 @@ fn standard<U>(dim: IxDyn, v: Vec<U>) -> Arr<U> {
     unsafe { Arr::from_shape_vec_unchecked(dim, v) }
 }
 
-fn unary_num<T: Num + NdElem>(a: &Arr<T>, op: UnaryOp) -> Result<NdTensor> {
+fn unary_num<T: Num + HostElem>(a: &Arr<T>, op: UnaryOp) -> Result<HostTensor> {
     use UnaryOp::*;
     Ok(match op {
         Abs => map(a, T::abs_),
@@ -143,7 +139,7 @@ fn unary_num<T: Num + NdElem>(a: &Arr<T>, op: UnaryOp) -> Result<NdTensor> {
     })
 }
 
-fn unary_float<T: Flt + NdElem>(a: &Arr<T>, op: UnaryOp) -> Result<NdTensor> {
+fn unary_float<T: Flt + HostElem>(a: &Arr<T>, op: UnaryOp) -> Result<HostTensor> {
     use UnaryOp::*;
     Ok(match op {
         Sqrt => map(a, T::sqrt),
@@ -192,7 +188,7 @@ fn unary_float<T: Flt + NdElem>(a: &Arr<T>, op: UnaryOp) -> Result<NdTensor> {
     })
 }
 
-fn binary_num<T: Num + NdElem>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>) -> Result<NdTensor> {
+fn binary_num<T: Num + HostElem>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>) -> Result<HostTensor> {
     use BinaryOp::*;
     let n = op.name();
     match op {
@@ -215,7 +211,7 @@ fn binary_num<T: Num + NdElem>(op: BinaryOp, a: &Arr<T>, b: &Arr<T>) -> Result<N
     }
 }
 
-fn binary_bool(op: BinaryOp, a: &Arr<bool>, b: &Arr<bool>) -> Result<NdTensor> {
+fn binary_bool(op: BinaryOp, a: &Arr<bool>, b: &Arr<bool>) -> Result<HostTensor> {
     use BinaryOp::*;
     let n = op.name();
     match op {
@@ -231,11 +227,11 @@ fn binary_bool(op: BinaryOp, a: &Arr<bool>, b: &Arr<bool>) -> Result<NdTensor> {
     }
 }
 
-fn cast_arr<T: Elem, U: NdElem>(a: &Arr<T>) -> NdTensor {
+fn cast_arr<T: Elem, U: HostElem>(a: &Arr<T>) -> HostTensor {
     map(a, U::cast_from)
 }
 
-fn cast_to<T: Elem>(a: &Arr<T>, dtype: DType) -> NdTensor {
+fn cast_to<T: Elem>(a: &Arr<T>, dtype: DType) -> HostTensor {
     use eager_core::{bf16, f16};
     match dtype {
         DType::Bool => cast_arr::<T, bool>(a),
@@ -255,7 +251,7 @@ fn cast_to<T: Elem>(a: &Arr<T>, dtype: DType) -> NdTensor {
 }
 
 /// Reduces one axis with `f` over each lane.
-fn reduce_lanes<T: Elem, U: NdElem>(
+fn reduce_lanes<T: Elem, U: HostElem>(
     a: &Arr<T>,
     axis: usize,
     f: impl Fn(ndarray::ArrayView1<T>) -> U,
@@ -263,13 +259,13 @@ fn reduce_lanes<T: Elem, U: NdElem>(
     a.map_axis(Axis(axis), f).into_shared()
 }
 
-fn reduce_axes<T: NdElem>(
+fn reduce_axes<T: HostElem>(
     a: &Arr<T>,
     axes: &[usize],
     keepdims: bool,
     all: impl Fn(&Arr<T>) -> T,
     lane: impl Fn(ndarray::ArrayView1<T>) -> T,
-) -> NdTensor {
+) -> HostTensor {
     let out = if axes.len() == a.ndim() && keepdims {
         let v = all(a);
         Array::from_elem(IxDyn(&vec![1; a.ndim()]), v).into_shared()
@@ -288,12 +284,12 @@ fn reduce_axes<T: NdElem>(
     T::wrap(out)
 }
 
-fn reduce_num<T: Num + NdElem>(
+fn reduce_num<T: Num + HostElem>(
     op: ReduceOp,
     a: &Arr<T>,
     axes: &[usize],
     keepdims: bool,
-) -> Result<NdTensor> {
+) -> Result<HostTensor> {
     Ok(match op {
         // Float sums take the pairwise path in `reduce` before reaching here.
         ReduceOp::Sum => reduce_axes(
@@ -352,7 +348,7 @@ fn sum_all<T: Flt>(a: &Arr<T>) -> T {
 }
 
 /// The pairwise sum divided by the count.
-fn mean<T: Flt + NdElem>(a: &Arr<T>, axes: &[usize], keepdims: bool) -> Result<NdTensor> {
+fn mean<T: Flt + HostElem>(a: &Arr<T>, axes: &[usize], keepdims: bool) -> Result<HostTensor> {
     let count: usize = axes.iter().map(|&ax| a.shape()[ax]).product();
     let n = T::from_f64(count as f64);
     if axes.len() == a.ndim() {
@@ -370,7 +366,7 @@ fn fold_first<'a, T: Copy + 'a>(mut it: impl Iterator<Item = &'a T>, f: impl Fn(
     it.fold(first, |acc, &v| f(acc, v))
 }
 
-fn arg_reduce<T: Elem + Copy>(op: ArgReduceOp, a: &Arr<T>, axis: usize) -> NdTensor {
+fn arg_reduce<T: Elem + Copy>(op: ArgReduceOp, a: &Arr<T>, axis: usize) -> HostTensor {
     let better = |x: &T, best: &T| match op {
         // NaN counts as the extreme in both directions, so the first NaN wins.
         ArgReduceOp::ArgMin => {
@@ -387,7 +383,7 @@ fn arg_reduce<T: Elem + Copy>(op: ArgReduceOp, a: &Arr<T>, axis: usize) -> NdTen
         }
         best as i64
     });
-    NdTensor::I64(out.into_shared())
+    HostTensor::I64(out.into_shared())
 }
 
 fn is_nan<T: Elem>(x: &T) -> bool {
@@ -395,11 +391,11 @@ fn is_nan<T: Elem>(x: &T) -> bool {
 }
 
 /// Applies `f(lane, out_lane)` to every lane along `axis`.
-fn lanes_apply<T: Elem, U: NdElem>(
+fn lanes_apply<T: Elem, U: HostElem>(
     a: &Arr<T>,
     axis: usize,
     f: impl Fn(&[T], &mut [U]),
-) -> NdTensor {
+) -> HostTensor {
     let last = a.ndim() - 1;
     let mut v = a.view();
     v.swap_axes(axis, last);
@@ -429,10 +425,10 @@ fn sort_order<T: Elem>(lane: &[T], descending: bool) -> Vec<usize> {
     idx
 }
 
-fn matmul_float<T: Flt + NdElem + ndarray::LinalgScalar>(
+fn matmul_float<T: Flt + HostElem + ndarray::LinalgScalar>(
     a: &Arr<T>,
     b: &Arr<T>,
-) -> Result<NdTensor> {
+) -> Result<HostTensor> {
     if a.ndim() == 2 {
         // The common case without the batch bookkeeping: one `dot`.
         let x = a
@@ -448,7 +444,7 @@ fn matmul_float<T: Flt + NdElem + ndarray::LinalgScalar>(
     batched_matmul(a, b, |x, y| x.dot(&y))
 }
 
-fn matmul_int<T: Num + NdElem>(a: &Arr<T>, b: &Arr<T>) -> Result<NdTensor> {
+fn matmul_int<T: Num + HostElem>(a: &Arr<T>, b: &Arr<T>) -> Result<HostTensor> {
     batched_matmul(a, b, |x, y| {
         let (m, k) = x.dim();
         let n = y.dim().1;
@@ -465,11 +461,11 @@ fn matmul_int<T: Num + NdElem>(a: &Arr<T>, b: &Arr<T>) -> Result<NdTensor> {
     })
 }
 
-fn batched_matmul<T: NdElem>(
+fn batched_matmul<T: HostElem>(
     a: &Arr<T>,
     b: &Arr<T>,
     f: impl Fn(ArrayView2<T>, ArrayView2<T>) -> ndarray::Array2<T>,
-) -> Result<NdTensor> {
+) -> Result<HostTensor> {
     let op = "matmul";
     let nd = a.ndim();
     let (m, k, n) = (a.shape()[nd - 2], a.shape()[nd - 1], b.shape()[nd - 1]);
@@ -499,7 +495,7 @@ fn square_matrices<T: Elem>(a: &Arr<T>) -> (usize, usize, Vec<f64>) {
     (batch, n, a.iter().map(|x| x.to_f64()).collect())
 }
 
-fn from_f64s<T: NdElem>(op: &'static str, v: Vec<f64>, shape: &[usize]) -> Result<NdTensor> {
+fn from_f64s<T: HostElem>(op: &'static str, v: Vec<f64>, shape: &[usize]) -> Result<HostTensor> {
     from_vec(
         op,
         v.into_iter().map(T::from_f64).collect::<Vec<T>>(),
@@ -507,14 +503,14 @@ fn from_f64s<T: NdElem>(op: &'static str, v: Vec<f64>, shape: &[usize]) -> Resul
     )
 }
 
-fn index_vec(op: &'static str, t: &NdTensor) -> Result<Vec<usize>> {
+fn index_vec(op: &'static str, t: &HostTensor) -> Result<Vec<usize>> {
     match t {
-        NdTensor::I64(a) => Ok(a.iter().map(|&i| i as usize).collect()),
+        HostTensor::I64(a) => Ok(a.iter().map(|&i| i as usize).collect()),
         _ => Err(internal(op, "index tensors must be i64")),
     }
 }
 
-fn host<T: NdElem>(a: &Arr<T>) -> HostData {
+fn host<T: HostElem>(a: &Arr<T>) -> HostData {
     let v = match a.as_slice() {
         Some(s) => s.to_vec(),
         None => a.iter().copied().collect(),
@@ -522,27 +518,19 @@ fn host<T: NdElem>(a: &Arr<T>) -> HostData {
     T::into_host(v)
 }
 
-fn full_arr<T: NdElem>(shape: &[usize], v: T) -> NdTensor {
+fn full_arr<T: HostElem>(shape: &[usize], v: T) -> HostTensor {
     T::wrap(ArrayD::from_elem(IxDyn(shape), v).into_shared())
 }
 
-impl BackendTensor for NdTensor {
-    const BACKEND: Backend = Backend::NdArray;
-
-    fn shape(&self) -> Vec<usize> {
-        NdTensor::shape(self).to_vec()
-    }
-    fn shape_ref(&self) -> Option<&[usize]> {
-        Some(NdTensor::shape(self))
-    }
-    fn dtype(&self) -> DType {
-        NdTensor::dtype(self)
-    }
-
-    fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
+/// The ops of the contract ([`BackendTensor`](eager_core::BackendTensor)),
+/// with its names and meanings, for the backends that run them on the host.
+impl HostTensor {
+    /// [`BackendTensor::from_host`](eager_core::BackendTensor::from_host) on the host.
+    pub fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
         eager_core::each_host!(data, v => from_vec("from_vec", v, shape))
     }
-    fn to_host(&self) -> Result<HostData> {
+    /// [`BackendTensor::to_host`](eager_core::BackendTensor::to_host) on the host.
+    pub fn to_host(&self) -> Result<HostData> {
         Ok(each!(self, a => host(a)))
     }
     /// Lends a standard-layout array: the owner is a clone (one `Arc`
@@ -550,7 +538,7 @@ impl BackendTensor for NdTensor {
     /// copy-on-write, unchanged. Receiving, ndarray copies (an `ArcArray`
     /// owns its `Vec`; it cannot borrow foreign memory), except a lent
     /// `HostData`, which it takes over (the default `adopt_host`).
-    fn lend_host(&self) -> Result<Option<HostBuffer>> {
+    pub fn lend_host(&self) -> Result<Option<HostBuffer>> {
         let standard = each!(self, a => a.is_standard_layout());
         if !standard {
             return Ok(None);
@@ -562,41 +550,39 @@ impl BackendTensor for NdTensor {
             HostBuffer::new(ptr, dtype, shape, Box::new(self.clone()))
         }))
     }
-    fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
+    /// [`BackendTensor::full`](eager_core::BackendTensor::full) on the host.
+    pub fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
         let one = HostData::filled("full", value, dtype, 1)?;
         Ok(eager_core::each_host!(one, v => full_arr(shape, v[0])))
     }
-    fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
-        Self::from_host(
-            random::sample(dist, eager_core::shape::numel(shape), dtype)?,
-            shape,
-        )
-    }
 
-    fn unary(&self, op: UnaryOp) -> Result<Self> {
+    /// [`BackendTensor::unary`](eager_core::BackendTensor::unary) on the host.
+    pub fn unary(&self, op: UnaryOp) -> Result<Self> {
         match self {
-            NdTensor::F16(_) | NdTensor::BF16(_) => via_f32(self, |t| t.unary(op)),
-            NdTensor::F32(a) => unary_float(a, op),
-            NdTensor::F64(a) => unary_float(a, op),
-            NdTensor::Bool(a) => match op {
+            HostTensor::F16(_) | HostTensor::BF16(_) => self.via_f32(|t| t.unary(op)),
+            HostTensor::F32(a) => unary_float(a, op),
+            HostTensor::F64(a) => unary_float(a, op),
+            HostTensor::Bool(a) => match op {
                 UnaryOp::LogicalNot => Ok(map(a, |x: bool| !x)),
                 _ => Err(internal(op.name(), "not defined for bool")),
             },
             other => each_num!(other, a => unary_num(a, op), _b => unreachable!()),
         }
     }
-    fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
-        if let (NdTensor::Bool(a), NdTensor::Bool(b)) = (self, rhs) {
+    /// [`BackendTensor::binary`](eager_core::BackendTensor::binary) on the host.
+    pub fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
+        if let (HostTensor::Bool(a), HostTensor::Bool(b)) = (self, rhs) {
             return binary_bool(op, a, b);
         }
         each_num!(self, a => {
-            let b = NdElem::peek(rhs).ok_or_else(|| internal(op.name(), "operands of different dtypes"))?;
+            let b = HostElem::peek(rhs).ok_or_else(|| internal(op.name(), "operands of different dtypes"))?;
             binary_num(op, a, b)
         }, _b => Err(internal(op.name(), "operands of different dtypes")))
     }
-    fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
+    /// [`BackendTensor::where_cond`](eager_core::BackendTensor::where_cond) on the host.
+    pub fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
         let op = "where_cond";
-        let NdTensor::Bool(c) = self else {
+        let HostTensor::Bool(c) = self else {
             return Err(internal(op, "the condition must be bool"));
         };
         let shape = eager_core::shape::broadcast_shapes(op, c.shape(), x.shape())?;
@@ -607,10 +593,10 @@ impl BackendTensor for NdTensor {
         macro_rules! sel {
             ($($v:ident),*) => {
                 match (x, y) {
-                    $((NdTensor::$v(a), NdTensor::$v(b)) => {
+                    $((HostTensor::$v(a), HostTensor::$v(b)) => {
                         let av = a.broadcast(IxDyn(&shape)).ok_or_else(|| internal(op, "broadcast"))?;
                         let bv = b.broadcast(IxDyn(&shape)).ok_or_else(|| internal(op, "broadcast"))?;
-                        Ok(NdTensor::$v(Zip::from(&cv).and(&av).and(&bv).map_collect(|&c, &a, &b| if c { a } else { b }).into_shared()))
+                        Ok(HostTensor::$v(Zip::from(&cv).and(&av).and(&bv).map_collect(|&c, &a, &b| if c { a } else { b }).into_shared()))
                     })*
                     _ => Err(internal(op, "x and y of different dtypes")),
                 }
@@ -618,24 +604,28 @@ impl BackendTensor for NdTensor {
         }
         sel!(Bool, U8, I8, I16, U16, I32, U32, I64, U64, F16, BF16, F32, F64)
     }
-    fn cast(&self, dtype: DType) -> Result<Self> {
+    /// [`BackendTensor::cast`](eager_core::BackendTensor::cast) on the host.
+    pub fn cast(&self, dtype: DType) -> Result<Self> {
         if self.dtype() == dtype {
             return Ok(self.clone());
         }
         Ok(each!(self, a => cast_to(a, dtype)))
     }
 
-    fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
+    /// [`BackendTensor::reduce`](eager_core::BackendTensor::reduce) on the host.
+    pub fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
         match self {
-            NdTensor::F16(_) | NdTensor::BF16(_) => via_f32(self, |t| t.reduce(op, axes, keepdims)),
-            NdTensor::F32(a) if op == ReduceOp::Sum => {
+            HostTensor::F16(_) | HostTensor::BF16(_) => {
+                self.via_f32(|t| t.reduce(op, axes, keepdims))
+            }
+            HostTensor::F32(a) if op == ReduceOp::Sum => {
                 Ok(reduce_axes(a, axes, keepdims, sum_all, sum_lane))
             }
-            NdTensor::F64(a) if op == ReduceOp::Sum => {
+            HostTensor::F64(a) if op == ReduceOp::Sum => {
                 Ok(reduce_axes(a, axes, keepdims, sum_all, sum_lane))
             }
-            NdTensor::F32(a) if op == ReduceOp::Mean => mean(a, axes, keepdims),
-            NdTensor::F64(a) if op == ReduceOp::Mean => mean(a, axes, keepdims),
+            HostTensor::F32(a) if op == ReduceOp::Mean => mean(a, axes, keepdims),
+            HostTensor::F64(a) if op == ReduceOp::Mean => mean(a, axes, keepdims),
             other => each_num!(other, a => reduce_num(op, a, axes, keepdims), a => Ok(match op {
                 ReduceOp::All | ReduceOp::Min => reduce_axes(
                     a,
@@ -655,17 +645,20 @@ impl BackendTensor for NdTensor {
             })),
         }
     }
-    fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
+    /// [`BackendTensor::arg_reduce`](eager_core::BackendTensor::arg_reduce) on the host.
+    pub fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
         Ok(each!(self, a => arg_reduce(op, a, axis)))
     }
-    fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
+    /// [`BackendTensor::sort`](eager_core::BackendTensor::sort) on the host.
+    pub fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
         Ok(each!(self, a => lanes_apply(a, axis, |lane, out| {
             for (o, i) in out.iter_mut().zip(sort_order(lane, descending)) {
                 *o = lane[i];
             }
         })))
     }
-    fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
+    /// [`BackendTensor::argsort`](eager_core::BackendTensor::argsort) on the host.
+    pub fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
         Ok(
             each!(self, a => lanes_apply(a, axis, |lane, out: &mut [i64]| {
                 for (o, i) in out.iter_mut().zip(sort_order(lane, descending)) {
@@ -674,8 +667,9 @@ impl BackendTensor for NdTensor {
             })),
         )
     }
-    fn cumsum(&self, axis: usize) -> Result<Self> {
-        fn run<T: Num + NdElem>(a: &Arr<T>, axis: usize) -> NdTensor {
+    /// [`BackendTensor::cumsum`](eager_core::BackendTensor::cumsum) on the host.
+    pub fn cumsum(&self, axis: usize) -> Result<Self> {
+        fn run<T: Num + HostElem>(a: &Arr<T>, axis: usize) -> HostTensor {
             lanes_apply(a, axis, |lane, out: &mut [T]| {
                 let mut acc = T::ZERO;
                 for (o, &v) in out.iter_mut().zip(lane) {
@@ -685,68 +679,76 @@ impl BackendTensor for NdTensor {
             })
         }
         match self {
-            NdTensor::F16(_) | NdTensor::BF16(_) => via_f32(self, |t| t.cumsum(axis)),
+            HostTensor::F16(_) | HostTensor::BF16(_) => self.via_f32(|t| t.cumsum(axis)),
             other => {
                 each_num!(other, a => Ok(run(a, axis)), _b => Err(internal("cumsum", "bool must be widened first")))
             }
         }
     }
-    fn matmul(&self, rhs: &Self) -> Result<Self> {
+    /// [`BackendTensor::matmul`](eager_core::BackendTensor::matmul) on the host.
+    pub fn matmul(&self, rhs: &Self) -> Result<Self> {
         let bad = || internal("matmul", "operands must have one numeric dtype");
         match (self, rhs) {
-            (NdTensor::F16(_), NdTensor::F16(_)) | (NdTensor::BF16(_), NdTensor::BF16(_)) => {
+            (HostTensor::F16(_), HostTensor::F16(_))
+            | (HostTensor::BF16(_), HostTensor::BF16(_)) => {
                 let r = rhs.cast(DType::F32)?;
-                via_f32(self, |t| t.matmul(&r))
+                self.via_f32(|t| t.matmul(&r))
             }
-            (NdTensor::F32(a), NdTensor::F32(b)) => matmul_float(a, b),
-            (NdTensor::F64(a), NdTensor::F64(b)) => matmul_float(a, b),
-            (NdTensor::Bool(_), _) => Err(bad()),
+            (HostTensor::F32(a), HostTensor::F32(b)) => matmul_float(a, b),
+            (HostTensor::F64(a), HostTensor::F64(b)) => matmul_float(a, b),
+            (HostTensor::Bool(_), _) => Err(bad()),
             _ => {
-                each_num!(self, a => matmul_int(a, NdElem::peek(rhs).ok_or_else(bad)?), _b => Err(bad()))
+                each_num!(self, a => matmul_int(a, HostElem::peek(rhs).ok_or_else(bad)?), _b => Err(bad()))
             }
         }
     }
 
-    fn reshape(&self, shape: &[usize]) -> Result<Self> {
+    /// [`BackendTensor::reshape`](eager_core::BackendTensor::reshape) on the host.
+    pub fn reshape(&self, shape: &[usize]) -> Result<Self> {
         Ok(each!(self, a => {
             let r = if a.is_standard_layout() {
                 a.clone().into_shape_with_order(IxDyn(shape))
             } else {
                 a.as_standard_layout().into_owned().into_shared().into_shape_with_order(IxDyn(shape))
             };
-            NdElem::wrap(r.map_err(|e| internal("reshape", e.to_string()))?)
+            HostElem::wrap(r.map_err(|e| internal("reshape", e.to_string()))?)
         }))
     }
-    fn permute(&self, axes: &[usize]) -> Result<Self> {
-        Ok(each!(self, a => NdElem::wrap(a.clone().permuted_axes(IxDyn(axes)))))
+    /// [`BackendTensor::permute`](eager_core::BackendTensor::permute) on the host.
+    pub fn permute(&self, axes: &[usize]) -> Result<Self> {
+        Ok(each!(self, a => HostElem::wrap(a.clone().permuted_axes(IxDyn(axes)))))
     }
-    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
+    /// [`BackendTensor::broadcast_to`](eager_core::BackendTensor::broadcast_to) on the host.
+    pub fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
         Ok(each!(self, a => {
             let v = a.broadcast(IxDyn(shape)).ok_or_else(|| internal("broadcast_to", "cannot broadcast"))?;
-            NdElem::wrap(v.to_owned().into_shared())
+            HostElem::wrap(v.to_owned().into_shared())
         }))
     }
-    fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
+    /// [`BackendTensor::slice`](eager_core::BackendTensor::slice) on the host.
+    pub fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
         Ok(each!(self, a => {
             let mut r = a.clone();
             for (ax, s) in ranges.iter().enumerate() {
                 r.slice_axis_inplace(Axis(ax), Slice::new(s.start as isize, Some(s.end() as isize), s.step as isize));
             }
-            NdElem::wrap(r)
+            HostElem::wrap(r)
         }))
     }
-    fn flip(&self, axes: &[usize]) -> Result<Self> {
+    /// [`BackendTensor::flip`](eager_core::BackendTensor::flip) on the host.
+    pub fn flip(&self, axes: &[usize]) -> Result<Self> {
         Ok(each!(self, a => {
             let mut r = a.clone();
             for &ax in axes {
                 r.invert_axis(Axis(ax));
             }
-            NdElem::wrap(r)
+            HostElem::wrap(r)
         }))
     }
-    fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
+    /// [`BackendTensor::concat`](eager_core::BackendTensor::concat) on the host.
+    pub fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
         let op = "concatenate";
-        fn run<T: NdElem>(ts: &[&NdTensor], axis: usize) -> Result<NdTensor> {
+        fn run<T: HostElem>(ts: &[&HostTensor], axis: usize) -> Result<HostTensor> {
             let views = ts
                 .iter()
                 .map(|t| {
@@ -759,18 +761,20 @@ impl BackendTensor for NdTensor {
                 .map(|a| T::wrap(a.into_shared()))
                 .map_err(|e| internal("concatenate", e.to_string()))
         }
-        fn like<T: NdElem>(_: &Arr<T>, ts: &[&NdTensor], axis: usize) -> Result<NdTensor> {
+        fn like<T: HostElem>(_: &Arr<T>, ts: &[&HostTensor], axis: usize) -> Result<HostTensor> {
             run::<T>(ts, axis)
         }
         let first = tensors.first().ok_or_else(|| internal(op, "no tensors"))?;
         each!(first, a => like(a, tensors, axis))
     }
-    fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
+    /// [`BackendTensor::index_select`](eager_core::BackendTensor::index_select) on the host.
+    pub fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
         let idx = index_vec("index_select", index)?;
-        Ok(each!(self, a => NdElem::wrap(a.select(Axis(axis), &idx).into_shared())))
+        Ok(each!(self, a => HostElem::wrap(a.select(Axis(axis), &idx).into_shared())))
     }
-    fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
-        let NdTensor::I64(idx) = index else {
+    /// [`BackendTensor::gather`](eager_core::BackendTensor::gather) on the host.
+    pub fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
+        let HostTensor::I64(idx) = index else {
             return Err(internal("take_along_axis", "index tensors must be i64"));
         };
         Ok(each!(self, a => {
@@ -784,9 +788,10 @@ impl BackendTensor for NdTensor {
             from_vec("take_along_axis", out, idx.shape())?
         }))
     }
-    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
+    /// [`BackendTensor::scatter`](eager_core::BackendTensor::scatter) on the host.
+    pub fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
         let pos = index_vec("index_update", positions)?;
-        fn run<T: NdElem>(a: &Arr<T>, pos: &[usize], values: &NdTensor) -> Result<NdTensor> {
+        fn run<T: HostElem>(a: &Arr<T>, pos: &[usize], values: &HostTensor) -> Result<HostTensor> {
             let vals = T::peek(values)
                 .ok_or_else(|| internal("index_update", "values of another dtype"))?;
             let mut out = a.to_owned();
@@ -797,17 +802,18 @@ impl BackendTensor for NdTensor {
         }
         each!(self, a => run(a, &pos, values))
     }
-    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
+    /// [`BackendTensor::scatter_add`](eager_core::BackendTensor::scatter_add) on the host.
+    pub fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
         let op = "scatter_add";
-        let NdTensor::I64(idx) = index else {
+        let HostTensor::I64(idx) = index else {
             return Err(internal(op, "index tensors must be i64"));
         };
-        fn run<T: Num + NdElem>(
+        fn run<T: Num + HostElem>(
             a: &Arr<T>,
             axis: usize,
             idx: &Arr<i64>,
-            src: &NdTensor,
-        ) -> Result<NdTensor> {
+            src: &HostTensor,
+        ) -> Result<HostTensor> {
             let s = T::peek(src).ok_or_else(|| internal("scatter_add", "src of another dtype"))?;
             let mut out = a.to_owned();
             let mut pos = vec![0usize; a.ndim()];
@@ -821,7 +827,8 @@ impl BackendTensor for NdTensor {
         }
         each_num!(self, a => run(a, axis, idx, src), _b => Err(internal(op, "not defined for bool")))
     }
-    fn nonzero(&self) -> Result<Self> {
+    /// [`BackendTensor::nonzero`](eager_core::BackendTensor::nonzero) on the host.
+    pub fn nonzero(&self) -> Result<Self> {
         let ndim = self.ndim_();
         let mut coords = Vec::new();
         let mut count = 0;
@@ -836,8 +843,9 @@ impl BackendTensor for NdTensor {
         from_vec("nonzero", coords, &[count, ndim])
     }
 
-    fn inv(&self) -> Result<Self> {
-        fn run<T: NdElem>(a: &Arr<T>) -> Result<NdTensor> {
+    /// [`BackendTensor::inv`](eager_core::BackendTensor::inv) on the host.
+    pub fn inv(&self) -> Result<Self> {
+        fn run<T: HostElem>(a: &Arr<T>) -> Result<HostTensor> {
             let (batch, n, data) = square_matrices(a);
             let mut out = Vec::with_capacity(data.len());
             for b in 0..batch {
@@ -848,15 +856,16 @@ impl BackendTensor for NdTensor {
             from_f64s::<T>("inv", out, a.shape())
         }
         match self {
-            NdTensor::F16(a) => run(a),
-            NdTensor::BF16(a) => run(a),
-            NdTensor::F32(a) => run(a),
-            NdTensor::F64(a) => run(a),
+            HostTensor::F16(a) => run(a),
+            HostTensor::BF16(a) => run(a),
+            HostTensor::F32(a) => run(a),
+            HostTensor::F64(a) => run(a),
             _ => Err(internal("inv", "takes float tensors")),
         }
     }
-    fn slogdet(&self) -> Result<(Self, Self)> {
-        fn run<T: NdElem>(a: &Arr<T>) -> Result<(NdTensor, NdTensor)> {
+    /// [`BackendTensor::slogdet`](eager_core::BackendTensor::slogdet) on the host.
+    pub fn slogdet(&self) -> Result<(Self, Self)> {
+        fn run<T: HostElem>(a: &Arr<T>) -> Result<(HostTensor, HostTensor)> {
             let (batch, n, data) = square_matrices(a);
             let (signs, logs): (Vec<f64>, Vec<f64>) = (0..batch)
                 .map(|b| linalg::slogdet(&data[b * n * n..(b + 1) * n * n], n))
@@ -868,17 +877,18 @@ impl BackendTensor for NdTensor {
             ))
         }
         match self {
-            NdTensor::F16(a) => run(a),
-            NdTensor::BF16(a) => run(a),
-            NdTensor::F32(a) => run(a),
-            NdTensor::F64(a) => run(a),
+            HostTensor::F16(a) => run(a),
+            HostTensor::BF16(a) => run(a),
+            HostTensor::F32(a) => run(a),
+            HostTensor::F64(a) => run(a),
             _ => Err(internal("slogdet", "takes float tensors")),
         }
     }
 }
 
-impl NdTensor {
-    fn ndim_(&self) -> usize {
-        NdTensor::shape(self).len()
+impl HostTensor {
+    /// [`BackendTensor::ndim_`](eager_core::BackendTensor::ndim_) on the host.
+    pub fn ndim_(&self) -> usize {
+        HostTensor::shape(self).len()
     }
 }

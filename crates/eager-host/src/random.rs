@@ -31,8 +31,8 @@ impl Generator {
     ///
     /// ```
     /// use eager_core::{DType, Distribution};
-    /// let mut a = eager_ndarray::Generator::seeded(7);
-    /// let mut b = eager_ndarray::Generator::seeded(7);
+    /// let mut a = eager_host::Generator::seeded(7);
+    /// let mut b = eager_host::Generator::seeded(7);
     /// let u = Distribution::Uniform { low: 0.0, high: 1.0 };
     /// assert_eq!(a.sample(u, 3, DType::F32)?, b.sample(u, 3, DType::F32)?);
     /// # Ok::<(), eager_core::Error>(())
@@ -91,5 +91,3 @@ macro_rules! generator {
         }
     };
 }
-
-generator!("ndarray");

@@ -1,0 +1,114 @@
+//! libtorch's own autograd as the backend's [`NativeAutograd`]: the
+//! facade's `value_and_grad` on torch tensors runs the function on leaves
+//! that require grad and asks libtorch for the gradients
+//! (`torch.autograd.grad`).
+
+use crate::{error, TorchTensor};
+use eager_core::{AutogradTrace, Capabilities, NativeAutograd, Result};
+use std::cell::Cell;
+use tch::Tensor;
+
+thread_local! {
+    /// How many native traces this thread is inside: a nested call uses
+    /// the tape, so that libtorch's graph keeps the outer dependency.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// One level deeper in [`DEPTH`] while alive.
+struct Inside;
+
+impl Inside {
+    fn enter() -> Inside {
+        DEPTH.with(|d| d.set(d.get() + 1));
+        Inside
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get() - 1));
+    }
+}
+
+/// libtorch's autograd.
+pub(crate) struct Autograd;
+
+impl NativeAutograd<TorchTensor> for Autograd {
+    fn tracks(&self, t: &TorchTensor) -> bool {
+        t.tensor().requires_grad()
+    }
+    fn detach(&self, t: &TorchTensor) -> Option<TorchTensor> {
+        t.detach().ok()
+    }
+    fn applies(&self, _: &[&TorchTensor]) -> bool {
+        DEPTH.with(|d| d.get()) == 0
+    }
+    fn begin(
+        &self,
+        op: &'static str,
+        inputs: &[&TorchTensor],
+    ) -> Result<Box<dyn AutogradTrace<TorchTensor>>> {
+        let leaves = inputs
+            .iter()
+            .map(|x| {
+                x.tensor()
+                    .f_detach()
+                    .and_then(|mut t| t.f_requires_grad_(true))
+                    .map_err(|e| error(op, e))
+            })
+            .collect::<Result<Vec<Tensor>>>()?;
+        Ok(Box::new(Trace {
+            op,
+            leaves,
+            inside: Some(Inside::enter()),
+        }))
+    }
+}
+
+struct Trace {
+    op: &'static str,
+    leaves: Vec<Tensor>,
+    inside: Option<Inside>,
+}
+
+impl AutogradTrace<TorchTensor> for Trace {
+    fn leaves(&self) -> Vec<TorchTensor> {
+        self.leaves
+            .iter()
+            .map(|l| TorchTensor::wrap(l.shallow_clone()))
+            .collect()
+    }
+    fn with_tape(&self) -> bool {
+        false
+    }
+    fn end_function(&mut self) {
+        self.inside = None;
+    }
+    fn gradients(self: Box<Self>, loss: &TorchTensor) -> Result<Option<Vec<Option<TorchTensor>>>> {
+        let grads = if loss.tensor().requires_grad() {
+            Tensor::f_run_backward(&[loss.tensor()], &self.leaves, false, false)
+                .map_err(|e| error(self.op, e))?
+        } else {
+            Vec::new()
+        };
+        // Without `create_graph` the gradients libtorch returns are outside
+        // any graph already (no `detach`, which would cost a tensor each).
+        let mut grads = grads.into_iter();
+        Ok(Some(
+            self.leaves
+                .iter()
+                .map(|_| grads.next().filter(Tensor::defined).map(TorchTensor::wrap))
+                .collect(),
+        ))
+    }
+}
+
+impl Capabilities for TorchTensor {
+    const ADOPTS_ALIGNED_HOST: bool = true;
+    fn seed(seed: u64) {
+        crate::seed(seed);
+    }
+    fn autograd() -> Option<&'static dyn NativeAutograd<TorchTensor>> {
+        Some(&Autograd)
+    }
+}
