@@ -13,11 +13,7 @@
 /// The tensor types, the framework crates the backends re-export, the
 /// `backends` module, and the error for a build without a backend.
 macro_rules! reexports {
-    (; $({
-        feature: $feature:tt, module: $module:ident, variant: $variant:ident,
-        krate: $krate:ident, tensor: $tensor:ident, reexport: [$($reexport:ident),*],
-        what: $what:tt, names: [$($name:tt),+], doc: $doc:tt, holds: $holds:tt,
-    })*) => {
+    (; $([$feature:tt $module:ident $variant:ident $krate:ident $tensor:ident [$($reexport:ident)*] $what:tt [$($name:tt)+] $doc:tt $holds:tt])*) => {
         $(
             #[cfg(feature = $feature)]
             pub use $krate::{$($reexport,)* $tensor};
@@ -41,11 +37,7 @@ macro_rules! reexports {
 /// [`EagerTensor`](crate::EagerTensor): one variant per backend, plus the
 /// tensors being differentiated.
 macro_rules! eager_tensor {
-    (; $({
-        feature: $feature:tt, module: $module:ident, variant: $variant:ident,
-        krate: $krate:ident, tensor: $tensor:ident, reexport: [$($reexport:ident),*],
-        what: $what:tt, names: [$($name:tt),+], doc: $doc:tt, holds: $holds:tt,
-    })*) => {
+    (; $([$feature:tt $module:ident $variant:ident $krate:ident $tensor:ident [$($reexport:ident)*] $what:tt [$($name:tt)+] $doc:tt $holds:tt])*) => {
         /// A tensor of any enabled backend, holding that framework's native handle.
         ///
         /// Every operation is routed to the framework that owns the tensor and
@@ -96,11 +88,7 @@ macro_rules! eager_tensor {
 ///   in); `on_backend!` is the same for an `expr` giving `Result<B>`;
 /// - `each_enabled!(|B| expr)`: `expr` once per backend compiled in.
 macro_rules! routing {
-    ($d:tt ; $({
-        feature: $feature:tt, module: $module:ident, variant: $variant:ident,
-        krate: $krate:ident, tensor: $tensor:ident, reexport: [$($reexport:ident),*],
-        what: $what:tt, names: [$($name:tt),+], doc: $doc:tt, holds: $holds:tt,
-    })*) => {
+    ($d:tt ; $([$feature:tt $module:ident $variant:ident $krate:ident $tensor:ident [$($reexport:ident)*] $what:tt [$($name:tt)+] $doc:tt $holds:tt])*) => {
         macro_rules! same_backend {
             ($d op:expr, ($d($d t:expr),+), |$d($d x:ident),+| $d body:expr) => {{
                 #[allow(unused_imports)]

@@ -19,11 +19,7 @@ struct Row {
 }
 
 macro_rules! rows {
-    (; $({
-        feature: $feature:tt, module: $module:ident, variant: $variant:ident,
-        krate: $krate:ident, tensor: $tensor:ident, reexport: [$($reexport:ident),*],
-        what: $what:tt, names: [$($name:tt),+], doc: $doc:tt, holds: $holds:tt,
-    })*) => {
+    (; $([$feature:tt $module:ident $variant:ident $krate:ident $tensor:ident [$($reexport:ident)*] $what:tt [$($name:tt)+] $doc:tt $holds:tt])*) => {
         vec![$(Row {
             feature: $feature,
             variant: stringify!($variant),

@@ -1,27 +1,17 @@
-//! `candle_core::Tensor` as a native.
+//! `candle_core::Tensor` as a native: wrapped without copying (the
+//! `Tensor` handle is shared). A Candle dtype eager-tensor lacks (the 8-,
+//! 6- and 4-bit floats) makes every op an error naming it; taking out or
+//! borrowing a tensor of a dtype Candle has no type for (bool, i8, u16,
+//! u64), which the backend emulates, is a `dtype` error (cast with
+//! `astype` first).
 
-use crate::{EagerTensor, Native, NativeRef, Result, CandleTensor};
+use crate::CandleTensor;
 use eager_candle::candle_core;
 
-impl From<candle_core::Tensor> for EagerTensor {
-    /// Wraps without copying (the `Tensor` handle is shared). A Candle
-    /// dtype eager-tensor lacks (the 8-, 6- and 4-bit floats) makes
-    /// every op an error naming it.
-    fn from(t: candle_core::Tensor) -> Self {
-        EagerTensor::Candle(CandleTensor::wrap(t))
-    }
-}
-impl Native for candle_core::Tensor {
-    type AnyDType = candle_core::Tensor;
-    /// The `Tensor` itself, without copying; a `dtype` error for the
-    /// dtypes Candle has no type for (bool, i8, u16, u64), which the
-    /// backend emulates (cast with `astype` first).
-    fn from_eager(t: EagerTensor) -> Result<Self> {
-        CandleTensor::from_eager(t).and_then(CandleTensor::into_candle)
-    }
-}
-impl NativeRef for candle_core::Tensor {
-    fn ref_from_eager(t: &EagerTensor) -> Result<&Self> {
-        CandleTensor::ref_from_eager(t).and_then(CandleTensor::as_candle)
-    }
-}
+super::framework_native!(
+    candle_core::Tensor,
+    CandleTensor,
+    wrap: CandleTensor::wrap,
+    into: CandleTensor::into_candle,
+    as: CandleTensor::as_candle
+);

@@ -14,6 +14,7 @@
 use crate::backprop::{watch, Watch};
 use crate::{error, CandleTensor};
 use candle_core::Var;
+use eager_core::capability::Nested;
 use eager_core::{AutogradTrace, BackendTensor, Capabilities, DType, NativeAutograd, Result};
 use std::cell::Cell;
 
@@ -21,22 +22,6 @@ thread_local! {
     /// How many candle native traces this thread is inside: a nested call
     /// uses the tape only.
     static DEPTH: Cell<usize> = const { Cell::new(0) };
-}
-
-/// One level deeper in [`DEPTH`] while alive.
-struct Inside;
-
-impl Inside {
-    fn enter() -> Inside {
-        DEPTH.with(|d| d.set(d.get() + 1));
-        Inside
-    }
-}
-
-impl Drop for Inside {
-    fn drop(&mut self) {
-        DEPTH.with(|d| d.set(d.get() - 1));
-    }
 }
 
 /// Candle's backprop.
@@ -76,7 +61,7 @@ impl NativeAutograd<CandleTensor> for Autograd {
         Ok(Box::new(Trace {
             vars,
             watch: Some(watch()),
-            inside: Some(Inside::enter()),
+            inside: Some(Nested::enter(&DEPTH)),
             covered: false,
         }))
     }
@@ -85,7 +70,7 @@ impl NativeAutograd<CandleTensor> for Autograd {
 struct Trace {
     vars: Vec<Var>,
     watch: Option<Watch>,
-    inside: Option<Inside>,
+    inside: Option<Nested>,
     covered: bool,
 }
 

@@ -5,13 +5,15 @@ use std::fmt;
 use std::str::FromStr;
 
 /// **The backend table**: one row per backend, the only place that lists
-/// them. It calls `$callback! { $($arg)* ; rows }`, and each crate that needs
+/// them. It calls `$callback! { $($arg)* ; rows }`, each row a group
+/// `[feature module variant krate tensor [reexport*] what [name+] doc holds]`
+/// of the fields below, and each crate that needs
 /// something per backend generates it from the rows with a callback macro:
 /// eager-core the [`Backend`] enum below, the facade the `EagerTensor`
 /// variants, the routing of every op, the native conversions, the
 /// re-exports, `ep::seed` and the check that a build has a backend.
 ///
-/// A row's fields, in this order:
+/// A row's fields:
 /// - `feature`: the cargo feature (of the facade and of eager-core) that
 ///   compiles the backend in; also its name (`Display`, `backends::<name>`);
 /// - `module`: the same name as an identifier;
@@ -31,7 +33,7 @@ use std::str::FromStr;
 #[macro_export]
 macro_rules! for_each_backend {
     ($callback:ident $($arg:tt)*) => {
-        $callback! { $($arg)* ;
+        $crate::for_each_backend! { @rows [$callback $($arg)*]
             {
                 feature: "ndarray", module: ndarray, variant: NdArray,
                 krate: eager_ndarray, tensor: NdTensor, reexport: [HostTensor],
@@ -69,15 +71,21 @@ macro_rules! for_each_backend {
             }
         }
     };
-}
-
-/// Generates [`Backend`] from the table's rows.
-macro_rules! backend_enum {
-    (; $({
+    // The rows, passed on with their fields in order, one group per row.
+    (@rows [$callback:ident $($arg:tt)*] $({
         feature: $feature:tt, module: $module:ident, variant: $variant:ident,
         krate: $krate:ident, tensor: $tensor:ident, reexport: [$($reexport:ident),*],
         what: $what:tt, names: [$($name:tt),+], doc: $doc:tt, holds: $holds:tt,
     })*) => {
+        $callback! { $($arg)* ; $([
+            $feature $module $variant $krate $tensor [$($reexport)*] $what [$($name)+] $doc $holds
+        ])* }
+    };
+}
+
+/// Generates [`Backend`] from the table's rows.
+macro_rules! backend_enum {
+    (; $([$feature:tt $module:ident $variant:ident $krate:ident $tensor:ident [$($reexport:ident)*] $what:tt [$($name:tt)+] $doc:tt $holds:tt])*) => {
         /// The frameworks eager-tensor can run on.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Backend {

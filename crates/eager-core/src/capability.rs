@@ -8,6 +8,8 @@
 //! where there is no [`Compiler`].
 
 use crate::{BackendTensor, DType, Error, Result};
+use std::cell::Cell;
+use std::thread::LocalKey;
 
 /// The capabilities of a backend's tensor type `Self`.
 pub trait Capabilities: BackendTensor {
@@ -117,4 +119,34 @@ pub trait ProgramCache<T>: Send + Sync {
         donate: &[usize],
         trace: &mut TraceFn<'_, T>,
     ) -> Result<Vec<T>>;
+}
+
+/// One level deeper, while alive, in a thread's count of the native traces
+/// it is inside (a [`NativeAutograd`] keeps such a count to send nested
+/// traces to the tape).
+///
+/// ```
+/// use eager_core::capability::Nested;
+/// use std::cell::Cell;
+/// thread_local!(static DEPTH: Cell<usize> = const { Cell::new(0) });
+/// {
+///     let _inside = Nested::enter(&DEPTH);
+///     assert_eq!(DEPTH.with(Cell::get), 1);
+/// }
+/// assert_eq!(DEPTH.with(Cell::get), 0);
+/// ```
+pub struct Nested(&'static LocalKey<Cell<usize>>);
+
+impl Nested {
+    /// Counts one more level in `depth` until the guard drops.
+    pub fn enter(depth: &'static LocalKey<Cell<usize>>) -> Nested {
+        depth.with(|d| d.set(d.get() + 1));
+        Nested(depth)
+    }
+}
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        self.0.with(|d| d.set(d.get() - 1));
+    }
 }

@@ -448,10 +448,21 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
 /// or rounds more than once (eager-tensor's rule: compute in f32, round
 /// once). Results of another dtype (bool, indices) come back as they are.
 pub fn via_f32<T: BackendTensor>(t: &T, f: impl FnOnce(&T) -> Result<T>) -> Result<T> {
-    let d = t.dtype();
-    let r = f(&t.cast(DType::F32)?)?;
-    if r.dtype() == DType::F32 && d != DType::F32 {
-        r.cast(d)
+    via_f32_with(t, T::dtype, T::cast, f)
+}
+
+/// [`via_f32`] for a tensor type that is not a backend's, given its
+/// `dtype` and `cast` (the host engine's kernels).
+pub fn via_f32_with<T>(
+    t: &T,
+    dtype: impl Fn(&T) -> DType,
+    cast: impl Fn(&T, DType) -> Result<T>,
+    f: impl FnOnce(&T) -> Result<T>,
+) -> Result<T> {
+    let d = dtype(t);
+    let r = f(&cast(t, DType::F32)?)?;
+    if dtype(&r) == DType::F32 && d != DType::F32 {
+        cast(&r, d)
     } else {
         Ok(r)
     }

@@ -148,12 +148,6 @@ impl HostTensor {
     /// `f` computed in f32 for a 16-bit float tensor, rounded back once:
     /// how the engine runs the float ops on f16 and bf16.
     fn via_f32(&self, f: impl FnOnce(&HostTensor) -> Result<HostTensor>) -> Result<HostTensor> {
-        let d = self.dtype();
-        let r = f(&self.cast(DType::F32)?)?;
-        if r.dtype() == DType::F32 && d != DType::F32 {
-            r.cast(d)
-        } else {
-            Ok(r)
-        }
+        eager_core::ops::via_f32_with(self, HostTensor::dtype, HostTensor::cast, f)
     }
 }

@@ -4,6 +4,7 @@
 //! (`torch.autograd.grad`).
 
 use crate::{error, TorchTensor};
+use eager_core::capability::Nested;
 use eager_core::{AutogradTrace, Capabilities, NativeAutograd, Result};
 use std::cell::Cell;
 use tch::Tensor;
@@ -12,22 +13,6 @@ thread_local! {
     /// How many native traces this thread is inside: a nested call uses
     /// the tape, so that libtorch's graph keeps the outer dependency.
     static DEPTH: Cell<usize> = const { Cell::new(0) };
-}
-
-/// One level deeper in [`DEPTH`] while alive.
-struct Inside;
-
-impl Inside {
-    fn enter() -> Inside {
-        DEPTH.with(|d| d.set(d.get() + 1));
-        Inside
-    }
-}
-
-impl Drop for Inside {
-    fn drop(&mut self) {
-        DEPTH.with(|d| d.set(d.get() - 1));
-    }
 }
 
 /// libtorch's autograd.
@@ -60,7 +45,7 @@ impl NativeAutograd<TorchTensor> for Autograd {
         Ok(Box::new(Trace {
             op,
             leaves,
-            inside: Some(Inside::enter()),
+            inside: Some(Nested::enter(&DEPTH)),
         }))
     }
 }
@@ -68,7 +53,7 @@ impl NativeAutograd<TorchTensor> for Autograd {
 struct Trace {
     op: &'static str,
     leaves: Vec<Tensor>,
-    inside: Option<Inside>,
+    inside: Option<Nested>,
 }
 
 impl AutogradTrace<TorchTensor> for Trace {
