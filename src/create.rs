@@ -199,7 +199,7 @@ impl EagerTensor {
         let v = v.cast("full", dtype)?;
         eager_core::shape::check_size("full", shape, dtype)?;
         let seed = on_backend!("full", backend, |B| {
-            <B as eager_core::BackendTensor>::from_host(HostData::filled("full", v, dtype, 1)?, &[])
+            <B as eager_core::TensorBase>::from_host(HostData::filled("full", v, dtype, 1)?, &[])
         })?;
         seed.dyn_full(shape, v, dtype)
     }

@@ -74,8 +74,9 @@ pub use dlpark;
 pub use eager_core::limits::{max_tensor_bytes, set_max_tensor_bytes};
 pub use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
 pub use eager_core::{
-    bf16, f16, half, Backend, BackendTensor, DType, Element, Error, HostBuffer, HostData, Kind,
-    Result, Scalar,
+    bf16, f16, half, Backend, BackendTensor, CastOps, CreateOps, DType, Element, ElementwiseOps,
+    Error, HostBuffer, HostData, IndexOps, Kind, LinalgOps, ReduceOps, Result, Scalar, ShapeOps,
+    TensorBase,
 };
 pub use free::*;
 pub use index::{Ellipsis, IndexItem, NewAxis};

@@ -59,7 +59,7 @@ pub(crate) fn concat(op: &'static str, ts: &[&EagerTensor], axis: usize) -> Resu
     if traced(ts) {
         return autodiff::concat(op, ts, axis);
     }
-    same_backend_list!(op, ts, |xs| eager_core::BackendTensor::concat(&xs, axis))
+    same_backend_list!(op, ts, |xs| eager_core::ShapeOps::concat(&xs, axis))
 }
 
 /// Picks `index` (1-D i64, in range) along `axis`.

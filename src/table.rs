@@ -92,7 +92,7 @@ macro_rules! routing {
         macro_rules! same_backend {
             ($d op:expr, ($d($d t:expr),+), |$d($d x:ident),+| $d body:expr) => {{
                 #[allow(unused_imports)]
-                use $crate::BackendTensor as _;
+                use eager_core::ops::prelude::*;
                 #[allow(unreachable_patterns)]
                 match ($d($d t,)+) {
                     $(
@@ -118,7 +118,7 @@ macro_rules! routing {
                                 .iter()
                                 .map(|t| match t {
                                     $crate::EagerTensor::$variant(x) => {
-                                        $crate::BackendTensor::native_dtype_ok(x).map(|_| x)
+                                        $crate::TensorBase::native_dtype_ok(x).map(|_| x)
                                     }
                                     #[allow(unreachable_patterns)]
                                     _ => Err($crate::tensor::mismatch($d op, ts)),

@@ -1,7 +1,8 @@
 //! `EagerTensor`, its routing to the backends, and the native-type bridge.
 
 use crate::args::{dims, IntoShape};
-use crate::{Backend, BackendTensor, DType, Element, Error, HostBuffer, HostData, Result, Scalar};
+use crate::{Backend, DType, Element, Error, HostBuffer, HostData, Result, Scalar};
+use eager_core::ops::prelude::*;
 use eager_core::ops::{ArgReduceOp, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
 use eager_core::shape::SliceRange;
 use eager_core::Capabilities;
@@ -16,7 +17,7 @@ pub(crate) trait DynOps {
     fn dyn_native_dtype_ok(&self) -> Result<()>;
     fn dyn_shape(&self) -> Vec<usize>;
     /// The shape without allocating, where the backend keeps it
-    /// ([`BackendTensor::shape_ref`]); `None` otherwise.
+    /// ([`TensorBase::shape_ref`]); `None` otherwise.
     fn dyn_shape_ref(&self) -> Option<&[usize]> {
         None
     }
@@ -87,20 +88,20 @@ impl<B: Capabilities + Into<EagerTensor>> DynOps for B {
         self.native_dtype_ok()
     }
     fn dyn_shape(&self) -> Vec<usize> {
-        BackendTensor::shape(self)
+        TensorBase::shape(self)
     }
     fn dyn_shape_ref(&self) -> Option<&[usize]> {
-        BackendTensor::shape_ref(self)
+        TensorBase::shape_ref(self)
     }
     fn dyn_dtype(&self) -> DType {
-        BackendTensor::dtype(self)
+        TensorBase::dtype(self)
     }
     fn dyn_device(&self) -> Device {
-        BackendTensor::device(self)
+        TensorBase::device(self)
     }
     fn dyn_to_device(&self, device: Device) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
-        BackendTensor::to_device(self, device).map(Into::into)
+        TensorBase::to_device(self, device).map(Into::into)
     }
     fn dyn_to_host(&self) -> Result<HostData> {
         self.native_dtype_ok()?;
@@ -147,49 +148,49 @@ impl<B: Capabilities + Into<EagerTensor>> DynOps for B {
     }
     fn dyn_sort(&self, axis: usize, descending: bool) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
-        BackendTensor::sort(self, axis, descending).map(Into::into)
+        ReduceOps::sort(self, axis, descending).map(Into::into)
     }
     fn dyn_argsort(&self, axis: usize, descending: bool) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
-        BackendTensor::argsort(self, axis, descending).map(Into::into)
+        ReduceOps::argsort(self, axis, descending).map(Into::into)
     }
     fn dyn_cumsum(&self, axis: usize) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
-        BackendTensor::cumsum(self, axis).map(Into::into)
+        ReduceOps::cumsum(self, axis).map(Into::into)
     }
     fn dyn_reshape(&self, shape: &[usize]) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
         B::check_rank("reshape", shape)?;
-        BackendTensor::reshape(self, shape).map(Into::into)
+        ShapeOps::reshape(self, shape).map(Into::into)
     }
     fn dyn_permute(&self, axes: &[usize]) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
-        BackendTensor::permute(self, axes).map(Into::into)
+        ShapeOps::permute(self, axes).map(Into::into)
     }
     fn dyn_broadcast_to(&self, shape: &[usize]) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
         B::check_rank("broadcast_to", shape)?;
-        BackendTensor::broadcast_to(self, shape).map(Into::into)
+        ShapeOps::broadcast_to(self, shape).map(Into::into)
     }
     fn dyn_slice(&self, ranges: &[SliceRange]) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
-        BackendTensor::slice(self, ranges).map(Into::into)
+        ShapeOps::slice(self, ranges).map(Into::into)
     }
     fn dyn_flip(&self, axes: &[usize]) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
-        BackendTensor::flip(self, axes).map(Into::into)
+        ShapeOps::flip(self, axes).map(Into::into)
     }
     fn dyn_nonzero(&self) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
-        BackendTensor::nonzero(self).map(Into::into)
+        IndexOps::nonzero(self).map(Into::into)
     }
     fn dyn_inv(&self) -> Result<EagerTensor> {
         self.native_dtype_ok()?;
-        BackendTensor::inv(self).map(Into::into)
+        LinalgOps::inv(self).map(Into::into)
     }
     fn dyn_slogdet(&self) -> Result<(EagerTensor, EagerTensor)> {
         self.native_dtype_ok()?;
-        BackendTensor::slogdet(self).map(|(s, l)| (s.into(), l.into()))
+        LinalgOps::slogdet(self).map(|(s, l)| (s.into(), l.into()))
     }
 }
 

@@ -9,9 +9,10 @@
 
 mod common;
 
+use eager_core::ops::prelude::*;
 use eager_tensor::backends::candle::CandleTensor;
 use eager_tensor::candle_core::{Device, Tensor};
-use eager_tensor::{self as ep, Backend, BackendTensor, DType, EagerTensor, HostBuffer, HostData};
+use eager_tensor::{self as ep, Backend, DType, EagerTensor, HostBuffer, HostData};
 
 fn ptr(t: &Tensor) -> *const u8 {
     CandleTensor::wrap(t.clone())

@@ -117,7 +117,7 @@ fn host_reads_inside_jit_are_errors_naming_the_op() {
                 #[cfg(feature = "xla")]
                 {
                     let raw = t.as_raw::<ep::XlaTensor>()?;
-                    Ok(ep::BackendTensor::nonzero(raw)?.into())
+                    Ok(ep::IndexOps::nonzero(raw)?.into())
                 }
                 #[cfg(not(feature = "xla"))]
                 Ok(t.clone())

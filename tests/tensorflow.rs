@@ -4,9 +4,8 @@
 
 mod common;
 
-use eager_tensor::{
-    self as ep, tensorflow as tf, Backend, BackendTensor, DType, EagerTensor, TfTensor,
-};
+use eager_core::ops::prelude::*;
+use eager_tensor::{self as ep, tensorflow as tf, Backend, DType, EagerTensor, TfTensor};
 use tf::eager::TensorHandle;
 
 fn handle(v: &[f32], dims: &[u64]) -> TensorHandle<'static> {

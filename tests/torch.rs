@@ -4,9 +4,8 @@
 
 mod common;
 
-use eager_tensor::{
-    self as ep, tch, Backend, BackendTensor, DType, Device, EagerTensor, TorchTensor,
-};
+use eager_core::ops::prelude::*;
+use eager_tensor::{self as ep, tch, Backend, DType, Device, EagerTensor, TorchTensor};
 
 #[test]
 fn astensor_and_into_raw_keep_the_storage() {

@@ -79,7 +79,7 @@ impl Expect {
 /// The most dimensions a tensor of `backend` may have (its `MAX_RANK`:
 /// 8 on candle and tensorflow, 64 on torch, no limit on ndarray and xla).
 pub fn max_rank(backend: Backend) -> usize {
-    use ep::BackendTensor;
+    use ep::TensorBase;
     #[allow(unreachable_patterns)]
     match backend {
         #[cfg(feature = "ndarray")]

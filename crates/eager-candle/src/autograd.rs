@@ -15,7 +15,8 @@ use crate::backprop::{watch, Watch};
 use crate::{error, CandleTensor};
 use candle_core::Var;
 use eager_core::capability::Nested;
-use eager_core::{AutogradTrace, BackendTensor, Capabilities, DType, NativeAutograd, Result};
+use eager_core::ops::prelude::*;
+use eager_core::{AutogradTrace, Capabilities, DType, NativeAutograd, Result};
 use std::cell::Cell;
 
 thread_local! {
@@ -43,7 +44,7 @@ impl NativeAutograd<CandleTensor> for Autograd {
         DEPTH.with(|d| d.get()) == 0
             && inputs
                 .iter()
-                .all(|x| matches!(BackendTensor::dtype(*x), DType::F32 | DType::F64))
+                .all(|x| matches!(TensorBase::dtype(*x), DType::F32 | DType::F64))
     }
     fn begin(
         &self,

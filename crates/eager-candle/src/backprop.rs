@@ -8,8 +8,8 @@
 //! (see [`HOST_OPS`](crate::HOST_OPS)) cuts that graph: its result is a new
 //! tensor with no history, and Candle would silently give the inputs before
 //! it a zero gradient. So every path where a tracked float tensor leaves
-//! Candle — [`to_host`](eager_core::BackendTensor::to_host) and
-//! [`lend_host`](eager_core::BackendTensor::lend_host), which all host ops
+//! Candle — [`to_host`](eager_core::TensorBase::to_host) and
+//! [`lend_host`](eager_core::TensorBase::lend_host), which all host ops
 //! go through — and every op whose Candle backward rule differs from
 //! eager-tensor's (float `minimum`/`maximum`: Candle gives a NaN operand
 //! the gradient; `sigmoid`: the stable two-branch formula has NaN

@@ -35,14 +35,22 @@
 
 mod autograd;
 pub mod backprop;
+mod cast;
+mod create;
+mod elementwise;
+mod index;
+mod linalg;
+mod reduce;
+mod shape;
 
 use candle_core::op::CmpOp;
 use candle_core::{CpuStorage, DType as CD, Device as CDevice, Storage, Tensor};
+use eager_core::ops::prelude::*;
 use eager_core::ops::via_f32;
 use eager_core::shape::SliceRange;
 use eager_core::{
-    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Device, Distribution, Error, HostBuffer,
-    HostData, ReduceOp, Result, Scalar, UnaryOp,
+    ArgReduceOp, Backend, BinaryOp, DType, Device, Distribution, Error, HostBuffer, HostData,
+    ReduceOp, Result, Scalar, UnaryOp,
 };
 use eager_host::HostTensor;
 
@@ -216,7 +224,7 @@ impl CandleTensor {
     /// Wraps a tensor without copying, in its own dtype. A dtype eager-tensor
     /// lacks (Candle's 8-, 6- and 4-bit floats) is kept as it is, and every
     /// op on it is the error of
-    /// [`native_dtype_ok`](BackendTensor::native_dtype_ok), naming it.
+    /// [`native_dtype_ok`](TensorBase::native_dtype_ok), naming it.
     pub fn wrap(t: Tensor) -> CandleTensor {
         CandleTensor {
             tensor: t,
@@ -462,18 +470,17 @@ fn host_data<T: candle_core::WithDType>(t: &Tensor, op: &'static str) -> Result<
         .map_err(fw(op))
 }
 
-impl BackendTensor for CandleTensor {
+impl TensorBase for CandleTensor {
     const BACKEND: Backend = Backend::Candle;
     /// Candle's CPU kernels index at most 8 dimensions
     /// (`candle_core::nditer::MAX_DIMS`: a binary op on 9 panics).
     const MAX_RANK: usize = 8;
-
     fn shape(&self) -> Vec<usize> {
         self.tensor.dims().to_vec()
     }
     /// The dtype; a Candle dtype eager-tensor lacks (the 8-, 6- and 4-bit
     /// floats) reads as `f32` here, and every operation on it is the error
-    /// of [`native_dtype_ok`](BackendTensor::native_dtype_ok).
+    /// of [`native_dtype_ok`](TensorBase::native_dtype_ok).
     fn dtype(&self) -> DType {
         match self.tag {
             Some(d) => d,
@@ -514,7 +521,6 @@ impl BackendTensor for CandleTensor {
             }),
         }
     }
-
     /// One move for the dtypes Candle has (`Tensor::from_vec` takes the
     /// vector), one converting copy for the emulated ones.
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
@@ -622,426 +628,5 @@ impl BackendTensor for CandleTensor {
     fn adopt_host(buf: HostBuffer) -> Result<Self> {
         let (data, shape) = buf.into_host_data();
         Self::from_host(data, &shape)
-    }
-    fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
-        let n = eager_core::shape::numel(shape);
-        Self::from_host(HostData::filled("full", value, dtype, n)?, shape)
-    }
-    /// Drawn on the host by this backend's generator (see [`seed`]).
-    fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
-        Self::from_host(
-            random::sample(dist, eager_core::shape::numel(shape), dtype)?,
-            shape,
-        )
-    }
-
-    fn unary(&self, op: UnaryOp) -> Result<Self> {
-        use UnaryOp::*;
-        let d = self.dtype();
-        let n = op.name();
-        let e = fw(n);
-        let x = &self.tensor;
-        if d == DType::Bool && op == LogicalNot {
-            return Self::boolean(x.eq(0u8).map_err(e)?);
-        }
-        if !d.is_float() {
-            return self.host(|t| t.unary(op));
-        }
-        let tracked = backprop::tracked(x);
-        if d.is_half() && !matches!(op, Abs | Neg | IsNan | IsInf) {
-            // Computed in f32 and rounded once: the tape differentiates it.
-            backprop::uncovered_if(&[x]);
-            return via_f32(self, |t| t.unary(op));
-        }
-        // On a tensor Candle's backprop tracks, the step functions read a
-        // detached copy (zero gradient, the tape's rule).
-        let detached;
-        let xd = if tracked && matches!(op, Sign | Ceil | Floor) {
-            detached = x.detach();
-            &detached
-        } else {
-            x
-        };
-        let r = match op {
-            // Candle's abs' (0) is 1; eager-tensor's is sign(0) = 0. So a
-            // tracked |x| is x · sign(x) (sign detached: the gradient is
-            // g · sign(x), NaN for NaN), and +0.0 where x == 0 (so -0.0
-            // gives 0.0, as abs does).
-            Abs if tracked => {
-                let zero = filled(n, 0.0, x.dtype(), x.dims())?;
-                let s = self.detach().unary(Sign)?.tensor;
-                x.mul(&s).and_then(|v| x.eq(&zero)?.where_cond(&zero, &v))
-            }
-            Abs => x.abs(),
-            Neg => x.neg(),
-            Sqrt => x.sqrt(),
-            Square => x.sqr(),
-            Exp => x.exp(),
-            Log => x.log(),
-            Sin => x.sin(),
-            Cos => x.cos(),
-            Tanh => x.tanh(),
-            Ceil => xd.ceil(),
-            Floor => xd.floor(),
-            IsNan => return Self::boolean(Self::nan_mask(x, n)?),
-            IsInf => {
-                let inf = filled(n, f64::INFINITY, x.dtype(), x.dims())?;
-                return Self::boolean(x.abs().and_then(|a| a.eq(&inf)).map_err(e)?);
-            }
-            // Candle's sign(NaN) is 0; NumPy's is NaN.
-            Sign => xd.sign().and_then(|s| xd.ne(xd)?.where_cond(xd, &s)),
-            // NumPy's maximum(x, 0): NaN propagates, relu(-0.0) is 0.0.
-            Relu => {
-                let zero = filled(n, 0.0, x.dtype(), x.dims())?;
-                let xd = x.detach();
-                x.gt(&zero).and_then(|p| {
-                    let r = p.maximum(&xd.ne(&xd)?)?.where_cond(&xd, &zero)?;
-                    if tracked {
-                        // The gradient flows where x > 0 only (not to a
-                        // NaN, which the tape's g · (x > 0) gives 0).
-                        p.where_cond(x, &r)
-                    } else {
-                        Ok(r)
-                    }
-                })
-            }
-            // The ndarray backend's stable formula, op for op (so the
-            // results are identical): 1 / (1 + e^-x) for x >= 0, else
-            // e^x / (1 + e^x).
-            Sigmoid => {
-                // Candle's backprop through both branches gives 0 · inf =
-                // NaN for large |x|: the tape differentiates sigmoid.
-                backprop::uncovered_if(&[x]);
-                let zero = filled(n, 0.0, x.dtype(), x.dims())?;
-                (|| {
-                    let pos = x.neg()?.exp()?.affine(1.0, 1.0)?.recip()?;
-                    let ex = x.exp()?;
-                    let neg = ex.div(&ex.affine(1.0, 1.0)?)?;
-                    x.ge(&zero)?.where_cond(&pos, &neg)
-                })()
-            }
-            // Flat (zero gradient): the untracked host result is right.
-            Round => return self.detach().host(|t| t.unary(op)),
-            _ => return self.host(|t| t.unary(op)),
-        };
-        Self::ok(r.map_err(e)?)
-    }
-    fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
-        use BinaryOp::*;
-        let d = self.dtype();
-        let n = op.name();
-        let e = fw(n);
-        if d == DType::U64 {
-            return self.host2(rhs, |a, b| a.binary(op, b));
-        }
-        if let Some(c) = cmp_op(op) {
-            let (a, b) = bcast(n, &self.tensor, &rhs.tensor)?;
-            return Self::boolean(a.cmp(&b, c).map_err(e)?);
-        }
-        match op {
-            LogicalAnd | LogicalOr if d == DType::Bool => {
-                let (a, b) = bcast(n, &self.tensor, &rhs.tensor)?;
-                let r = if op == LogicalAnd {
-                    a.minimum(&b)
-                } else {
-                    a.maximum(&b)
-                };
-                Self::boolean(r.map_err(e)?)
-            }
-            Add | Sub | Mul | Div if d.is_float() => {
-                let (a, b) = bcast(n, &self.tensor, &rhs.tensor)?;
-                let r = match op {
-                    Add => a.add(&b),
-                    Sub => a.sub(&b),
-                    Mul => a.mul(&b),
-                    _ => a.div(&b),
-                };
-                Self::ok(r.map_err(e)?)
-            }
-            Minimum | Maximum if d.is_float() => {
-                // Candle's where_cond rule gives a NaN operand or the second
-                // of a tie the whole gradient; the tape splits ties.
-                backprop::uncovered_if(&[&self.tensor, &rhs.tensor]);
-                let (a, b) = bcast(n, &self.tensor, &rhs.tensor)?;
-                Self::ok(Self::float_min_max(&a, &b, op)?)
-            }
-            // Integers (and bool as 0/1): no NaN, and equal values are
-            // identical, so Candle's kernels are NumPy's.
-            Minimum | Maximum => {
-                let (a, b) = bcast(n, &self.tensor, &rhs.tensor)?;
-                let r = if op == Minimum {
-                    a.minimum(&b)
-                } else {
-                    a.maximum(&b)
-                };
-                self.keep(r.map_err(e)?)
-            }
-            // Flat (zero gradient): the untracked host result is right.
-            FloorDiv => self.detach().host2(&rhs.detach(), |a, b| a.binary(op, b)),
-            _ => self.host2(rhs, |a, b| a.binary(op, b)),
-        }
-    }
-    fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
-        let op = "where_cond";
-        let s = eager_core::shape::broadcast_shapes(op, self.tensor.dims(), x.tensor.dims())?;
-        let s = eager_core::shape::broadcast_shapes(op, &s, y.tensor.dims())?;
-        let e = fw(op);
-        let b = |t: &Tensor| {
-            if t.dims() == s.as_slice() {
-                Ok(t.clone())
-            } else {
-                t.broadcast_as(s.as_slice()).map_err(&e)
-            }
-        };
-        let (c, a, o) = (b(&self.tensor)?, b(&x.tensor)?, b(&y.tensor)?);
-        x.keep(c.where_cond(&a, &o).map_err(&e)?)
-    }
-    fn cast(&self, dtype: DType) -> Result<Self> {
-        let from = self.dtype();
-        if from == dtype {
-            return Ok(self.clone());
-        }
-        let e = fw("astype");
-        if dtype == DType::Bool {
-            // Non-zero is true (NaN too); the u64 bit pattern is non-zero
-            // exactly when the value is.
-            return Self::boolean(self.tensor.ne(0.0).map_err(e)?);
-        }
-        if from == DType::Bool && !dtype.is_half() {
-            // 0/1 fit every storage dtype exactly.
-            return Ok(CandleTensor {
-                tensor: self.tensor.to_dtype(store(dtype)).map_err(e)?,
-                tag: tag(dtype),
-            });
-        }
-        if self.tag.is_some() || tag(dtype).is_some() {
-            // Emulated dtypes are integers or bool: no gradient flows.
-            return self.detach().host(|t| t.cast(dtype));
-        }
-        // A pair Candle has no kernel for falls back to the host.
-        self.candle_cast(dtype)
-            .or_else(|_| self.host(|t| t.cast(dtype)))
-    }
-
-    fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
-        if axes.is_empty() {
-            // No axes: nothing is reduced (NumPy's `axis=()`).
-            return Ok(self.clone());
-        }
-        let d = self.dtype();
-        let name = match op {
-            ReduceOp::Sum => "sum",
-            ReduceOp::Mean => "mean",
-            ReduceOp::Prod => "prod",
-            ReduceOp::Min => "min",
-            ReduceOp::Max => "max",
-            ReduceOp::All => "all",
-            ReduceOp::Any => "any",
-        };
-        let e = fw(name);
-        if self.tensor.elem_count() == 0 {
-            // Candle refuses to reduce an empty tensor ("empty tensor for
-            // reduce"); an empty input is cheap to copy.
-            return self.host(|t| t.reduce(op, axes, keepdims));
-        }
-        let out = reduced_shape(self.tensor.dims(), axes, keepdims);
-        match op {
-            ReduceOp::Sum | ReduceOp::Mean if d.is_half() => {
-                backprop::uncovered_if(&[&self.tensor]);
-                via_f32(self, |t| t.reduce(op, axes, keepdims))
-            }
-            ReduceOp::Sum if d.is_float() => {
-                let s = self.float_sum(axes, name)?;
-                let s = s
-                    .to_dtype(store(d))
-                    .and_then(|s| s.reshape(out))
-                    .map_err(e)?;
-                Self::ok(s)
-            }
-            ReduceOp::Mean if d.is_float() => {
-                let s = self.float_sum(axes, name)?;
-                let count: usize = axes.iter().map(|&a| self.tensor.dims()[a]).product();
-                let c = filled(name, count as f64, s.dtype(), s.dims())?;
-                let m = s
-                    .div(&c)
-                    .and_then(|m| m.to_dtype(store(d)))
-                    .and_then(|m| m.reshape(out))
-                    .map_err(e)?;
-                Self::ok(m)
-            }
-            ReduceOp::All | ReduceOp::Any | ReduceOp::Min | ReduceOp::Max
-                if d == DType::Bool || (d.is_int() && d != DType::U64) =>
-            {
-                let min = matches!(op, ReduceOp::All | ReduceOp::Min);
-                let mut r = self.tensor.clone();
-                for &a in axes.iter().rev() {
-                    r = if min {
-                        r.min_keepdim(a)
-                    } else {
-                        r.max_keepdim(a)
-                    }
-                    .map_err(&e)?;
-                }
-                self.keep(r.reshape(out).map_err(e)?)
-            }
-            ReduceOp::Min | ReduceOp::Max
-                if matches!(d, DType::F32 | DType::F64) && backprop::tracked(&self.tensor) =>
-            {
-                self.min_max_tracked(op, axes, keepdims, out)
-            }
-            _ => self.host(|t| t.reduce(op, axes, keepdims)),
-        }
-    }
-    fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
-        // Integer results carry no gradient: no need to watch Candle's graph.
-        self.detach().host(|t| t.arg_reduce(op, axis))
-    }
-    fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
-        self.host(|t| t.sort(axis, descending))
-    }
-    fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
-        self.detach().host(|t| t.argsort(axis, descending))
-    }
-    fn cumsum(&self, axis: usize) -> Result<Self> {
-        self.host(|t| t.cumsum(axis))
-    }
-    fn matmul(&self, rhs: &Self) -> Result<Self> {
-        let d = self.dtype();
-        let empty = self.tensor.elem_count() == 0 || rhs.tensor.elem_count() == 0;
-        match d {
-            DType::F32 | DType::F64 if !empty => {
-                let e = fw("matmul");
-                let r = self.tensor.matmul(&rhs.tensor).or_else(|_| {
-                    // Candle's gemm takes only some strided layouts.
-                    self.tensor.contiguous()?.matmul(&rhs.tensor.contiguous()?)
-                });
-                Self::ok(r.map_err(e)?)
-            }
-            DType::F16 | DType::BF16 if !empty => {
-                backprop::uncovered_if(&[&self.tensor, &rhs.tensor]);
-                // f32 accumulation, one rounding.
-                let r = rhs.cast(DType::F32)?;
-                via_f32(self, |t| t.matmul(&r))
-            }
-            _ => self.host2(rhs, |a, b| a.matmul(b)),
-        }
-    }
-
-    fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        self.keep(self.tensor.reshape(shape.to_vec()).map_err(fw("reshape"))?)
-    }
-    fn permute(&self, axes: &[usize]) -> Result<Self> {
-        if axes.len() < 2 {
-            return Ok(self.clone());
-        }
-        self.keep(self.tensor.permute(axes.to_vec()).map_err(fw("permute"))?)
-    }
-    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .broadcast_as(shape)
-                .map_err(fw("broadcast_to"))?,
-        )
-    }
-    fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
-        let e = fw("slice");
-        if ranges.iter().any(|r| r.len == 0) {
-            // A fresh empty tensor: an empty Candle view keeps an offset
-            // that some of Candle's kernels index with.
-            let shape: Vec<usize> = ranges.iter().map(|r| r.len).collect();
-            return self.keep(Tensor::zeros(shape, self.tensor.dtype(), &CPU).map_err(e)?);
-        }
-        let mut t = self.tensor.clone();
-        for (ax, (r, n)) in ranges.iter().zip(self.shape()).enumerate() {
-            if *r == SliceRange::full(n) {
-                continue;
-            }
-            t = if r.step == 1 || r.len <= 1 {
-                t.narrow(ax, r.start, r.len)
-            } else {
-                let idx: Vec<i64> = (0..r.len).map(|i| (r.start + i * r.step) as i64).collect();
-                // Candle's index_select takes contiguous operands only.
-                Tensor::from_vec(idx, r.len, &CPU)
-                    .and_then(|i| t.contiguous()?.index_select(&i, ax))
-            }
-            .map_err(&e)?;
-        }
-        self.keep(t)
-    }
-    /// A copy (Candle has no negative strides): `index_select` with
-    /// reversed indices along each axis, as Candle's own `flip`, on a
-    /// contiguous operand (which Candle's `index_select` needs).
-    fn flip(&self, axes: &[usize]) -> Result<Self> {
-        let e = fw("flip");
-        if self.tensor.elem_count() == 0 || axes.is_empty() {
-            return Ok(self.clone());
-        }
-        self.keep(contiguous(&self.tensor, &e)?.flip(axes).map_err(e)?)
-    }
-    fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
-        let first = tensors
-            .first()
-            .ok_or_else(|| Error::invalid("concatenate", "no tensors"))?;
-        let ts: Vec<&Tensor> = tensors.iter().map(|t| &t.tensor).collect();
-        first.keep(Tensor::cat(&ts, axis).map_err(fw("concatenate"))?)
-    }
-    fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
-        let e = fw("index_select");
-        // Candle's index kernels take contiguous operands only.
-        let (x, i) = (
-            contiguous(&self.tensor, &e)?,
-            contiguous(&index.tensor, &e)?,
-        );
-        self.keep(x.index_select(&i, axis).map_err(e)?)
-    }
-    fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
-        let e = fw("take_along_axis");
-        let (x, i) = (
-            contiguous(&self.tensor, &e)?,
-            contiguous(&index.tensor, &e)?,
-        );
-        self.keep(x.gather(&i, axis).map_err(e)?)
-    }
-    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
-        if positions.tensor.elem_count() == 0 {
-            return Ok(self.clone());
-        }
-        let e = fw("index_update");
-        // Candle's Scatter rule gives the overwritten positions of `self`
-        // the gradient too: the tape differentiates it.
-        backprop::uncovered_if(&[&self.tensor, &values.tensor]);
-        let (x, p, v) = (
-            contiguous(&self.tensor, &e)?,
-            contiguous(&positions.tensor, &e)?,
-            contiguous(&values.tensor, &e)?,
-        );
-        self.keep(x.scatter(&p, &v, 0).map_err(e)?)
-    }
-    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
-        if !self.is_float() || index.tensor.elem_count() == 0 {
-            // Integer sums wrap (Candle's `+=` would panic in debug builds).
-            return Self::from_nd(self.nd()?.scatter_add(axis, &index.nd()?, &src.nd()?)?);
-        }
-        let e = fw("scatter_add");
-        // Candle's ScatterAdd rule zeroes the gradient of `self` at the
-        // indexed positions: the tape differentiates it.
-        backprop::uncovered_if(&[&self.tensor, &src.tensor]);
-        let (x, i, s) = (
-            contiguous(&self.tensor, &e)?,
-            contiguous(&index.tensor, &e)?,
-            contiguous(&src.tensor, &e)?,
-        );
-        self.keep(x.scatter_add(&i, &s, axis).map_err(e)?)
-    }
-    fn nonzero(&self) -> Result<Self> {
-        self.detach().host(|t| t.nonzero())
-    }
-
-    fn inv(&self) -> Result<Self> {
-        self.host(|t| t.inv())
-    }
-    fn slogdet(&self) -> Result<(Self, Self)> {
-        let (s, l) = self.nd()?.slogdet()?;
-        Ok((Self::from_nd(s)?, Self::from_nd(l)?))
     }
 }

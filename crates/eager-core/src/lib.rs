@@ -24,5 +24,8 @@ pub use error::{Error, Result};
 pub use exchange::HostBuffer;
 pub use half;
 pub use host::HostData;
-pub use ops::{ArgReduceOp, BackendTensor, BinaryOp, Device, Distribution, ReduceOp, UnaryOp};
+pub use ops::{
+    ArgReduceOp, BackendTensor, BinaryOp, CastOps, CreateOps, Device, Distribution, ElementwiseOps,
+    IndexOps, LinalgOps, ReduceOp, ReduceOps, ShapeOps, TensorBase, UnaryOp,
+};
 pub use scalar::Scalar;

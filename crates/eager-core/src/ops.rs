@@ -219,7 +219,7 @@ pub enum ArgReduceOp {
     ArgMax,
 }
 
-/// Random distributions for [`BackendTensor::random`].
+/// Random distributions for [`CreateOps::random`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Distribution {
     /// Uniform on `[low, high)`.
@@ -256,11 +256,32 @@ impl std::fmt::Display for Device {
     }
 }
 
-/// The contract every backend's native tensor implements.
+/// The contract every backend's native tensor implements: the op families
+/// below, as Burn splits its backend traits, each in its own file of a
+/// backend crate. Implemented for every type that implements them all.
 ///
 /// Each method receives a call the facade has already validated (see the
 /// module docs); each returns the framework's own tensor.
-pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static {
+pub trait BackendTensor:
+    TensorBase + CreateOps + ElementwiseOps + CastOps + ReduceOps + ShapeOps + IndexOps + LinalgOps
+{
+}
+
+impl<T> BackendTensor for T where
+    T: TensorBase
+        + CreateOps
+        + ElementwiseOps
+        + CastOps
+        + ReduceOps
+        + ShapeOps
+        + IndexOps
+        + LinalgOps
+{
+}
+
+/// The base of the contract: which backend, the shape and dtype, the
+/// device, and the exchange with host memory.
+pub trait TensorBase: Clone + Send + Sync + std::fmt::Debug + Sized + 'static {
     /// Which backend this is.
     const BACKEND: Backend;
     /// The most dimensions a tensor of this backend may have: 8 on Candle
@@ -270,7 +291,6 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
     /// a larger shape before the backend sees it
     /// ([`check_rank`](Self::check_rank)).
     const MAX_RANK: usize = usize::MAX;
-
     /// A `shape` error of `op`, naming the backend, when `shape` has more
     /// dimensions than [`MAX_RANK`](Self::MAX_RANK).
     fn check_rank(op: &'static str, shape: &[usize]) -> Result<()> {
@@ -287,7 +307,6 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
             ),
         ))
     }
-
     /// The shape.
     fn shape(&self) -> Vec<usize>;
     /// The shape borrowed from the tensor, where the backend keeps it in
@@ -323,7 +342,6 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
             })
         }
     }
-
     /// A tensor from a row-major host buffer, on the default device.
     /// `data.len()` equals the product of `shape`.
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self>;
@@ -351,12 +369,19 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
         let (data, shape) = buf.into_host_data();
         Self::from_host(data, &shape)
     }
+}
+
+/// New tensors like `self`: filled with a value, or random.
+pub trait CreateOps: TensorBase {
     /// A tensor of `shape` filled with `value` (already of `dtype`), on the
     /// device of `self`.
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self>;
     /// Random numbers of a float `dtype`, on the device of `self`.
     fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self>;
+}
 
+/// Element-wise ops of one, two or three tensors.
+pub trait ElementwiseOps: CreateOps {
     /// An element-wise op (see [`UnaryOp`]).
     fn unary(&self, op: UnaryOp) -> Result<Self>;
     /// An element-wise op of two tensors of the same dtype (see [`BinaryOp`]).
@@ -371,9 +396,17 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
     /// `self` is a `bool` condition; `x` and `y` have one dtype; all three
     /// broadcast together.
     fn where_cond(&self, x: &Self, y: &Self) -> Result<Self>;
+}
+
+/// Dtype conversion.
+pub trait CastOps: TensorBase {
     /// Converts the dtype (NumPy's `astype`: floats to ints truncate).
     fn cast(&self, dtype: DType) -> Result<Self>;
+}
 
+/// Reductions and scans along axes: sums and friends, arg-reductions,
+/// sorting, cumulative sums.
+pub trait ReduceOps: TensorBase {
     /// Reduces `axes` (sorted, unique, possibly empty).
     fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self>;
     /// Index of the min/max along `axis`, which is removed.
@@ -384,6 +417,49 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
     fn argsort(&self, axis: usize, descending: bool) -> Result<Self>;
     /// Inclusive cumulative sum along `axis` (dtype already widened).
     fn cumsum(&self, axis: usize) -> Result<Self>;
+}
+
+/// Ops that move elements without computing: reshape, permute,
+/// broadcast, slice, flip, concatenate.
+pub trait ShapeOps: TensorBase {
+    /// Same elements, new shape (same element count).
+    fn reshape(&self, shape: &[usize]) -> Result<Self>;
+    /// Reorders axes (`axes` is a permutation).
+    fn permute(&self, axes: &[usize]) -> Result<Self>;
+    /// Broadcasts to `shape` (checked to be valid).
+    fn broadcast_to(&self, shape: &[usize]) -> Result<Self>;
+    /// One [`SliceRange`] per axis.
+    fn slice(&self, ranges: &[SliceRange]) -> Result<Self>;
+    /// Reverses the given axes.
+    fn flip(&self, axes: &[usize]) -> Result<Self>;
+    /// Joins tensors of one dtype along `axis`; the other dimensions match.
+    fn concat(tensors: &[&Self], axis: usize) -> Result<Self>;
+}
+
+/// Indexing with index tensors: select, gather, scatter, nonzero.
+pub trait IndexOps: TensorBase {
+    /// `index` is 1-D `i64` with values in `0..shape[axis]`.
+    fn index_select(&self, axis: usize, index: &Self) -> Result<Self>;
+    /// `index` is `i64`, of the same shape as `self` except along `axis`,
+    /// values in range (NumPy's `take_along_axis`).
+    fn gather(&self, axis: usize, index: &Self) -> Result<Self>;
+    /// `self` is 1-D; writes `values[i]` at `positions[i]` (both 1-D, same
+    /// length, `i64` positions in range); with repeated positions the last
+    /// write wins.
+    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self>;
+    /// Adds `src` into a copy of `self` along `axis`: for every position `p`
+    /// of `index` (and `src`, same shape), `out[p with axis = index[p]] +=
+    /// src[p]`; repeated indices accumulate (the backward of gathers).
+    /// `self` and `src` share a numeric dtype; `index` is `i64` in range and
+    /// matches `self`'s shape except along `axis`.
+    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self>;
+    /// Coordinates of the non-zero (true) elements, `i64` of shape
+    /// `[count, ndim]`, in row-major order.
+    fn nonzero(&self) -> Result<Self>;
+}
+
+/// Linear algebra: matrix products, inverse, log-determinant.
+pub trait LinalgOps: ShapeOps {
     /// `[..., m, k] x [..., k, n]` with identical batch dimensions.
     fn matmul(&self, rhs: &Self) -> Result<Self>;
     /// [`matmul`](Self::matmul) with the last two axes of `self`
@@ -405,38 +481,6 @@ pub trait BackendTensor: Clone + Send + Sync + std::fmt::Debug + Sized + 'static
             (true, true) => swap(self)?.matmul(&swap(rhs)?),
         }
     }
-
-    /// Same elements, new shape (same element count).
-    fn reshape(&self, shape: &[usize]) -> Result<Self>;
-    /// Reorders axes (`axes` is a permutation).
-    fn permute(&self, axes: &[usize]) -> Result<Self>;
-    /// Broadcasts to `shape` (checked to be valid).
-    fn broadcast_to(&self, shape: &[usize]) -> Result<Self>;
-    /// One [`SliceRange`] per axis.
-    fn slice(&self, ranges: &[SliceRange]) -> Result<Self>;
-    /// Reverses the given axes.
-    fn flip(&self, axes: &[usize]) -> Result<Self>;
-    /// Joins tensors of one dtype along `axis`; the other dimensions match.
-    fn concat(tensors: &[&Self], axis: usize) -> Result<Self>;
-    /// `index` is 1-D `i64` with values in `0..shape[axis]`.
-    fn index_select(&self, axis: usize, index: &Self) -> Result<Self>;
-    /// `index` is `i64`, of the same shape as `self` except along `axis`,
-    /// values in range (NumPy's `take_along_axis`).
-    fn gather(&self, axis: usize, index: &Self) -> Result<Self>;
-    /// `self` is 1-D; writes `values[i]` at `positions[i]` (both 1-D, same
-    /// length, `i64` positions in range); with repeated positions the last
-    /// write wins.
-    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self>;
-    /// Adds `src` into a copy of `self` along `axis`: for every position `p`
-    /// of `index` (and `src`, same shape), `out[p with axis = index[p]] +=
-    /// src[p]`; repeated indices accumulate (the backward of gathers).
-    /// `self` and `src` share a numeric dtype; `index` is `i64` in range and
-    /// matches `self`'s shape except along `axis`.
-    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self>;
-    /// Coordinates of the non-zero (true) elements, `i64` of shape
-    /// `[count, ndim]`, in row-major order.
-    fn nonzero(&self) -> Result<Self>;
-
     /// Inverse of a float `[..., n, n]`; a singular matrix is an error.
     fn inv(&self) -> Result<Self>;
     /// `(sign, log|det|)` of a float `[..., n, n]`.
@@ -466,4 +510,13 @@ pub fn via_f32_with<T>(
     } else {
         Ok(r)
     }
+}
+
+/// The contract's traits, to bring every op into scope at once:
+/// `use eager_core::ops::prelude::*`.
+pub mod prelude {
+    pub use super::{
+        BackendTensor, CastOps, CreateOps, ElementwiseOps, IndexOps, LinalgOps, ReduceOps,
+        ShapeOps, TensorBase,
+    };
 }

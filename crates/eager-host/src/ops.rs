@@ -525,11 +525,11 @@ fn full_arr<T: HostElem>(shape: &[usize], v: T) -> HostTensor {
 /// The ops of the contract ([`BackendTensor`](eager_core::BackendTensor)),
 /// with its names and meanings, for the backends that run them on the host.
 impl HostTensor {
-    /// [`BackendTensor::from_host`](eager_core::BackendTensor::from_host) on the host.
+    /// [`TensorBase::from_host`](eager_core::TensorBase::from_host) on the host.
     pub fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
         eager_core::each_host!(data, v => from_vec("from_vec", v, shape))
     }
-    /// [`BackendTensor::to_host`](eager_core::BackendTensor::to_host) on the host.
+    /// [`TensorBase::to_host`](eager_core::TensorBase::to_host) on the host.
     pub fn to_host(&self) -> Result<HostData> {
         Ok(each!(self, a => host(a)))
     }
@@ -550,13 +550,13 @@ impl HostTensor {
             HostBuffer::new(ptr, dtype, shape, Box::new(self.clone()))
         }))
     }
-    /// [`BackendTensor::full`](eager_core::BackendTensor::full) on the host.
+    /// [`CreateOps::full`](eager_core::CreateOps::full) on the host.
     pub fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
         let one = HostData::filled("full", value, dtype, 1)?;
         Ok(eager_core::each_host!(one, v => full_arr(shape, v[0])))
     }
 
-    /// [`BackendTensor::unary`](eager_core::BackendTensor::unary) on the host.
+    /// [`ElementwiseOps::unary`](eager_core::ElementwiseOps::unary) on the host.
     pub fn unary(&self, op: UnaryOp) -> Result<Self> {
         match self {
             HostTensor::F16(_) | HostTensor::BF16(_) => self.via_f32(|t| t.unary(op)),
@@ -569,7 +569,7 @@ impl HostTensor {
             other => each_num!(other, a => unary_num(a, op), _b => unreachable!()),
         }
     }
-    /// [`BackendTensor::binary`](eager_core::BackendTensor::binary) on the host.
+    /// [`ElementwiseOps::binary`](eager_core::ElementwiseOps::binary) on the host.
     pub fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
         if let (HostTensor::Bool(a), HostTensor::Bool(b)) = (self, rhs) {
             return binary_bool(op, a, b);
@@ -579,7 +579,7 @@ impl HostTensor {
             binary_num(op, a, b)
         }, _b => Err(internal(op.name(), "operands of different dtypes")))
     }
-    /// [`BackendTensor::where_cond`](eager_core::BackendTensor::where_cond) on the host.
+    /// [`ElementwiseOps::where_cond`](eager_core::ElementwiseOps::where_cond) on the host.
     pub fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
         let op = "where_cond";
         let HostTensor::Bool(c) = self else {
@@ -604,7 +604,7 @@ impl HostTensor {
         }
         sel!(Bool, U8, I8, I16, U16, I32, U32, I64, U64, F16, BF16, F32, F64)
     }
-    /// [`BackendTensor::cast`](eager_core::BackendTensor::cast) on the host.
+    /// [`CastOps::cast`](eager_core::CastOps::cast) on the host.
     pub fn cast(&self, dtype: DType) -> Result<Self> {
         if self.dtype() == dtype {
             return Ok(self.clone());
@@ -612,7 +612,7 @@ impl HostTensor {
         Ok(each!(self, a => cast_to(a, dtype)))
     }
 
-    /// [`BackendTensor::reduce`](eager_core::BackendTensor::reduce) on the host.
+    /// [`ReduceOps::reduce`](eager_core::ReduceOps::reduce) on the host.
     pub fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
         match self {
             HostTensor::F16(_) | HostTensor::BF16(_) => {
@@ -645,11 +645,11 @@ impl HostTensor {
             })),
         }
     }
-    /// [`BackendTensor::arg_reduce`](eager_core::BackendTensor::arg_reduce) on the host.
+    /// [`ReduceOps::arg_reduce`](eager_core::ReduceOps::arg_reduce) on the host.
     pub fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
         Ok(each!(self, a => arg_reduce(op, a, axis)))
     }
-    /// [`BackendTensor::sort`](eager_core::BackendTensor::sort) on the host.
+    /// [`ReduceOps::sort`](eager_core::ReduceOps::sort) on the host.
     pub fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
         Ok(each!(self, a => lanes_apply(a, axis, |lane, out| {
             for (o, i) in out.iter_mut().zip(sort_order(lane, descending)) {
@@ -657,7 +657,7 @@ impl HostTensor {
             }
         })))
     }
-    /// [`BackendTensor::argsort`](eager_core::BackendTensor::argsort) on the host.
+    /// [`ReduceOps::argsort`](eager_core::ReduceOps::argsort) on the host.
     pub fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
         Ok(
             each!(self, a => lanes_apply(a, axis, |lane, out: &mut [i64]| {
@@ -667,7 +667,7 @@ impl HostTensor {
             })),
         )
     }
-    /// [`BackendTensor::cumsum`](eager_core::BackendTensor::cumsum) on the host.
+    /// [`ReduceOps::cumsum`](eager_core::ReduceOps::cumsum) on the host.
     pub fn cumsum(&self, axis: usize) -> Result<Self> {
         fn run<T: Num + HostElem>(a: &Arr<T>, axis: usize) -> HostTensor {
             lanes_apply(a, axis, |lane, out: &mut [T]| {
@@ -685,7 +685,7 @@ impl HostTensor {
             }
         }
     }
-    /// [`BackendTensor::matmul`](eager_core::BackendTensor::matmul) on the host.
+    /// [`LinalgOps::matmul`](eager_core::LinalgOps::matmul) on the host.
     pub fn matmul(&self, rhs: &Self) -> Result<Self> {
         let bad = || internal("matmul", "operands must have one numeric dtype");
         match (self, rhs) {
@@ -703,7 +703,7 @@ impl HostTensor {
         }
     }
 
-    /// [`BackendTensor::reshape`](eager_core::BackendTensor::reshape) on the host.
+    /// [`ShapeOps::reshape`](eager_core::ShapeOps::reshape) on the host.
     pub fn reshape(&self, shape: &[usize]) -> Result<Self> {
         Ok(each!(self, a => {
             let r = if a.is_standard_layout() {
@@ -714,18 +714,18 @@ impl HostTensor {
             HostElem::wrap(r.map_err(|e| internal("reshape", e.to_string()))?)
         }))
     }
-    /// [`BackendTensor::permute`](eager_core::BackendTensor::permute) on the host.
+    /// [`ShapeOps::permute`](eager_core::ShapeOps::permute) on the host.
     pub fn permute(&self, axes: &[usize]) -> Result<Self> {
         Ok(each!(self, a => HostElem::wrap(a.clone().permuted_axes(IxDyn(axes)))))
     }
-    /// [`BackendTensor::broadcast_to`](eager_core::BackendTensor::broadcast_to) on the host.
+    /// [`ShapeOps::broadcast_to`](eager_core::ShapeOps::broadcast_to) on the host.
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
         Ok(each!(self, a => {
             let v = a.broadcast(IxDyn(shape)).ok_or_else(|| internal("broadcast_to", "cannot broadcast"))?;
             HostElem::wrap(v.to_owned().into_shared())
         }))
     }
-    /// [`BackendTensor::slice`](eager_core::BackendTensor::slice) on the host.
+    /// [`ShapeOps::slice`](eager_core::ShapeOps::slice) on the host.
     pub fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
         Ok(each!(self, a => {
             let mut r = a.clone();
@@ -735,7 +735,7 @@ impl HostTensor {
             HostElem::wrap(r)
         }))
     }
-    /// [`BackendTensor::flip`](eager_core::BackendTensor::flip) on the host.
+    /// [`ShapeOps::flip`](eager_core::ShapeOps::flip) on the host.
     pub fn flip(&self, axes: &[usize]) -> Result<Self> {
         Ok(each!(self, a => {
             let mut r = a.clone();
@@ -745,7 +745,7 @@ impl HostTensor {
             HostElem::wrap(r)
         }))
     }
-    /// [`BackendTensor::concat`](eager_core::BackendTensor::concat) on the host.
+    /// [`ShapeOps::concat`](eager_core::ShapeOps::concat) on the host.
     pub fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
         let op = "concatenate";
         fn run<T: HostElem>(ts: &[&HostTensor], axis: usize) -> Result<HostTensor> {
@@ -767,12 +767,12 @@ impl HostTensor {
         let first = tensors.first().ok_or_else(|| internal(op, "no tensors"))?;
         each!(first, a => like(a, tensors, axis))
     }
-    /// [`BackendTensor::index_select`](eager_core::BackendTensor::index_select) on the host.
+    /// [`IndexOps::index_select`](eager_core::IndexOps::index_select) on the host.
     pub fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
         let idx = index_vec("index_select", index)?;
         Ok(each!(self, a => HostElem::wrap(a.select(Axis(axis), &idx).into_shared())))
     }
-    /// [`BackendTensor::gather`](eager_core::BackendTensor::gather) on the host.
+    /// [`IndexOps::gather`](eager_core::IndexOps::gather) on the host.
     pub fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
         let HostTensor::I64(idx) = index else {
             return Err(internal("take_along_axis", "index tensors must be i64"));
@@ -788,7 +788,7 @@ impl HostTensor {
             from_vec("take_along_axis", out, idx.shape())?
         }))
     }
-    /// [`BackendTensor::scatter`](eager_core::BackendTensor::scatter) on the host.
+    /// [`IndexOps::scatter`](eager_core::IndexOps::scatter) on the host.
     pub fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
         let pos = index_vec("index_update", positions)?;
         fn run<T: HostElem>(a: &Arr<T>, pos: &[usize], values: &HostTensor) -> Result<HostTensor> {
@@ -802,7 +802,7 @@ impl HostTensor {
         }
         each!(self, a => run(a, &pos, values))
     }
-    /// [`BackendTensor::scatter_add`](eager_core::BackendTensor::scatter_add) on the host.
+    /// [`IndexOps::scatter_add`](eager_core::IndexOps::scatter_add) on the host.
     pub fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
         let op = "scatter_add";
         let HostTensor::I64(idx) = index else {
@@ -827,7 +827,7 @@ impl HostTensor {
         }
         each_num!(self, a => run(a, axis, idx, src), _b => Err(internal(op, "not defined for bool")))
     }
-    /// [`BackendTensor::nonzero`](eager_core::BackendTensor::nonzero) on the host.
+    /// [`IndexOps::nonzero`](eager_core::IndexOps::nonzero) on the host.
     pub fn nonzero(&self) -> Result<Self> {
         let ndim = self.ndim_();
         let mut coords = Vec::new();
@@ -843,7 +843,7 @@ impl HostTensor {
         from_vec("nonzero", coords, &[count, ndim])
     }
 
-    /// [`BackendTensor::inv`](eager_core::BackendTensor::inv) on the host.
+    /// [`LinalgOps::inv`](eager_core::LinalgOps::inv) on the host.
     pub fn inv(&self) -> Result<Self> {
         fn run<T: HostElem>(a: &Arr<T>) -> Result<HostTensor> {
             let (batch, n, data) = square_matrices(a);
@@ -863,7 +863,7 @@ impl HostTensor {
             _ => Err(internal("inv", "takes float tensors")),
         }
     }
-    /// [`BackendTensor::slogdet`](eager_core::BackendTensor::slogdet) on the host.
+    /// [`LinalgOps::slogdet`](eager_core::LinalgOps::slogdet) on the host.
     pub fn slogdet(&self) -> Result<(Self, Self)> {
         fn run<T: HostElem>(a: &Arr<T>) -> Result<(HostTensor, HostTensor)> {
             let (batch, n, data) = square_matrices(a);

@@ -11,10 +11,11 @@
 
 pub use eager_host::{Arr, Elem, Flt, HostElem as NdElem, HostTensor, Num};
 
+use eager_core::ops::prelude::*;
 use eager_core::shape::SliceRange;
 use eager_core::{
-    ArgReduceOp, Backend, BackendTensor, BinaryOp, Capabilities, DType, Distribution, HostBuffer,
-    HostData, ReduceOp, Result, Scalar, UnaryOp,
+    ArgReduceOp, Backend, BinaryOp, Capabilities, DType, Distribution, HostBuffer, HostData,
+    ReduceOp, Result, Scalar, UnaryOp,
 };
 
 /// The ndarray backend's own generator, one per thread: `seed` and `sample`.
@@ -76,9 +77,8 @@ impl<T: NdElem> From<ndarray::ArrayD<T>> for NdTensor {
 
 /// Every op is the host engine's kernel; only `random` draws from this
 /// backend's own generator.
-impl BackendTensor for NdTensor {
+impl TensorBase for NdTensor {
     const BACKEND: Backend = Backend::NdArray;
-
     #[inline]
     fn shape(&self) -> Vec<usize> {
         self.0.shape().to_vec()
@@ -100,6 +100,14 @@ impl BackendTensor for NdTensor {
     fn lend_host(&self) -> Result<Option<HostBuffer>> {
         self.0.lend_host()
     }
+}
+
+impl Capabilities for NdTensor {
+    fn seed(seed: u64) {
+        random::seed(seed);
+    }
+}
+impl CreateOps for NdTensor {
     fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
         self.0.full(shape, value, dtype).map(NdTensor)
     }
@@ -107,6 +115,9 @@ impl BackendTensor for NdTensor {
         let n = eager_core::shape::numel(shape);
         Self::from_host(random::sample(dist, n, dtype)?, shape)
     }
+}
+
+impl ElementwiseOps for NdTensor {
     #[inline]
     fn unary(&self, op: UnaryOp) -> Result<Self> {
         self.0.unary(op).map(NdTensor)
@@ -118,9 +129,15 @@ impl BackendTensor for NdTensor {
     fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
         self.0.where_cond(&x.0, &y.0).map(NdTensor)
     }
+}
+
+impl CastOps for NdTensor {
     fn cast(&self, dtype: DType) -> Result<Self> {
         self.0.cast(dtype).map(NdTensor)
     }
+}
+
+impl ReduceOps for NdTensor {
     fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
         self.0.reduce(op, axes, keepdims).map(NdTensor)
     }
@@ -136,9 +153,9 @@ impl BackendTensor for NdTensor {
     fn cumsum(&self, axis: usize) -> Result<Self> {
         self.0.cumsum(axis).map(NdTensor)
     }
-    fn matmul(&self, rhs: &Self) -> Result<Self> {
-        self.0.matmul(&rhs.0).map(NdTensor)
-    }
+}
+
+impl ShapeOps for NdTensor {
     fn reshape(&self, shape: &[usize]) -> Result<Self> {
         self.0.reshape(shape).map(NdTensor)
     }
@@ -158,6 +175,9 @@ impl BackendTensor for NdTensor {
         let hosts: Vec<&HostTensor> = tensors.iter().map(|t| &t.0).collect();
         HostTensor::concat(&hosts, axis).map(NdTensor)
     }
+}
+
+impl IndexOps for NdTensor {
     fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
         self.0.index_select(axis, &index.0).map(NdTensor)
     }
@@ -173,16 +193,16 @@ impl BackendTensor for NdTensor {
     fn nonzero(&self) -> Result<Self> {
         self.0.nonzero().map(NdTensor)
     }
+}
+
+impl LinalgOps for NdTensor {
+    fn matmul(&self, rhs: &Self) -> Result<Self> {
+        self.0.matmul(&rhs.0).map(NdTensor)
+    }
     fn inv(&self) -> Result<Self> {
         self.0.inv().map(NdTensor)
     }
     fn slogdet(&self) -> Result<(Self, Self)> {
         self.0.slogdet().map(|(s, l)| (NdTensor(s), NdTensor(l)))
-    }
-}
-
-impl Capabilities for NdTensor {
-    fn seed(seed: u64) {
-        random::seed(seed);
     }
 }

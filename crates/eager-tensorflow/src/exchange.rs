@@ -47,7 +47,8 @@
 
 use crate::{context, upload, wrap, TfTensor};
 use eager_core::exchange::Owner;
-use eager_core::{Backend, BackendTensor, DType, Error, HostBuffer, Result};
+use eager_core::ops::prelude::*;
+use eager_core::{Backend, DType, Error, HostBuffer, Result};
 use std::ffi::{c_int, c_void, CStr};
 use std::mem::size_of;
 use tensorflow::eager::TensorHandle;
@@ -171,7 +172,7 @@ fn is_host_device(name: &str) -> bool {
 /// more is a `CHECK` failure (an abort) inside `TF_NewTensor`.
 const MAX_RANK: usize = 254;
 
-/// [`BackendTensor::lend_host`] of [`TfTensor`].
+/// [`TensorBase::lend_host`] of [`TfTensor`].
 pub(crate) fn lend(t: &TfTensor) -> Result<Option<HostBuffer>> {
     const OP: &str = "lend_host";
     t.native_dtype_ok()?;
@@ -248,7 +249,7 @@ unsafe extern "C" fn release_owner(_data: *mut c_void, _len: usize, arg: *mut c_
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(owner)));
 }
 
-/// [`BackendTensor::adopt_host`] of [`TfTensor`] (and its `from_host`): the
+/// [`TensorBase::adopt_host`] of [`TfTensor`] (and its `from_host`): the
 /// buffer's memory becomes the tensor's when its alignment allows (see the
 /// module docs), else one copy; errors name `op`.
 pub(crate) fn adopt(op: &'static str, buf: HostBuffer) -> Result<TfTensor> {

@@ -17,14 +17,22 @@
 //! share a 64-byte-aligned foreign buffer and copy any other.
 #![warn(missing_docs)]
 
+use eager_core::ops::prelude::*;
 use eager_core::shape::SliceRange;
 use eager_core::{
-    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostBuffer,
-    HostData, ReduceOp, Result, Scalar, UnaryOp,
+    ArgReduceOp, Backend, BinaryOp, DType, Distribution, Error, HostBuffer, HostData, ReduceOp,
+    Result, Scalar, UnaryOp,
 };
 use std::sync::{Arc, OnceLock};
 pub use tensorflow;
+mod cast;
+mod create;
+mod elementwise;
 mod exchange;
+mod index;
+mod linalg;
+mod reduce;
+mod shape;
 use tensorflow::eager::{raw_ops as ops, Context, ContextOptions, TensorHandle};
 use tensorflow::{BFloat16, DataType, Tensor, TensorType};
 
@@ -478,13 +486,12 @@ fn axis_positions(shape: &[usize], axis: usize, index: &[i64], ishape: &[usize])
         .collect()
 }
 
-impl BackendTensor for TfTensor {
+impl TensorBase for TfTensor {
     const BACKEND: Backend = Backend::TensorFlow;
     /// TensorFlow's CPU kernels handle at most 8 dimensions in most ops
     /// (`StridedSlice`, `ReverseV2`, `SelectV2` and every broadcasting
     /// binary op answer "Unimplemented" beyond).
     const MAX_RANK: usize = 8;
-
     fn shape(&self) -> Vec<usize> {
         self.dims().to_vec()
     }
@@ -495,7 +502,7 @@ impl BackendTensor for TfTensor {
     }
     /// The dtype; a type eager-tensor lacks (string, complex, ...) reads as
     /// `f32` here, and every operation on it is the error of
-    /// [`native_dtype_ok`](BackendTensor::native_dtype_ok).
+    /// [`native_dtype_ok`](TensorBase::native_dtype_ok).
     fn dtype(&self) -> DType {
         self.handle.meta.dtype.unwrap_or(DType::F32)
     }
@@ -515,7 +522,6 @@ impl BackendTensor for TfTensor {
             )),
         }
     }
-
     /// Adopts the vector's memory without a copy where it is aligned for
     /// TensorFlow (64 bytes), else one copy (see [`adopt_host`](Self::adopt_host)).
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
@@ -570,475 +576,6 @@ impl BackendTensor for TfTensor {
     /// buffers) is gone.
     fn adopt_host(buf: HostBuffer) -> Result<Self> {
         exchange::adopt("adopt_host", buf)
-    }
-    fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
-        let op = "full";
-        let v = upload(op, &HostData::filled(op, value, dtype, 1)?, &[])?;
-        if shape.is_empty() {
-            return Ok(v);
-        }
-        let dims = i64s(op, &shape.iter().map(|&d| d as i64).collect::<Vec<_>>())?;
-        Ok(wrap(
-            ops::fill(context()?, dims.h(), v.h()).map_err(fw(op))?,
-        ))
-    }
-    fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
-        Self::from_host(
-            random::sample(dist, eager_core::shape::numel(shape), dtype)?,
-            shape,
-        )
-    }
-
-    fn unary(&self, op: UnaryOp) -> Result<Self> {
-        use UnaryOp::*;
-        let ctx = context()?;
-        let e = fw(op.name());
-        let x = self.h();
-        let d = self.dtype();
-        let work = compute_dtype(Work::Elementwise, d);
-        if work != d {
-            return self
-                .widen(op.name(), work)?
-                .unary(op)?
-                .narrow(op.name(), work, d);
-        }
-        let unsigned = d.is_unsigned();
-        let r = match op {
-            // TF has no Abs/Neg/Sign kernels for unsigned integers.
-            Abs if unsigned => return Ok(self.clone()),
-            Neg if unsigned => {
-                let zero = self.scalar_of(op.name(), 0.0)?;
-                ops::sub(ctx, zero.h(), x)
-            }
-            Sign if unsigned => {
-                let one = self.scalar_of(op.name(), 1.0)?;
-                ops::minimum(ctx, x, one.h())
-            }
-            Round | Ceil | Floor if d.is_int() => return Ok(self.clone()),
-            Abs => ops::abs(ctx, x),
-            Neg => ops::neg(ctx, x),
-            Sign => ops::sign(ctx, x),
-            Sqrt => ops::sqrt(ctx, x),
-            Square => ops::square(ctx, x),
-            Exp => ops::exp(ctx, x),
-            Log => ops::log(ctx, x),
-            Log2 | Log10 => {
-                let base = if op == Log2 {
-                    std::f64::consts::LN_2
-                } else {
-                    std::f64::consts::LN_10
-                };
-                let l = ops::log(ctx, x).map_err(&e)?;
-                let b = self.scalar_of(op.name(), base)?;
-                ops::real_div(ctx, &l, b.h())
-            }
-            Log1p => ops::log1p(ctx, x),
-            Sin => ops::sin(ctx, x),
-            Cos => ops::cos(ctx, x),
-            Tan => ops::tan(ctx, x),
-            Sinh => ops::sinh(ctx, x),
-            Cosh => ops::cosh(ctx, x),
-            Tanh => ops::tanh(ctx, x),
-            Arcsin => ops::asin(ctx, x),
-            Arccos => ops::acos(ctx, x),
-            Arctan => ops::atan(ctx, x),
-            Arcsinh => ops::asinh(ctx, x),
-            Arccosh => ops::acosh(ctx, x),
-            Arctanh => ops::atanh(ctx, x),
-            // TF's Round is half to even, as NumPy's.
-            Round => ops::round(ctx, x),
-            Ceil => ops::ceil(ctx, x),
-            Floor => ops::floor(ctx, x),
-            IsNan => ops::is_nan(ctx, x),
-            IsInf => ops::is_inf(ctx, x),
-            LogicalNot => ops::logical_not(ctx, x),
-            Sigmoid => ops::sigmoid(ctx, x),
-            // `+ 0` makes relu(-0.0) 0.0 (NumPy's maximum(x, 0)).
-            Relu if self.is_float() => {
-                let r = ops::relu(ctx, x).map_err(&e)?;
-                let zero = self.scalar_of("relu", 0.0)?;
-                ops::add_v2(ctx, &r, zero.h())
-            }
-            Relu => ops::relu(ctx, x),
-        };
-        Ok(wrap(r.map_err(e)?))
-    }
-    fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
-        use BinaryOp::*;
-        let ctx = context()?;
-        let e = fw(op.name());
-        let (a, b) = (self.h(), rhs.h());
-        let d = self.dtype();
-        let work = compute_dtype(
-            match op {
-                Pow => Work::Pow,
-                Lt | Le | Gt | Ge => Work::Order,
-                _ => Work::Elementwise,
-            },
-            d,
-        );
-        if work != d {
-            let n = op.name();
-            let x = self.widen(n, work)?;
-            let y = if op == Pow && d == DType::U64 {
-                rhs.u64_exponent()?.widen(n, work)?
-            } else {
-                rhs.widen(n, work)?
-            };
-            return x.binary(op, &y)?.narrow(n, work, d);
-        }
-        let int = !self.is_float();
-        let boolean = d == DType::Bool;
-        let r = match op {
-            Add => ops::add_v2(ctx, a, b),
-            Sub => ops::sub(ctx, a, b),
-            Mul => ops::mul(ctx, a, b),
-            Div => ops::real_div(ctx, a, b),
-            FloorDiv if int => {
-                return self.int_div(rhs, "floor_div", |x, y| ops::floor_div(ctx, x, y))
-            }
-            FloorDiv => return self.float_floor_div(rhs),
-            Rem if int => return self.int_div(rhs, "rem", |x, y| ops::floor_mod(ctx, x, y)),
-            Rem => {
-                // A zero remainder takes the divisor's sign (NumPy: 0.0 % -1
-                // is -0.0); TF's is always +0.0. `sign(b) * 0` is that zero.
-                let r = ops::floor_mod(ctx, a, b).map_err(&e)?;
-                let zero = self.scalar_of("rem", 0.0)?;
-                let sb = ops::sign(ctx, b).map_err(&e)?;
-                let signed = ops::mul(ctx, &sb, zero.h()).map_err(&e)?;
-                let is_zero = ops::equal(ctx, &r, zero.h()).map_err(&e)?;
-                ops::select_v2(ctx, &is_zero, &signed, &r)
-            }
-            Pow => ops::pow(ctx, a, b),
-            Minimum | LogicalAnd if boolean => ops::logical_and(ctx, a, b),
-            Maximum | LogicalOr if boolean => ops::logical_or(ctx, a, b),
-            Minimum | Maximum if self.is_float() => {
-                // Of two equal values (0.0 and -0.0) NumPy takes the second.
-                let m = if op == Minimum {
-                    ops::minimum(ctx, a, b)
-                } else {
-                    ops::maximum(ctx, a, b)
-                }
-                .map_err(&e)?;
-                let zero = self.scalar_of(op.name(), 0.0)?;
-                let az = ops::equal(ctx, a, zero.h()).map_err(&e)?;
-                let bz = ops::equal(ctx, b, zero.h()).map_err(&e)?;
-                let zeros = ops::logical_and(ctx, &az, &bz).map_err(&e)?;
-                ops::select_v2(ctx, &zeros, b, &m)
-            }
-            Minimum => ops::minimum(ctx, a, b),
-            Maximum => ops::maximum(ctx, a, b),
-            LogicalAnd => ops::logical_and(ctx, a, b),
-            LogicalOr => ops::logical_or(ctx, a, b),
-            Lt => ops::less(ctx, a, b),
-            Le => ops::less_equal(ctx, a, b),
-            Gt => ops::greater(ctx, a, b),
-            Ge => ops::greater_equal(ctx, a, b),
-            Eq => ops::equal(ctx, a, b),
-            Ne => ops::not_equal(ctx, a, b),
-        };
-        Ok(wrap(r.map_err(e)?))
-    }
-    fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
-        Ok(wrap(
-            ops::select_v2(context()?, self.h(), x.h(), y.h()).map_err(fw("where_cond"))?,
-        ))
-    }
-    fn cast(&self, dtype: DType) -> Result<Self> {
-        let op = "astype";
-        let ctx = context()?;
-        let e = fw(op);
-        if self.dtype().is_half() && dtype.is_int() {
-            // f16/bf16 widen to f32 exactly and saturate there.
-            return self.cast_tf(op, DataType::Float)?.cast(dtype);
-        }
-        if let Some((lo, hi, above)) = self.dtype().saturating_cast_bounds(dtype) {
-            // NaN and out-of-range floats saturate (NaN -> 0), as on every
-            // backend: clip to bounds the float dtype holds exactly, cast,
-            // and put the maximum where the value reached 2^bits.
-            let nan = ops::is_nan(ctx, self.h()).map_err(&e)?;
-            let zero = self.scalar_of(op, 0.0)?;
-            let clean = ops::select_v2(ctx, &nan, zero.h(), self.h()).map_err(&e)?;
-            let (lo, hi) = (self.scalar_of(op, lo)?, self.scalar_of(op, hi)?);
-            let clipped = ops::clip_by_value(ctx, &clean, lo.h(), hi.h()).map_err(&e)?;
-            let cast = ops::Cast::new()
-                .DstT(tf_type(dtype))
-                .call(ctx, &clipped)
-                .map_err(&e)?;
-            let top =
-                ops::greater_equal(ctx, self.h(), self.scalar_of(op, above)?.h()).map_err(&e)?;
-            let max = dtype
-                .max_scalar()
-                .ok_or_else(|| Error::dtype(op, format!("{dtype} has no saturation bound")))?;
-            let max = self.full(&[], max, dtype)?;
-            return Ok(wrap(ops::select_v2(ctx, &top, max.h(), &cast).map_err(&e)?));
-        }
-        let from = self.dtype();
-        if from == DType::F64 && dtype == DType::F16 {
-            // TF's f64 -> f16 Cast goes through f32 and rounds twice (a
-            // value just above a tie rounds as the tie); NumPy rounds once,
-            // as the host does (`eager_core::round`). (f64 -> bf16 through
-            // f32 is ml_dtypes' and JAX's rule: TF's Cast is right there.)
-            return from_host_tensor(&eager_host(self)?.cast(dtype)?);
-        }
-        if dtype == DType::Bool {
-            // TF's Cast to bool is `x != 0`, as NumPy's, but not for every type: compare.
-            let zero = self.scalar_of(op, 0.0)?;
-            return Ok(wrap(ops::not_equal(ctx, self.h(), zero.h()).map_err(&e)?));
-        }
-        self.cast_tf(op, tf_type(dtype))
-    }
-
-    fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
-        let d = self.dtype();
-        let work = compute_dtype(Work::Elementwise, d);
-        if work != d {
-            return self
-                .widen("reduce", work)?
-                .reduce(op, axes, keepdims)?
-                .narrow("reduce", work, d);
-        }
-        let ctx = context()?;
-        let e = fw("reduce");
-        let idx = Self::axes("reduce", axes)?;
-        let (x, i) = (self.h(), idx.h());
-        let boolean = x.data_type() == DataType::Bool;
-        let r = match op {
-            ReduceOp::Sum => ops::Sum::new().keep_dims(keepdims).call(ctx, x, i),
-            ReduceOp::Mean => ops::Mean::new().keep_dims(keepdims).call(ctx, x, i),
-            ReduceOp::Prod => ops::Prod::new().keep_dims(keepdims).call(ctx, x, i),
-            ReduceOp::Min | ReduceOp::All if boolean => {
-                ops::All::new().keep_dims(keepdims).call(ctx, x, i)
-            }
-            ReduceOp::Max | ReduceOp::Any if boolean => {
-                ops::Any::new().keep_dims(keepdims).call(ctx, x, i)
-            }
-            ReduceOp::Min | ReduceOp::Max => {
-                // TF's Min/Max skip NaN; NumPy's propagate it: put NaN back where any was reduced.
-                let r = if op == ReduceOp::Min {
-                    ops::Min::new().keep_dims(keepdims).call(ctx, x, i)
-                } else {
-                    ops::Max::new().keep_dims(keepdims).call(ctx, x, i)
-                }
-                .map_err(&e)?;
-                if !self.is_float() {
-                    return Ok(wrap(r));
-                }
-                let nan = ops::is_nan(ctx, x).map_err(&e)?;
-                let any = ops::Any::new()
-                    .keep_dims(keepdims)
-                    .call(ctx, &nan, i)
-                    .map_err(&e)?;
-                let n = self.scalar_of("reduce", f64::NAN)?;
-                ops::select_v2(ctx, &any, n.h(), &r)
-            }
-            ReduceOp::All => ops::All::new().keep_dims(keepdims).call(ctx, x, i),
-            ReduceOp::Any => ops::Any::new().keep_dims(keepdims).call(ctx, x, i),
-        };
-        Ok(wrap(r.map_err(e)?))
-    }
-    fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
-        // TF's ArgMax skips NaN and lacks bool; the host gives NumPy's answer.
-        let host = eager_host(self)?;
-        let out = host.arg_reduce(op, axis)?;
-        from_host_tensor(&out)
-    }
-    fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
-        from_host_tensor(&eager_host(self)?.sort(axis, descending)?)
-    }
-    fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
-        from_host_tensor(&eager_host(self)?.argsort(axis, descending)?)
-    }
-    fn cumsum(&self, axis: usize) -> Result<Self> {
-        let d = self.dtype();
-        let work = compute_dtype(Work::Elementwise, d);
-        if work != d {
-            return self
-                .widen("cumsum", work)?
-                .cumsum(axis)?
-                .narrow("cumsum", work, d);
-        }
-        let a = host_tensor("cumsum", &[axis as i32], &[])?;
-        Ok(wrap(
-            ops::cumsum(context()?, self.h(), a.h()).map_err(fw("cumsum"))?,
-        ))
-    }
-    fn matmul(&self, rhs: &Self) -> Result<Self> {
-        self.matmul_t(rhs, false, false)
-    }
-    fn matmul_t(&self, rhs: &Self, transpose_a: bool, transpose_b: bool) -> Result<Self> {
-        let d = self.dtype();
-        let work = compute_dtype(Work::Matmul, d);
-        if work != d {
-            let (a, b) = (self.widen("matmul", work)?, rhs.widen("matmul", work)?);
-            return a
-                .matmul_t(&b, transpose_a, transpose_b)?
-                .narrow("matmul", work, d);
-        }
-        let ctx = context()?;
-        // Plain 2-D products go to `MatMul`, whose eager call is cheaper;
-        // its CPU kernels cover f32, f64, i32 and i64 of the dtypes left
-        // after widening (i16 stays on `BatchMatMulV2`). Its f32 sums may
-        // round differently from `BatchMatMulV2`'s (matrix-vector shapes),
-        // as they would for a TensorFlow user calling `MatMul`.
-        let plain = matches!(d, DType::F32 | DType::F64 | DType::I32 | DType::I64)
-            && self.dims().len() == 2
-            && rhs.dims().len() == 2;
-        if plain {
-            let op = ops::MatMul::new()
-                .transpose_a(transpose_a)
-                .transpose_b(transpose_b);
-            return Ok(wrap(op.call(ctx, self.h(), rhs.h()).map_err(fw("matmul"))?));
-        }
-        // adj_x / adj_y (the adjoint is the transpose for real dtypes).
-        let op = ops::BatchMatMulV2::new()
-            .adj_x(transpose_a)
-            .adj_y(transpose_b);
-        Ok(wrap(op.call(ctx, self.h(), rhs.h()).map_err(fw("matmul"))?))
-    }
-
-    fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        let s = i64s(
-            "reshape",
-            &shape.iter().map(|&d| d as i64).collect::<Vec<_>>(),
-        )?;
-        Ok(wrap(
-            ops::reshape(context()?, self.h(), s.h()).map_err(fw("reshape"))?,
-        ))
-    }
-    fn permute(&self, axes: &[usize]) -> Result<Self> {
-        let p = i64s(
-            "permute",
-            &axes.iter().map(|&d| d as i64).collect::<Vec<_>>(),
-        )?;
-        Ok(wrap(
-            ops::transpose(context()?, self.h(), p.h()).map_err(fw("permute"))?,
-        ))
-    }
-    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
-        let s = i64s(
-            "broadcast_to",
-            &shape.iter().map(|&d| d as i64).collect::<Vec<_>>(),
-        )?;
-        Ok(wrap(
-            ops::broadcast_to(context()?, self.h(), s.h()).map_err(fw("broadcast_to"))?,
-        ))
-    }
-    fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
-        if ranges.is_empty() {
-            return Ok(self.clone());
-        }
-        let op = "slice";
-        let begin = i64s(
-            op,
-            &ranges.iter().map(|r| r.start as i64).collect::<Vec<_>>(),
-        )?;
-        let end = i64s(
-            op,
-            &ranges.iter().map(|r| r.end() as i64).collect::<Vec<_>>(),
-        )?;
-        let step = i64s(
-            op,
-            &ranges.iter().map(|r| r.step as i64).collect::<Vec<_>>(),
-        )?;
-        Ok(wrap(
-            ops::strided_slice(context()?, self.h(), begin.h(), end.h(), step.h())
-                .map_err(fw(op))?,
-        ))
-    }
-    fn flip(&self, axes: &[usize]) -> Result<Self> {
-        if axes.is_empty() {
-            return Ok(self.clone());
-        }
-        let a = i64s("flip", &axes.iter().map(|&d| d as i64).collect::<Vec<_>>())?;
-        Ok(wrap(
-            ops::reverse_v2(context()?, self.h(), a.h()).map_err(fw("flip"))?,
-        ))
-    }
-    fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
-        let hs: Vec<&TensorHandle<'static>> = tensors.iter().map(|t| t.h()).collect();
-        let a = host_tensor("concatenate", &[axis as i32], &[])?;
-        Ok(wrap(
-            ops::concat_v2(context()?, &hs, a.h()).map_err(fw("concatenate"))?,
-        ))
-    }
-    fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
-        let a = host_tensor("index_select", &[axis as i64], &[])?;
-        Ok(wrap(
-            ops::gather_v2(context()?, self.h(), index.h(), a.h()).map_err(fw("index_select"))?,
-        ))
-    }
-    fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
-        // Flat positions of the picked elements, built on the host from the index.
-        let op = "take_along_axis";
-        let ishape = index.shape();
-        let idx = to_vec::<i64>(op, index.h())?;
-        let pos = axis_positions(&self.shape(), axis, &idx, &ishape);
-        let flat = self.reshape(&[eager_core::shape::numel(&self.shape())])?;
-        let p = host_tensor(op, &pos, &ishape)?;
-        let z = host_tensor(op, &[0i64], &[])?;
-        Ok(wrap(
-            ops::gather_v2(context()?, flat.h(), p.h(), z.h()).map_err(fw(op))?,
-        ))
-    }
-    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
-        let op = "index_update";
-        let n = positions.shape().first().copied().unwrap_or(0);
-        let p = positions.reshape(&[n, 1])?;
-        Ok(wrap(
-            ops::tensor_scatter_update(context()?, self.h(), p.h(), values.h()).map_err(fw(op))?,
-        ))
-    }
-    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
-        let op = "scatter_add";
-        let shape = self.shape();
-        let ishape = index.shape();
-        let idx = to_vec::<i64>(op, index.h())?;
-        let pos = axis_positions(&shape, axis, &idx, &ishape);
-        let n = pos.len();
-        let total = eager_core::shape::numel(&shape);
-        let p = host_tensor(op, &pos, &[n, 1])?;
-        let flat = self.reshape(&[total])?;
-        let vals = src.reshape(&[n])?;
-        let out = ops::tensor_scatter_add(context()?, flat.h(), p.h(), vals.h()).map_err(fw(op))?;
-        wrap(out).reshape(&shape)
-    }
-    fn nonzero(&self) -> Result<Self> {
-        Ok(wrap(
-            ops::where_(context()?, self.h()).map_err(fw("nonzero"))?,
-        ))
-    }
-
-    fn inv(&self) -> Result<Self> {
-        let d = self.dtype();
-        let work = compute_dtype(Work::Linalg, d);
-        if work != d {
-            return self.widen("inv", work)?.inv()?.narrow("inv", work, d);
-        }
-        ops::matrix_inverse(context()?, self.h())
-            .map(wrap)
-            .map_err(|e| {
-                let msg = e.to_string();
-                if msg.contains("not invertible") {
-                    Error::invalid("inv", "the matrix is singular")
-                } else {
-                    Error::Framework {
-                        op: "inv",
-                        backend: Backend::TensorFlow,
-                        msg,
-                    }
-                }
-            })
-    }
-    fn slogdet(&self) -> Result<(Self, Self)> {
-        let d = self.dtype();
-        let work = compute_dtype(Work::Linalg, d);
-        if work != d {
-            let (s, l) = self.widen("slogdet", work)?.slogdet()?;
-            return Ok((s.narrow("slogdet", work, d)?, l.narrow("slogdet", work, d)?));
-        }
-        let [s, l] = ops::log_matrix_determinant(context()?, self.h()).map_err(fw("slogdet"))?;
-        Ok((wrap(s), wrap(l)))
     }
 }
 

@@ -3,7 +3,8 @@
 //! and keeps its owner alive exactly as long as TensorFlow uses it, a
 //! misaligned one is copied and released at once.
 
-use eager_core::{BackendTensor, BinaryOp, DType, HostBuffer, HostData, ReduceOp};
+use eager_core::ops::prelude::*;
+use eager_core::{BinaryOp, DType, HostBuffer, HostData, ReduceOp};
 use eager_tensorflow::TfTensor;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -341,7 +341,7 @@ mod tests {
             // The number libtorch itself reports for a tensor of that kind.
             let t = tch::Tensor::zeros([1], (k, tch::Device::Cpu));
             assert_eq!(
-                eager_core::BackendTensor::dtype(&crate::TorchTensor::wrap(t)),
+                eager_core::TensorBase::dtype(&crate::TorchTensor::wrap(t)),
                 crate::dtype_of(k).unwrap(),
                 "{k:?}"
             );

@@ -11,10 +11,11 @@
 //! the backend adjusts the call so the results match `docs/semantics.md`.
 #![warn(missing_docs)]
 
+use eager_core::ops::prelude::*;
 use eager_core::shape::SliceRange;
 use eager_core::{
-    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Device, Distribution, Error, HostBuffer,
-    HostData, ReduceOp, Result, Scalar, UnaryOp,
+    ArgReduceOp, Backend, BinaryOp, DType, Device, Distribution, Error, HostBuffer, HostData,
+    ReduceOp, Result, Scalar, UnaryOp,
 };
 use smallvec::SmallVec;
 use std::ffi::{c_char, c_int, c_void};
@@ -22,8 +23,15 @@ pub use tch;
 use tch::{Kind, Tensor};
 
 mod autograd;
+mod cast;
+mod create;
+mod elementwise;
 mod exchange;
+mod index;
+mod linalg;
 mod once;
+mod reduce;
+mod shape;
 mod unsigned;
 
 use once::Once;
@@ -338,7 +346,7 @@ impl TorchTensor {
     /// Wraps a tensor without copying, in its own kind: every kind tch names
     /// but complex, quantized and float8 is a dtype of eager-tensor; those
     /// are kept as they are and every op on them is the error of
-    /// [`native_dtype_ok`](BackendTensor::native_dtype_ok), naming the kind.
+    /// [`native_dtype_ok`](TensorBase::native_dtype_ok), naming the kind.
     ///
     /// An undefined tensor (`Tensor::new()`) has no shape or dtype to work
     /// with; it becomes an empty f32 tensor of shape `[0]` rather than a
@@ -451,12 +459,11 @@ fn no_tch_kind(d: DType) -> Error {
     )
 }
 
-impl BackendTensor for TorchTensor {
+impl TensorBase for TorchTensor {
     const BACKEND: Backend = Backend::Torch;
     /// libtorch's kernels (TensorIterator) handle at most 64 dimensions
     /// ("only tensors with up to 64 dims are supported").
     const MAX_RANK: usize = 64;
-
     fn shape(&self) -> Vec<usize> {
         self.meta().shape.to_vec()
     }
@@ -465,7 +472,7 @@ impl BackendTensor for TorchTensor {
     }
     /// The dtype; a kind eager-tensor lacks (complex, quantized) reads as
     /// `f32` here, and every operation on it is the error of
-    /// [`native_dtype_ok`](BackendTensor::native_dtype_ok).
+    /// [`native_dtype_ok`](TensorBase::native_dtype_ok).
     fn dtype(&self) -> DType {
         match self.unsigned {
             Some(d) => d,
@@ -516,7 +523,6 @@ impl BackendTensor for TorchTensor {
                 .map_err(fw("to_device"))?,
         )
     }
-
     /// Adopts the vector's memory without a copy (`u16`/`u32`, stored
     /// widened, take one widening copy).
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
@@ -590,440 +596,5 @@ impl BackendTensor for TorchTensor {
     /// copy; a buffer misaligned for its dtype: one copy).
     fn adopt_host(buf: HostBuffer) -> Result<Self> {
         exchange::adopt(buf)
-    }
-    fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
-        let value = value.cast("full", dtype)?;
-        let t = scalar_call("full", || {
-            Tensor::f_full(
-                dims(shape).as_slice(),
-                scalar(value),
-                (kind(dtype), self.opts()),
-            )
-        })?;
-        Ok(TorchTensor::new(t, tag(dtype)))
-    }
-    fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
-        let opts = (kind(dtype), self.opts());
-        Self::ok(scalar_call("random", || match dist {
-            Distribution::Uniform { low, high } => Tensor::f_rand(dims(shape).as_slice(), opts)?
-                .f_mul_scalar(high - low)?
-                .f_add_scalar(low),
-            Distribution::Normal { mean, std } => Tensor::f_randn(dims(shape).as_slice(), opts)?
-                .f_mul_scalar(std)?
-                .f_add_scalar(mean),
-        })?)
-    }
-
-    fn unary(&self, op: UnaryOp) -> Result<Self> {
-        use UnaryOp::*;
-        if let Some(d) = self.unsigned {
-            return unsigned::unary(self, d, op);
-        }
-        let t = self.t();
-        let r = || match op {
-            Abs => t.f_abs(),
-            Neg => t.f_neg(),
-            // libtorch's sign(NaN) is 0; NumPy's (and ours) is NaN.
-            Sign if self.is_float() => t
-                .f_sign()
-                .and_then(|s| s.f_where_self(&t.f_isnan()?.f_logical_not()?, t)),
-            Sign => t.f_sign(),
-            Sqrt => t.f_sqrt(),
-            // The faster of libtorch's two kernels for each dtype (same
-            // values: a 16-bit square is exact in f32, rounded once):
-            // `square` (pow) takes 15x as long as `x * x` for f16, half as
-            // long for bf16 (10^6 elements, libtorch 2.13 CPU).
-            Square if self.stored() == Some(DType::BF16) => t.f_square(),
-            Square => t.f_mul(t),
-            Exp => t.f_exp(),
-            Log => t.f_log(),
-            Log2 => t.f_log2(),
-            Log10 => t.f_log10(),
-            Log1p => t.f_log1p(),
-            Sin => t.f_sin(),
-            Cos => t.f_cos(),
-            Tan => t.f_tan(),
-            Sinh => t.f_sinh(),
-            Cosh => t.f_cosh(),
-            Tanh => t.f_tanh(),
-            Arcsin => t.f_arcsin(),
-            Arccos => t.f_arccos(),
-            Arctan => t.f_arctan(),
-            Arcsinh => t.f_arcsinh(),
-            Arccosh => t.f_arccosh(),
-            Arctanh => t.f_arctanh(),
-            // libtorch rounds half to even, as NumPy.
-            Round => t.f_round(),
-            Ceil => t.f_ceil(),
-            Floor => t.f_floor(),
-            IsNan => t.f_isnan(),
-            IsInf => t.f_isinf(),
-            LogicalNot => t.f_logical_not(),
-            Sigmoid => t.f_sigmoid(),
-            // `+ 0.0` makes relu(-0.0) 0.0 (NumPy's maximum(x, 0)); in place
-            // on the fresh result.
-            Relu if self.is_float() => t.f_clamp_min(0)?.f_add_scalar_(0.0),
-            Relu => t.f_clamp_min(0),
-        };
-        Self::ok(scalar_call(op.name(), r)?)
-    }
-    fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
-        use BinaryOp::*;
-        if let Some(d) = self.unsigned {
-            return unsigned::binary(self, rhs, d, op);
-        }
-        let e = fw(op.name());
-        let (a, b) = (self.t(), rhs.t());
-        let int = !self.is_float();
-        let r = match op {
-            Add => a.f_add(b),
-            Sub => a.f_sub(b),
-            Mul => a.f_mul(b),
-            Div => a.f_div(b),
-            FloorDiv if int => return self.int_div(rhs, "floor_div", |x, y| x.f_floor_divide(y)),
-            // libtorch has no derivative for floor_divide; its gradient is zero.
-            FloorDiv => a.f_detach().and_then(|a| a.f_floor_divide(&b.f_detach()?)),
-            Rem if int => return self.int_div(rhs, "rem", |x, y| x.f_remainder_tensor(y)),
-            // NumPy's float remainder, from fmod plus NumPy's sign rules:
-            // libtorch's `remainder` is `a - b * floor(a / b)`, NaN for
-            // `-1e30 % inf` (NumPy: inf), and its zero remainders are +0.0
-            // where NumPy's take the divisor's sign. (A quotient that
-            // overflows, f32::MAX % 0.5, stays NaN in libtorch's fmod too:
-            // a documented difference.)
-            Rem => {
-                let r = scalar_call("rem", || {
-                    let m = a.f_fmod_tensor(b)?;
-                    let differ = m.f_lt(0.0)?.f_ne_tensor(&b.f_lt(0.0)?)?;
-                    let adj = m.f_ne(0.0)?.f_logical_and(&differ)?;
-                    let r = m.f_add(b)?.f_where_self(&adj, &m)?;
-                    let zero = r.f_eq(0.0)?;
-                    r.f_copysign(b)?.f_where_self(&zero, &r)
-                })?;
-                // libtorch's fmod is NaN where `a / b` overflows (f32::MAX %
-                // 0.5, 1e20 % f32::MIN_POSITIVE); where any result is NaN
-                // the op is computed on the host instead, exactly (fmod is
-                // exact, so f64 arithmetic gives the dtype's result).
-                let nan = scalar_call("rem", || r.f_isnan()?.f_any())?;
-                if bool::try_from(&nan).map_err(fw("rem"))? {
-                    return self.keep(host_rem(a, b, &r).map_err(fw("rem"))?);
-                }
-                return Self::ok(r);
-            }
-            Pow => a.f_pow(b),
-            Minimum if self.stored() == Some(DType::Bool) => a.f_logical_and(b),
-            Maximum if self.stored() == Some(DType::Bool) => a.f_logical_or(b),
-            Minimum | Maximum if self.is_float() => {
-                // libtorch orders -0.0 below 0.0; NumPy takes the second of
-                // two equal values: where both are zero, `b`.
-                return Self::ok(scalar_call(op.name(), || {
-                    let m = if op == Minimum {
-                        a.f_minimum(b)?
-                    } else {
-                        a.f_maximum(b)?
-                    };
-                    let zeros = a.f_eq(0.0)?.f_logical_and(&b.f_eq(0.0)?)?;
-                    b.f_where_self(&zeros, &m)
-                })?);
-            }
-            Minimum => a.f_minimum(b),
-            Maximum => a.f_maximum(b),
-            LogicalAnd => a.f_logical_and(b),
-            LogicalOr => a.f_logical_or(b),
-            Lt => a.f_lt_tensor(b),
-            Le => a.f_le_tensor(b),
-            Gt => a.f_gt_tensor(b),
-            Ge => a.f_ge_tensor(b),
-            Eq => a.f_eq_tensor(b),
-            Ne => a.f_ne_tensor(b),
-        };
-        Self::ok(r.map_err(e)?)
-    }
-    fn binary_scalar(&self, op: BinaryOp, value: Scalar) -> Result<Self> {
-        use BinaryOp::*;
-        let (t, s) = (self.t(), scalar(value));
-        let r = match op {
-            _ if self.unsigned.is_some() => {
-                let s = self.full(&[], value, self.dtype())?;
-                return self.binary(op, &s);
-            }
-            Add | Sub | Mul | Lt | Le | Gt | Ge | Eq | Ne => op,
-            Div | Pow if self.is_float() => op,
-            _ => {
-                let s = self.full(&[], value, self.dtype())?;
-                return self.binary(op, &s);
-            }
-        };
-        Self::ok(scalar_call(op.name(), || match r {
-            Add => t.f_add_scalar(s),
-            Sub => t.f_sub_scalar(s),
-            Mul => t.f_mul_scalar(s),
-            Div => t.f_div_scalar(s),
-            Pow => t.f_pow_tensor_scalar(s),
-            Lt => t.f_lt(s),
-            Le => t.f_le(s),
-            Gt => t.f_gt(s),
-            Ge => t.f_ge(s),
-            Eq => t.f_eq(s),
-            _ => t.f_ne(s),
-        })?)
-    }
-    fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
-        x.keep(
-            x.t()
-                .f_where_self(self.t(), y.t())
-                .map_err(fw("where_cond"))?,
-        )
-    }
-    fn cast(&self, dtype: DType) -> Result<Self> {
-        let t = self.t();
-        if self.dtype() == dtype {
-            return Ok(self.clone());
-        }
-        if self.unsigned.is_some() || tag(dtype).is_some() {
-            return unsigned::cast(self, dtype);
-        }
-        if self.dtype() == DType::F64 && dtype == DType::F16 {
-            return Self::ok(scalar_call("astype", || f64_to_f16(t))?);
-        }
-        if self.is_half() && dtype.is_int() {
-            // Exactly through f32, whose saturating bounds apply.
-            return self.cast(DType::F32)?.cast(dtype);
-        }
-        let Some((lo, hi, above)) = self.dtype().saturating_cast_bounds(dtype) else {
-            return Self::ok(t.f_to_kind(kind(dtype)).map_err(fw("astype"))?);
-        };
-        // NaN and out-of-range floats saturate (NaN -> 0), as on every
-        // backend: clamp to bounds the float dtype holds exactly, cast, and
-        // put the maximum where the value reached 2^bits.
-        let max = dtype
-            .max_scalar()
-            .map(scalar)
-            .ok_or_else(|| Error::dtype("astype", format!("{dtype} has no saturation bound")))?;
-        Self::ok(scalar_call("astype", || {
-            let clean = t.f_nan_to_num(0.0, hi, lo)?.f_clamp(lo, hi)?;
-            let cast = clean.f_to_kind(kind(dtype))?;
-            let top = t.f_ge(above)?;
-            cast.f_masked_fill(&top, max)
-        })?)
-    }
-
-    fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
-        let e = fw("reduce");
-        if axes.is_empty() {
-            // libtorch reads an empty list of dims as "all dims".
-            return Ok(self.clone());
-        }
-        if self.unsigned == Some(DType::U64) && matches!(op, ReduceOp::Min | ReduceOp::Max) {
-            return unsigned::ordered(self, |k| k.reduce(op, axes, keepdims));
-        }
-        if self.is_half() && matches!(op, ReduceOp::Prod) {
-            // libtorch's f16 prod rounds every step; accumulate in f32.
-            return self.via_f32(|t| t.reduce(op, axes, keepdims));
-        }
-        let d = dims(axes);
-        let t = self.t();
-        // Every axis into a 0-d result: libtorch's all-element sum and mean
-        // (the `dim` variants spend ~650 more instructions on the list).
-        let all = !keepdims && axes.len() == self.meta().shape.len();
-        let r = match op {
-            ReduceOp::Sum if all => t.f_sum(None::<Kind>),
-            ReduceOp::Mean if all => t.f_mean(None::<Kind>),
-            ReduceOp::Sum => t.f_sum_dim_intlist(d.as_slice(), keepdims, None::<Kind>),
-            ReduceOp::Mean => t.f_mean_dim(d.as_slice(), keepdims, None::<Kind>),
-            ReduceOp::Min if self.stored() == Some(DType::Bool) => {
-                t.f_all_dims(d.as_slice(), keepdims)
-            }
-            ReduceOp::Max if self.stored() == Some(DType::Bool) => {
-                t.f_any_dims(d.as_slice(), keepdims)
-            }
-            ReduceOp::Min => t.f_amin(d.as_slice(), keepdims),
-            ReduceOp::Max => t.f_amax(d.as_slice(), keepdims),
-            ReduceOp::All => t.f_all_dims(d.as_slice(), keepdims),
-            ReduceOp::Any => t.f_any_dims(d.as_slice(), keepdims),
-            ReduceOp::Prod => {
-                // libtorch's prod takes one dim at a time.
-                let mut r = t.shallow_clone();
-                for &a in axes.iter().rev() {
-                    r = r.f_prod_dim_int(a as i64, true, None::<Kind>).map_err(&e)?;
-                }
-                if !keepdims {
-                    let shape: Vec<i64> = self
-                        .shape()
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| !axes.contains(i))
-                        .map(|(_, &n)| n as i64)
-                        .collect();
-                    r = r.f_reshape(shape).map_err(&e)?;
-                }
-                Ok(r)
-            }
-        };
-        self.keep(r.map_err(e)?)
-    }
-    fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
-        let e = fw("argmax");
-        if self.unsigned == Some(DType::U64) {
-            return unsigned::order_key(self)?.arg_reduce(op, axis);
-        }
-        let t = if self.stored() == Some(DType::Bool) {
-            self.tensor.f_to_kind(Kind::Uint8).map_err(&e)?
-        } else {
-            self.tensor.shallow_clone()
-        };
-        let r = match op {
-            ArgReduceOp::ArgMin => t.f_argmin(axis as i64, false),
-            ArgReduceOp::ArgMax => t.f_argmax(axis as i64, false),
-        };
-        Self::ok(r.map_err(e)?)
-    }
-    fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
-        let e = fw("sort");
-        if self.unsigned == Some(DType::U64) {
-            return unsigned::ordered(self, |k| k.sort(axis, descending));
-        }
-        if self.stored() == Some(DType::Bool) {
-            let u = self.tensor.f_to_kind(Kind::Uint8).map_err(&e)?;
-            let (v, _) = u.f_sort_stable(true, axis as i64, descending).map_err(&e)?;
-            return Self::ok(v.f_to_kind(Kind::Bool).map_err(&e)?);
-        }
-        self.keep(
-            self.tensor
-                .f_sort_stable(true, axis as i64, descending)
-                .map_err(e)?
-                .0,
-        )
-    }
-    fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
-        let e = fw("argsort");
-        if self.unsigned == Some(DType::U64) {
-            return unsigned::order_key(self)?.argsort(axis, descending);
-        }
-        let t = if self.stored() == Some(DType::Bool) {
-            self.tensor.f_to_kind(Kind::Uint8).map_err(&e)?
-        } else {
-            self.tensor.shallow_clone()
-        };
-        Self::ok(
-            t.f_argsort_stable(true, axis as i64, descending)
-                .map_err(e)?,
-        )
-    }
-    fn cumsum(&self, axis: usize) -> Result<Self> {
-        if self.is_half() {
-            // Accumulate in f32, round once (libtorch rounds every step).
-            return self.via_f32(|t| t.cumsum(axis));
-        }
-        let r = self
-            .tensor
-            .f_cumsum(axis as i64, None::<Kind>)
-            .map_err(fw("cumsum"))?;
-        unsigned::wrap(self, r)
-    }
-    fn matmul(&self, rhs: &Self) -> Result<Self> {
-        let r = self.tensor.f_matmul(rhs.t()).map_err(fw("matmul"))?;
-        unsigned::wrap(self, r)
-    }
-
-    fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_reshape(dims(shape).as_slice())
-                .map_err(fw("reshape"))?,
-        )
-    }
-    fn permute(&self, axes: &[usize]) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_permute(dims(axes).as_slice())
-                .map_err(fw("permute"))?,
-        )
-    }
-    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_broadcast_to(dims(shape).as_slice())
-                .map_err(fw("broadcast_to"))?,
-        )
-    }
-    fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
-        let e = fw("slice");
-        let mut t = self.tensor.shallow_clone();
-        for (ax, (r, n)) in ranges.iter().zip(self.shape()).enumerate() {
-            if *r != SliceRange::full(n) {
-                t = t
-                    .f_slice(ax as i64, r.start as i64, r.end() as i64, r.step as i64)
-                    .map_err(&e)?;
-            }
-        }
-        self.keep(t)
-    }
-    fn flip(&self, axes: &[usize]) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_flip(dims(axes).as_slice())
-                .map_err(fw("flip"))?,
-        )
-    }
-    fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
-        let ts: Vec<&Tensor> = tensors.iter().map(|t| t.t()).collect();
-        let first = tensors
-            .first()
-            .ok_or_else(|| Error::invalid("concatenate", "no tensors"))?;
-        first.keep(Tensor::f_cat(&ts, axis as i64).map_err(fw("concatenate"))?)
-    }
-    fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_index_select(axis as i64, index.t())
-                .map_err(fw("index_select"))?,
-        )
-    }
-    fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_gather(axis as i64, index.t(), false)
-                .map_err(fw("take_along_axis"))?,
-        )
-    }
-    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_index_put(&[Some(positions.t())], values.t(), false)
-                .map_err(fw("index_update"))?,
-        )
-    }
-    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
-        let r = self
-            .tensor
-            .f_scatter_add(axis as i64, index.t(), src.t())
-            .map_err(fw("scatter_add"))?;
-        unsigned::wrap(self, r)
-    }
-    fn nonzero(&self) -> Result<Self> {
-        Self::ok(self.tensor.f_nonzero().map_err(fw("nonzero"))?)
-    }
-
-    fn inv(&self) -> Result<Self> {
-        if self.is_half() {
-            // libtorch has no f16/bf16 LAPACK kernels.
-            return self.via_f32(|t| t.inv());
-        }
-        let e = fw("inv");
-        let (inv, info) = Tensor::f_linalg_inv_ex(self.t(), false).map_err(&e)?;
-        let singular = scalar_call("inv", || info.f_ne(0)?.f_any()?.f_int64_value(&[]))? != 0;
-        if singular {
-            return Err(Error::invalid("inv", "the matrix is singular"));
-        }
-        Self::ok(inv)
-    }
-    fn slogdet(&self) -> Result<(Self, Self)> {
-        if self.is_half() {
-            let d = self.dtype();
-            let (s, l) = self.cast(DType::F32)?.slogdet()?;
-            return Ok((s.cast(d)?, l.cast(d)?));
-        }
-        let (s, l) = Tensor::f_linalg_slogdet(self.t()).map_err(fw("slogdet"))?;
-        Ok((TorchTensor::wrap(s), TorchTensor::wrap(l)))
     }
 }

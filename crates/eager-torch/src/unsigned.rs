@@ -7,7 +7,8 @@
 //! order, division and casts to floats are computed as unsigned here).
 
 use crate::{fw, kind, scalar_call, TorchTensor};
-use eager_core::{BackendTensor, BinaryOp, DType, Error, Result, UnaryOp};
+use eager_core::ops::prelude::*;
+use eager_core::{BinaryOp, DType, Error, Result, UnaryOp};
 use tch::{Kind, Tensor};
 
 /// The bits of `i64::MIN`: flipping them maps unsigned order onto signed.

@@ -2,7 +2,8 @@
 //! adopting foreign memory (and host vectors, through `from_host`), and
 //! keeping the lender's owner alive exactly as long as libtorch uses it.
 
-use eager_core::{BackendTensor, DType, Error, HostBuffer, HostData};
+use eager_core::ops::prelude::*;
+use eager_core::{DType, Error, HostBuffer, HostData};
 use eager_torch::tch::{Device, Kind, Tensor};
 use eager_torch::TorchTensor;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -8,20 +8,27 @@
 use crate::pjrt::{Buffer, Client, ElementType, Lend, PjrtError, ZERO_COPY_ALIGN};
 use crate::{client, Compiled, ExecutableCache};
 use eager_core::exchange::Owner;
+use eager_core::ops::prelude::*;
 use eager_core::shape::SliceRange;
 use eager_core::{
-    ArgReduceOp, Backend, BackendTensor, BinaryOp, DType, Distribution, Error, HostBuffer,
-    HostData, ReduceOp, Result, Scalar, UnaryOp,
+    ArgReduceOp, Backend, BinaryOp, DType, Distribution, Error, HostBuffer, HostData, ReduceOp,
+    Result, Scalar, UnaryOp,
 };
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use emit::{compute_dtype, et, max_of, min_of, ty, without, Out, Prog};
 
+mod cast;
+mod create;
+mod elementwise;
 mod emit;
+mod index;
 pub mod jit;
 mod linalg;
 mod random;
+mod reduce;
+mod shape;
 
 pub use random::seed;
 
@@ -403,7 +410,7 @@ fn adopt(op: &'static str, buf: HostBuffer) -> Result<XlaTensor> {
 /// How many 0-d scalar buffers [`scalar`] keeps.
 const SCALAR_CACHE: usize = 64;
 
-/// `value` as a 0-d tensor of `d`: the bits [`full`](BackendTensor::full)
+/// `value` as a 0-d tensor of `d`: the bits [`full`](CreateOps::full)
 /// uploads, from a small per-(dtype, bits) cache of device buffers.
 fn scalar(value: Scalar, d: DType) -> Result<XlaTensor> {
     type Scalars = Mutex<lru::LruCache<(DType, u64), Arc<Buffer>>>;
@@ -582,9 +589,8 @@ impl XlaTensor {
     }
 }
 
-impl BackendTensor for XlaTensor {
+impl TensorBase for XlaTensor {
     const BACKEND: Backend = Backend::Xla;
-
     fn shape(&self) -> Vec<usize> {
         self.shape.to_vec()
     }
@@ -646,407 +652,5 @@ impl BackendTensor for XlaTensor {
     /// an xla tensor lent is that tensor's buffer again.
     fn adopt_host(buf: HostBuffer) -> Result<Self> {
         adopt("adopt_host", buf)
-    }
-    fn full(&self, shape: &[usize], value: Scalar, dtype: DType) -> Result<Self> {
-        // One element goes up; the device broadcasts it.
-        let v = upload("full", &HostData::filled("full", value, dtype, 1)?, &[])?;
-        v.broadcast_to(shape)
-    }
-    fn random(&self, dist: Distribution, shape: &[usize], dtype: DType) -> Result<Self> {
-        if self.is_traced_by_jit() {
-            // Drawn on the host side at trace time, the numbers would be
-            // frozen into the program: draw outside and pass them in.
-            return Err(jit::not_inside("random"));
-        }
-        random::draw(dist, shape, dtype)
-    }
-
-    fn unary(&self, op: UnaryOp) -> Result<Self> {
-        self.unary_prog(op)
-    }
-    fn binary(&self, op: BinaryOp, rhs: &Self) -> Result<Self> {
-        use BinaryOp::*;
-        let name = op.name();
-        let d0 = self.dtype;
-        exec1(name, &[op as i64], &[self, rhs], |p, x| {
-            // Computed only when the program is built (a cache miss): on a
-            // hit the shapes, part of the key, were checked when it was
-            // compiled. Shapes that do not broadcast never compile.
-            let s = eager_core::shape::broadcast_shapes(name, &self.shape, &rhs.shape)?;
-            let a = p.bcast(&x[0], d0, &self.shape, &s);
-            let b = p.bcast(&x[1], d0, &rhs.shape, &s);
-            let (a, d) = p.widen(&a, d0, &s);
-            let (b, _) = p.widen(&b, d0, &s);
-            let boolean = d == DType::Bool;
-            let (r, out_d) = match op {
-                Add => (p.bin("add", &a, &b, d, &s), d),
-                Sub => (p.bin("subtract", &a, &b, d, &s), d),
-                Mul => (p.bin("multiply", &a, &b, d, &s), d),
-                Div if rhs.shape[..] != s[..] && d.is_float() => {
-                    // XLA rewrites `a / broadcast(b)` as `a * broadcast(1 / b)`:
-                    // one more rounding, and 1 / b flushes to 0 for |b| near
-                    // the maximum (`f32::MAX / f32::MAX` came out 0). A
-                    // barrier keeps the broadcast divisor opaque, so the
-                    // division stays IEEE's.
-                    let opaque = p.barrier(&b, d, &s);
-                    (p.bin("divide", &a, &opaque, d, &s), d)
-                }
-                Div => (p.bin("divide", &a, &b, d, &s), d),
-                FloorDiv => (p.divmod(&a, &b, d, &s, true), d),
-                Rem => (p.divmod(&a, &b, d, &s, false), d),
-                Pow if d.is_int() => (p.int_pow(&a, &b, d, &s), d),
-                Pow => (p.bin("power", &a, &b, d, &s), d),
-                Minimum | LogicalAnd if boolean => (p.bin("and", &a, &b, d, &s), d),
-                Maximum | LogicalOr if boolean => (p.bin("or", &a, &b, d, &s), d),
-                Minimum | Maximum if d.is_float() => {
-                    // Of two equal values (0.0, -0.0) the second, as NumPy's
-                    // minimum/maximum; NaN propagates (this XLA's own
-                    // min/max drop it).
-                    let first = p.cmp(if op == Minimum { "LT" } else { "GT" }, &a, &b, d, &s);
-                    let m = p.select(&first, &a, &b, d, &s);
-                    let an = p.cmp("NE", &a, &a, d, &s);
-                    let bn = p.cmp("NE", &b, &b, d, &s);
-                    let nan = p.bin("or", &an, &bn, DType::Bool, &s);
-                    let sum = p.bin("add", &a, &b, d, &s);
-                    (p.select(&nan, &sum, &m, d, &s), d)
-                }
-                Minimum => (p.bin("minimum", &a, &b, d, &s), d),
-                Maximum => (p.bin("maximum", &a, &b, d, &s), d),
-                LogicalAnd => (p.bin("and", &a, &b, d, &s), d),
-                LogicalOr => (p.bin("or", &a, &b, d, &s), d),
-                Lt => (p.cmp("LT", &a, &b, d, &s), DType::Bool),
-                Le => (p.cmp("LE", &a, &b, d, &s), DType::Bool),
-                Gt => (p.cmp("GT", &a, &b, d, &s), DType::Bool),
-                Ge => (p.cmp("GE", &a, &b, d, &s), DType::Bool),
-                Eq => (p.cmp("EQ", &a, &b, d, &s), DType::Bool),
-                Ne => (p.cmp("NE", &a, &b, d, &s), DType::Bool),
-            };
-            let (r, out_d) = p.narrow(&r, out_d, d0, &s);
-            Ok((r, out_d, s.clone()))
-        })
-    }
-    /// The scalar is a 0-d device buffer kept per (dtype, bits) in a small
-    /// cache (least recently used out first), so the op runs the very
-    /// program of [`binary`](Self::binary) with a 0-d operand without an
-    /// upload per call. (A constant folded into the program would compile
-    /// one program per distinct value, and let XLA's simplifier rewrite
-    /// `x + 0.0` or `x / c`, changing results.)
-    fn binary_scalar(&self, op: BinaryOp, value: Scalar) -> Result<Self> {
-        let s = if self.is_traced_by_jit() {
-            self.full(&[], value, self.dtype)?
-        } else {
-            scalar(value, self.dtype)?
-        };
-        self.binary(op, &s)
-    }
-    fn where_cond(&self, x: &Self, y: &Self) -> Result<Self> {
-        let op = "where_cond";
-        let s = eager_core::shape::broadcast_shapes(op, &self.shape, &x.shape)?;
-        let s = eager_core::shape::broadcast_shapes(op, &s, &y.shape)?;
-        let d = x.dtype;
-        exec1(op, &[], &[self, x, y], |p, a| {
-            let c = p.bcast(&a[0], DType::Bool, &self.shape, &s);
-            let xb = p.bcast(&a[1], d, &x.shape, &s);
-            let yb = p.bcast(&a[2], d, &y.shape, &s);
-            Ok((p.select(&c, &xb, &yb, d, &s), d, s.clone()))
-        })
-    }
-    fn cast(&self, dtype: DType) -> Result<Self> {
-        if dtype == self.dtype {
-            return Ok(self.clone());
-        }
-        let (d, s) = (self.dtype, &self.shape);
-        exec1("astype", &[dtype as i64], &[self], |p, a| {
-            let x = &a[0];
-            let r = if dtype == DType::Bool {
-                let z = p.full(d, 0.0, s);
-                p.cmp("NE", x, &z, d, s)
-            } else if let Some((lo, hi, above)) = compute_dtype(d).saturating_cast_bounds(dtype) {
-                // NaN and out-of-range floats saturate (NaN -> 0), as on
-                // every backend: clamp to bounds the float dtype holds
-                // exactly, convert, and put the maximum where the value
-                // reached 2^bits. A 16-bit float widens to f32 first
-                // (exactly).
-                let (x, d) = p.widen(x, d, s);
-                let x = &x;
-                let lo = p.full(d, lo, s);
-                let hi = p.full(d, hi, s);
-                let c = p.clamp(&lo, x, &hi, d, s);
-                let nan = p.cmp("NE", x, x, d, s);
-                let z = p.full(d, 0.0, s);
-                let clean = p.select(&nan, &z, &c, d, s);
-                let conv = p.convert(&clean, d, dtype, s);
-                let above = p.full(d, above, s);
-                let top = p.cmp("GE", x, &above, d, s);
-                let max = p.full(dtype, max_of(dtype), s);
-                p.select(&top, &max, &conv, dtype, s)
-            } else {
-                p.convert_float(x, d, dtype, s)
-            };
-            Ok((r, dtype, s.to_vec()))
-        })
-    }
-
-    fn reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<Self> {
-        if axes.is_empty() {
-            return Ok(self.clone());
-        }
-        let (d, s) = (self.dtype, &self.shape);
-        let boolean = d == DType::Bool;
-        let (body, init) = match op {
-            ReduceOp::Sum | ReduceOp::Mean => ("add", 0.0),
-            ReduceOp::Prod => ("multiply", 1.0),
-            ReduceOp::Min | ReduceOp::All if boolean => ("and", 1.0),
-            ReduceOp::Max | ReduceOp::Any if boolean => ("or", 0.0),
-            ReduceOp::Min => ("minimum", max_of(d)),
-            ReduceOp::Max => ("maximum", min_of(d)),
-            ReduceOp::All => ("and", 1.0),
-            ReduceOp::Any => ("or", 0.0),
-        };
-        let mut attrs = smallvec::SmallVec::<[i64; 8]>::new();
-        attrs.extend([op as i64, keepdims as i64]);
-        attrs.extend(axes.iter().map(|&a| a as i64));
-        exec1("reduce", &attrs, &[self], |p, a| {
-            let out: Vec<usize> = (0..s.len())
-                .filter(|i| !axes.contains(i))
-                .map(|i| s[i])
-                .collect();
-            // 16-bit floats accumulate in f32 and round once.
-            let (x, d) = p.widen(&a[0], self.dtype, s);
-            let x = &x;
-            let mut r = p.reduce_by(x, body, init, d, s, axes);
-            if matches!(op, ReduceOp::Min | ReduceOp::Max) && d.is_float() {
-                // Put NaN back where a reduced slice had one (NumPy propagates it).
-                let isnan = p.cmp("NE", x, x, d, s);
-                let anynan = p.reduce_by(&isnan, "or", 0.0, DType::Bool, s, axes);
-                let nan = p.full(d, f64::NAN, &out);
-                r = p.select(&anynan, &nan, &r, d, &out);
-            }
-            if op == ReduceOp::Mean {
-                let count: usize = axes.iter().map(|&a| s[a]).product();
-                let c = p.full(d, count as f64, &out);
-                r = p.bin("divide", &r, &c, d, &out);
-            }
-            let (mut r, d) = p.narrow(&r, d, self.dtype, &out);
-            let mut final_shape = out.clone();
-            if keepdims {
-                final_shape = (0..s.len())
-                    .map(|i| if axes.contains(&i) { 1 } else { s[i] })
-                    .collect();
-                r = p.reshape(&r, d, &out, &final_shape);
-            }
-            Ok((r, d, final_shape))
-        })
-    }
-    fn arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<Self> {
-        let (d, s) = (self.dtype, &self.shape);
-        let max = op == ArgReduceOp::ArgMax;
-        exec1("arg_reduce", &[max as i64, axis as i64], &[self], |p, a| {
-            Ok((
-                p.arg_best(&a[0], d, s, axis, max),
-                DType::I64,
-                without(s, axis),
-            ))
-        })
-    }
-    fn sort(&self, axis: usize, descending: bool) -> Result<Self> {
-        self.sort_prog(axis, descending, false)
-    }
-    fn argsort(&self, axis: usize, descending: bool) -> Result<Self> {
-        self.sort_prog(axis, descending, true)
-    }
-    fn cumsum(&self, axis: usize) -> Result<Self> {
-        let s = &self.shape;
-        let n = s[axis];
-        if n <= 1 {
-            return Ok(self.clone());
-        }
-        // A Hillis-Steele scan (JAX's associative scan on CPU): log2(n)
-        // steps of "add a copy shifted by k along the axis".
-        exec1("cumsum", &[axis as i64], &[self], |p, a| {
-            // 16-bit floats accumulate in f32 and round once.
-            let (mut x, d) = p.widen(&a[0], self.dtype, s);
-            let zero = p.full(d, 0.0, &[]);
-            let mut k = 1;
-            while k < n {
-                let shifted = p.shift(&x, &zero, axis, k, d, s);
-                x = p.bin("add", &x, &shifted, d, s);
-                k *= 2;
-            }
-            let (x, d) = p.narrow(&x, d, self.dtype, s);
-            Ok((x, d, s.to_vec()))
-        })
-    }
-    fn matmul(&self, rhs: &Self) -> Result<Self> {
-        self.matmul_t(rhs, false, false)
-    }
-    fn matmul_t(&self, rhs: &Self, transpose_a: bool, transpose_b: bool) -> Result<Self> {
-        // dot_general contracts any axis: a transposed operand is just
-        // another contracting dimension, no transpose op.
-        let d = self.dtype;
-        let nd = self.shape.len();
-        let (ka, kb) = (
-            if transpose_a { nd - 2 } else { nd - 1 },
-            if transpose_b { nd - 1 } else { nd - 2 },
-        );
-        let mut s = self.shape[..nd - 2].to_vec();
-        s.extend([self.shape[2 * nd - 3 - ka], rhs.shape[2 * nd - 3 - kb]]);
-        let attrs = [transpose_a as i64, transpose_b as i64];
-        exec1("matmul", &attrs, &[self, rhs], |p, a| {
-            // 16-bit floats multiply and accumulate in f32, rounded once.
-            let (x, cd) = p.widen(&a[0], d, &self.shape);
-            let (y, _) = p.widen(&a[1], d, &rhs.shape);
-            let r = p.dot(&x, &y, (ka, kb), cd, (&self.shape, &rhs.shape), &s);
-            let (r, d) = p.narrow(&r, cd, d, &s);
-            Ok((r, d, s.clone()))
-        })
-    }
-
-    fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        if shape == self.shape.as_slice() {
-            return Ok(self.clone());
-        }
-        let d = self.dtype;
-        let attrs: Vec<i64> = shape.iter().map(|&n| n as i64).collect();
-        exec1("reshape", &attrs, &[self], |p, a| {
-            Ok((p.reshape(&a[0], d, &self.shape, shape), d, shape.to_vec()))
-        })
-    }
-    fn permute(&self, axes: &[usize]) -> Result<Self> {
-        if axes.iter().enumerate().all(|(i, &a)| i == a) {
-            return Ok(self.clone());
-        }
-        let d = self.dtype;
-        let s: Vec<usize> = axes.iter().map(|&a| self.shape[a]).collect();
-        let attrs: Vec<i64> = axes.iter().map(|&n| n as i64).collect();
-        exec1("permute", &attrs, &[self], |p, a| {
-            Ok((p.transpose(&a[0], axes, d, &self.shape), d, s.clone()))
-        })
-    }
-    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
-        if shape == self.shape.as_slice() {
-            return Ok(self.clone());
-        }
-        let d = self.dtype;
-        let attrs: Vec<i64> = shape.iter().map(|&n| n as i64).collect();
-        exec1("broadcast_to", &attrs, &[self], |p, a| {
-            Ok((p.bcast(&a[0], d, &self.shape, shape), d, shape.to_vec()))
-        })
-    }
-    fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
-        if ranges.is_empty()
-            || ranges
-                .iter()
-                .zip(&self.shape)
-                .all(|(r, &n)| *r == SliceRange::full(n))
-        {
-            return Ok(self.clone());
-        }
-        let d = self.dtype;
-        let s: Vec<usize> = ranges.iter().map(|r| r.len).collect();
-        let attrs: Vec<i64> = ranges
-            .iter()
-            .flat_map(|r| [r.start as i64, r.len as i64, r.step as i64])
-            .collect();
-        exec1("slice", &attrs, &[self], |p, a| {
-            Ok((p.slice(&a[0], ranges, d, &self.shape), d, s.clone()))
-        })
-    }
-    fn flip(&self, axes: &[usize]) -> Result<Self> {
-        if axes.is_empty() {
-            return Ok(self.clone());
-        }
-        let d = self.dtype;
-        let attrs: Vec<i64> = axes.iter().map(|&n| n as i64).collect();
-        exec1("flip", &attrs, &[self], |p, a| {
-            Ok((
-                p.reverse(&a[0], axes, d, &self.shape),
-                d,
-                self.shape.to_vec(),
-            ))
-        })
-    }
-    fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
-        let first = tensors
-            .first()
-            .ok_or_else(|| Error::invalid("concatenate", "no tensors"))?;
-        let d = first.dtype;
-        let mut s = first.shape.clone();
-        s[axis] = tensors.iter().map(|t| t.shape[axis]).sum();
-        exec1("concatenate", &[axis as i64], tensors, |p, a| {
-            let shapes: Vec<&[usize]> = tensors.iter().map(|t| t.shape.as_slice()).collect();
-            Ok((p.concatenate(a, axis, d, &shapes), d, s.to_vec()))
-        })
-    }
-    fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
-        let (d, s) = (self.dtype, &self.shape);
-        let m = index.shape[0];
-        let mut out = s.clone();
-        out[axis] = m;
-        if eager_core::shape::numel(&out) == 0 {
-            return self.full(&out, Scalar::I64(0), d);
-        }
-        exec1("index_select", &[axis as i64], &[self, index], |p, a| {
-            Ok((p.take(&a[0], &a[1], axis, m, d, s), d, out.to_vec()))
-        })
-    }
-    fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
-        let (d, s, is) = (self.dtype, &self.shape, &index.shape);
-        if eager_core::shape::numel(is) == 0 {
-            return self.full(is, Scalar::I64(0), d);
-        }
-        exec1("gather", &[axis as i64], &[self, index], |p, a| {
-            let coords = p.along_axis_coords(&a[1], is, axis);
-            Ok((p.gather_points(&a[0], d, s, &coords, is), d, is.to_vec()))
-        })
-    }
-    fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
-        let (d, n, m) = (self.dtype, self.shape[0], positions.shape[0]);
-        if m == 0 {
-            return Ok(self.clone());
-        }
-        exec1("scatter", &[], &[self, positions, values], |p, a| {
-            // The last write wins: each position takes the largest `i`
-            // that writes it (a scatter-max of 0..m), then reads values[i].
-            let none = p.full(DType::I64, -1.0, &[n]);
-            let pos = p.reshape(&a[1], DType::I64, &[m], &[m, 1]);
-            let ids = p.iota(0, DType::I64, &[m]);
-            let winner = p.scatter_points(&none, DType::I64, &[n], &pos, &[m], &ids, "maximum");
-            let zero = p.full(DType::I64, 0.0, &[n]);
-            let written = p.cmp("GE", &winner, &zero, DType::I64, &[n]);
-            let at = p.bin("maximum", &winner, &zero, DType::I64, &[n]);
-            let at = p.reshape(&at, DType::I64, &[n], &[n, 1]);
-            let v = p.gather_points(&a[2], d, &[m], &at, &[n]);
-            Ok((p.select(&written, &v, &a[0], d, &[n]), d, vec![n]))
-        })
-    }
-    fn scatter_add(&self, axis: usize, index: &Self, src: &Self) -> Result<Self> {
-        let (d, s, is) = (self.dtype, &self.shape, &index.shape);
-        if eager_core::shape::numel(is) == 0 {
-            return Ok(self.clone());
-        }
-        exec1(
-            "scatter_add",
-            &[axis as i64],
-            &[self, index, src],
-            |p, a| {
-                let coords = p.along_axis_coords(&a[1], is, axis);
-                let add = if d == DType::Bool { "or" } else { "add" };
-                Ok((
-                    p.scatter_points(&a[0], d, s, &coords, is, &a[2], add),
-                    d,
-                    s.to_vec(),
-                ))
-            },
-        )
-    }
-    fn nonzero(&self) -> Result<Self> {
-        linalg::nonzero(self)
-    }
-    fn inv(&self) -> Result<Self> {
-        linalg::inv(self)
-    }
-    fn slogdet(&self) -> Result<(Self, Self)> {
-        linalg::slogdet(self)
     }
 }

@@ -7,7 +7,8 @@
 //! The plugin is installed by scripts/setup-xla.sh (CI runs it); a machine
 //! without it skips these tests with a message, never silently in CI.
 
-use eager_core::{BackendTensor, BinaryOp, HostData, ReduceOp, Scalar};
+use eager_core::ops::prelude::*;
+use eager_core::{BinaryOp, HostData, ReduceOp, Scalar};
 use eager_xla::XlaTensor;
 // The workspace's counting allocator (per-thread counts: the other test
 // of this file, running in parallel, does not disturb them).

@@ -6,9 +6,8 @@
 //! The plugin is installed by scripts/setup-xla.sh (CI runs it); a machine
 //! without it skips these tests with a message, never silently in CI.
 
-use eager_core::{
-    bf16, f16, BackendTensor, BinaryOp, DType, HostBuffer, HostData, ReduceOp, UnaryOp,
-};
+use eager_core::ops::prelude::*;
+use eager_core::{bf16, f16, BinaryOp, DType, HostBuffer, HostData, ReduceOp, UnaryOp};
 use eager_xla::jit::Trace;
 use eager_xla::XlaTensor;
 use std::alloc::Layout;

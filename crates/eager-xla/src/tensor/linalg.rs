@@ -5,8 +5,9 @@
 //! loop over the columns, batched over leading axes. (JAX calls LAPACK
 //! through custom calls that the PJRT plugin alone does not provide.)
 
-use super::{compute_dtype, exec, ty, upload, Prog, XlaTensor};
-use eager_core::{shape::numel, BackendTensor, DType, Error, HostData, Result, Scalar};
+use super::{compute_dtype, exec, exec1, ty, upload, Prog, XlaTensor};
+use eager_core::ops::prelude::*;
+use eager_core::{shape::numel, DType, Error, HostData, Result, Scalar};
 
 /// Coordinates of the non-zero elements: the device finds them (a stable
 /// sort of the flat positions by "is zero") and counts them; the count
@@ -313,5 +314,38 @@ pub(super) fn slogdet(x: &XlaTensor) -> Result<(XlaTensor, XlaTensor)> {
     match (it.next(), it.next()) {
         (Some(s), Some(l)) => Ok((s, l)),
         _ => Err(Error::invalid("slogdet", "the program gave no result")),
+    }
+}
+
+impl LinalgOps for XlaTensor {
+    fn matmul(&self, rhs: &Self) -> Result<Self> {
+        self.matmul_t(rhs, false, false)
+    }
+    fn matmul_t(&self, rhs: &Self, transpose_a: bool, transpose_b: bool) -> Result<Self> {
+        // dot_general contracts any axis: a transposed operand is just
+        // another contracting dimension, no transpose op.
+        let d = self.dtype;
+        let nd = self.shape.len();
+        let (ka, kb) = (
+            if transpose_a { nd - 2 } else { nd - 1 },
+            if transpose_b { nd - 1 } else { nd - 2 },
+        );
+        let mut s = self.shape[..nd - 2].to_vec();
+        s.extend([self.shape[2 * nd - 3 - ka], rhs.shape[2 * nd - 3 - kb]]);
+        let attrs = [transpose_a as i64, transpose_b as i64];
+        exec1("matmul", &attrs, &[self, rhs], |p, a| {
+            // 16-bit floats multiply and accumulate in f32, rounded once.
+            let (x, cd) = p.widen(&a[0], d, &self.shape);
+            let (y, _) = p.widen(&a[1], d, &rhs.shape);
+            let r = p.dot(&x, &y, (ka, kb), cd, (&self.shape, &rhs.shape), &s);
+            let (r, d) = p.narrow(&r, cd, d, &s);
+            Ok((r, d, s.clone()))
+        })
+    }
+    fn inv(&self) -> Result<Self> {
+        inv(self)
+    }
+    fn slogdet(&self) -> Result<(Self, Self)> {
+        slogdet(self)
     }
 }

@@ -1,0 +1,53 @@
+//! ShapeOps of [`TorchTensor`]: reshape, permute, broadcast, slice, flip, concatenate.
+
+use super::*;
+
+impl ShapeOps for TorchTensor {
+    fn reshape(&self, shape: &[usize]) -> Result<Self> {
+        self.keep(
+            self.tensor
+                .f_reshape(dims(shape).as_slice())
+                .map_err(fw("reshape"))?,
+        )
+    }
+    fn permute(&self, axes: &[usize]) -> Result<Self> {
+        self.keep(
+            self.tensor
+                .f_permute(dims(axes).as_slice())
+                .map_err(fw("permute"))?,
+        )
+    }
+    fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
+        self.keep(
+            self.tensor
+                .f_broadcast_to(dims(shape).as_slice())
+                .map_err(fw("broadcast_to"))?,
+        )
+    }
+    fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
+        let e = fw("slice");
+        let mut t = self.tensor.shallow_clone();
+        for (ax, (r, n)) in ranges.iter().zip(self.shape()).enumerate() {
+            if *r != SliceRange::full(n) {
+                t = t
+                    .f_slice(ax as i64, r.start as i64, r.end() as i64, r.step as i64)
+                    .map_err(&e)?;
+            }
+        }
+        self.keep(t)
+    }
+    fn flip(&self, axes: &[usize]) -> Result<Self> {
+        self.keep(
+            self.tensor
+                .f_flip(dims(axes).as_slice())
+                .map_err(fw("flip"))?,
+        )
+    }
+    fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
+        let ts: Vec<&Tensor> = tensors.iter().map(|t| t.t()).collect();
+        let first = tensors
+            .first()
+            .ok_or_else(|| Error::invalid("concatenate", "no tensors"))?;
+        first.keep(Tensor::f_cat(&ts, axis as i64).map_err(fw("concatenate"))?)
+    }
+}
