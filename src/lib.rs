@@ -99,13 +99,14 @@ pub use io::{
 /// ```
 pub use jit::jit;
 pub use jit::{jit1, Jit, Jit1};
+pub use native::{astensor, try_astensor, Native, NativeRef};
 /// The `ndarray` crate this build uses, for naming the ndarray natives
 /// (`ep::ndarray::arr2`, `ep::ndarray::ArrayD`) without a version clash.
 pub use ndarray;
 pub use operand::Operand;
 pub use ops::{allclose, concatenate, stack};
 pub use shape_ops::{meshgrid, Indexing, PadMode, Rows};
-pub use tensor::{astensor, try_astensor, EagerTensor, Native, NativeRef};
+pub use tensor::EagerTensor;
 
 eager_core::for_each_backend!(reexports);
 

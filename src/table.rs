@@ -34,6 +34,32 @@ macro_rules! reexports {
     };
 }
 
+/// `Native` and `NativeRef` for a backend's tensor type held by `$variant`.
+macro_rules! backend_native {
+    ($variant:ident, $ty:ty, $what:literal) => {
+        impl $crate::Native for $ty {
+            type AnyDType = $ty;
+            #[inline]
+            fn from_eager(t: $crate::EagerTensor) -> $crate::Result<Self> {
+                #[allow(unreachable_patterns)]
+                match t {
+                    $crate::EagerTensor::$variant(x) => Ok(x),
+                    other => Err($crate::native::wrong_native(&other, $what)),
+                }
+            }
+        }
+        impl $crate::NativeRef for $ty {
+            fn ref_from_eager(t: &$crate::EagerTensor) -> $crate::Result<&Self> {
+                #[allow(unreachable_patterns)]
+                match t {
+                    $crate::EagerTensor::$variant(x) => Ok(x),
+                    other => Err($crate::native::wrong_native(other, $what)),
+                }
+            }
+        }
+    };
+}
+
 /// [`EagerTensor`](crate::EagerTensor): one variant per backend, plus the
 /// tensors being differentiated.
 macro_rules! eager_tensor {

@@ -271,27 +271,6 @@ fn reductions_sorts_and_axes_agree(b: Backend) {
     );
 }
 
-per_backend!(
-    unary_ops_and_casts_agree;
-    unary_ops_and_casts_ndarray,
-    unary_ops_and_casts_torch,
-    unary_ops_and_casts_tensorflow,
-    unary_ops_and_casts_xla,
-    unary_ops_and_casts_candle
-);
-per_backend!(
-    binary_ops_agree_with_broadcasting;
-    binary_ops_ndarray,
-    binary_ops_torch,
-    binary_ops_tensorflow,
-    binary_ops_xla,
-    binary_ops_candle
-);
-per_backend!(
-    reductions_sorts_and_axes_agree;
-    reductions_ndarray,
-    reductions_torch,
-    reductions_tensorflow,
-    reductions_xla,
-    reductions_candle
-);
+per_backend!(unary_ops_and_casts, unary_ops_and_casts_agree);
+per_backend!(binary_ops, binary_ops_agree_with_broadcasting);
+per_backend!(reductions, reductions_sorts_and_axes_agree);

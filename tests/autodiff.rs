@@ -241,14 +241,7 @@ fn gradients_match_finite_differences(b: Backend) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-per_backend!(
-    gradients_match_finite_differences;
-    gradients_ndarray,
-    gradients_torch,
-    gradients_tensorflow,
-    gradients_xla,
-    gradients_candle
-);
+per_backend!(gradients, gradients_match_finite_differences);
 
 /// On backends with a native autograd (torch), it and the tape agree on every
 /// gradient-check function.

@@ -676,14 +676,7 @@ fn conformance(backend: Backend) {
     );
 }
 
-per_backend!(
-    conformance;
-    conformance_ndarray,
-    conformance_torch,
-    conformance_tensorflow,
-    conformance_xla,
-    conformance_candle
-);
+per_backend!(conformance, conformance);
 
 /// The exact comparison is bitwise: one unit in the last place of an f16 or
 /// bf16 value, or -0.0 for 0.0, fails it (the tolerance would pass both),

@@ -565,11 +565,4 @@ fn hostile(b: Backend) {
     );
 }
 
-per_backend!(
-    hostile;
-    hostile_ndarray,
-    hostile_torch,
-    hostile_tensorflow,
-    hostile_xla,
-    hostile_candle
-);
+per_backend!(hostile, hostile);

@@ -2,7 +2,7 @@
 //! the fixed-rank `Array1`…`Array6` convert to and from `EagerTensor`
 //! without copying (the typed arrays' `AnyDType` is `NdTensor`).
 
-use crate::tensor::wrong_native;
+use crate::native::wrong_native;
 use crate::{EagerTensor, Error, Native, NativeRef, NdTensor, Result};
 use eager_ndarray::NdElem;
 use ::ndarray::{ArcArray, ArrayD, IxDyn};

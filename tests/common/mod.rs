@@ -248,40 +248,29 @@ pub fn assert_unsupported_native(
     }
 }
 
-/// One `#[test]` per backend, each compiled with its backend's feature and
-/// named after it, so that a failure names its backend and `cargo test
-/// conformance_torch` selects one: `per_backend!(run; conformance_ndarray,
-/// conformance_torch, conformance_tensorflow, conformance_xla,
-/// conformance_candle)` calls `run(Backend::Torch)` in `conformance_torch`,
-/// and so on (the names in the backends' order: ndarray, torch, tensorflow,
-/// xla, candle).
+/// One test per backend compiled in, generated from the backend table:
+/// `per_backend!(conformance, run)` makes a module `conformance` with a
+/// test per backend named as the backend (`conformance::torch`, ...), each
+/// calling `run(backend)`. `cargo test conformance::torch` runs one.
 #[macro_export]
 macro_rules! per_backend {
-    ($run:path; $ndarray:ident, $torch:ident, $tensorflow:ident, $xla:ident, $candle:ident) => {
-        #[cfg(feature = "ndarray")]
-        #[test]
-        fn $ndarray() {
-            $run(eager_tensor::Backend::NdArray)
-        }
-        #[cfg(feature = "torch")]
-        #[test]
-        fn $torch() {
-            $run(eager_tensor::Backend::Torch)
-        }
-        #[cfg(feature = "tensorflow")]
-        #[test]
-        fn $tensorflow() {
-            $run(eager_tensor::Backend::TensorFlow)
-        }
-        #[cfg(feature = "xla")]
-        #[test]
-        fn $xla() {
-            $run(eager_tensor::Backend::Xla)
-        }
-        #[cfg(feature = "candle")]
-        #[test]
-        fn $candle() {
-            $run(eager_tensor::Backend::Candle)
+    ($suite:ident, $run:ident) => {
+        eager_core::for_each_backend!(per_backend_rows $suite, $run);
+    };
+}
+
+/// [`per_backend!`]'s callback of the backend table.
+#[macro_export]
+macro_rules! per_backend_rows {
+    ($suite:ident, $run:ident ; $([$feature:tt $module:ident $variant:ident $krate:ident $tensor:ident [$($reexport:ident)*] $what:tt [$($name:tt)+] $doc:tt $holds:tt])*) => {
+        mod $suite {
+            $(
+                #[cfg(feature = $feature)]
+                #[test]
+                fn $module() {
+                    super::$run(eager_tensor::Backend::$variant)
+                }
+            )*
         }
     };
 }
