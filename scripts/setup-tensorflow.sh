@@ -4,25 +4,20 @@
 # tensorflow-sys looks for, and links .native/tensorflow to it. Idempotent.
 #
 #   EAGER_TENSOR_CACHE   cache folder (default: ~/.cache/eager-tensor)
-set -euo pipefail
 cd "$(dirname "$0")/.."
-cache="${EAGER_TENSOR_CACHE:-$HOME/.cache/eager-tensor}"
+source scripts/native/install.sh
 dest="$cache/libtensorflow-2.13.1"
-if [ ! -f "$dest/.complete" ]; then
-  echo "setup-tensorflow: fetching the pinned wheel into $cache/wheels (about 190 MB the first time)"
-  rm -rf "$dest.tmp"
-  # The wheel is for CPython 3.11 on manylinux2014; only its C library is used.
-  python3 scripts/native/fetch.py --req scripts/native/tensorflow.txt --wheels "$cache/wheels" --dest "$dest.tmp" \
-    --python-version 3.11 --platform manylinux2014_x86_64 \
-    --file tensorflow/libtensorflow_cc.so.2=lib/libtensorflow_cc.so.2 \
-    --file tensorflow/libtensorflow_framework.so.2=lib/libtensorflow_framework.so.2
-  mkdir -p "$dest.tmp/lib/pkgconfig"
-  ln -s libtensorflow_cc.so.2 "$dest.tmp/lib/libtensorflow.so"
-  ln -s libtensorflow_framework.so.2 "$dest.tmp/lib/libtensorflow_framework.so"
-  touch "$dest.tmp/.complete"
-  rm -rf "$dest"
-  mv "$dest.tmp" "$dest"
-fi
+# The names tensorflow-sys links against, beside the wheel's libraries.
+finish_install() {
+  mkdir -p "$1/lib/pkgconfig"
+  ln -s libtensorflow_cc.so.2 "$1/lib/libtensorflow.so"
+  ln -s libtensorflow_framework.so.2 "$1/lib/libtensorflow_framework.so"
+}
+# The wheel is for CPython 3.11 on manylinux2014; only its C library is used.
+install_pinned tensorflow "$dest" "about 190 MB" tensorflow.txt \
+  --python-version 3.11 --platform manylinux2014_x86_64 \
+  --file tensorflow/libtensorflow_cc.so.2=lib/libtensorflow_cc.so.2 \
+  --file tensorflow/libtensorflow_framework.so.2=lib/libtensorflow_framework.so.2
 # The pkg-config file names the real path (the cache may move between machines).
 cat > "$dest/lib/pkgconfig/tensorflow.pc" <<PC
 libdir=$dest/lib

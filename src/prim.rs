@@ -62,6 +62,33 @@ pub(crate) fn concat(op: &'static str, ts: &[&EagerTensor], axis: usize) -> Resu
     same_backend_list!(op, ts, |xs| eager_core::ShapeOps::concat(&xs, axis))
 }
 
+/// How an index tensor picks along an axis: [`index_select`]'s 1-D index,
+/// or [`gather`]'s index of `x`'s rank.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Pick {
+    /// Whole slices at 1-D `i64` positions.
+    Select,
+    /// NumPy's `take_along_axis`: one element per index entry.
+    Gather,
+}
+
+/// Picks along `axis` as `kind` says; `index` is checked and in range.
+pub(crate) fn pick(
+    op: &'static str,
+    kind: Pick,
+    x: &EagerTensor,
+    axis: usize,
+    index: &EagerTensor,
+) -> Result<EagerTensor> {
+    if traced(&[x]) {
+        return autodiff::pick(op, kind, x, axis, index);
+    }
+    same_backend!(op, (x, index), |p, i| match kind {
+        Pick::Select => p.index_select(axis, i),
+        Pick::Gather => p.gather(axis, i),
+    })
+}
+
 /// Picks `index` (1-D i64, in range) along `axis`.
 pub(crate) fn index_select(
     op: &'static str,
@@ -69,10 +96,7 @@ pub(crate) fn index_select(
     axis: usize,
     index: &EagerTensor,
 ) -> Result<EagerTensor> {
-    if traced(&[x]) {
-        return autodiff::index_select(op, x, axis, index);
-    }
-    same_backend!(op, (x, index), |p, i| p.index_select(axis, i))
+    pick(op, Pick::Select, x, axis, index)
 }
 
 /// NumPy's `take_along_axis` with a checked index of the same rank.
@@ -82,10 +106,7 @@ pub(crate) fn gather(
     axis: usize,
     index: &EagerTensor,
 ) -> Result<EagerTensor> {
-    if traced(&[x]) {
-        return autodiff::gather(op, x, axis, index);
-    }
-    same_backend!(op, (x, index), |p, i| p.gather(axis, i))
+    pick(op, Pick::Gather, x, axis, index)
 }
 
 /// Writes `values` at `positions` of the 1-D `x`.

@@ -41,7 +41,7 @@ mod traced;
 
 use rules::*;
 pub(crate) use rules::{
-    binary, concat, gather, index_select, matmul, scatter, scatter_add, swap_last2, where_cond,
+    binary, concat, matmul, pick, scatter, scatter_add, swap_last2, where_cond,
 };
 pub use tape::Traced;
 use tape::*;

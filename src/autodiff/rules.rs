@@ -205,35 +205,24 @@ pub(super) fn along_axis(index: &EagerTensor, axis: usize, shape: &[usize]) -> R
     index.reshape_exact(&s)?.broadcast_to(shape)
 }
 
-pub(crate) fn index_select(
+/// [`prim::pick`] on the tape: the gradient scatters back into zeros of
+/// `x`'s shape, at `index` broadcast along `axis` for a 1-D index.
+pub(crate) fn pick(
     op: &'static str,
+    kind: prim::Pick,
     x: &EagerTensor,
     axis: usize,
     index: &EagerTensor,
 ) -> Result<EagerTensor> {
     let (xv, iv) = (x.plain(), index.plain());
-    let out = prim::index_select(op, &xv, axis, &iv)?;
+    let out = prim::pick(op, kind, &xv, axis, &iv)?;
     let backward: Backward = Box::new(move |g| {
-        let idx = along_axis(&iv, axis, &g.shape())?;
+        let idx = match kind {
+            prim::Pick::Select => along_axis(&iv, axis, &g.shape())?,
+            prim::Pick::Gather => iv.clone(),
+        };
         Ok(vec![
             Some(prim::scatter_add(&xv.zeros_like()?, axis, &idx, g)?),
-            None,
-        ])
-    });
-    record(op, &[x, index], out, backward)
-}
-
-pub(crate) fn gather(
-    op: &'static str,
-    x: &EagerTensor,
-    axis: usize,
-    index: &EagerTensor,
-) -> Result<EagerTensor> {
-    let (xv, iv) = (x.plain(), index.plain());
-    let out = prim::gather(op, &xv, axis, &iv)?;
-    let backward: Backward = Box::new(move |g| {
-        Ok(vec![
-            Some(prim::scatter_add(&xv.zeros_like()?, axis, &iv, g)?),
             None,
         ])
     });

@@ -68,6 +68,18 @@ pub(crate) trait DynOps {
     }
 }
 
+/// The routing methods that check the native dtype (and, where they make
+/// a shape, the rank) and call the contract's method of the same name.
+macro_rules! routed {
+    ($($name:ident($($arg:ident: $ty:ty),*) => $method:ident $(; rank($shape:ident, $op:literal))?,)*) => {$(
+        fn $name(&self, $($arg: $ty),*) -> Result<EagerTensor> {
+            self.native_dtype_ok()?;
+            $(B::check_rank($op, $shape)?;)?
+            B::$method(self, $($arg),*).map(Into::into)
+        }
+    )*};
+}
+
 impl<B: Capabilities + Into<EagerTensor>> DynOps for B {
     fn dyn_tracked_by_autograd(&self) -> bool {
         B::autograd().is_some_and(|a| a.tracks(self))
@@ -128,67 +140,22 @@ impl<B: Capabilities + Into<EagerTensor>> DynOps for B {
         B::check_rank("random", shape)?;
         self.random(dist, shape, dtype).map(Into::into)
     }
-    fn dyn_unary(&self, op: UnaryOp) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        self.unary(op).map(Into::into)
-    }
-    fn dyn_binary_scalar(&self, op: BinaryOp, value: Scalar) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        self.binary_scalar(op, value).map(Into::into)
-    }
-    fn dyn_cast(&self, dtype: DType) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        self.cast(dtype).map(Into::into)
-    }
-    fn dyn_reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        self.reduce(op, axes, keepdims).map(Into::into)
-    }
-    fn dyn_arg_reduce(&self, op: ArgReduceOp, axis: usize) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        self.arg_reduce(op, axis).map(Into::into)
-    }
-    fn dyn_sort(&self, axis: usize, descending: bool) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        ReduceOps::sort(self, axis, descending).map(Into::into)
-    }
-    fn dyn_argsort(&self, axis: usize, descending: bool) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        ReduceOps::argsort(self, axis, descending).map(Into::into)
-    }
-    fn dyn_cumsum(&self, axis: usize) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        ReduceOps::cumsum(self, axis).map(Into::into)
-    }
-    fn dyn_reshape(&self, shape: &[usize]) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        B::check_rank("reshape", shape)?;
-        ShapeOps::reshape(self, shape).map(Into::into)
-    }
-    fn dyn_permute(&self, axes: &[usize]) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        ShapeOps::permute(self, axes).map(Into::into)
-    }
-    fn dyn_broadcast_to(&self, shape: &[usize]) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        B::check_rank("broadcast_to", shape)?;
-        ShapeOps::broadcast_to(self, shape).map(Into::into)
-    }
-    fn dyn_slice(&self, ranges: &[SliceRange]) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        ShapeOps::slice(self, ranges).map(Into::into)
-    }
-    fn dyn_flip(&self, axes: &[usize]) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        ShapeOps::flip(self, axes).map(Into::into)
-    }
-    fn dyn_nonzero(&self) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        IndexOps::nonzero(self).map(Into::into)
-    }
-    fn dyn_inv(&self) -> Result<EagerTensor> {
-        self.native_dtype_ok()?;
-        LinalgOps::inv(self).map(Into::into)
+    routed! {
+        dyn_unary(op: UnaryOp) => unary,
+        dyn_binary_scalar(op: BinaryOp, value: Scalar) => binary_scalar,
+        dyn_cast(dtype: DType) => cast,
+        dyn_reduce(op: ReduceOp, axes: &[usize], keepdims: bool) => reduce,
+        dyn_arg_reduce(op: ArgReduceOp, axis: usize) => arg_reduce,
+        dyn_sort(axis: usize, descending: bool) => sort,
+        dyn_argsort(axis: usize, descending: bool) => argsort,
+        dyn_cumsum(axis: usize) => cumsum,
+        dyn_reshape(shape: &[usize]) => reshape; rank(shape, "reshape"),
+        dyn_permute(axes: &[usize]) => permute,
+        dyn_broadcast_to(shape: &[usize]) => broadcast_to; rank(shape, "broadcast_to"),
+        dyn_slice(ranges: &[SliceRange]) => slice,
+        dyn_flip(axes: &[usize]) => flip,
+        dyn_nonzero() => nonzero,
+        dyn_inv() => inv,
     }
     fn dyn_slogdet(&self) -> Result<(EagerTensor, EagerTensor)> {
         self.native_dtype_ok()?;

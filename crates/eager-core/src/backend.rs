@@ -34,41 +34,11 @@ use std::str::FromStr;
 macro_rules! for_each_backend {
     ($callback:ident $($arg:tt)*) => {
         $crate::for_each_backend! { @rows [$callback $($arg)*]
-            {
-                feature: "ndarray", module: ndarray, variant: NdArray,
-                krate: eager_ndarray, tensor: NdTensor, reexport: [HostTensor],
-                what: "an ndarray tensor", names: ["ndarray", "numpy"],
-                doc: "`ndarray`: pure Rust, NumPy's role. The default.",
-                holds: "An ndarray tensor (`ArcArray<T, IxDyn>` of one of the dtypes).",
-            }
-            {
-                feature: "torch", module: torch, variant: Torch,
-                krate: eager_torch, tensor: TorchTensor, reexport: [tch],
-                what: "a torch tensor", names: ["torch", "pytorch"],
-                doc: "`torch`: PyTorch through tch / libtorch.",
-                holds: "A PyTorch tensor (`tch::Tensor`, shared on clone).",
-            }
-            {
-                feature: "tensorflow", module: tensorflow, variant: TensorFlow,
-                krate: eager_tensorflow, tensor: TfTensor, reexport: [tensorflow],
-                what: "a tensorflow tensor", names: ["tensorflow", "tf"],
-                doc: "`tensorflow`: TensorFlow's eager C API.",
-                holds: "A TensorFlow eager tensor handle (shared on clone).",
-            }
-            {
-                feature: "xla", module: xla, variant: Xla,
-                krate: eager_xla, tensor: XlaTensor, reexport: [],
-                what: "an xla tensor", names: ["xla", "jax"],
-                doc: "`xla`: XLA through the PJRT C API (JAX's compiler).",
-                holds: "An XLA device buffer of a PJRT client (shared on clone).",
-            }
-            {
-                feature: "candle", module: candle, variant: Candle,
-                krate: eager_candle, tensor: CandleTensor, reexport: [candle_core],
-                what: "a candle tensor", names: ["candle"],
-                doc: "`candle`: Hugging Face's Candle (`candle-core`, pure Rust CPU kernels).",
-                holds: "A Candle tensor (`candle_core::Tensor`, shared on clone).",
-            }
+            { feature: "ndarray", module: ndarray, variant: NdArray, krate: eager_ndarray, tensor: NdTensor, reexport: [HostTensor], what: "an ndarray tensor", names: ["ndarray", "numpy"], doc: "`ndarray`: pure Rust, NumPy's role. The default.", holds: "An ndarray tensor (`ArcArray<T, IxDyn>` of one of the dtypes).", }
+            { feature: "torch", module: torch, variant: Torch, krate: eager_torch, tensor: TorchTensor, reexport: [tch], what: "a torch tensor", names: ["torch", "pytorch"], doc: "`torch`: PyTorch through tch / libtorch.", holds: "A PyTorch tensor (`tch::Tensor`, shared on clone).", }
+            { feature: "tensorflow", module: tensorflow, variant: TensorFlow, krate: eager_tensorflow, tensor: TfTensor, reexport: [tensorflow], what: "a tensorflow tensor", names: ["tensorflow", "tf"], doc: "`tensorflow`: TensorFlow's eager C API.", holds: "A TensorFlow eager tensor handle (shared on clone).", }
+            { feature: "xla", module: xla, variant: Xla, krate: eager_xla, tensor: XlaTensor, reexport: [], what: "an xla tensor", names: ["xla", "jax"], doc: "`xla`: XLA through the PJRT C API (JAX's compiler).", holds: "An XLA device buffer of a PJRT client (shared on clone).", }
+            { feature: "candle", module: candle, variant: Candle, krate: eager_candle, tensor: CandleTensor, reexport: [candle_core], what: "a candle tensor", names: ["candle"], doc: "`candle`: Hugging Face's Candle (`candle-core`, pure Rust CPU kernels).", holds: "A Candle tensor (`candle_core::Tensor`, shared on clone).", }
         }
     };
     // The rows, passed on with their fields in order, one group per row.
