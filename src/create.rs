@@ -132,12 +132,7 @@ pub fn uniform(
             format!("needs finite low < high with a finite high - low, got [{low}, {high})"),
         ));
     }
-    eager_core::shape::check_size("uniform", shape, random_dtype(like))?;
-    like.dyn_random(
-        Distribution::Uniform { low, high },
-        shape,
-        random_dtype(like),
-    )
+    random(like, "uniform", shape, Distribution::Uniform { low, high })
 }
 /// Normal samples, in the dtype of `like` if it is a float, else `f64`.
 pub fn normal(
@@ -154,12 +149,19 @@ pub fn normal(
             format!("needs a finite mean and std >= 0, got {mean}, {std}"),
         ));
     }
-    eager_core::shape::check_size("normal", shape, random_dtype(like))?;
-    like.dyn_random(
-        Distribution::Normal { mean, std },
-        shape,
-        random_dtype(like),
-    )
+    random(like, "normal", shape, Distribution::Normal { mean, std })
+}
+
+/// Samples of `dist` (checked) of `shape`, in the dtype of `like` if it is
+/// a float, else `f64`.
+fn random(
+    like: &EagerTensor,
+    op: &'static str,
+    shape: &[usize],
+    dist: Distribution,
+) -> Result<EagerTensor> {
+    eager_core::shape::check_size(op, shape, random_dtype(like))?;
+    like.dyn_random(dist, shape, random_dtype(like))
 }
 
 /// Seeds each enabled backend's own random generator with `seed`, so

@@ -449,7 +449,7 @@ fn advanced_index(op: &'static str, plan: Plan) -> Result<EagerTensor> {
     eager_core::shape::check_size(op, &out_shape, merged.dtype())?;
     let count: usize = bshape.iter().product();
     let flat = flat.reshape_exact(&[count])?;
-    let picked = crate::prim::index_select(op, &merged, 0, &flat)?;
+    let picked = crate::prim::pick(op, crate::prim::Pick::Select, &merged, 0, &flat)?;
     let out = picked.reshape_exact(&out_shape)?;
     let first = axes[0];
     if contiguous && first > 0 {

@@ -89,26 +89,6 @@ pub(crate) fn pick(
     })
 }
 
-/// Picks `index` (1-D i64, in range) along `axis`.
-pub(crate) fn index_select(
-    op: &'static str,
-    x: &EagerTensor,
-    axis: usize,
-    index: &EagerTensor,
-) -> Result<EagerTensor> {
-    pick(op, Pick::Select, x, axis, index)
-}
-
-/// NumPy's `take_along_axis` with a checked index of the same rank.
-pub(crate) fn gather(
-    op: &'static str,
-    x: &EagerTensor,
-    axis: usize,
-    index: &EagerTensor,
-) -> Result<EagerTensor> {
-    pick(op, Pick::Gather, x, axis, index)
-}
-
 /// Writes `values` at `positions` of the 1-D `x`.
 pub(crate) fn scatter(
     op: &'static str,

@@ -68,7 +68,7 @@ impl EagerTensor {
         is[ax] = si[ax];
         let x = self.broadcast_to(&xs)?;
         let idx = idx.broadcast_to(&is)?;
-        crate::prim::gather(op, &x, ax, &idx)
+        crate::prim::pick(op, crate::prim::Pick::Gather, &x, ax, &idx)
     }
 
     /// The slices along axis 0 (a 0-d tensor yields nothing); `for row in
@@ -341,7 +341,7 @@ methods_and_fns! {
                         .collect();
                     let len = idx.len();
                     let it = t.host_like(op, crate::HostData::I64(idx), &[len])?;
-                    t = crate::prim::index_select(op, &t, ax, &it)?;
+                    t = crate::prim::pick(op, crate::prim::Pick::Select, &t, ax, &it)?;
                 }
             }
         }

@@ -239,7 +239,7 @@ pub(crate) fn scatter(
     let out = prim::scatter(op, &xv, &pv, &vv)?;
     let backward: Backward = Box::new(move |g| {
         let gx = prim::scatter(op, g, &pv, &vv.zeros_like()?)?;
-        let gv = prim::index_select(op, g, 0, &pv)?;
+        let gv = prim::pick(op, crate::prim::Pick::Select, g, 0, &pv)?;
         Ok(vec![Some(gx), None, Some(gv)])
     });
     record(op, &[x, positions, values], out, backward)
@@ -257,7 +257,13 @@ pub(crate) fn scatter_add(
         Ok(vec![
             Some(g.clone()),
             None,
-            Some(prim::gather("scatter_add", g, axis, &iv)?),
+            Some(prim::pick(
+                "scatter_add",
+                crate::prim::Pick::Gather,
+                g,
+                axis,
+                &iv,
+            )?),
         ])
     });
     record("scatter_add", &[x, index, src], out, backward)

@@ -27,6 +27,19 @@ pub(super) fn keep(
     g.reshape_exact(&s)
 }
 
+impl Traced {
+    /// Records `out`, an op of this tensor alone, with `f(g)` as its
+    /// input's gradient.
+    fn record1(
+        &self,
+        op: &'static str,
+        out: EagerTensor,
+        f: impl Fn(&EagerTensor) -> Result<EagerTensor> + Send + Sync + 'static,
+    ) -> Result<EagerTensor> {
+        record(op, &[&wrap(self)], out, one(f))
+    }
+}
+
 impl DynOps for Traced {
     fn dyn_backend(&self) -> crate::Backend {
         self.value().backend()
@@ -46,12 +59,7 @@ impl DynOps for Traced {
     fn dyn_to_device(&self, device: Device) -> Result<EagerTensor> {
         let from = self.value().device();
         let out = self.value().dyn_to_device(device)?;
-        record(
-            "to_device",
-            &[&wrap(self)],
-            out,
-            one(move |g| g.to_device(from)),
-        )
+        self.record1("to_device", out, move |g| g.to_device(from))
     }
     fn dyn_to_host(&self) -> Result<HostData> {
         self.value().dyn_to_host()
@@ -85,7 +93,7 @@ impl DynOps for Traced {
     fn dyn_cast(&self, dtype: DType) -> Result<EagerTensor> {
         let from = self.value().dtype();
         let out = self.value().dyn_cast(dtype)?;
-        record("astype", &[&wrap(self)], out, one(move |g| g.cast_to(from)))
+        self.record1("astype", out, move |g| g.cast_to(from))
     }
     fn dyn_reduce(&self, op: ReduceOp, axes: &[usize], keepdims: bool) -> Result<EagerTensor> {
         let x = self.value().clone();
@@ -140,29 +148,21 @@ impl DynOps for Traced {
     }
     fn dyn_sort(&self, axis: usize, descending: bool) -> Result<EagerTensor> {
         let idx = self.value().dyn_argsort(axis, descending)?;
-        prim::gather("sort", &wrap(self), axis, &idx)
+        prim::pick("sort", crate::prim::Pick::Gather, &wrap(self), axis, &idx)
     }
     fn dyn_argsort(&self, axis: usize, descending: bool) -> Result<EagerTensor> {
         self.value().dyn_argsort(axis, descending)
     }
     fn dyn_cumsum(&self, axis: usize) -> Result<EagerTensor> {
         let out = self.value().dyn_cumsum(axis)?;
-        record(
-            "cumsum",
-            &[&wrap(self)],
-            out,
-            one(move |g| g.dyn_flip(&[axis])?.dyn_cumsum(axis)?.dyn_flip(&[axis])),
-        )
+        self.record1("cumsum", out, move |g| {
+            g.dyn_flip(&[axis])?.dyn_cumsum(axis)?.dyn_flip(&[axis])
+        })
     }
     fn dyn_reshape(&self, shape: &[usize]) -> Result<EagerTensor> {
         let from = self.value().shape();
         let out = self.value().dyn_reshape(shape)?;
-        record(
-            "reshape",
-            &[&wrap(self)],
-            out,
-            one(move |g| g.reshape_exact(&from)),
-        )
+        self.record1("reshape", out, move |g| g.reshape_exact(&from))
     }
     fn dyn_permute(&self, axes: &[usize]) -> Result<EagerTensor> {
         let mut inverse = vec![0; axes.len()];
@@ -170,22 +170,12 @@ impl DynOps for Traced {
             inverse[a] = i;
         }
         let out = self.value().dyn_permute(axes)?;
-        record(
-            "permute",
-            &[&wrap(self)],
-            out,
-            one(move |g| g.dyn_permute(&inverse)),
-        )
+        self.record1("permute", out, move |g| g.dyn_permute(&inverse))
     }
     fn dyn_broadcast_to(&self, shape: &[usize]) -> Result<EagerTensor> {
         let from = self.value().shape();
         let out = self.value().dyn_broadcast_to(shape)?;
-        record(
-            "broadcast_to",
-            &[&wrap(self)],
-            out,
-            one(move |g| unbroadcast(g.clone(), &from)),
-        )
+        self.record1("broadcast_to", out, move |g| unbroadcast(g.clone(), &from))
     }
     fn dyn_slice(&self, ranges: &[SliceRange]) -> Result<EagerTensor> {
         let x = self.value().clone();
@@ -208,7 +198,7 @@ impl DynOps for Traced {
     fn dyn_flip(&self, axes: &[usize]) -> Result<EagerTensor> {
         let out = self.value().dyn_flip(axes)?;
         let axes = axes.to_vec();
-        record("flip", &[&wrap(self)], out, one(move |g| g.dyn_flip(&axes)))
+        self.record1("flip", out, move |g| g.dyn_flip(&axes))
     }
     fn dyn_nonzero(&self) -> Result<EagerTensor> {
         self.value().dyn_nonzero()

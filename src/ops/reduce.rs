@@ -160,7 +160,7 @@ methods_and_fns! {
             .collect();
         ranges[nd - 1].len = k;
         let idx = order.dyn_slice(&ranges)?;
-        let values = crate::prim::gather(op, self, nd - 1, &idx)?;
+        let values = crate::prim::pick(op, crate::prim::Pick::Gather, self, nd - 1, &idx)?;
         Ok((values, idx))
     }
     /// Cumulative sum of the flattened tensor (bool/u8/i32 accumulate in i64).

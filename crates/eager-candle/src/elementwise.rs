@@ -154,13 +154,7 @@ impl ElementwiseOps for CandleTensor {
         let s = eager_core::shape::broadcast_shapes(op, self.tensor.dims(), x.tensor.dims())?;
         let s = eager_core::shape::broadcast_shapes(op, &s, y.tensor.dims())?;
         let e = fw(op);
-        let b = |t: &Tensor| {
-            if t.dims() == s.as_slice() {
-                Ok(t.clone())
-            } else {
-                t.broadcast_as(s.as_slice()).map_err(&e)
-            }
-        };
+        let b = |t: &Tensor| broadcast_as(t, &s, &e);
         let (c, a, o) = (b(&self.tensor)?, b(&x.tensor)?, b(&y.tensor)?);
         x.keep(c.where_cond(&a, &o).map_err(&e)?)
     }

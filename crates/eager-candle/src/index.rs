@@ -4,21 +4,10 @@ use super::*;
 
 impl IndexOps for CandleTensor {
     fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
-        let e = fw("index_select");
-        // Candle's index kernels take contiguous operands only.
-        let (x, i) = (
-            contiguous(&self.tensor, &e)?,
-            contiguous(&index.tensor, &e)?,
-        );
-        self.keep(x.index_select(&i, axis).map_err(e)?)
+        self.pick("index_select", index, |x, i| x.index_select(i, axis))
     }
     fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
-        let e = fw("take_along_axis");
-        let (x, i) = (
-            contiguous(&self.tensor, &e)?,
-            contiguous(&index.tensor, &e)?,
-        );
-        self.keep(x.gather(&i, axis).map_err(e)?)
+        self.pick("take_along_axis", index, |x, i| x.gather(i, axis))
     }
     fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
         if positions.tensor.elem_count() == 0 {
@@ -53,5 +42,23 @@ impl IndexOps for CandleTensor {
     }
     fn nonzero(&self) -> Result<Self> {
         self.detach().host(|t| t.nonzero())
+    }
+}
+
+impl CandleTensor {
+    /// `pick(x, index)` on contiguous operands: Candle's index kernels take
+    /// contiguous operands only.
+    fn pick(
+        &self,
+        op: &'static str,
+        index: &Self,
+        pick: impl FnOnce(&Tensor, &Tensor) -> candle_core::Result<Tensor>,
+    ) -> Result<Self> {
+        let e = fw(op);
+        let (x, i) = (
+            contiguous(&self.tensor, &e)?,
+            contiguous(&index.tensor, &e)?,
+        );
+        self.keep(pick(&x, &i).map_err(e)?)
     }
 }

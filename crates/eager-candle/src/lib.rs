@@ -185,14 +185,7 @@ fn bcast(op: &'static str, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     // An operand already of the result's shape is used as it is: a no-op
     // `broadcast_as` would add a Broadcast node to Candle's backprop graph,
     // whose backward is a full-size reduction over no axes.
-    let to = |t: &Tensor| {
-        if t.dims() == s.as_slice() {
-            Ok(t.clone())
-        } else {
-            t.broadcast_as(s.as_slice()).map_err(&e)
-        }
-    };
-    Ok((to(a)?, to(b)?))
+    Ok((broadcast_as(a, &s, &e)?, broadcast_as(b, &s, &e)?))
 }
 
 fn cmp_op(op: BinaryOp) -> Option<CmpOp> {
@@ -459,6 +452,31 @@ fn contiguous(t: &Tensor, e: &impl Fn(candle_core::Error) -> Error) -> Result<Te
     }
 }
 
+/// [`host_data`] of an emulated dtype: the stored elements, each mapped
+/// `t` broadcast to `shape`: `t` itself when it has that shape already (a
+/// no-op `broadcast_as` would add a Broadcast node to Candle's backprop
+/// graph, whose backward is a full-size reduction over no axes).
+fn broadcast_as(
+    t: &Tensor,
+    shape: &[usize],
+    e: &impl Fn(candle_core::Error) -> Error,
+) -> Result<Tensor> {
+    if t.dims() == shape {
+        Ok(t.clone())
+    } else {
+        t.broadcast_as(shape).map_err(e)
+    }
+}
+
+/// to the dtype they stand for.
+fn host_data_as<S: candle_core::WithDType, T>(
+    t: &Tensor,
+    op: &'static str,
+    f: impl Fn(S) -> T,
+) -> Result<Vec<T>> {
+    Ok(host_data::<S>(t, op)?.into_iter().map(f).collect())
+}
+
 fn host_data<T: candle_core::WithDType>(t: &Tensor, op: &'static str) -> Result<Vec<T>> {
     if t.elem_count() == 0 {
         // Candle's `to_vec1` slices its storage from the layout's offset,
@@ -563,35 +581,15 @@ impl TensorBase for CandleTensor {
         let op = "to_vec";
         let t = &self.tensor;
         Ok(match self.dtype() {
-            DType::Bool => HostData::Bool(
-                host_data::<u8>(t, op)?
-                    .into_iter()
-                    .map(|x| x != 0)
-                    .collect(),
-            ),
+            DType::Bool => HostData::Bool(host_data_as(t, op, |x: u8| x != 0)?),
             DType::U8 => HostData::U8(host_data(t, op)?),
-            DType::I8 => HostData::I8(
-                host_data::<i16>(t, op)?
-                    .into_iter()
-                    .map(|x| x as i8)
-                    .collect(),
-            ),
+            DType::I8 => HostData::I8(host_data_as(t, op, |x: i16| x as i8)?),
             DType::I16 => HostData::I16(host_data(t, op)?),
-            DType::U16 => HostData::U16(
-                host_data::<i32>(t, op)?
-                    .into_iter()
-                    .map(|x| x as u16)
-                    .collect(),
-            ),
+            DType::U16 => HostData::U16(host_data_as(t, op, |x: i32| x as u16)?),
             DType::I32 => HostData::I32(host_data(t, op)?),
             DType::U32 => HostData::U32(host_data(t, op)?),
             DType::I64 => HostData::I64(host_data(t, op)?),
-            DType::U64 => HostData::U64(
-                host_data::<i64>(t, op)?
-                    .into_iter()
-                    .map(|x| x as u64)
-                    .collect(),
-            ),
+            DType::U64 => HostData::U64(host_data_as(t, op, |x: i64| x as u64)?),
             DType::F16 => HostData::F16(host_data(t, op)?),
             DType::BF16 => HostData::BF16(host_data(t, op)?),
             DType::F32 => HostData::F32(host_data(t, op)?),

@@ -9,7 +9,7 @@ impl CreateOps for TfTensor {
         if shape.is_empty() {
             return Ok(v);
         }
-        let dims = i64s(op, &shape.iter().map(|&d| d as i64).collect::<Vec<_>>())?;
+        let dims = sizes(op, shape)?;
         Ok(wrap(
             ops::fill(context()?, dims.h(), v.h()).map_err(fw(op))?,
         ))

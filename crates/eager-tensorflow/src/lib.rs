@@ -286,6 +286,11 @@ fn i64s(op: &'static str, v: &[i64]) -> Result<TfTensor> {
     small_vector(CACHE.get_or_init(Default::default), op, v)
 }
 
+/// [`i64s`] of sizes or axes.
+fn sizes(op: &'static str, v: &[usize]) -> Result<TfTensor> {
+    i64s(op, &v.iter().map(|&d| d as i64).collect::<Vec<_>>())
+}
+
 fn i32s(op: &'static str, v: &[i32]) -> Result<TfTensor> {
     static CACHE: std::sync::OnceLock<HandleCache<i32>> = std::sync::OnceLock::new();
     small_vector(CACHE.get_or_init(Default::default), op, v)

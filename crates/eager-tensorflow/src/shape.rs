@@ -4,28 +4,19 @@ use super::*;
 
 impl ShapeOps for TfTensor {
     fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        let s = i64s(
-            "reshape",
-            &shape.iter().map(|&d| d as i64).collect::<Vec<_>>(),
-        )?;
+        let s = sizes("reshape", shape)?;
         Ok(wrap(
             ops::reshape(context()?, self.h(), s.h()).map_err(fw("reshape"))?,
         ))
     }
     fn permute(&self, axes: &[usize]) -> Result<Self> {
-        let p = i64s(
-            "permute",
-            &axes.iter().map(|&d| d as i64).collect::<Vec<_>>(),
-        )?;
+        let p = sizes("permute", axes)?;
         Ok(wrap(
             ops::transpose(context()?, self.h(), p.h()).map_err(fw("permute"))?,
         ))
     }
     fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
-        let s = i64s(
-            "broadcast_to",
-            &shape.iter().map(|&d| d as i64).collect::<Vec<_>>(),
-        )?;
+        let s = sizes("broadcast_to", shape)?;
         Ok(wrap(
             ops::broadcast_to(context()?, self.h(), s.h()).map_err(fw("broadcast_to"))?,
         ))
@@ -56,7 +47,7 @@ impl ShapeOps for TfTensor {
         if axes.is_empty() {
             return Ok(self.clone());
         }
-        let a = i64s("flip", &axes.iter().map(|&d| d as i64).collect::<Vec<_>>())?;
+        let a = sizes("flip", axes)?;
         Ok(wrap(
             ops::reverse_v2(context()?, self.h(), a.h()).map_err(fw("flip"))?,
         ))

@@ -4,18 +4,12 @@ use super::*;
 
 impl IndexOps for TorchTensor {
     fn index_select(&self, axis: usize, index: &Self) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_index_select(axis as i64, index.t())
-                .map_err(fw("index_select"))?,
-        )
+        self.apply("index_select", |t| t.f_index_select(axis as i64, index.t()))
     }
     fn gather(&self, axis: usize, index: &Self) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_gather(axis as i64, index.t(), false)
-                .map_err(fw("take_along_axis"))?,
-        )
+        self.apply("take_along_axis", |t| {
+            t.f_gather(axis as i64, index.t(), false)
+        })
     }
     fn scatter(&self, positions: &Self, values: &Self) -> Result<Self> {
         self.keep(

@@ -418,6 +418,15 @@ impl TorchTensor {
     fn keep(&self, t: Tensor) -> Result<Self> {
         Ok(TorchTensor::new(t, self.unsigned))
     }
+    /// `f` of the stored tensor, in this tensor's dtype; a libtorch
+    /// error names `op`.
+    fn apply(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Tensor) -> std::result::Result<Tensor, tch::TchError>,
+    ) -> Result<Self> {
+        self.keep(f(&self.tensor).map_err(fw(op))?)
+    }
     fn opts(&self) -> tch::Device {
         self.tensor.device()
     }
@@ -517,11 +526,7 @@ impl TensorBase for TorchTensor {
                 });
             }
         }
-        self.keep(
-            self.tensor
-                .f_to_device(tdevice(device))
-                .map_err(fw("to_device"))?,
-        )
+        self.apply("to_device", |t| t.f_to_device(tdevice(device)))
     }
     /// Adopts the vector's memory without a copy (`u16`/`u32`, stored
     /// widened, take one widening copy).

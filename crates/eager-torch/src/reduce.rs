@@ -62,11 +62,7 @@ impl ReduceOps for TorchTensor {
         if self.unsigned == Some(DType::U64) {
             return unsigned::order_key(self)?.arg_reduce(op, axis);
         }
-        let t = if self.stored() == Some(DType::Bool) {
-            self.tensor.f_to_kind(Kind::Uint8).map_err(&e)?
-        } else {
-            self.tensor.shallow_clone()
-        };
+        let t = self.orderable(&e)?;
         let r = match op {
             ArgReduceOp::ArgMin => t.f_argmin(axis as i64, false),
             ArgReduceOp::ArgMax => t.f_argmax(axis as i64, false),
@@ -95,11 +91,7 @@ impl ReduceOps for TorchTensor {
         if self.unsigned == Some(DType::U64) {
             return unsigned::order_key(self)?.argsort(axis, descending);
         }
-        let t = if self.stored() == Some(DType::Bool) {
-            self.tensor.f_to_kind(Kind::Uint8).map_err(&e)?
-        } else {
-            self.tensor.shallow_clone()
-        };
+        let t = self.orderable(&e)?;
         Self::ok(
             t.f_argsort_stable(true, axis as i64, descending)
                 .map_err(e)?,
@@ -115,5 +107,17 @@ impl ReduceOps for TorchTensor {
             .f_cumsum(axis as i64, None::<Kind>)
             .map_err(fw("cumsum"))?;
         unsigned::wrap(self, r)
+    }
+}
+
+impl TorchTensor {
+    /// The tensor in a kind libtorch orders (sorts, arg-reduces): bool as
+    /// uint8.
+    fn orderable(&self, e: &impl Fn(tch::TchError) -> Error) -> Result<Tensor> {
+        if self.stored() == Some(DType::Bool) {
+            self.tensor.f_to_kind(Kind::Uint8).map_err(e)
+        } else {
+            Ok(self.tensor.shallow_clone())
+        }
     }
 }

@@ -4,25 +4,13 @@ use super::*;
 
 impl ShapeOps for TorchTensor {
     fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_reshape(dims(shape).as_slice())
-                .map_err(fw("reshape"))?,
-        )
+        self.apply("reshape", |t| t.f_reshape(dims(shape).as_slice()))
     }
     fn permute(&self, axes: &[usize]) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_permute(dims(axes).as_slice())
-                .map_err(fw("permute"))?,
-        )
+        self.apply("permute", |t| t.f_permute(dims(axes).as_slice()))
     }
     fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_broadcast_to(dims(shape).as_slice())
-                .map_err(fw("broadcast_to"))?,
-        )
+        self.apply("broadcast_to", |t| t.f_broadcast_to(dims(shape).as_slice()))
     }
     fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
         let e = fw("slice");
@@ -37,11 +25,7 @@ impl ShapeOps for TorchTensor {
         self.keep(t)
     }
     fn flip(&self, axes: &[usize]) -> Result<Self> {
-        self.keep(
-            self.tensor
-                .f_flip(dims(axes).as_slice())
-                .map_err(fw("flip"))?,
-        )
+        self.apply("flip", |t| t.f_flip(dims(axes).as_slice()))
     }
     fn concat(tensors: &[&Self], axis: usize) -> Result<Self> {
         let ts: Vec<&Tensor> = tensors.iter().map(|t| t.t()).collect();

@@ -4,14 +4,7 @@ use super::*;
 
 impl ShapeOps for XlaTensor {
     fn reshape(&self, shape: &[usize]) -> Result<Self> {
-        if shape == self.shape.as_slice() {
-            return Ok(self.clone());
-        }
-        let d = self.dtype;
-        let attrs: Vec<i64> = shape.iter().map(|&n| n as i64).collect();
-        exec1("reshape", &attrs, &[self], |p, a| {
-            Ok((p.reshape(&a[0], d, &self.shape, shape), d, shape.to_vec()))
-        })
+        self.to_shape("reshape", shape, Prog::reshape)
     }
     fn permute(&self, axes: &[usize]) -> Result<Self> {
         if axes.iter().enumerate().all(|(i, &a)| i == a) {
@@ -25,14 +18,7 @@ impl ShapeOps for XlaTensor {
         })
     }
     fn broadcast_to(&self, shape: &[usize]) -> Result<Self> {
-        if shape == self.shape.as_slice() {
-            return Ok(self.clone());
-        }
-        let d = self.dtype;
-        let attrs: Vec<i64> = shape.iter().map(|&n| n as i64).collect();
-        exec1("broadcast_to", &attrs, &[self], |p, a| {
-            Ok((p.bcast(&a[0], d, &self.shape, shape), d, shape.to_vec()))
-        })
+        self.to_shape("broadcast_to", shape, Prog::bcast)
     }
     fn slice(&self, ranges: &[SliceRange]) -> Result<Self> {
         if ranges.is_empty()
@@ -77,6 +63,26 @@ impl ShapeOps for XlaTensor {
         exec1("concatenate", &[axis as i64], tensors, |p, a| {
             let shapes: Vec<&[usize]> = tensors.iter().map(|t| t.shape.as_slice()).collect();
             Ok((p.concatenate(a, axis, d, &shapes), d, s.to_vec()))
+        })
+    }
+}
+
+impl XlaTensor {
+    /// The tensor as `shape` by `emit` (a reshape or a broadcast); itself
+    /// when it has that shape already.
+    fn to_shape(
+        &self,
+        op: &'static str,
+        shape: &[usize],
+        emit: fn(&mut Prog, &str, DType, &[usize], &[usize]) -> String,
+    ) -> Result<Self> {
+        if shape == self.shape.as_slice() {
+            return Ok(self.clone());
+        }
+        let d = self.dtype;
+        let attrs: Vec<i64> = shape.iter().map(|&n| n as i64).collect();
+        exec1(op, &attrs, &[self], |p, a| {
+            Ok((emit(p, &a[0], d, &self.shape, shape), d, shape.to_vec()))
         })
     }
 }
