@@ -316,7 +316,7 @@ impl CandleTensor {
         let shape = t.shape().to_vec();
         Self::from_host(t.to_host()?, &shape)
     }
-    /// `f` on a host copy with the ndarray backend's kernels (see [`HOST_OPS`]).
+    /// `f` on a host copy with the host engine's kernels (see [`HOST_OPS`]).
     fn host(&self, f: impl FnOnce(&HostTensor) -> Result<HostTensor>) -> Result<Self> {
         Self::from_nd(f(&self.nd()?)?)
     }
