@@ -5,61 +5,17 @@
 use eager_tensor::{self as ep, prelude::*, Backend, DType, EagerTensor};
 use ndarray::{ArcArray, ArrayD, IxDyn};
 
+#[path = "api/natives.rs"]
+mod natives;
+#[path = "api/random.rs"]
+mod random;
+
 fn vec_f32(data: Vec<f32>, shape: &[usize]) -> EagerTensor {
     EagerTensor::from_vec(Backend::NdArray, data, shape).unwrap()
 }
 
-#[test]
-fn astensor_and_into_raw_do_not_copy() {
-    let a =
-        ArrayD::<f32>::from_shape_vec(IxDyn(&[2, 3]), (0..6).map(|i| i as f32).collect()).unwrap();
-    let ptr = a.as_ptr();
-    let t = ep::astensor(a);
-    assert_eq!(t.as_raw::<ArcArray<f32, IxDyn>>().unwrap().as_ptr(), ptr);
-    assert_eq!(t.as_raw::<ep::NdTensor>().unwrap().data_ptr(), ptr.cast());
-    let back: ArrayD<f32> = t.into_raw().unwrap();
-    assert_eq!(back.as_ptr(), ptr);
-    assert_eq!(back.shape(), &[2, 3]);
-
-    let shared: ArcArray<i64, IxDyn> = ArrayD::<i64>::zeros(IxDyn(&[4])).into_shared();
-    let ptr = shared.as_ptr();
-    let t = ep::astensor(shared);
-    let raw: ArcArray<i64, IxDyn> = t.into_raw().unwrap();
-    assert_eq!(raw.as_ptr(), ptr);
-}
-
-#[test]
-fn views_share_the_buffer() {
-    let t = vec_f32((0..12).map(|i| i as f32).collect(), &[3, 4]);
-    let base = t.as_raw::<ep::NdTensor>().unwrap().data_ptr();
-    let row = t.index(ep::s![1..]).unwrap();
-    let p = row.as_raw::<ep::NdTensor>().unwrap().data_ptr();
-    assert_eq!(p, unsafe { base.add(4 * std::mem::size_of::<f32>()) });
-    let tr = t.transpose().unwrap();
-    assert_eq!(tr.as_raw::<ep::NdTensor>().unwrap().data_ptr(), base);
-}
-
-#[test]
-fn into_raw_of_the_wrong_type_is_an_error() {
-    let t = vec_f32(vec![1.0], &[1]);
-    let e = t.clone().into_raw::<ArrayD<f64>>().unwrap_err();
-    assert_eq!(e.kind(), "invalid");
-    assert!(e.to_string().contains("into_raw"), "{e}");
-    assert!(t.as_raw::<ArcArray<i32, IxDyn>>().is_err());
-}
-
 fn l2_generic<T: ep::Native>(x: T) -> ep::Result<T> {
     ep::astensor(x).square()?.sum()?.sqrt()?.into_raw()
-}
-
-#[test]
-fn generic_functions_return_the_native_type() {
-    let a = ndarray::arr1(&[3.0f64, 4.0]).into_dyn();
-    let n: ArrayD<f64> = l2_generic(a).unwrap();
-    assert_eq!(n[[]], 5.0);
-    let t = vec_f32(vec![6.0, 8.0], &[2]);
-    let n: EagerTensor = l2_generic(t).unwrap();
-    assert_eq!(n.item::<f32>().unwrap(), 10.0);
 }
 
 #[test]
@@ -211,133 +167,6 @@ fn mixing_backends_is_an_error_naming_both() {
 }
 
 #[test]
-fn uniform_and_normal_are_seeded_and_in_range() {
-    for backend in Backend::enabled() {
-        uniform_and_normal_on(backend);
-    }
-}
-
-/// Each backend that draws on the host (ndarray, TensorFlow, Candle) has
-/// its own generator: `ep::seed` gives them the same numbers, and drawing
-/// on or seeding one never moves another's sequence (they shared
-/// ndarray's generator, so a draw on one shifted the other).
-#[test]
-fn each_backend_draws_from_its_own_generator() {
-    let host = [Backend::NdArray, Backend::TensorFlow, Backend::Candle];
-    let host: Vec<Backend> = host.into_iter().filter(|b| b.is_enabled()).collect();
-    let draw = |b: Backend| {
-        let like = EagerTensor::zeros(b, [], DType::F64).unwrap();
-        like.uniform([8], 0.0, 1.0)
-            .unwrap()
-            .to_vec::<f64>()
-            .unwrap()
-    };
-    ep::seed(7);
-    let first: Vec<Vec<f64>> = host.iter().map(|&b| draw(b)).collect();
-    for (b, v) in host.iter().zip(&first) {
-        assert_eq!(v, &first[0], "{b}: the same seed, the same numbers");
-    }
-    // One backend reseeded alone and drawn from: every other one still
-    // gives its first draw after `ep::seed`.
-    let seed_only = |b: Backend| match b {
-        #[cfg(feature = "ndarray")]
-        Backend::NdArray => ep::backends::ndarray::seed(99),
-        #[cfg(feature = "tensorflow")]
-        Backend::TensorFlow => ep::backends::tensorflow::seed(99),
-        #[cfg(feature = "candle")]
-        Backend::Candle => ep::backends::candle::seed(99),
-        _ => unreachable!("not a host-drawing backend"),
-    };
-    for (i, &a) in host.iter().enumerate() {
-        for (j, &b) in host.iter().enumerate().filter(|&(j, _)| j != i) {
-            ep::seed(7);
-            seed_only(a);
-            assert_ne!(draw(a), first[i], "{a} reseeded");
-            assert_eq!(draw(b), first[j], "{b} after {a} was reseeded");
-        }
-    }
-}
-
-fn uniform_and_normal_on(backend: Backend) {
-    let like = EagerTensor::zeros(backend, [], DType::F32).unwrap();
-    ep::seed(42);
-    let a = ep::uniform(&like, [1000], -1.0, 2.0).unwrap();
-    ep::seed(42);
-    let b = like.uniform([1000], -1.0, 2.0).unwrap();
-    assert_eq!(a.dtype(), DType::F32);
-    assert_eq!(a.backend(), backend);
-    assert_eq!(a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
-    // The generator moves on: the next draw differs, as does another seed's.
-    let c = like.uniform([1000], -1.0, 2.0).unwrap();
-    assert_ne!(a.to_vec::<f32>().unwrap(), c.to_vec::<f32>().unwrap());
-    ep::seed(43);
-    let d = like.uniform([1000], -1.0, 2.0).unwrap();
-    assert_ne!(a.to_vec::<f32>().unwrap(), d.to_vec::<f32>().unwrap());
-    let v = a.to_vec::<f32>().unwrap();
-    assert!(v.iter().all(|&x| (-1.0..2.0).contains(&x)), "{backend}");
-    let mean = v.iter().sum::<f32>() / 1000.0;
-    assert!((mean - 0.5).abs() < 0.15, "{backend}: {mean}");
-    // Spread over the range: each of 10 bins holds 5-15% of the draws.
-    for bin in 0..10 {
-        let lo = -1.0 + 0.3 * bin as f32;
-        let k = v.iter().filter(|&&x| x >= lo && x < lo + 0.3).count();
-        assert!((50..=150).contains(&k), "{backend}: bin {bin} has {k}");
-    }
-
-    let n = ep::normal(&like.float64().unwrap(), [20000], 3.0, 2.0).unwrap();
-    assert_eq!(n.dtype(), DType::F64);
-    let m = n.mean().unwrap().item::<f64>().unwrap();
-    let sd = n
-        .sub(m)
-        .unwrap()
-        .square()
-        .unwrap()
-        .mean()
-        .unwrap()
-        .sqrt()
-        .unwrap()
-        .item::<f64>()
-        .unwrap();
-    assert!(
-        (m - 3.0).abs() < 0.1 && (sd - 2.0).abs() < 0.1,
-        "{backend}: {m} {sd}"
-    );
-    // The tails: about 4.55% of normal draws lie beyond 2 sigma.
-    let beyond = n
-        .sub(3.0)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .gt(4.0)
-        .unwrap()
-        .astype(DType::F64)
-        .unwrap()
-        .mean()
-        .unwrap()
-        .item::<f64>()
-        .unwrap();
-    assert!((0.035..0.056).contains(&beyond), "{backend}: {beyond}");
-    let ints = EagerTensor::zeros(backend, [], DType::I64).unwrap();
-    assert_eq!(
-        ep::uniform(&ints, [2], 0.0, 1.0).unwrap().dtype(),
-        DType::F64
-    );
-
-    assert_eq!(
-        ep::uniform(&like, [2], 1.0, 1.0).unwrap_err().kind(),
-        "invalid"
-    );
-    assert_eq!(
-        ep::uniform(&like, [2], f64::NAN, 1.0).unwrap_err().kind(),
-        "invalid"
-    );
-    assert_eq!(
-        ep::normal(&like, [2], 0.0, -1.0).unwrap_err().kind(),
-        "invalid"
-    );
-}
-
-#[test]
 fn iter_and_stack_round_trip() {
     let t = vec_f32((0..6).map(|i| i as f32).collect(), &[3, 2]);
     let rows: Vec<EagerTensor> = t.iter().collect();
@@ -458,15 +287,6 @@ fn from_ndarray_and_like_creation() {
         like.full([1], 3).unwrap().to_vec::<f32>().unwrap(),
         vec![3.0]
     );
-}
-
-#[test]
-fn tensors_are_send_and_sync() {
-    fn check<T: Send + Sync + Clone>() {}
-    check::<EagerTensor>();
-    let t = vec_f32(vec![1.0, 2.0], &[2]);
-    let h = std::thread::spawn(move || t.sum().unwrap().item::<f32>().unwrap());
-    assert_eq!(h.join().unwrap(), 3.0);
 }
 
 /// The README's example, kept compiling and correct.
@@ -609,93 +429,4 @@ fn subnormal_floats_are_kept_or_flushed_as_documented() {
             _ => assert_eq!(v, exact, "{b}"),
         }
     }
-}
-
-/// Fixed-dimension ndarray arrays of every element type go in without
-/// `into_dyn()` or a copy and come back out with their rank checked.
-#[test]
-fn ndarray_natives_of_every_dimension_and_element_type() {
-    use ep::ndarray::{arr1, arr2, Array1, Array2, Array3, ArrayD};
-    let a = arr2(&[[1.0f32, 2.0], [3.0, 4.0]]);
-    let ptr = a.as_ptr();
-    let t = ep::astensor(a);
-    assert_eq!((t.dtype(), t.shape()), (DType::F32, vec![2, 2]));
-    let back: Array2<f32> = t.into_raw().unwrap();
-    assert_eq!(back.as_ptr(), ptr);
-    assert_eq!(back, arr2(&[[1.0f32, 2.0], [3.0, 4.0]]));
-    let e = ep::astensor(back).into_raw::<Array3<f32>>().unwrap_err();
-    assert_eq!((e.kind(), e.op()), ("shape", "into_raw"));
-    assert!(e.to_string().contains("2 dimensions"), "{e}");
-
-    fn roundtrip<E: ep::backends::ndarray::NdElem + PartialEq>(v: Vec<E>, d: DType) {
-        let a = Array1::from(v.clone());
-        let ptr = a.as_ptr();
-        let t = ep::astensor(a);
-        assert_eq!(t.dtype(), d);
-        let back: Array1<E> = t.into_raw().unwrap();
-        assert_eq!((back.as_ptr(), back.to_vec()), (ptr, v));
-    }
-    roundtrip(vec![-3i8, 7], DType::I8);
-    roundtrip(vec![-3i16, 7], DType::I16);
-    roundtrip(vec![3u16, 7], DType::U16);
-    roundtrip(vec![3u32, 7], DType::U32);
-    roundtrip(vec![3u64, u64::MAX], DType::U64);
-    roundtrip(vec![ep::f16::from_f32(1.5)], DType::F16);
-    roundtrip(vec![ep::bf16::from_f32(-2.5)], DType::BF16);
-
-    // A generic function keeps the element type, f16 included.
-    fn double<T: ep::Native>(x: T) -> ep::Result<T> {
-        ep::astensor(x).mul(2.0)?.into_raw()
-    }
-    let h = arr1(&[ep::f16::from_f32(1.25)]).into_dyn();
-    let d: ArrayD<ep::f16> = double(h).unwrap();
-    assert_eq!(d[[0]], ep::f16::from_f32(2.5));
-}
-
-/// `Array4` .. `Array6` (and `Array0`) wrap without a copy, come back out as
-/// the same rank with the same data pointer and values, and asking for
-/// another rank is a `shape` error of `into_raw` naming the tensor's rank.
-#[test]
-fn ndarray_natives_of_rank_four_to_six_round_trip() {
-    use ep::ndarray::{Array, Array0, Array3, Array4, Array5, Array6, ArrayD, Dimension};
-    fn check<D: Dimension>(shape: D, wrong: &str)
-    where
-        Array<f64, D>: ep::Native,
-    {
-        let n = shape.size();
-        let a = Array::from_shape_vec(shape, (0..n).map(|i| i as f64 * 0.5).collect()).unwrap();
-        let (ptr, want, dims) = (a.as_ptr(), a.clone(), a.shape().to_vec());
-        let t = ep::astensor(a);
-        assert_eq!((t.dtype(), t.shape()), (DType::F64, dims.clone()));
-        assert_eq!(t.to_vec::<f64>().unwrap()[n - 1], (n - 1) as f64 * 0.5);
-        let back: Array<f64, D> = t.into_raw().unwrap();
-        assert_eq!(back.as_ptr(), ptr, "no copy");
-        assert_eq!(back, want);
-        let t = ep::astensor(back);
-        let e = match wrong {
-            "3" => t.into_raw::<Array3<f64>>().map(|_| ()).unwrap_err(),
-            _ => t.into_raw::<Array6<f64>>().map(|_| ()).unwrap_err(),
-        };
-        assert_eq!((e.kind(), e.op()), ("shape", "into_raw"), "{e}");
-        assert!(
-            e.to_string()
-                .contains(&format!("{} dimensions", dims.len())),
-            "{e}"
-        );
-    }
-    check(ep::ndarray::Ix4(2, 1, 3, 2), "3");
-    check(ep::ndarray::Ix5(1, 2, 2, 1, 3), "6");
-    check(ep::ndarray::Ix6(2, 1, 1, 2, 1, 3), "3");
-    // The dynamic array of rank 6 comes out as Array6 too, and Array0 has rank 0.
-    let d = ArrayD::<f64>::zeros(ep::ndarray::IxDyn(&[1, 2, 1, 2, 1, 2]));
-    let six: Array6<f64> = ep::astensor(d).into_raw().unwrap();
-    assert_eq!(six.shape(), &[1, 2, 1, 2, 1, 2]);
-    let e = ep::astensor(six).into_raw::<Array5<f64>>().unwrap_err();
-    assert_eq!(e.kind(), "shape");
-    let z: Array0<f64> = ep::astensor(Array0::from_elem((), 2.5)).into_raw().unwrap();
-    assert_eq!(z.into_scalar(), 2.5);
-    let e = ep::astensor(Array4::<f64>::zeros((1, 1, 1, 1)))
-        .into_raw::<Array0<f64>>()
-        .unwrap_err();
-    assert!(e.to_string().contains("4 dimensions"), "{e}");
 }
