@@ -174,6 +174,24 @@ pub fn seed(seed: u64) {
     each_enabled!(|B| <B as eager_core::Capabilities>::seed(seed));
 }
 
+/// The most dimensions a tensor of `backend` may have: 8 on Candle and
+/// TensorFlow, 64 on torch, no limit (`usize::MAX`) on ndarray and xla.
+/// A shape with more is a `shape` error naming the op.
+///
+/// ```
+/// # use eager_tensor as ep;
+/// assert_eq!(ep::max_rank(ep::Backend::NdArray)?, usize::MAX);
+/// # Ok::<(), ep::Error>(())
+/// ```
+///
+/// # Errors
+/// `backend` not compiled in.
+pub fn max_rank(backend: Backend) -> Result<usize> {
+    with_backend!("max_rank", backend, |B| Ok(
+        <B as eager_core::TensorBase>::MAX_RANK
+    ))
+}
+
 impl EagerTensor {
     /// `value` everywhere, on `backend`, with `dtype`; `shape` is any
     /// [`IntoShape`].

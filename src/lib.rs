@@ -64,8 +64,8 @@ pub use autodiff::{
     Engine, Traced,
 };
 pub use create::{
-    arange, from_ndarray, from_vec, full, full_like, normal, ones, ones_like, seed, uniform, zeros,
-    zeros_like, CreateLike,
+    arange, from_ndarray, from_vec, full, full_like, max_rank, normal, ones, ones_like, seed,
+    uniform, zeros, zeros_like, CreateLike,
 };
 pub use dlpack::from_dlpack;
 /// The `dlpark` crate this build uses (DLPack's C ABI), for

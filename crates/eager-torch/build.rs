@@ -12,6 +12,12 @@
 //! covers `LIBTORCH_USE_PYTORCH`), otherwise the system install
 //! torch-sys accepts (`/usr/lib/libtorch.so`).
 
+// Only libtensorflow's path is taken from here: libtorch's comes from
+// torch-sys, as below.
+#[allow(dead_code)]
+#[path = "../../build/rpath.rs"]
+mod rpath;
+
 use std::env;
 use std::path::{Path, PathBuf};
 
@@ -82,5 +88,8 @@ fn main() {
     let lib_dir = std::fs::canonicalize(&lib_dir).unwrap_or(lib_dir);
     if !target.contains("msvc") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib_dir.display());
+        // The shared suites (tests/suites.rs) link the facade, which links
+        // libtensorflow too under `--all-features`.
+        rpath::libtensorflow();
     }
 }

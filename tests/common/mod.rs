@@ -247,30 +247,3 @@ pub fn assert_unsupported_native(
         assert!(e.to_string().contains(name), "[{name}] {e}");
     }
 }
-
-/// One test per backend compiled in, generated from the backend table:
-/// `per_backend!(conformance, run)` makes a module `conformance` with a
-/// test per backend named as the backend (`conformance::torch`, ...), each
-/// calling `run(backend)`. `cargo test conformance::torch` runs one.
-#[macro_export]
-macro_rules! per_backend {
-    ($suite:ident, $run:ident) => {
-        eager_core::for_each_backend!(per_backend_rows $suite, $run);
-    };
-}
-
-/// [`per_backend!`]'s callback of the backend table.
-#[macro_export]
-macro_rules! per_backend_rows {
-    ($suite:ident, $run:ident ; $([$feature:tt $module:ident $variant:ident $krate:ident $tensor:ident [$($reexport:ident)*] $what:tt [$($name:tt)+] $doc:tt $holds:tt])*) => {
-        mod $suite {
-            $(
-                #[cfg(feature = $feature)]
-                #[test]
-                fn $module() {
-                    super::$run(eager_tensor::Backend::$variant)
-                }
-            )*
-        }
-    };
-}

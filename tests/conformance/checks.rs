@@ -2,7 +2,9 @@
 //! the table covers the API, promotion matches NumPy and JAX, and the
 //! table holds under `ep::jit` on xla.
 
-use super::*;
+use crate::suite::*;
+use eager_tensor::{self as ep, Backend, DType, EagerTensor, HostData};
+use serde_json::Value;
 
 /// The exact comparison is bitwise: one unit in the last place of an f16 or
 /// bf16 value, or -0.0 for 0.0, fails it (the tolerance would pass both),

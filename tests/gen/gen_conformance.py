@@ -13,8 +13,8 @@ PyTorch, XLA and NumPy's own float16 loops do: `hcall` below computes their
 expectations that way (for reductions this is PyTorch's and JAX's rule; NumPy
 rounds f16 `prod`/`cumsum` after every step).
 
-The Rust side (tests/conformance.rs) runs each case on every enabled
-backend. A case is: op name, input tensors, JSON arguments, and either the
+The Rust side (tests/suites/conformance.rs, run by each backend crate)
+runs each case on every backend. A case is: op name, input tensors, JSON arguments, and either the
 expected outputs (dtype, shape, row-major data) or the expected error kind
 (`shape`, `dtype`, `axis`, `index`, `invalid`). Where eager-tensor's rules
 (docs/semantics.md) deliberately differ from NumPy, the case says so in

@@ -79,21 +79,7 @@ impl Expect {
 /// The most dimensions a tensor of `backend` may have (its `MAX_RANK`:
 /// 8 on candle and tensorflow, 64 on torch, no limit on ndarray and xla).
 pub fn max_rank(backend: Backend) -> usize {
-    use ep::TensorBase;
-    #[allow(unreachable_patterns)]
-    match backend {
-        #[cfg(feature = "ndarray")]
-        Backend::NdArray => ep::NdTensor::MAX_RANK,
-        #[cfg(feature = "torch")]
-        Backend::Torch => ep::TorchTensor::MAX_RANK,
-        #[cfg(feature = "tensorflow")]
-        Backend::TensorFlow => ep::TfTensor::MAX_RANK,
-        #[cfg(feature = "xla")]
-        Backend::Xla => ep::XlaTensor::MAX_RANK,
-        #[cfg(feature = "candle")]
-        Backend::Candle => ep::CandleTensor::MAX_RANK,
-        _ => usize::MAX,
-    }
+    ep::max_rank(backend).expect("an enabled backend")
 }
 
 /// The name `disagreement` compares a case's outcomes under: the sums

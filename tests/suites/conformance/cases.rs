@@ -4,7 +4,7 @@
 use super::*;
 
 pub(crate) fn data() -> Value {
-    let text = include_str!("../data/conformance.json");
+    let text = include_str!("../../data/conformance.json");
     serde_json::from_str(text).expect("conformance.json parses")
 }
 

@@ -1,5 +1,5 @@
 //! The hostile-input suite: a table of bad inputs × every op family, run on
-//! every enabled backend, each backend in a **child process** so that an
+//! one backend in **child processes** so that an
 //! abort (a failed allocation, a C++ `LOG(FATAL)`, a SIGFPE) is caught and
 //! named instead of killing the whole test run.
 //!
@@ -10,8 +10,8 @@
 //! transcendental functions). The output says how many inputs each backend
 //! was given.
 //!
-//! How it runs: the test of a backend (`hostile_torch`, ...) starts this test
-//! binary again with `--ignored --exact hostile_child` and
+//! How it runs: the test of a backend (`hostile::torch`, ...) starts this
+//! test binary again with `--ignored --exact hostile_child` and
 //! `EAGER_HOSTILE=<backend>:<first case>`; the child runs the cases in
 //! order, printing `@@start i` before and `@@done i <outcome>` after each.
 //! When a child dies, the case after its last `@@start` is recorded as the
@@ -26,8 +26,6 @@
 //! the sizes, axes and indices families of this file; the summary counts
 //! the inputs of each family.
 
-#[macro_use]
-mod common;
 #[path = "hostile/dlpack.rs"]
 mod dlpack;
 #[path = "hostile/dtype_extremes.rs"]
@@ -47,7 +45,7 @@ mod to_backend;
 #[path = "hostile/values.rs"]
 mod values;
 
-use common::{disagreement, outcome, Out};
+use crate::common::{disagreement, outcome, Out};
 use eager_tensor::{self as ep, prelude::*, Backend, DType, EagerTensor, HostData, PadMode};
 use expect::{compared_as, families, Expect};
 use std::io::{BufRead, BufReader, Write};
@@ -391,10 +389,9 @@ fn cases() -> Vec<Case> {
     v
 }
 
-/// Entry point of the child processes (not a test of its own).
-#[test]
-#[ignore = "the entry point of the hostile-input child processes"]
-fn hostile_child() {
+/// Entry point of the child processes, the test `hostile_child` that
+/// [`suites!`](crate::suites) declares (not a test of its own).
+pub fn child() {
     let Ok(spec) = std::env::var("EAGER_HOSTILE") else {
         return;
     };
@@ -501,7 +498,7 @@ fn reference(n: usize) -> Option<&'static Vec<String>> {
 
 /// Every case on `backend` in child processes: no panic, no abort, every
 /// expectation met, and the same answers as ndarray. Prints the counts.
-fn hostile(b: Backend) {
+pub fn run(b: Backend) {
     let all = cases();
     let names: Vec<String> = all.iter().map(|c| c.name.clone()).collect();
     let expects: Vec<Expect> = all.iter().map(|c| c.expect).collect();
@@ -564,5 +561,3 @@ fn hostile(b: Backend) {
             .join("\n")
     );
 }
-
-per_backend!(hostile, hostile);
