@@ -208,14 +208,14 @@ fn gradient_descent(
 
 /// FGSM, the fast gradient sign method: one step of `eps` along the sign of
 /// the gradient (Foolbox's `LinfFastGradientAttack`, `FGSM`).
-fn fgsm<T: ep::Native, L: ep::Native>(model: &Model, x: T, labels: L, eps: f64) -> ep::Result<T> {
+fn fgsm<T: ep::Native, L: ep::Native>(model: &Model, x: &T, labels: &L, eps: f64) -> ep::Result<T> {
     let (x0, labels) = (ep::astensor(x), ep::astensor(labels));
     gradient_descent(model, &x0, &labels, Norm::Linf, eps, eps, 1, x0.clone())?.into_raw()
 }
 
 /// FGM, the fast gradient method: one step of L2 length `eps` along the
 /// gradient (Foolbox's `L2FastGradientAttack`, `FGM`).
-fn fgm<T: ep::Native, L: ep::Native>(model: &Model, x: T, labels: L, eps: f64) -> ep::Result<T> {
+fn fgm<T: ep::Native, L: ep::Native>(model: &Model, x: &T, labels: &L, eps: f64) -> ep::Result<T> {
     let (x0, labels) = (ep::astensor(x), ep::astensor(labels));
     gradient_descent(model, &x0, &labels, Norm::L2, eps, eps, 1, x0.clone())?.into_raw()
 }
@@ -231,7 +231,7 @@ struct PgdOptions {
 
 /// A uniform random point of the L∞ ε-ball around `x` (Foolbox's
 /// `LinfBaseGradientDescent.get_random_start`; seed with `ep::seed`).
-fn linf_random_start<T: ep::Native>(x: T, eps: f64) -> ep::Result<T> {
+fn linf_random_start<T: ep::Native>(x: &T, eps: f64) -> ep::Result<T> {
     let x = ep::astensor(x);
     x.add(&ep::uniform(&x, x.shape(), -eps, eps)?)?.into_raw()
 }
@@ -244,16 +244,16 @@ fn linf_random_start<T: ep::Native>(x: T, eps: f64) -> ep::Result<T> {
 /// any backend); `None` draws one with [`linf_random_start`].
 fn pgd<T: ep::Native, L: ep::Native>(
     model: &Model,
-    x: T,
-    labels: L,
+    x: &T,
+    labels: &L,
     eps: f64,
     options: PgdOptions,
-    start: Option<T>,
+    start: Option<&T>,
 ) -> ep::Result<T> {
     let (x0, labels) = (ep::astensor(x), ep::astensor(labels));
     let start = match start {
         Some(s) => ep::astensor(s),
-        None => linf_random_start(x0.clone(), eps)?,
+        None => linf_random_start(&x0, eps)?,
     };
     let stepsize = options.rel_stepsize * eps;
     gradient_descent(
@@ -379,19 +379,19 @@ fn attack_all(
             name: "FGSM",
             norm: Norm::Linf,
             eps: EPS_LINF,
-            adv: fgsm(model, x.clone(), y.clone(), EPS_LINF)?,
+            adv: fgsm(model, x, y, EPS_LINF)?,
         },
         Outcome {
             name: "FGM",
             norm: Norm::L2,
             eps: EPS_L2,
-            adv: fgm(model, x.clone(), y.clone(), EPS_L2)?,
+            adv: fgm(model, x, y, EPS_L2)?,
         },
         Outcome {
             name: "PGD",
             norm: Norm::Linf,
             eps: EPS_LINF,
-            adv: pgd(model, x.clone(), y.clone(), EPS_LINF, PGD, pgd_start)?,
+            adv: pgd(model, x, y, EPS_LINF, PGD, pgd_start.as_ref())?,
         },
     ])
 }
@@ -484,7 +484,7 @@ mod tests {
         let data = data(Backend::NdArray).unwrap();
         let model = train(&data, 100, 0.5).unwrap();
         ep::seed(1);
-        let start = linf_random_start(data.x_test.clone(), EPS_LINF).unwrap();
+        let start = linf_random_start(&data.x_test, EPS_LINF).unwrap();
         (model, data.x_test, data.y_test, start)
     }
 
@@ -567,7 +567,7 @@ mod tests {
                 y.to_backend(backend).unwrap(),
             );
             ep::seed(2);
-            let start = linf_random_start(xb.clone(), EPS_LINF).unwrap();
+            let start = linf_random_start(&xb, EPS_LINF).unwrap();
             assert_eq!(start.backend(), backend);
             let moved = max_distance(Norm::Linf, &xb, &start).unwrap();
             assert!(
@@ -579,11 +579,71 @@ mod tests {
                 name: "PGD",
                 norm: Norm::Linf,
                 eps: EPS_LINF,
-                adv: pgd(&m, xb.clone(), yb.clone(), EPS_LINF, PGD, None).unwrap(),
+                adv: pgd(&m, &xb, &yb, EPS_LINF, PGD, None).unwrap(),
             };
             let what = format!("{backend} PGD, own random start");
             let (loss, dist) = check_outcome(&what, &m, &xb, &yb, clean, &o);
             eprintln!("{what}: loss {clean:.4} -> {loss:.4}, max Linf distance {dist:.5}");
+        }
+    }
+
+    /// Foolbox's pattern, one input and several epsilons, on every
+    /// backend's own tensor type: the attacks borrow the caller's native
+    /// tensor (`ep::astensor(&x)` shares its storage), so FGSM runs twice on
+    /// it, each result as ndarray's, and the input is unchanged.
+    #[test]
+    fn one_native_input_attacked_twice_on_every_backend() {
+        let (model, x, y, _) = setup();
+        let half = fgsm(&model, &x, &y, EPS_LINF / 2.0).unwrap();
+        let full = fgsm(&model, &x, &y, EPS_LINF).unwrap();
+        // Both attacks on one native input; what the input holds after.
+        fn twice<T: ep::Native>(m: &Model, x: &T, y: &EagerTensor) -> [EagerTensor; 3] {
+            let a: T = fgsm(m, x, y, EPS_LINF / 2.0).unwrap();
+            let b: T = fgsm(m, x, y, EPS_LINF).unwrap();
+            [ep::astensor(a), ep::astensor(b), ep::astensor(x)]
+        }
+        for backend in Backend::enabled() {
+            let m = model.to_backend(backend).unwrap();
+            let (xb, yb) = (
+                x.to_backend(backend).unwrap(),
+                y.to_backend(backend).unwrap(),
+            );
+            let outs = match backend {
+                Backend::NdArray => {
+                    let xn: ep::ndarray::ArrayD<f32> = xb.into_raw().unwrap();
+                    twice(&m, &xn, &yb)
+                }
+                #[cfg(feature = "torch")]
+                Backend::Torch => twice(&m, &xb.into_raw::<ep::tch::Tensor>().unwrap(), &yb),
+                #[cfg(feature = "tensorflow")]
+                Backend::TensorFlow => {
+                    use ep::tensorflow::eager::TensorHandle;
+                    twice(&m, &xb.into_raw::<TensorHandle<'static>>().unwrap(), &yb)
+                }
+                #[cfg(feature = "xla")]
+                Backend::Xla => twice(&m, &xb.into_raw::<ep::XlaTensor>().unwrap(), &yb),
+                #[cfg(feature = "candle")]
+                Backend::Candle => {
+                    twice(&m, &xb.into_raw::<ep::candle_core::Tensor>().unwrap(), &yb)
+                }
+                #[allow(unreachable_patterns)]
+                _ => unreachable!("every enabled backend has an arm"),
+            };
+            let host = |t: &EagerTensor| t.to_backend(Backend::NdArray).unwrap();
+            let [a, b, input] = outs.each_ref().map(host);
+            assert_eq!(
+                max_abs_diff(&input, &x),
+                0.0,
+                "{backend}: the input changed"
+            );
+            for (got, want, what) in [(&a, &half, "eps/2"), (&b, &full, "eps")] {
+                let diff = max_abs_diff(got, want);
+                assert!(diff <= AGREE, "{backend} FGSM {what} differs by {diff}");
+            }
+            assert!(
+                max_abs_diff(&a, &b) > 0.0,
+                "{backend}: both epsilons gave one result"
+            );
         }
     }
 
@@ -596,11 +656,12 @@ mod tests {
         let xa: ep::ndarray::ArrayD<f32> = x.clone().into_raw().unwrap();
         let ya: ep::ndarray::ArrayD<i64> = y.clone().into_raw().unwrap();
         let xa_copy = xa.clone();
-        let adv: ep::ndarray::ArrayD<f32> = fgsm(&model, xa.clone(), ya.clone(), EPS_LINF).unwrap();
+        let adv: ep::ndarray::ArrayD<f32> = fgsm(&model, &xa, &ya, EPS_LINF).unwrap();
         assert_eq!(adv.shape(), xa.shape());
         assert_eq!(max_abs_diff(&ep::astensor(adv), &reference[0].adv), 0.0);
         let sa: ep::ndarray::ArrayD<f32> = start.clone().into_raw().unwrap();
-        let adv: ep::ndarray::ArrayD<f32> = pgd(&model, xa, ya, EPS_LINF, PGD, Some(sa)).unwrap();
+        let adv: ep::ndarray::ArrayD<f32> =
+            pgd(&model, &xa, &ya, EPS_LINF, PGD, Some(&sa)).unwrap();
         assert_eq!(max_abs_diff(&ep::astensor(adv), &reference[2].adv), 0.0);
         let adv: ep::ndarray::ArrayD<f32> = reference[2].adv.clone().into_raw().unwrap();
         let d: ep::ndarray::ArrayD<f32> = Norm::Linf.distance(xa_copy, adv).unwrap();
@@ -613,7 +674,7 @@ mod tests {
             let m = model.to_backend(Backend::Torch).unwrap();
             let xt: tch::Tensor = x.to_backend(Backend::Torch).unwrap().into_raw().unwrap();
             let yt: tch::Tensor = y.to_backend(Backend::Torch).unwrap().into_raw().unwrap();
-            let adv: tch::Tensor = fgm(&m, xt, yt, EPS_L2).unwrap();
+            let adv: tch::Tensor = fgm(&m, &xt, &yt, EPS_L2).unwrap();
             assert_eq!(adv.size(), vec![x.len() as i64, 4]);
             let diff = max_abs_diff(
                 &ep::astensor(adv).to_backend(Backend::NdArray).unwrap(),

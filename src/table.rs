@@ -47,6 +47,9 @@ macro_rules! backend_native {
                     other => Err($crate::native::wrong_native(&other, $what)),
                 }
             }
+            fn to_eager(&self) -> $crate::EagerTensor {
+                $crate::EagerTensor::$variant(self.clone())
+            }
         }
         impl $crate::NativeRef for $ty {
             fn ref_from_eager(t: &$crate::EagerTensor) -> $crate::Result<&Self> {

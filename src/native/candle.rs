@@ -11,7 +11,10 @@ use eager_candle::candle_core;
 super::framework_native!(
     candle_core::Tensor,
     CandleTensor,
+    // Candle has no bool, i8, u16 or u64: the backend's tensor holds them.
+    any: CandleTensor,
     wrap: CandleTensor::wrap,
+    share: |t| CandleTensor::wrap(t.clone()),
     into: CandleTensor::into_candle,
     as: CandleTensor::as_candle
 );

@@ -61,13 +61,13 @@ pub fn try_astensor(x: impl Into<EagerTensor>) -> Result<EagerTensor> {
 /// # Ok::<(), ep::Error>(())
 /// ```
 ///
-/// Most native types hold any dtype (`tch::Tensor`, a TensorFlow handle,
-/// `NdTensor`, `XlaTensor`, `EagerTensor`); the typed ndarray ones do not:
-/// an `ArrayD<f32>` can only come back as f32. A function whose result has
-/// another dtype than its input (`argmax`, a comparison, a cast) returns
-/// [`Native::AnyDType`] — the same framework's dtype-free native type (for
-/// `ArrayD<E>` it is `NdTensor`, for the others the type itself) — and so
-/// works, checked by the compiler, for every input type:
+/// Not every native type holds every dtype: an `ArrayD<f32>` can only come
+/// back as f32, a `candle_core::Tensor` has no bool, i8, u16 or u64 and a
+/// `tch::Tensor` no u16, u32 or u64. A function whose result has another
+/// dtype than its input (`argmax`, a comparison, a cast, the sum of `u8`)
+/// returns [`Native::AnyDType`] — the same framework's native type that
+/// holds every dtype — and so works, checked by the compiler, for every
+/// input type:
 ///
 /// ```
 /// use eager_tensor as ep;
@@ -80,13 +80,45 @@ pub fn try_astensor(x: impl Into<EagerTensor>) -> Result<EagerTensor> {
 /// # Ok::<(), ep::Error>(())
 /// ```
 pub trait Native: Into<EagerTensor> + Sized {
-    /// The same framework's native type that holds any dtype: `Self` for
-    /// every type but the typed ndarray arrays (`ArrayD<E>`, `Array2<E>`,
-    /// `ArcArray<E, D>`), whose is [`NdTensor`](crate::NdTensor).
+    /// The same framework's native type that holds every dtype: `Self` for
+    /// a TensorFlow handle, `XlaTensor`, `EagerTensor` and each backend's
+    /// tensor type; [`NdTensor`](crate::NdTensor) for the typed ndarray
+    /// arrays (`ArrayD<E>`, `Array2<E>`, `ArcArray<E, D>`);
+    /// `TorchTensor` for `tch::Tensor` and
+    /// `CandleTensor` for `candle_core::Tensor`, which
+    /// hold the dtypes those frameworks lack (their `into_tch` /
+    /// `into_candle` give the framework's tensor where it has the dtype).
     type AnyDType: Native;
     /// Takes the native value out of an `EagerTensor` without copying; an
     /// error if the tensor belongs to another backend or dtype.
     fn from_eager(t: EagerTensor) -> Result<Self>;
+    /// A new `EagerTensor` sharing this tensor's storage, leaving `self` to
+    /// the caller: what `ep::astensor(&x)` does. No copy for `tch::Tensor`
+    /// (`shallow_clone`), a TensorFlow handle (a new handle sharing the
+    /// buffer), `candle_core::Tensor`, `XlaTensor`, `ArcArray`, `NdTensor`
+    /// and every backend's tensor type; an owned ndarray array (`ArrayD`,
+    /// `Array2`, ...) cannot be shared without moving it, so it is copied.
+    fn to_eager(&self) -> EagerTensor;
+}
+
+/// `ep::astensor(&x)`: wraps a native tensor without consuming it, sharing
+/// its storage as [`Native::to_eager`] says (an owned ndarray array is
+/// copied), so generic code can take `&T` and the caller keeps its tensor:
+///
+/// ```
+/// use eager_tensor as ep;
+/// fn norm<T: ep::Native>(x: &T) -> ep::Result<f64> {
+///     ep::astensor(x).square()?.sum()?.sqrt()?.item()
+/// }
+/// let x = ep::ndarray::arr1(&[3.0f64, 4.0]).into_dyn().into_shared();
+/// assert_eq!(norm(&x)?, 5.0);
+/// assert_eq!(norm(&x)?, 5.0); // x is still the caller's
+/// # Ok::<(), ep::Error>(())
+/// ```
+impl<T: Native> From<&T> for EagerTensor {
+    fn from(t: &T) -> EagerTensor {
+        t.to_eager()
+    }
 }
 
 /// A native type that an `EagerTensor` holds directly, so it can be borrowed.
@@ -99,6 +131,9 @@ impl Native for EagerTensor {
     type AnyDType = EagerTensor;
     fn from_eager(t: EagerTensor) -> Result<Self> {
         Ok(t)
+    }
+    fn to_eager(&self) -> EagerTensor {
+        self.clone()
     }
 }
 impl NativeRef for EagerTensor {
@@ -138,19 +173,25 @@ eager_core::for_each_backend!(native_modules);
 /// `From<$native> for EagerTensor`, `Native` and (with `as`) `NativeRef`
 /// for a framework's own tensor type held inside the backend's tensor
 /// type `$tensor`: `wrap` wraps one without copying, `into` takes it back
-/// out, `as` borrows it.
+/// out, `as` borrows it, `share` wraps a borrowed one sharing its storage,
+/// and `any` is its `AnyDType` (the native type itself, or `$tensor` where
+/// the framework lacks some of eager-tensor's dtypes).
 #[allow(unused_macros)] // builds without torch, tensorflow and candle
 macro_rules! framework_native {
-    ($native:ty, $tensor:ty, wrap: $wrap:path, into: $into:path $(, as: $as:path)?) => {
+    ($native:ty, $tensor:ty, any: $any:ty, wrap: $wrap:path, share: $share:expr, into: $into:path $(, as: $as:path)?) => {
         impl From<$native> for crate::EagerTensor {
             fn from(t: $native) -> Self {
                 crate::EagerTensor::from($wrap(t))
             }
         }
         impl crate::Native for $native {
-            type AnyDType = $native;
+            type AnyDType = $any;
             fn from_eager(t: crate::EagerTensor) -> crate::Result<Self> {
                 <$tensor as crate::Native>::from_eager(t).and_then($into)
+            }
+            fn to_eager(&self) -> crate::EagerTensor {
+                let share: fn(&$native) -> $tensor = $share;
+                crate::EagerTensor::from(share(self))
             }
         }
         $(

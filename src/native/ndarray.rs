@@ -17,18 +17,26 @@ impl<E: NdElem> From<ArrayD<E>> for EagerTensor {
         EagerTensor::NdArray(NdTensor::from(E::wrap(a.into_shared())))
     }
 }
+/// The array of element type `E` out of `t` without copying; an error
+/// naming `what` (the type the caller asked for) if `t` holds another
+/// backend or dtype.
+fn take<E: NdElem>(t: EagerTensor, what: impl FnOnce() -> String) -> Result<ArcArray<E, IxDyn>> {
+    match t {
+        EagerTensor::NdArray(nd) => E::take(nd.into_host())
+            .map_err(|nd| wrong_native(&EagerTensor::NdArray(nd.into()), &what())),
+        other => Err(wrong_native(&other, &what())),
+    }
+}
+
 impl<E: NdElem> Native for ArcArray<E, IxDyn> {
     type AnyDType = NdTensor;
     #[inline]
     fn from_eager(t: EagerTensor) -> Result<Self> {
         // The type's name is formatted only for the error.
-        let nd = NdTensor::from_eager(t)?;
-        E::take(nd.into_host()).map_err(|nd| {
-            wrong_native(
-                &EagerTensor::NdArray(nd.into()),
-                &format!("ArcArray<{}, IxDyn>", E::DTYPE),
-            )
-        })
+        take(t, || format!("ArcArray<{}, IxDyn>", E::DTYPE))
+    }
+    fn to_eager(&self) -> EagerTensor {
+        self.clone().into()
     }
 }
 impl<E: NdElem> NativeRef for ArcArray<E, IxDyn> {
@@ -42,7 +50,11 @@ impl<E: NdElem> NativeRef for ArcArray<E, IxDyn> {
 impl<E: NdElem> Native for ArrayD<E> {
     type AnyDType = NdTensor;
     fn from_eager(t: EagerTensor) -> Result<Self> {
-        Ok(ArcArray::<E, IxDyn>::from_eager(t)?.into_owned())
+        Ok(take(t, || format!("ArrayD<{}>", E::DTYPE))?.into_owned())
+    }
+    /// A copy: an owned array cannot be shared without moving it.
+    fn to_eager(&self) -> EagerTensor {
+        self.to_shared().into()
     }
 }
 
@@ -81,16 +93,29 @@ macro_rules! fixed_dim_native {
         impl<E: NdElem> Native for ArcArray<E, ::ndarray::$ix> {
             type AnyDType = NdTensor;
             fn from_eager(t: EagerTensor) -> Result<Self> {
-                check_rank(&t, $n, || format!("ArcArray<{}, {}>", E::DTYPE, stringify!($ix)))?;
-                ArcArray::<E, IxDyn>::from_eager(t)?
+                let what = || format!("ArcArray<{}, {}>", E::DTYPE, stringify!($ix));
+                check_rank(&t, $n, what)?;
+                take(t, what)?
                     .into_dimensionality()
                     .map_err(|e| Error::shape("into_raw", e.to_string()))
+            }
+            fn to_eager(&self) -> EagerTensor {
+                self.clone().into()
             }
         }
         impl<E: NdElem> Native for ::ndarray::Array<E, ::ndarray::$ix> {
             type AnyDType = NdTensor;
             fn from_eager(t: EagerTensor) -> Result<Self> {
-                Ok(ArcArray::<E, ::ndarray::$ix>::from_eager(t)?.into_owned())
+                let what = || format!("Array{}<{}>", $n, E::DTYPE);
+                check_rank(&t, $n, what)?;
+                Ok(take(t, what)?
+                    .into_dimensionality()
+                    .map_err(|e| Error::shape("into_raw", e.to_string()))?
+                    .into_owned())
+            }
+            /// A copy: an owned array cannot be shared without moving it.
+            fn to_eager(&self) -> EagerTensor {
+                self.to_shared().into()
             }
         }
     )*};

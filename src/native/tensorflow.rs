@@ -9,6 +9,8 @@ use eager_tensorflow::tensorflow::eager::TensorHandle;
 super::framework_native!(
     TensorHandle<'static>,
     TfTensor,
+    any: TensorHandle<'static>,
     wrap: TfTensor::from_handle,
+    share: TfTensor::sharing,
     into: TfTensor::into_handle
 );

@@ -9,7 +9,10 @@ use eager_torch::tch;
 super::framework_native!(
     tch::Tensor,
     TorchTensor,
+    // libtorch has no u16/u32/u64 kinds: the backend's tensor holds them.
+    any: TorchTensor,
     wrap: TorchTensor::wrap,
+    share: |t| TorchTensor::wrap(t.shallow_clone()),
     into: TorchTensor::into_tch,
     as: TorchTensor::as_tch
 );

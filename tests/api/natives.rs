@@ -40,6 +40,13 @@ fn into_raw_of_the_wrong_type_is_an_error() {
     let e = t.clone().into_raw::<ArrayD<f64>>().unwrap_err();
     assert_eq!(e.kind(), "invalid");
     assert!(e.to_string().contains("into_raw"), "{e}");
+    // The type asked for, as the caller wrote it.
+    assert!(e.to_string().contains("not ArrayD<f64>"), "{e}");
+    let e = t
+        .clone()
+        .into_raw::<ep::ndarray::Array2<i32>>()
+        .unwrap_err();
+    assert!(e.to_string().contains("Array2<i32>"), "{e}");
     assert!(t.as_raw::<ArcArray<i32, IxDyn>>().is_err());
 }
 
@@ -149,4 +156,106 @@ fn ndarray_natives_of_rank_four_to_six_round_trip() {
         .into_raw::<Array0<f64>>()
         .unwrap_err();
     assert!(e.to_string().contains("4 dimensions"), "{e}");
+}
+
+/// `ep::astensor(&x)` leaves `x` to the caller and shares its storage on
+/// every backend's native types (an owned ndarray array is the exception:
+/// it is copied, as `Native::to_eager` documents).
+#[test]
+fn astensor_of_a_reference_shares_the_storage() {
+    fn check<N: ep::Native>(backend: Backend, native: N) {
+        let first = ep::astensor(&native);
+        let second = ep::astensor(&native);
+        assert_eq!(
+            first.to_vec::<f32>().unwrap(),
+            vec![1.0, 2.0, 3.0],
+            "{backend}"
+        );
+        let p = first.host_ptr().unwrap();
+        assert!(p.is_some(), "{backend}: no host pointer to compare");
+        assert_eq!(second.host_ptr().unwrap(), p, "{backend}: a copy");
+        // The caller still holds it, with the same storage.
+        assert_eq!(ep::astensor(native).host_ptr().unwrap(), p, "{backend}");
+    }
+    for b in Backend::enabled() {
+        let x = EagerTensor::from_vec(b, vec![1f32, 2.0, 3.0], [3]).unwrap();
+        match b {
+            Backend::NdArray => {
+                check(b, x.clone().into_raw::<ArcArray<f32, IxDyn>>().unwrap());
+                check(b, x.clone().into_raw::<ep::NdTensor>().unwrap());
+                // An owned array cannot be shared without moving it.
+                let owned: ArrayD<f32> = x.into_raw().unwrap();
+                let copy = ep::astensor(&owned);
+                assert_ne!(copy.host_ptr().unwrap(), Some(owned.as_ptr() as usize));
+                assert_eq!(
+                    copy.to_vec::<f32>().unwrap(),
+                    owned.into_raw_vec_and_offset().0
+                );
+            }
+            #[cfg(feature = "torch")]
+            Backend::Torch => check(b, x.into_raw::<ep::tch::Tensor>().unwrap()),
+            #[cfg(feature = "tensorflow")]
+            Backend::TensorFlow => check(
+                b,
+                x.into_raw::<ep::tensorflow::eager::TensorHandle<'static>>()
+                    .unwrap(),
+            ),
+            #[cfg(feature = "xla")]
+            Backend::Xla => check(b, x.into_raw::<ep::XlaTensor>().unwrap()),
+            #[cfg(feature = "candle")]
+            Backend::Candle => check(b, x.into_raw::<ep::candle_core::Tensor>().unwrap()),
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("every enabled backend has an arm"),
+        }
+        let t = EagerTensor::from_vec(b, vec![1f32, 2.0, 3.0], [3]).unwrap();
+        check(b, t);
+    }
+}
+
+/// Where the framework lacks a dtype eager-tensor has (bool, i8, u16, u64
+/// on Candle; u16, u32, u64 on torch), `AnyDType` is the backend's own
+/// tensor type, which holds it: the write-once pattern returns a mask and
+/// a u64 sum on every backend with no run-time error.
+#[test]
+fn any_dtype_results_come_back_on_every_backend() {
+    fn mask<T: ep::Native>(x: &T) -> ep::Result<T::AnyDType> {
+        ep::astensor(x).gt(1.5)?.into_raw()
+    }
+    fn unsigned_sum<T: ep::Native>(x: &T) -> ep::Result<T::AnyDType> {
+        ep::astensor(x).astype(DType::U8)?.sum()?.into_raw()
+    }
+    fn check<T: ep::Native>(backend: Backend, x: T) {
+        let m = ep::astensor(mask(&x).unwrap());
+        assert_eq!(
+            (m.dtype(), m.to_vec::<bool>().unwrap()),
+            (DType::Bool, vec![false, true, true]),
+            "{backend}"
+        );
+        let s = ep::astensor(unsigned_sum(&x).unwrap());
+        assert_eq!(
+            (s.dtype(), s.item::<u64>().unwrap()),
+            (DType::U64, 6),
+            "{backend}"
+        );
+    }
+    for b in Backend::enabled() {
+        let x = EagerTensor::from_vec(b, vec![1f32, 2.0, 3.0], [3]).unwrap();
+        match b {
+            Backend::NdArray => check(b, x.into_raw::<ArrayD<f32>>().unwrap()),
+            #[cfg(feature = "torch")]
+            Backend::Torch => check(b, x.into_raw::<ep::tch::Tensor>().unwrap()),
+            #[cfg(feature = "tensorflow")]
+            Backend::TensorFlow => check(
+                b,
+                x.into_raw::<ep::tensorflow::eager::TensorHandle<'static>>()
+                    .unwrap(),
+            ),
+            #[cfg(feature = "xla")]
+            Backend::Xla => check(b, x.into_raw::<ep::XlaTensor>().unwrap()),
+            #[cfg(feature = "candle")]
+            Backend::Candle => check(b, x.into_raw::<ep::candle_core::Tensor>().unwrap()),
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("every enabled backend has an arm"),
+        }
+    }
 }

@@ -314,6 +314,16 @@ impl TfTensor {
     pub fn from_handle(h: TensorHandle<'static>) -> TfTensor {
         wrap(h)
     }
+    /// Wraps a new handle sharing `h`'s buffer (no copy), leaving `h` to
+    /// the caller.
+    pub fn sharing(h: &TensorHandle<'static>) -> TfTensor {
+        // TFE_TensorHandleCopySharingTensor only fails for a handle that is
+        // not a tensor handle, which a `TensorHandle` always is.
+        wrap(
+            h.copy_sharing_tensor()
+                .expect("TFE_TensorHandleCopySharingTensor of a live handle"),
+        )
+    }
     /// The eager handle.
     pub fn handle(&self) -> &TensorHandle<'static> {
         self.h()
