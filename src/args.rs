@@ -2,9 +2,10 @@
 //!
 //! - [`IntoShape`] (`zeros`, `ones`, `full`, `uniform`, `normal`,
 //!   `broadcast_to`, `tile`): `&[2, 3]`, `&[]`, `&[n, 1]`, `&y.shape()`,
-//!   `vec![..]`, and slices or `Vec`s of any integer type. Arrays are `usize`
-//!   only: with more than one array impl, `&[]` (a 0-d shape) could not
-//!   infer its element type.
+//!   `vec![..]`, slices or `Vec`s of any integer type, and one integer for
+//!   a 1-D shape (`ep::zeros(&t, 5)`, EagerPy's `ShapeOrScalar`). Arrays
+//!   are `usize` only: with more than one array impl, `&[]` (a 0-d shape)
+//!   could not infer its element type.
 //! - [`IntoAxes`] (every `*_axes` reduction, `permute`, `squeeze_axes`,
 //!   `flip_axes`, the norms) — and `reshape`, whose shape may hold one `-1`:
 //!   one axis or arrays, slices and `Vec`s of `usize`, `isize`, `i32`, `i64`
@@ -23,6 +24,7 @@
 //! assert_eq!(z.shape(), vec![2, 3]);
 //! assert_eq!(y.permute([-1, 0])?.shape(), vec![3, 2]);
 //! assert_eq!(y.sum_axes(-1, false)?.to_vec::<i64>()?, vec![3, 12]);
+//! assert_eq!(ep::zeros(&x, 5)?.shape(), vec![5]);   // one integer: 1-D
 //! # Ok::<(), ep::Error>(())
 //! ```
 
@@ -84,8 +86,14 @@ macro_rules! int_args {
                 self.as_slice().into_axes()
             }
         }
-        // Shapes: slices and vectors of every integer type; arrays only of
-        // `usize` (below), so that `&[]` and `&[n, 1]` infer.
+        // Shapes: one integer (a 1-D shape, as EagerPy's `ShapeOrScalar`),
+        // slices and vectors of every integer type; arrays only of `usize`
+        // (below), so that `&[]` and `&[n, 1]` infer.
+        impl IntoShape for $t {
+            fn into_shape(self) -> Vec<isize> {
+                vec![self.into_axis()]
+            }
+        }
         impl IntoShape for &[$t] {
             fn into_shape(self) -> Vec<isize> {
                 self.into_axes()

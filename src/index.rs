@@ -23,7 +23,9 @@ pub struct Ellipsis;
 #[derive(Debug, Clone)]
 pub enum IndexItem {
     /// One position (negative counts from the end); the axis is removed.
-    Int(isize),
+    /// Wide enough for every `usize` and `i64`, so an out-of-bounds error
+    /// names the index as given (`s![usize::MAX]` says 18446744073709551615).
+    Int(i128),
     /// A Python slice; `None` bounds mean the ends; out-of-range bounds clamp.
     Slice {
         /// First position.
@@ -93,7 +95,7 @@ fn to_isize<T: TryInto<isize> + PartialOrd + Default>(v: T) -> isize {
 macro_rules! index_ints {
     ($($t:ty),*) => {$(
         impl From<$t> for IndexItem {
-            fn from(i: $t) -> Self { IndexItem::Int(to_isize(i)) }
+            fn from(i: $t) -> Self { IndexItem::Int(i as i128) }
         }
         impl From<std::ops::Range<$t>> for IndexItem {
             fn from(r: std::ops::Range<$t>) -> Self {
@@ -239,7 +241,7 @@ impl EagerTensor {
         for it in expanded {
             match it {
                 IndexItem::Int(i) => {
-                    let n = shape[ax] as isize;
+                    let n = shape[ax] as i128;
                     if *i < -n || *i >= n {
                         return Err(Error::index(
                             op,

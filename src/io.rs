@@ -505,7 +505,11 @@ fn read_npy<R: std::io::Read>(
             ))
         }
     };
-    let n = eager_core::shape::check_size(op, &shape, d)?;
+    // A header claiming a huge shape: the size check's error, naming the file.
+    let n = eager_core::shape::check_size(op, &shape, d).map_err(|e| match e {
+        Error::Shape { op, msg } => Error::shape(op, format!("{what}: {msg}")),
+        other => other,
+    })?;
     if (n as u64).saturating_mul(d.size_of() as u64) > available {
         return Err(bad(&format_args!(
             "the header declares shape {shape:?} of {d} ({} bytes), more than the {available} bytes there are",

@@ -61,7 +61,7 @@ mod tensor;
 pub use args::{IntoAxes, IntoAxis, IntoShape};
 pub use autodiff::{
     value_and_grad, value_and_grad_fn, value_and_grads, value_and_grads_with, value_aux_and_grad,
-    Engine, Traced,
+    value_aux_and_grad_fn, Engine, Traced,
 };
 pub use create::{
     arange, from_ndarray, from_vec, full, full_like, max_rank, normal, ones, ones_like, seed,

@@ -134,6 +134,22 @@ fn shapes_and_axes_take_any_integer_list() {
         assert_eq!((e.kind(), e.op()), ("axis", "permute"));
         let e = ep::zeros(&x, vec![-1isize]).unwrap_err();
         assert_eq!((e.kind(), e.op()), ("shape", "zeros"));
+        // One integer is a 1-D shape (EagerPy's `ShapeOrScalar`).
+        assert_eq!(ep::zeros(&x, 5).unwrap().shape(), vec![5]);
+        assert_eq!(ep::CreateLike::ones(&x, n).unwrap().shape(), vec![3]);
+        assert_eq!(
+            ep::full(&x, 2usize, 7).unwrap().to_vec::<i64>().unwrap(),
+            vec![7, 7]
+        );
+        assert_eq!(ep::uniform(&f, 4, 0.0, 1.0).unwrap().shape(), vec![4]);
+        let e = ep::zeros(&x, -3).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("shape", "zeros"));
+        // An index error names the index as written, however large.
+        let e = x.index(ep::s![usize::MAX]).unwrap_err();
+        assert_eq!((e.kind(), e.op()), ("index", "index"), "{e}");
+        assert!(e.to_string().contains("index 18446744073709551615 "), "{e}");
+        let e = x.index(ep::s![i64::MIN]).unwrap_err();
+        assert!(e.to_string().contains("index -9223372036854775808 "), "{e}");
     }
 }
 

@@ -279,6 +279,22 @@ fn malformed_npy_files_are_errors_naming_the_file() {
         assert_eq!((e.kind(), e.op()), (kind, "load_npy"), "{file}: {e}");
         assert!(e.to_string().contains(file), "{file}: {e}");
     }
+    // A header whose shape passes the header check but is too large for
+    // memory (2^61 f4 values): the size check's `shape` error names the file.
+    let mut h =
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2305843009213693952,), }".to_string();
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(' ');
+    }
+    h.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((h.len() as u16).to_le_bytes());
+    bytes.extend(h.as_bytes());
+    let path = tmp("huge_shape_in_header.npy");
+    std::fs::write(&path, bytes).unwrap();
+    let e = ep::load_npy(&path, Backend::NdArray).unwrap_err();
+    assert_eq!(e.op(), "load_npy", "{e}");
+    assert!(e.to_string().contains("huge_shape_in_header.npy"), "{e}");
 }
 
 /// Every array of a loaded map against the generator's expectations.

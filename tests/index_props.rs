@@ -148,7 +148,7 @@ fn to_items(items: &[Item]) -> Vec<IndexItem> {
     items
         .iter()
         .map(|i| match i {
-            Item::Int(v) => IndexItem::Int(*v),
+            Item::Int(v) => IndexItem::Int(*v as i128),
             Item::Slice(a, b, s) => IndexItem::Slice {
                 start: *a,
                 stop: *b,

@@ -323,6 +323,33 @@ where
     move |x| value_and_grad(&f, x)
 }
 
+/// A reusable function computing `value_aux_and_grad(f, x)` (EagerPy's
+/// `value_and_grad_fn(t, f, has_aux=True)`): `f` returns the value and an
+/// auxiliary output, which comes back beside the value, not differentiated.
+///
+/// ```
+/// use eager_tensor as ep;
+/// let vag = ep::value_aux_and_grad_fn(|x: &ep::EagerTensor| {
+///     let y = x.square()?;
+///     Ok((y.sum()?, y.argmax()?.detach()))
+/// });
+/// let x = ep::EagerTensor::from_vec(ep::Backend::NdArray, vec![1.0f32, -3.0], &[2])?;
+/// let (loss, pred, g) = vag(&x)?;
+/// assert_eq!((loss.item::<f32>()?, pred.item::<i64>()?), (10.0, 1));
+/// assert_eq!(g.to_vec::<f32>()?, vec![2.0, -6.0]);
+/// let (loss, _, _) = vag(&x.mul(2.0)?)?; // reusable
+/// assert_eq!(loss.item::<f32>()?, 40.0);
+/// # Ok::<(), ep::Error>(())
+/// ```
+pub fn value_aux_and_grad_fn<F, A>(
+    f: F,
+) -> impl Fn(&EagerTensor) -> Result<(EagerTensor, A, EagerTensor)>
+where
+    F: Fn(&EagerTensor) -> Result<(EagerTensor, A)>,
+{
+    move |x| value_aux_and_grad(&f, x)
+}
+
 /// The value of `f(xs)` and its gradients with respect to every input
 /// (JAX's `argnums=(0, 1, ...)`): `f` receives the inputs as a slice.
 ///

@@ -230,7 +230,7 @@ pub(crate) fn index_items(args: &Value, ins: &[EagerTensor]) -> Vec<IndexItem> {
         .map(|it| match it {
             Value::String(s) if s == "newaxis" => IndexItem::NewAxis,
             Value::String(s) if s == "ellipsis" => IndexItem::Ellipsis,
-            Value::Object(o) if o.contains_key("int") => IndexItem::Int(int(&o["int"]) as isize),
+            Value::Object(o) if o.contains_key("int") => IndexItem::Int(int(&o["int"]).into()),
             Value::Object(o) if o.contains_key("slice") => {
                 let s = o["slice"].as_array().expect("slice");
                 let b = |v: &Value| {
