@@ -174,6 +174,52 @@ pub fn seed(seed: u64) {
     each_enabled!(|B| <B as eager_core::Capabilities>::seed(seed));
 }
 
+/// Sets how many threads every enabled backend computes with (EagerPy
+/// has no such call; each framework has its own knob, and this sets them
+/// all). The environment variable `EAGER_TENSOR_NUM_THREADS` does the same
+/// for a program that does not call it.
+///
+/// What each framework does with `n`:
+/// - torch: libtorch's intra-op pool (`torch.set_num_threads(n)`), at once.
+/// - TensorFlow: the eager context's intra-op and inter-op pools, `n` each,
+///   fixed when the context is created (the first tensorflow tensor).
+/// - xla: the PJRT CPU client's compute threads, fixed when the client is
+///   created (the first xla tensor).
+/// - Candle: its thread pools and rayon's global pool, through
+///   `RAYON_NUM_THREADS` and `CANDLE_NUM_THREADS`, fixed when they start
+///   (the first candle tensor). Setting environment variables is not
+///   thread-safe with C code reading them, so call this at the start of
+///   `main`, before other threads.
+/// - ndarray computes on the calling thread: nothing to set.
+///
+/// Without it every framework starts one thread per core (TensorFlow two
+/// pools of that size), which on a small or busy machine makes small
+/// tensors much slower: the threads wait for each other and for cores.
+/// For tensors of a few thousand elements, `set_num_threads(1)` is fastest.
+///
+/// ```
+/// # use eager_tensor as ep;
+/// ep::set_num_threads(1)?; // at the start of main
+/// assert_eq!(ep::set_num_threads(0).unwrap_err().kind(), "invalid");
+/// # Ok::<(), ep::Error>(())
+/// ```
+///
+/// # Errors
+/// `n == 0`; a backend that has started with another count already
+/// (TensorFlow, xla, Candle: the error says which), which keeps its count
+/// while the others take `n`.
+pub fn set_num_threads(n: usize) -> Result<()> {
+    let op = "set_num_threads";
+    eager_core::threads::request(op, n)?;
+    let mut refused: Option<Error> = None;
+    each_enabled!(
+        |B| if let Err(e) = <B as eager_core::Capabilities>::set_num_threads(op, n) {
+            refused.get_or_insert(e);
+        }
+    );
+    refused.map_or(Ok(()), Err)
+}
+
 /// The most dimensions a tensor of `backend` may have: 8 on Candle and
 /// TensorFlow, 64 on torch, no limit (`usize::MAX`) on ndarray and xla.
 /// A shape with more is a `shape` error naming the op.

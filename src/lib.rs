@@ -65,7 +65,7 @@ pub use autodiff::{
 };
 pub use create::{
     arange, from_ndarray, from_vec, full, full_like, max_rank, normal, ones, ones_like, seed,
-    uniform, zeros, zeros_like, CreateLike,
+    set_num_threads, uniform, zeros, zeros_like, CreateLike,
 };
 pub use dlpack::from_dlpack;
 /// The `dlpark` crate this build uses (DLPack's C ABI), for

@@ -119,6 +119,9 @@ impl Capabilities for CandleTensor {
     fn seed(seed: u64) {
         crate::seed(seed);
     }
+    fn set_num_threads(op: &'static str, n: usize) -> Result<()> {
+        crate::set_num_threads(op, n)
+    }
     fn autograd() -> Option<&'static dyn NativeAutograd<CandleTensor>> {
         Some(&Autograd)
     }

@@ -115,6 +115,54 @@ mod random {
 }
 pub use random::seed;
 
+/// The thread count this backend started with (`Some(0)`: Candle's
+/// default), set when it makes its first tensor.
+static STARTED: std::sync::OnceLock<Result<usize>> = std::sync::OnceLock::new();
+
+/// Applies the requested thread count (`ep::set_num_threads` or
+/// `EAGER_TENSOR_NUM_THREADS`) when this backend makes its first tensor:
+/// Candle sizes its thread pools, and rayon its global pool, from
+/// `RAYON_NUM_THREADS` and `CANDLE_NUM_THREADS` when they start, so both
+/// are set then (Candle has no other knob). Without a request they are
+/// left as they are: one thread per physical core.
+pub(crate) fn threads_at_start(op: &'static str) -> Result<()> {
+    STARTED
+        .get_or_init(|| {
+            let n = eager_core::threads::requested(op)?;
+            if let Some(n) = n {
+                std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+                std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+            }
+            Ok(n.unwrap_or(0))
+        })
+        .as_ref()
+        .map(|_| ())
+        .map_err(Clone::clone)
+}
+
+/// `ep::set_num_threads` on Candle: the count applies when the backend
+/// starts, so it is an error once it has started with another.
+pub fn set_num_threads(op: &'static str, n: usize) -> Result<()> {
+    match STARTED.get() {
+        None => Ok(()),
+        Some(Ok(k)) if *k == n => Ok(()),
+        Some(Ok(k)) => Err(Error::invalid(
+            op,
+            format!(
+                "Candle has started already with {} (its thread pools are sized when they start): \
+                 call set_num_threads before the first candle tensor, or set \
+                 EAGER_TENSOR_NUM_THREADS",
+                if *k == 0 {
+                    "its default thread count".to_string()
+                } else {
+                    format!("{k} threads")
+                }
+            ),
+        )),
+        Some(Err(e)) => Err(e.clone()),
+    }
+}
+
 /// Candle's error as an [`Error::Framework`] naming `op`.
 pub fn error(op: &'static str, e: candle_core::Error) -> Error {
     Error::Framework {
@@ -219,6 +267,9 @@ impl CandleTensor {
     /// op on it is the error of
     /// [`native_dtype_ok`](TensorBase::native_dtype_ok), naming it.
     pub fn wrap(t: Tensor) -> CandleTensor {
+        // A malformed EAGER_TENSOR_NUM_THREADS is reported by the next
+        // fallible call that makes a tensor.
+        let _ = threads_at_start("astensor");
         CandleTensor {
             tensor: t,
             tag: None,
@@ -542,6 +593,7 @@ impl TensorBase for CandleTensor {
     /// One move for the dtypes Candle has (`Tensor::from_vec` takes the
     /// vector), one converting copy for the emulated ones.
     fn from_host(data: HostData, shape: &[usize]) -> Result<Self> {
+        threads_at_start("from_vec")?;
         let e = fw("from_vec");
         let d = data.dtype();
         let s = shape.to_vec();

@@ -22,6 +22,17 @@ pub trait Capabilities: BackendTensor {
     /// Seeds this backend's own random generator, and only it.
     fn seed(seed: u64);
 
+    /// Applies the thread count `n` (already recorded with
+    /// [`threads::request`](crate::threads::request)) to this backend's
+    /// framework: at once where it can change (libtorch), else at its
+    /// start-up, which then must not have happened yet with another count
+    /// (an `invalid` error naming `op` if it has). Nothing to do for a
+    /// backend that computes on the calling thread (ndarray).
+    fn set_num_threads(op: &'static str, n: usize) -> crate::Result<()> {
+        let _ = (op, n);
+        Ok(())
+    }
+
     /// The framework's own reverse-mode autograd, if it has one that the
     /// facade's `value_and_grad` should use (torch, Candle).
     fn autograd() -> Option<&'static dyn NativeAutograd<Self>> {

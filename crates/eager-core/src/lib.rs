@@ -16,6 +16,7 @@ pub mod round;
 mod scalar;
 pub mod shape;
 pub mod sum;
+pub mod threads;
 
 pub use backend::Backend;
 pub use capability::{AutogradTrace, Capabilities, Compiler, NativeAutograd, ProgramCache};

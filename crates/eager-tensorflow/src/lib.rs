@@ -159,12 +159,23 @@ impl std::fmt::Debug for TfTensor {
 }
 
 static CONTEXT: OnceLock<std::result::Result<Context, String>> = OnceLock::new();
+/// The thread count the context was created with (0: TensorFlow's default).
+static CONTEXT_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// The process-wide eager context (created on first use).
+/// The process-wide eager context (created on first use), with the thread
+/// count of `ep::set_num_threads` or `EAGER_TENSOR_NUM_THREADS` for both
+/// its intra-op and inter-op pools, when one is set (TensorFlow's default:
+/// one thread per core each).
 pub fn context() -> Result<&'static Context> {
     CONTEXT
         .get_or_init(|| {
-            let opts = ContextOptions::new();
+            let mut opts = ContextOptions::new();
+            let threads = eager_core::threads::requested("context").map_err(|e| e.to_string())?;
+            if let Some(n) = threads {
+                opts.set_config(&thread_config(n))
+                    .map_err(|e| e.to_string())?;
+                CONTEXT_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+            }
             Context::new(opts).map_err(|e| e.to_string())
         })
         .as_ref()
@@ -173,6 +184,43 @@ pub fn context() -> Result<&'static Context> {
             backend: Backend::TensorFlow,
             msg: e.clone(),
         })
+}
+
+/// A serialized `tensorflow.ConfigProto` with `intra_op_parallelism_threads`
+/// (field 2) and `inter_op_parallelism_threads` (field 5) set to `n`.
+fn thread_config(n: usize) -> Vec<u8> {
+    let n = n.min(i32::MAX as usize) as u64;
+    let mut bytes = Vec::new();
+    for field in [2u8, 5] {
+        bytes.push(field << 3); // wire type 0: varint
+        let mut v = n;
+        while v >= 0x80 {
+            bytes.push((v as u8 & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        bytes.push(v as u8);
+    }
+    bytes
+}
+
+/// `ep::set_num_threads` on TensorFlow: the count applies when the context
+/// is created, so it is an error once the context exists with another.
+pub fn set_num_threads(op: &'static str, n: usize) -> Result<()> {
+    if CONTEXT.get().is_none() {
+        return Ok(());
+    }
+    match CONTEXT_THREADS.load(std::sync::atomic::Ordering::Relaxed) {
+        k if k == n => Ok(()),
+        k => Err(Error::invalid(
+            op,
+            format!(
+                "TensorFlow's eager context exists already with {} (its thread pools are sized when \
+                 it is created): call set_num_threads before the first tensorflow tensor, or set \
+                 EAGER_TENSOR_NUM_THREADS",
+                if k == 0 { "its default thread counts".to_string() } else { format!("{k} threads") }
+            ),
+        )),
+    }
 }
 
 fn fw(op: &'static str) -> impl Fn(tensorflow::Status) -> Error {
@@ -466,6 +514,9 @@ impl eager_core::Capabilities for TfTensor {
     const ADOPTS_ALIGNED_HOST: bool = true;
     fn seed(seed: u64) {
         random::seed(seed);
+    }
+    fn set_num_threads(op: &'static str, n: usize) -> Result<()> {
+        set_num_threads(op, n)
     }
 }
 

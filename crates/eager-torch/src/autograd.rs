@@ -93,6 +93,10 @@ impl Capabilities for TorchTensor {
     fn seed(seed: u64) {
         crate::seed(seed);
     }
+    fn set_num_threads(_op: &'static str, n: usize) -> Result<()> {
+        crate::set_num_threads(n);
+        Ok(())
+    }
     fn autograd() -> Option<&'static dyn NativeAutograd<TorchTensor>> {
         Some(&Autograd)
     }

@@ -208,6 +208,7 @@ pub(crate) fn adopt(buf: HostBuffer) -> Result<TorchTensor> {
 
 /// A tensor that owns `data` without a copy (`u16`/`u32` widened).
 pub(crate) fn from_host(data: HostData, shape: &[usize]) -> Result<TorchTensor> {
+    crate::threads_at_start("from_vec")?;
     let (_, n) = sizes("from_vec", shape)?;
     if data.len() != n {
         return Err(Error::shape(

@@ -171,6 +171,28 @@ pub fn seed(seed: u64) {
     tch::manual_seed(seed as i64);
 }
 
+/// Sets libtorch's intra-op thread count (`torch.set_num_threads`), which
+/// may change at any time. (Its inter-op pool, used only by `torch.jit`'s
+/// forks, is left alone: libtorch refuses a change once it has started.)
+pub fn set_num_threads(n: usize) {
+    tch::set_num_threads(i32::try_from(n).unwrap_or(i32::MAX));
+}
+
+/// Applies the thread count of `EAGER_TENSOR_NUM_THREADS` once, when this
+/// backend makes its first tensor (`op`); a malformed value is an error of
+/// every tensor-making call until it is fixed.
+pub(crate) fn threads_at_start(op: &'static str) -> Result<()> {
+    static STARTED: std::sync::OnceLock<Result<()>> = std::sync::OnceLock::new();
+    STARTED
+        .get_or_init(|| {
+            if let Some(n) = eager_core::threads::requested(op)? {
+                set_num_threads(n);
+            }
+            Ok(())
+        })
+        .clone()
+}
+
 /// Whether libtorch sees a CUDA device.
 pub fn cuda_available() -> bool {
     tch::Cuda::is_available()
@@ -352,6 +374,9 @@ impl TorchTensor {
     /// with; it becomes an empty f32 tensor of shape `[0]` rather than a
     /// handle that would make libtorch fail on every call.
     pub fn wrap(t: Tensor) -> TorchTensor {
+        // A malformed EAGER_TENSOR_NUM_THREADS is reported by the next
+        // fallible call that makes a tensor.
+        let _ = threads_at_start("astensor");
         // SAFETY: a live tch handle; `at_defined` never throws, so there is
         // no error for tch's check to clear (one FFI call instead of two).
         let defined = unsafe { torch_sys::at_defined(t.as_ptr().cast_mut()) } == 1;
@@ -600,6 +625,7 @@ impl TensorBase for TorchTensor {
     /// the last tensor or view of it is freed (`u16`/`u32`: one widening
     /// copy; a buffer misaligned for its dtype: one copy).
     fn adopt_host(buf: HostBuffer) -> Result<Self> {
+        threads_at_start("adopt_host")?;
         exchange::adopt(buf)
     }
 }

@@ -24,7 +24,13 @@ pub fn client() -> Result<Arc<Client>, PjrtError> {
     CLIENT
         .get_or_init(|| {
             let path = pjrt::plugin_path().map_err(PjrtError)?;
-            let options = client_options()?;
+            let mut options = client_options()?;
+            let threads = eager_core::threads::requested("xla client")
+                .map_err(|e| PjrtError(e.to_string()))?;
+            if let Some(n) = threads {
+                thread_options(n, &mut options);
+                CLIENT_THREADS.store(n, std::sync::atomic::Ordering::Relaxed);
+            }
             let named: Vec<(&str, OptionValue)> = options
                 .iter()
                 .map(|(n, v)| (n.as_str(), v.clone()))
@@ -36,6 +42,43 @@ pub fn client() -> Result<Arc<Client>, PjrtError> {
 
 static CLIENT: OnceLock<Result<Arc<Client>, PjrtError>> = OnceLock::new();
 static OPTIONS: OnceLock<Vec<(String, OptionValue)>> = OnceLock::new();
+/// The thread count the client was created with (0: the plugin's default).
+static CLIENT_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Sizes the CPU client's two pools (XLA's intra-op Eigen pool and the
+/// pool that runs executions) to `n` threads. The plugin sizes both as the
+/// larger of `PJRT_NPROC` (else the CPUs) and its device count (4 unless
+/// `cpu_device_count` says otherwise), and reads `PJRT_NPROC` when the
+/// client is created; so it gets `PJRT_NPROC=n` and one device, unless
+/// the options name a device count already.
+fn thread_options(n: usize, options: &mut Vec<(String, OptionValue)>) {
+    std::env::set_var("PJRT_NPROC", n.to_string());
+    if !options.iter().any(|(name, _)| name == "cpu_device_count") {
+        options.push(("cpu_device_count".into(), OptionValue::Int(1)));
+    }
+}
+
+/// `ep::set_num_threads` on xla: the count applies when the client is
+/// created, so it is an error once the client exists with another.
+pub fn set_num_threads(op: &'static str, n: usize) -> eager_core::Result<()> {
+    if CLIENT.get().is_none() {
+        return Ok(());
+    }
+    match CLIENT_THREADS.load(std::sync::atomic::Ordering::Relaxed) {
+        k if k == n => Ok(()),
+        k => {
+            Err(eager_core::Error::invalid(
+                op,
+                format!(
+                "XLA's PJRT client exists already with {} (its thread pools are sized when it is \
+                 created): call set_num_threads before the first xla tensor, or set \
+                 EAGER_TENSOR_NUM_THREADS",
+                if k == 0 { "its default thread count".to_string() } else { format!("{k} threads") }
+            ),
+            ))
+        }
+    }
+}
 
 /// The environment variable with the PJRT client's create options:
 /// `name=value` pairs separated by commas (`cpu_device_count=1`); integers
@@ -45,10 +88,11 @@ pub const CLIENT_OPTIONS_ENV: &str = "EAGER_TENSOR_XLA_CLIENT_OPTIONS";
 /// Sets the PJRT client's create options (`PJRT_NamedValue`s) before the
 /// backend's first use; an error once the client exists (options apply at
 /// creation) or when they were set already. The CPU plugin of this project
-/// (0.11.2) knows `cpu_device_count` and `process_id` and refuses any other
-/// name at creation with "Unexpected option name". It has **no option for
-/// its thread count**: its pools are sized by the CPUs the process may run
-/// on, so pin them with the process's CPU affinity (`taskset -c 0 ...`).
+/// (0.11.2) knows `cpu_device_count`, `process_id` and `asynchronous` (a
+/// bool, which [`OptionValue`] cannot pass) and refuses any other name at
+/// creation with "Unexpected option name". It has no option for its thread
+/// count: `ep::set_num_threads` sizes its pools through `PJRT_NPROC` and
+/// the device count (see [`set_num_threads`]).
 ///
 /// ```no_run
 /// use eager_xla::pjrt::OptionValue;

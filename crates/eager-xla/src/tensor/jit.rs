@@ -375,6 +375,9 @@ impl Capabilities for XlaTensor {
     fn seed(seed: u64) {
         super::seed(seed);
     }
+    fn set_num_threads(op: &'static str, n: usize) -> Result<()> {
+        crate::set_num_threads(op, n)
+    }
     fn compiler() -> Option<&'static dyn Compiler<XlaTensor>> {
         Some(&Jit)
     }

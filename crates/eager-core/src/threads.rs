@@ -1,0 +1,48 @@
+//! One thread count for every backend's computations: what
+//! `ep::set_num_threads(n)` records, or else the environment variable
+//! [`NUM_THREADS_ENV`], read once. Each backend applies it to its framework
+//! (libtorch's intra-op pool at once; TensorFlow's context, XLA's client
+//! and Candle's pools when they are created, on first use).
+
+use crate::{Error, Result};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+/// The environment variable with the thread count (a positive integer),
+/// read once, the first time a backend asks.
+pub const NUM_THREADS_ENV: &str = "EAGER_TENSOR_NUM_THREADS";
+
+/// Set by [`request`]; 0 while unset.
+static REQUESTED: AtomicUsize = AtomicUsize::new(0);
+/// The environment's count, parsed once (`Err` for a malformed value).
+static FROM_ENV: OnceLock<std::result::Result<Option<usize>, String>> = OnceLock::new();
+
+/// Records `n` (at least 1) as the thread count every backend is to use.
+pub fn request(op: &'static str, n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::invalid(op, "the thread count must be at least 1"));
+    }
+    REQUESTED.store(n, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The thread count requested: by [`request`], else by [`NUM_THREADS_ENV`];
+/// `None` for the frameworks' own defaults. A malformed environment value
+/// is an `invalid` error naming `op` and the variable.
+pub fn requested(op: &'static str) -> Result<Option<usize>> {
+    match REQUESTED.load(Ordering::Relaxed) {
+        0 => FROM_ENV
+            .get_or_init(|| match std::env::var(NUM_THREADS_ENV) {
+                Err(_) => Ok(None),
+                Ok(v) => match v.trim().parse::<usize>() {
+                    Ok(n) if n > 0 => Ok(Some(n)),
+                    _ => Err(format!(
+                        "{NUM_THREADS_ENV}={v:?} is not a positive integer (a thread count)"
+                    )),
+                },
+            })
+            .clone()
+            .map_err(|msg| Error::invalid(op, msg)),
+        n => Ok(Some(n)),
+    }
+}
