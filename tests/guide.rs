@@ -1,5 +1,5 @@
-//! What the user guide (`docs/guide`) says beyond its code blocks, on the
-//! default ndarray backend: the claims of its prose and tables (weak
+//! What the user guide (`docs/guide`) says beyond its code blocks, on every
+//! enabled backend (ndarray's own native types on ndarray): the claims of its prose and tables (weak
 //! scalars, which native types round-trip, the creation functions, the
 //! `item` widening rule, error variants, the gradient rules, every EagerPy
 //! spelling of the porting chapter).
@@ -13,15 +13,28 @@
 use eager_tensor as ep;
 use ep::ndarray;
 
+/// A native ndarray value on backend `b` (the chapters' examples start
+/// from ndarray arrays; the same patterns run on every enabled backend).
+fn on(b: ep::Backend, x: impl Into<ep::EagerTensor>) -> ep::EagerTensor {
+    ep::astensor(x).to_backend(b).expect("to_backend")
+}
+
 // --- Getting started ------------------------------------------------------
 
 /// "What to notice": scalars on the left, and weak scalars.
 #[test]
 fn getting_started_scalars() -> ep::Result<()> {
-    let t = ep::astensor(ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]));
+    for b in ep::Backend::enabled() {
+        eprintln!("on {b}");
+        getting_started_scalars_on(b)?;
+    }
+    Ok(())
+}
+fn getting_started_scalars_on(b: ep::Backend) -> ep::Result<()> {
+    let t = on(b, ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]));
     let one_minus = (1.0 - &t)?;
     assert_eq!(one_minus.to_vec::<f64>()?, vec![0.0, -1.0, -2.0, -3.0]);
-    let f = ep::astensor(ndarray::arr1(&[1.0f32]));
+    let f = on(b, ndarray::arr1(&[1.0f32]));
     assert_eq!((&f * 2.0)?.dtype(), ep::DType::F32);
     Ok(())
 }
@@ -46,8 +59,15 @@ fn writing_once_native_types_round_trip() -> ep::Result<()> {
 
 #[test]
 fn writing_once_creation() -> ep::Result<()> {
+    for b in ep::Backend::enabled() {
+        eprintln!("on {b}");
+        writing_once_creation_on(b)?;
+    }
+    Ok(())
+}
+fn writing_once_creation_on(b: ep::Backend) -> ep::Result<()> {
     use ep::prelude::*;
-    let x = ep::astensor(ndarray::arr1(&[1.0f32, 2.0]));
+    let x = on(b, ndarray::arr1(&[1.0f32, 2.0]));
     assert_eq!(ep::zeros(&x, [2, 3])?.shape(), vec![2, 3]);
     assert_eq!(ep::ones_like(&x)?.to_vec::<f32>()?, vec![1.0, 1.0]);
     assert_eq!(ep::full_like(&x, 0.5)?.to_vec::<f32>()?, vec![0.5, 0.5]);
@@ -58,7 +78,7 @@ fn writing_once_creation() -> ep::Result<()> {
     assert_eq!(ep::from_ndarray(&x, a)?.dtype(), ep::DType::U8);
     assert_eq!(x.zeros_like()?.to_vec::<f32>()?, vec![0.0, 0.0]);
     assert_eq!(x.zeros([3])?.shape(), vec![3]);
-    let z = ep::EagerTensor::zeros(ep::Backend::NdArray, [2, 3], ep::DType::F32)?;
+    let z = ep::EagerTensor::zeros(b, [2, 3], ep::DType::F32)?;
     assert_eq!((z.shape(), z.dtype()), (vec![2, 3], ep::DType::F32));
     Ok(())
 }
@@ -67,20 +87,24 @@ fn writing_once_creation() -> ep::Result<()> {
 /// `to_host_data`, and the widening rule of `item`.
 #[test]
 fn writing_once_reading_numbers_table() -> ep::Result<()> {
-    let t = ep::astensor(ndarray::arr1(&[1.5f32, 2.5]));
+    for b in ep::Backend::enabled() {
+        eprintln!("on {b}");
+        writing_once_reading_numbers_table_on(b)?;
+    }
+    Ok(())
+}
+fn writing_once_reading_numbers_table_on(b: ep::Backend) -> ep::Result<()> {
+    let t = on(b, ndarray::arr1(&[1.5f32, 2.5]));
     assert_eq!(t.to_ndarray::<f32>()?.shape(), &[2]);
     assert_eq!(t.to_host_data()?.to_f64s(), vec![1.5, 2.5]);
     // f16 -> f32, i32 -> i64 and f64, u8 -> i16; i64 -> f64 is lossy.
-    let h = ep::astensor(ndarray::arr0(ep::f16::from_f32(0.5)));
+    let h = on(b, ndarray::arr0(ep::f16::from_f32(0.5)));
     assert_eq!(h.item::<f32>()?, 0.5);
-    let i = ep::astensor(ndarray::arr0(7i32));
+    let i = on(b, ndarray::arr0(7i32));
     assert_eq!((i.item::<i64>()?, i.item::<f64>()?), (7, 7.0));
-    assert_eq!(ep::astensor(ndarray::arr0(7u8)).item::<i16>()?, 7);
+    assert_eq!(on(b, ndarray::arr0(7u8)).item::<i16>()?, 7);
     assert_eq!(
-        ep::astensor(ndarray::arr0(7i64))
-            .item::<f64>()
-            .unwrap_err()
-            .kind(),
+        on(b, ndarray::arr0(7i64)).item::<f64>().unwrap_err().kind(),
         "dtype"
     );
     Ok(())
@@ -89,7 +113,13 @@ fn writing_once_reading_numbers_table() -> ep::Result<()> {
 /// "Errors": matching on the variants, and `?` into `anyhow::Error`.
 #[test]
 fn writing_once_error_variants() {
-    let t = ep::astensor(ndarray::Array2::<f32>::zeros((2, 3)));
+    for b in ep::Backend::enabled() {
+        eprintln!("on {b}");
+        writing_once_error_variants_on(b);
+    }
+}
+fn writing_once_error_variants_on(b: ep::Backend) {
+    let t = on(b, ndarray::Array2::<f32>::zeros((2, 3)));
     let e = t.sum_axes([2], false).unwrap_err();
     assert!(matches!(e, ep::Error::Axis { op: "sum", .. }));
     let any: anyhow::Error = e.into();
@@ -101,12 +131,19 @@ fn writing_once_error_variants() {
 /// The table's `value_and_grad_fn` and `value_and_grads_with`.
 #[test]
 fn gradients_table_functions() -> ep::Result<()> {
-    let x = ep::astensor(ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]));
+    for b in ep::Backend::enabled() {
+        eprintln!("on {b}");
+        gradients_table_functions_on(b)?;
+    }
+    Ok(())
+}
+fn gradients_table_functions_on(b: ep::Backend) -> ep::Result<()> {
+    let x = on(b, ndarray::arr2(&[[1.0f64, 2.0], [3.0, 4.0]]));
     let vg = ep::value_and_grad_fn(|x: &ep::EagerTensor| x.sin()?.sum());
     let (v, g) = vg(&x.zeros_like()?)?;
     assert_eq!((v.item::<f64>()?, g.to_vec::<f64>()?), (0.0, vec![1.0; 4]));
     // Tape and torch-style engines agree; on ndarray both are the tape.
-    let w = ep::astensor(ndarray::arr1(&[0.5f32, -0.5]));
+    let w = on(b, ndarray::arr1(&[0.5f32, -0.5]));
     let (_, g2) = ep::value_and_grads_with(ep::Engine::Tape, |p| p[0].square()?.sum(), &[&w])?;
     assert_eq!(g2[0].to_vec::<f32>()?, vec![1.0, -1.0]);
     Ok(())
@@ -130,7 +167,14 @@ fn gradients_traced_tensors_refuse_into_raw() -> ep::Result<()> {
 /// A bf16 input gets a bf16 gradient (the chapter's example is f16).
 #[test]
 fn gradients_bf16_keeps_its_dtype() -> ep::Result<()> {
-    let y = ep::astensor(ndarray::arr1(&[ep::bf16::from_f32(2.0)]));
+    for b in ep::Backend::enabled() {
+        eprintln!("on {b}");
+        gradients_bf16_keeps_its_dtype_on(b)?;
+    }
+    Ok(())
+}
+fn gradients_bf16_keeps_its_dtype_on(b: ep::Backend) -> ep::Result<()> {
+    let y = on(b, ndarray::arr1(&[ep::bf16::from_f32(2.0)]));
     let (_, g) = ep::value_and_grad(|y| y.square()?.sum(), &y)?;
     assert_eq!(g.dtype(), ep::DType::BF16);
     assert_eq!(g.to_vec::<ep::bf16>()?, vec![ep::bf16::from_f32(4.0)]);
@@ -139,16 +183,22 @@ fn gradients_bf16_keeps_its_dtype() -> ep::Result<()> {
 
 #[test]
 fn gradients_rules() {
-    let i = ep::astensor(ndarray::arr1(&[1i64, 2]));
+    for b in ep::Backend::enabled() {
+        eprintln!("on {b}");
+        gradients_rules_on(b);
+    }
+}
+fn gradients_rules_on(b: ep::Backend) {
+    let i = on(b, ndarray::arr1(&[1i64, 2]));
     let e = ep::value_and_grad(|x| x.sum(), &i).unwrap_err();
     assert_eq!(e.kind(), "dtype");
-    let x = ep::astensor(ndarray::arr1(&[1.0f32, 2.0]));
+    let x = on(b, ndarray::arr1(&[1.0f32, 2.0]));
     let e = ep::value_and_grad(|x| x.square(), &x).unwrap_err();
     assert_eq!(e.kind(), "shape");
-    let e = ep::value_and_grad(|x| x.to_backend(ep::Backend::NdArray)?.sum(), &x).unwrap_err();
+    let e = ep::value_and_grad(|x| x.to_backend(b)?.sum(), &x).unwrap_err();
     assert_eq!(e.kind(), "invalid");
     // Ties split the gradient evenly.
-    let t = ep::astensor(ndarray::arr1(&[1.0f64, 3.0, 3.0]));
+    let t = on(b, ndarray::arr1(&[1.0f64, 3.0, 3.0]));
     let (_, g) = ep::value_and_grad(|x| x.max(), &t).unwrap();
     assert_eq!(g.to_vec::<f64>().unwrap(), vec![0.0, 0.5, 0.5]);
 }
@@ -170,8 +220,15 @@ fn backends_enabled_and_to_backend() -> ep::Result<()> {
 
 #[test]
 fn porting_table_method_spellings() -> ep::Result<()> {
+    for b in ep::Backend::enabled() {
+        eprintln!("on {b}");
+        porting_table_method_spellings_on(b)?;
+    }
+    Ok(())
+}
+fn porting_table_method_spellings_on(b: ep::Backend) -> ep::Result<()> {
     use ep::prelude::*;
-    let t = ep::astensor(ndarray::arr2(&[[1.0f32, -2.0], [3.0, 4.0]]));
+    let t = on(b, ndarray::arr2(&[[1.0f32, -2.0], [3.0, 4.0]]));
     // Optional axes as two methods.
     assert_eq!(t.sum()?.item::<f32>()?, 6.0);
     assert_eq!(t.sum_axes([0], false)?.to_vec::<f32>()?, vec![4.0, 2.0]);
@@ -202,7 +259,7 @@ fn porting_table_method_spellings() -> ep::Result<()> {
     let (values, indices) = t.topk(1, true)?;
     assert_eq!(values.to_vec::<f32>()?, vec![1.0, 4.0]);
     assert_eq!(indices.to_vec::<i64>()?, vec![0, 1]);
-    let idx = ep::astensor(ndarray::arr1(&[1i64, 0]));
+    let idx = on(b, ndarray::arr1(&[1i64, 0]));
     assert_eq!(
         t.onehot_like(&idx, 1.0)?.to_vec::<f32>()?,
         vec![0.0, 1.0, 1.0, 0.0]
@@ -218,7 +275,7 @@ fn porting_table_method_spellings() -> ep::Result<()> {
     assert_eq!(r.to_vec::<f32>()?, vec![7.0, -4.0, 2.0, 1.0]);
     assert_eq!(
         format!("{:?}", t.argmax()?),
-        "EagerTensor(ndarray, i64, [], 3)"
+        format!("EagerTensor({b}, i64, [], 3)")
     );
     assert_eq!(t.pow(2)?.to_vec::<f32>()?, t.square()?.to_vec::<f32>()?);
     assert_eq!(t.matmul(&t)?.shape(), vec![2, 2]);
@@ -234,11 +291,10 @@ fn porting_table_method_spellings() -> ep::Result<()> {
         .sum_axes(axis, false)?;
     assert_eq!(kl.shape(), vec![2]);
     // get_dummy.
-    let dummy = ep::EagerTensor::zeros(ep::Backend::NdArray, [0usize; 0], ep::DType::F32)?;
+    let dummy = ep::EagerTensor::zeros(b, [0usize; 0], ep::DType::F32)?;
     assert_eq!(dummy.ndim(), 0);
-    // value_and_grad_fn with has_aux=True, as a closure.
-    let f = |x: &ep::EagerTensor| Ok((x.square()?.sum()?, 1));
-    let vag = |x: &ep::EagerTensor| ep::value_aux_and_grad(f, x);
+    // value_and_grad_fn with has_aux=True.
+    let vag = ep::value_aux_and_grad_fn(|x: &ep::EagerTensor| Ok((x.square()?.sum()?, 1)));
     let (_, aux, _) = vag(&t)?;
     assert_eq!(aux, 1);
     Ok(())
@@ -246,7 +302,14 @@ fn porting_table_method_spellings() -> ep::Result<()> {
 
 #[test]
 fn porting_free_functions() -> ep::Result<()> {
-    let t = ep::astensor(ndarray::arr2(&[[0.25f32, 0.5], [0.75, 1.0]]));
+    for b in ep::Backend::enabled() {
+        eprintln!("on {b}");
+        porting_free_functions_on(b)?;
+    }
+    Ok(())
+}
+fn porting_free_functions_on(b: ep::Backend) -> ep::Result<()> {
+    let t = on(b, ndarray::arr2(&[[0.25f32, 0.5], [0.75, 1.0]]));
     let same = |a: ep::EagerTensor, b: ep::EagerTensor| -> ep::Result<()> {
         assert!(ep::allclose(&a, &b, 1e-6, 0.0)?, "{a:?} != {b:?}");
         Ok(())
@@ -335,7 +398,7 @@ fn porting_free_functions() -> ep::Result<()> {
     same(ep::flip(&t)?, ep::flip_axes(&t, [0, 1])?)?;
     let padded = ep::pad(&t, &[(1, 1), (0, 0)], ep::PadMode::Reflect)?;
     assert_eq!(padded.shape(), vec![4, 2]);
-    let idx = ep::astensor(ndarray::arr2(&[[1i64], [0]]));
+    let idx = on(b, ndarray::arr2(&[[1i64], [0]]));
     same(
         ep::take_along_axis(&t, &idx, -1)?,
         t.take_along_axis(&idx, -1)?,
@@ -345,7 +408,7 @@ fn porting_free_functions() -> ep::Result<()> {
     same(ep::matmul(&t, &t)?, t.matmul(&t)?)?;
     same(ep::softmax(&t, -1)?, t.softmax(-1)?)?;
     same(ep::log_softmax(&t, -1)?, t.log_softmax(-1)?)?;
-    let labels = ep::astensor(ndarray::arr1(&[1i64, 0]));
+    let labels = on(b, ndarray::arr1(&[1i64, 0]));
     same(ep::crossentropy(&t, &labels)?, t.crossentropy(&labels)?)?;
     same(
         ep::onehot_like(&t, &labels, 2.0)?,
