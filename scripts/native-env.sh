@@ -12,6 +12,10 @@
 #   EAGER_TENSOR_CACHE   cache folder (default: ~/.cache/eager-tensor)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Nothing is written into this checkout (it may be a read-only git
+# dependency's): the setup scripts skip the clone's .native/ links.
+export EAGER_TENSOR_NATIVE_LINKS=0
+echo "native-env: eager-tensor at $(pwd -P)" >&2
 [ $# -gt 0 ] || set -- torch tensorflow xla
 for b in "$@"; do
   case "$b" in

@@ -27,6 +27,10 @@ Version: 2.13.1
 Libs: -L\${libdir} -ltensorflow -ltensorflow_framework
 Cflags:
 PC
-mkdir -p .native
-ln -sfn "$dest" .native/tensorflow
+# The link .cargo/config.toml reads, inside the clone only (see
+# setup-torch.sh).
+if [ "${EAGER_TENSOR_NATIVE_LINKS:-1}" != 0 ]; then
+  mkdir -p .native
+  ln -sfn "$dest" .native/tensorflow
+fi
 echo "setup-tensorflow: libtensorflow 2.13.1 ready at $dest"

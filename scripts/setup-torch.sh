@@ -13,6 +13,11 @@ dest="$cache/libtorch-2.13.0"
 # own RUNPATH, $ORIGIN/../../nvidia/...). About 540 MB.
 install_pinned torch "$dest" "about 540 MB" torch.txt \
   --prefix torch/include/ --prefix torch/lib/ --prefix nvidia/
-mkdir -p .native
-ln -sfn "$dest/torch" .native/libtorch
+# The link .cargo/config.toml reads, inside the clone only:
+# scripts/native-env.sh sets EAGER_TENSOR_NATIVE_LINKS=0, so a read-only
+# checkout (a git dependency's) is never written to.
+if [ "${EAGER_TENSOR_NATIVE_LINKS:-1}" != 0 ]; then
+  mkdir -p .native
+  ln -sfn "$dest/torch" .native/libtorch
+fi
 echo "setup-torch: libtorch 2.13.0 ready at $dest/torch"

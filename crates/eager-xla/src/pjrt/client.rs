@@ -11,22 +11,41 @@ use super::{PjrtError, Result};
 /// The plugin path: `$EAGER_TENSOR_PJRT_PLUGIN`, else the cache folder that
 /// `scripts/setup-xla.sh` fills.
 pub fn plugin_path() -> std::result::Result<PathBuf, String> {
-    if let Some(p) = std::env::var_os("EAGER_TENSOR_PJRT_PLUGIN") {
-        return Ok(PathBuf::from(p));
-    }
     let cache = std::env::var_os("EAGER_TENSOR_CACHE")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/eager-tensor")))
-        .ok_or_else(|| "neither EAGER_TENSOR_PJRT_PLUGIN nor HOME is set".to_string())?;
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/eager-tensor")));
+    plugin_in(std::env::var_os("EAGER_TENSOR_PJRT_PLUGIN"), cache)
+}
+
+/// [`plugin_path`] given the variable's value and the cache folder.
+fn plugin_in(
+    plugin: Option<std::ffi::OsString>,
+    cache: Option<PathBuf>,
+) -> std::result::Result<PathBuf, String> {
+    if let Some(p) = plugin {
+        return Ok(PathBuf::from(p));
+    }
+    let cache =
+        cache.ok_or_else(|| "neither EAGER_TENSOR_PJRT_PLUGIN nor HOME is set".to_string())?;
     let p = cache.join("pjrt-cpu-0.11.2/pjrt_c_api_cpu_plugin.so");
     if p.exists() {
         Ok(p)
     } else {
         Err(format!(
-            "no PJRT plugin: EAGER_TENSOR_PJRT_PLUGIN is not set and {} does not exist (run scripts/setup-xla.sh)",
-            p.display()
+            "no PJRT plugin: EAGER_TENSOR_PJRT_PLUGIN is not set and {} does not exist; set it \
+             up once with `eval \"$(bash {}/scripts/native-env.sh xla)\"` (downloads the plugin \
+             into the cache folder; writes nothing into that checkout)",
+            p.display(),
+            checkout().display()
         ))
     }
+}
+
+/// The eager-tensor checkout this crate was built from (its scripts are
+/// there).
+fn checkout() -> PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// A PJRT client with its first addressable device.
@@ -112,5 +131,29 @@ impl Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "pjrt::Client({:?})", self.api)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without the plugin, the error names the one command that installs
+    /// it, with the path of this checkout's script.
+    #[test]
+    fn a_missing_plugin_names_the_set_up_command() {
+        let empty = std::env::temp_dir().join("eager-xla-no-cache");
+        let e = plugin_in(None, Some(empty)).unwrap_err();
+        let script = checkout().join("scripts/native-env.sh");
+        assert!(script.is_file(), "{}", script.display());
+        assert!(
+            e.contains(&format!(
+                "bash {}/scripts/native-env.sh xla",
+                checkout().display()
+            )),
+            "{e}"
+        );
+        let given = plugin_in(Some("/x/p.so".into()), None).unwrap();
+        assert_eq!(given, PathBuf::from("/x/p.so"));
     }
 }
