@@ -201,11 +201,13 @@ pub fn seed(seed: u64) {
 /// # use eager_tensor as ep;
 /// ep::set_num_threads(1)?; // at the start of main
 /// assert_eq!(ep::set_num_threads(0).unwrap_err().kind(), "invalid");
+/// assert_eq!(ep::set_num_threads(usize::MAX).unwrap_err().kind(), "invalid");
 /// # Ok::<(), ep::Error>(())
 /// ```
 ///
 /// # Errors
-/// `n == 0`; a backend that has started with another count already
+/// `n` not from 1 to 1024 (a pool of millions of threads would abort the
+/// process); a backend that has started with another count already
 /// (TensorFlow, xla, Candle: the error says which), which keeps its count
 /// while the others take `n`.
 pub fn set_num_threads(n: usize) -> Result<()> {

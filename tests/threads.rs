@@ -141,12 +141,18 @@ fn late_counts_and_malformed_variables_are_errors() {
             }
         }
         if b != Backend::NdArray {
-            let bad = child(b, "env", Some("lots"));
-            assert!(bad.starts_with("error "), "[{b}] {bad}");
-            assert!(
-                bad.contains("EAGER_TENSOR_NUM_THREADS=\"lots\""),
-                "[{b}] {bad}"
-            );
+            for value in ["lots", "0", "100000", "-1"] {
+                let bad = child(b, "env", Some(value));
+                assert!(bad.starts_with("error "), "[{b}] {value}: {bad}");
+                let named = format!("EAGER_TENSOR_NUM_THREADS=\"{value}\"");
+                assert!(bad.contains(&named), "[{b}] {value}: {bad}");
+            }
         }
+        // Too many threads by the call: an error before any pool starts.
+        let huge = child(b, "call:100000", None);
+        assert!(
+            huge.starts_with("error set_num_threads: invalid argument"),
+            "[{b}] {huge}"
+        );
     }
 }

@@ -152,6 +152,11 @@ fn an_undefined_tch_tensor_does_not_crash() {
     let e = ep::astensor(tch::Tensor::new());
     assert_eq!((e.shape(), e.dtype()), (vec![0], DType::F32));
     assert_eq!(e.sum().unwrap().item::<f32>().unwrap(), 0.0);
+    // Borrowed: the shallow clone of an undefined tensor is undefined too.
+    let undefined = tch::Tensor::new();
+    let e = ep::astensor(&undefined);
+    assert_eq!((e.shape(), e.dtype()), (vec![0], DType::F32));
+    assert!(!undefined.defined());
 }
 
 #[test]

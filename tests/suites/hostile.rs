@@ -159,6 +159,21 @@ fn cases() -> Vec<Case> {
             }),
         );
     }
+    // One integer as a shape (EagerPy's `ShapeOrScalar`), however large.
+    for (name, n) in [
+        ("usize_max", usize::MAX),
+        ("1e13", HUGE),
+        ("i64_max", i64::MAX as usize),
+    ] {
+        add(
+            format!("size/zeros_one_integer_{name}"),
+            Box::new(move |b| one(ep::zeros(&t(b, vec![1f32], &[1])?, n))),
+        );
+    }
+    add(
+        "size/ones_one_negative_integer".into(),
+        Box::new(|b| one(ep::ones(&t(b, vec![1f32], &[1])?, -5))),
+    );
     add(
         "size/pad_huge".into(),
         Box::new(

@@ -12,6 +12,12 @@ use std::sync::OnceLock;
 /// read once, the first time a backend asks.
 pub const NUM_THREADS_ENV: &str = "EAGER_TENSOR_NUM_THREADS";
 
+/// The most threads a count may ask for: a pool of millions of threads
+/// would abort or exhaust the process (libtorch, TensorFlow and XLA start
+/// their pools eagerly), so a larger count is an error, the same on every
+/// machine.
+pub const MAX_THREADS: usize = 1024;
+
 /// Set by [`request`]; 0 while unset.
 static REQUESTED: AtomicUsize = AtomicUsize::new(0);
 /// The environment's count, parsed once (`Err` for a malformed value).
@@ -19,8 +25,11 @@ static FROM_ENV: OnceLock<std::result::Result<Option<usize>, String>> = OnceLock
 
 /// Records `n` (at least 1) as the thread count every backend is to use.
 pub fn request(op: &'static str, n: usize) -> Result<()> {
-    if n == 0 {
-        return Err(Error::invalid(op, "the thread count must be at least 1"));
+    if n == 0 || n > MAX_THREADS {
+        return Err(Error::invalid(
+            op,
+            format!("the thread count must be 1 to {MAX_THREADS}, not {n}"),
+        ));
     }
     REQUESTED.store(n, Ordering::Relaxed);
     Ok(())
@@ -35,9 +44,10 @@ pub fn requested(op: &'static str) -> Result<Option<usize>> {
             .get_or_init(|| match std::env::var(NUM_THREADS_ENV) {
                 Err(_) => Ok(None),
                 Ok(v) => match v.trim().parse::<usize>() {
-                    Ok(n) if n > 0 => Ok(Some(n)),
+                    Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(Some(n)),
                     _ => Err(format!(
-                        "{NUM_THREADS_ENV}={v:?} is not a positive integer (a thread count)"
+                        "{NUM_THREADS_ENV}={v:?} is not a thread count (an integer from 1 to \
+                         {MAX_THREADS})"
                     )),
                 },
             })
