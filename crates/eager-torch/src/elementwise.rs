@@ -136,7 +136,12 @@ impl ElementwiseOps for TorchTensor {
                 return self.binary(op, &s);
             }
             Add | Sub | Mul | Lt | Le | Gt | Ge | Eq | Ne => op,
-            Div | Pow if self.is_float() => op,
+            Div if self.is_float() => op,
+            // libtorch computes `x ** ±0.5` with a scalar exponent as
+            // (r)sqrt(x): -inf gives NaN and -0.0 gives -0.0 (-inf), where
+            // IEEE pow (NumPy) gives inf and 0.0 (inf). The tensor
+            // exponent's kernel is IEEE's.
+            Pow if self.is_float() && value.to_f64().abs() != 0.5 => op,
             _ => {
                 let s = self.full(&[], value, self.dtype())?;
                 return self.binary(op, &s);

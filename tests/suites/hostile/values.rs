@@ -163,6 +163,9 @@ pub fn cases(add_expecting: &mut Add) {
             ("mul_scalar_big_float", |x| x.mul(1e300)),
             ("pow_scalar_neg", |x| x.pow(-1i64)),
             ("pow_scalar_big", |x| x.pow(1000i64)),
+            // libtorch's scalar `** ±0.5` is (r)sqrt: -inf and -0.0 differ.
+            ("pow_scalar_half", |x| x.pow(0.5)),
+            ("pow_scalar_neg_half", |x| x.pow(-0.5)),
             ("floor_div_scalar_zero", |x| x.floor_div(0i64)),
             ("rem_scalar_neg_one", |x| x.rem(-1i64)),
             ("floor_div_scalar_neg_one", |x| x.floor_div(-1i64)),
