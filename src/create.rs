@@ -213,13 +213,28 @@ pub fn seed(seed: u64) {
 pub fn set_num_threads(n: usize) -> Result<()> {
     let op = "set_num_threads";
     eager_core::threads::request(op, n)?;
-    let mut refused: Option<Error> = None;
+    let mut refused: Vec<Error> = Vec::new();
     each_enabled!(
         |B| if let Err(e) = <B as eager_core::Capabilities>::set_num_threads(op, n) {
-            refused.get_or_insert(e);
+            refused.push(e);
         }
     );
-    refused.map_or(Ok(()), Err)
+    match refused.len() {
+        0 => Ok(()),
+        1 => Err(refused.remove(0)),
+        // One error naming every backend that refused, each with its reason.
+        _ => Err(Error::invalid(
+            op,
+            refused
+                .iter()
+                .map(|e| {
+                    e.to_string()
+                        .replacen("set_num_threads: invalid argument: ", "", 1)
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+    }
 }
 
 /// The most dimensions a tensor of `backend` may have: 8 on Candle and

@@ -42,6 +42,12 @@ fn threads_child() {
                 work(b)?;
                 ep::set_num_threads(n.parse().unwrap())?;
             }
+            Some(("lateall", n)) => {
+                for b in Backend::enabled() {
+                    work(b)?;
+                }
+                ep::set_num_threads(n.parse().unwrap())?;
+            }
             _ => {}
         }
         work(b)
@@ -118,6 +124,26 @@ fn the_thread_count_reaches_every_framework() {
             "[{b}] EAGER_TENSOR_NUM_THREADS=4 started no more threads than 1: {env_four} vs {env_one}"
         );
     }
+}
+
+/// Every backend that refuses a later count is named in the one error.
+#[test]
+fn a_late_count_names_every_backend_that_refuses() {
+    let line = child(Backend::NdArray, "lateall:3", None);
+    let refusing = [("tensorflow", "TensorFlow"), ("xla", "XLA"), ("candle", "Candle")];
+    let enabled: Vec<_> = refusing
+        .iter()
+        .filter(|(name, _)| Backend::enabled().iter().any(|b| b.name() == *name))
+        .collect();
+    if enabled.is_empty() {
+        assert!(line.starts_with("threads "), "{line}");
+        return;
+    }
+    assert!(line.starts_with("error set_num_threads: invalid argument"), "{line}");
+    for (_, framework) in enabled {
+        assert!(line.contains(framework), "{framework} not named: {line}");
+    }
+    assert!(!line.contains("1 threads"), "{line}");
 }
 
 /// A later, different count: torch takes it; TensorFlow, xla and Candle,

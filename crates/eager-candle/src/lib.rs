@@ -155,7 +155,7 @@ pub fn set_num_threads(op: &'static str, n: usize) -> Result<()> {
                 if *k == 0 {
                     "its default thread count".to_string()
                 } else {
-                    format!("{k} threads")
+                    eager_core::threads::count(*k)
                 }
             ),
         )),

@@ -56,3 +56,12 @@ pub fn requested(op: &'static str) -> Result<Option<usize>> {
         n => Ok(Some(n)),
     }
 }
+
+/// `n` threads, in words ("1 thread", "4 threads"), for messages.
+pub fn count(n: usize) -> String {
+    if n == 1 {
+        "1 thread".into()
+    } else {
+        format!("{n} threads")
+    }
+}

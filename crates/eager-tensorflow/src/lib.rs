@@ -217,7 +217,7 @@ pub fn set_num_threads(op: &'static str, n: usize) -> Result<()> {
                 "TensorFlow's eager context exists already with {} (its thread pools are sized when \
                  it is created): call set_num_threads before the first tensorflow tensor, or set \
                  EAGER_TENSOR_NUM_THREADS",
-                if k == 0 { "its default thread counts".to_string() } else { format!("{k} threads") }
+                if k == 0 { "its default thread counts".to_string() } else { eager_core::threads::count(k) }
             ),
         )),
     }

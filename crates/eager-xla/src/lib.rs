@@ -66,17 +66,19 @@ pub fn set_num_threads(op: &'static str, n: usize) -> eager_core::Result<()> {
     }
     match CLIENT_THREADS.load(std::sync::atomic::Ordering::Relaxed) {
         k if k == n => Ok(()),
-        k => {
-            Err(eager_core::Error::invalid(
-                op,
-                format!(
+        k => Err(eager_core::Error::invalid(
+            op,
+            format!(
                 "XLA's PJRT client exists already with {} (its thread pools are sized when it is \
                  created): call set_num_threads before the first xla tensor, or set \
                  EAGER_TENSOR_NUM_THREADS",
-                if k == 0 { "its default thread count".to_string() } else { format!("{k} threads") }
+                if k == 0 {
+                    "its default thread count".to_string()
+                } else {
+                    eager_core::threads::count(k)
+                }
             ),
-            ))
-        }
+        )),
     }
 }
 
