@@ -20,7 +20,7 @@
 //! ```
 //!
 //! Thirteen dtypes ([`DType`]): bool, u8/u16/u32/u64, i8/i16/i32/i64 and
-//! f16/bf16/f32/f64 ([`f16`] and [`bf16`] from the `half` crate). A native
+//! f16/bf16/f32/f64 ([`f16`](struct@f16) and [`bf16`] from the `half` crate). A native
 //! tensor keeps its dtype through every op (f16 in, f16 out):
 //!
 //! ```

@@ -13,7 +13,7 @@ use crate::{EagerTensor, Error, Result};
 ///
 /// It cannot fail: a native tensor of a dtype eager-tensor does not have
 /// (complex, quantized, float8, string) wraps too. Its
-/// [`dtype`](EagerTensor::dtype) then reads [`DType::F32`] and means
+/// [`dtype`](EagerTensor::dtype) then reads [`DType::F32`](crate::DType::F32) and means
 /// nothing, and every operation on it is a `dtype` error naming the real
 /// dtype. Use [`try_astensor`] to get that error at once instead.
 ///

@@ -80,10 +80,10 @@ impl EagerTensor {
     /// For a native tensor of a dtype eager-tensor does not have (a torch
     /// complex, quantized or float8 tensor, a TensorFlow string, complex or
     /// quantized handle, a Candle `F8E4M3`/`F6E2M3`/`F6E3M2`/`F4` tensor,
-    /// wrapped by the infallible [`astensor`]) this reads [`DType::F32`]
+    /// wrapped by the infallible [`astensor`](crate::astensor)) this reads [`DType::F32`]
     /// on the torch, tensorflow and candle backends, and means nothing:
     /// every operation on such a tensor, a cast to `f32` included, is a
-    /// `dtype` error naming its real dtype. [`try_astensor`] is the check
+    /// `dtype` error naming its real dtype. [`try_astensor`](crate::try_astensor) is the check
     /// to use when wrapping a tensor of unknown origin; `dtype()` itself
     /// never fails. (ndarray, xla and DLPack have no such tensors: every
     /// dtype they can hold is one of eager-tensor's, or refused on entry.)

@@ -13,7 +13,7 @@ use std::thread::LocalKey;
 
 /// The capabilities of a backend's tensor type `Self`.
 pub trait Capabilities: BackendTensor {
-    /// Whether [`TensorBase::adopt_host`] takes 64-byte-aligned host
+    /// Whether [`TensorBase::adopt_host`](crate::TensorBase::adopt_host) takes 64-byte-aligned host
     /// memory without a copy, so that file readers read into such memory
     /// (torch, TensorFlow, xla) rather than into a plain vector the backend
     /// keeps as it is (ndarray, Candle).

@@ -1,7 +1,7 @@
 //! Hand-written StableHLO programs, for tests and benchmarks that run
 //! PJRT directly (a floor to compare the backend against). The backend's
-//! own lowering of every op is in `tensor/emit.rs`, not here; it uses
-//! [`ty`] and [`tensor`]. Public with the `bench-internals` feature only.
+//! own lowering of every op is in `tensor/emit/`, not here; it uses
+//! `ty` and `tensor`. Public with the `bench-internals` feature only.
 
 use super::ElementType;
 
