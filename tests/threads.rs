@@ -130,7 +130,11 @@ fn the_thread_count_reaches_every_framework() {
 #[test]
 fn a_late_count_names_every_backend_that_refuses() {
     let line = child(Backend::NdArray, "lateall:3", None);
-    let refusing = [("tensorflow", "TensorFlow"), ("xla", "XLA"), ("candle", "Candle")];
+    let refusing = [
+        ("tensorflow", "TensorFlow"),
+        ("xla", "XLA"),
+        ("candle", "Candle"),
+    ];
     let enabled: Vec<_> = refusing
         .iter()
         .filter(|(name, _)| Backend::enabled().iter().any(|b| b.name() == *name))
@@ -139,7 +143,10 @@ fn a_late_count_names_every_backend_that_refuses() {
         assert!(line.starts_with("threads "), "{line}");
         return;
     }
-    assert!(line.starts_with("error set_num_threads: invalid argument"), "{line}");
+    assert!(
+        line.starts_with("error set_num_threads: invalid argument"),
+        "{line}"
+    );
     for (_, framework) in enabled {
         assert!(line.contains(framework), "{framework} not named: {line}");
     }
