@@ -227,9 +227,9 @@ pub fn set_num_threads(n: usize) -> Result<()> {
             op,
             refused
                 .iter()
-                .map(|e| {
-                    e.to_string()
-                        .replacen("set_num_threads: invalid argument: ", "", 1)
+                .map(|e| match e {
+                    Error::InvalidArgument { msg, .. } => msg.clone(),
+                    other => other.to_string(),
                 })
                 .collect::<Vec<_>>()
                 .join("; "),

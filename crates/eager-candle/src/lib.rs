@@ -143,24 +143,8 @@ pub(crate) fn threads_at_start(op: &'static str) -> Result<()> {
 /// `ep::set_num_threads` on Candle: the count applies when the backend
 /// starts, so it is an error once it has started with another.
 pub fn set_num_threads(op: &'static str, n: usize) -> Result<()> {
-    match STARTED.get() {
-        None => Ok(()),
-        Some(Ok(k)) if *k == n => Ok(()),
-        Some(Ok(k)) => Err(Error::invalid(
-            op,
-            format!(
-                "Candle has started already with {} (its thread pools are sized when they start): \
-                 call set_num_threads before the first candle tensor, or set \
-                 EAGER_TENSOR_NUM_THREADS",
-                if *k == 0 {
-                    "its default thread count".to_string()
-                } else {
-                    eager_core::threads::count(*k)
-                }
-            ),
-        )),
-        Some(Err(e)) => Err(e.clone()),
-    }
+    let started = STARTED.get().cloned().transpose()?;
+    eager_core::threads::fixed_at_start(op, "Candle has started already", "candle", started, n)
 }
 
 /// Candle's error as an [`Error::Framework`] naming `op`.

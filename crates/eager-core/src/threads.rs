@@ -57,8 +57,39 @@ pub fn requested(op: &'static str) -> Result<Option<usize>> {
     }
 }
 
+/// `set_num_threads(n)` on a backend whose thread pools are sized when it
+/// starts (TensorFlow's context, XLA's client, Candle's pools): fine before
+/// it has started (`started` is `None`) or when it started with `n`
+/// (`Some(0)`: the framework's default); otherwise an `invalid` error
+/// naming `op`, saying `what` has started (`"XLA's PJRT client exists
+/// already"`) and how to set the count in time for `backend`'s tensors.
+pub fn fixed_at_start(
+    op: &'static str,
+    what: &str,
+    backend: &str,
+    started: Option<usize>,
+    n: usize,
+) -> Result<()> {
+    match started {
+        None => Ok(()),
+        Some(k) if k == n => Ok(()),
+        Some(k) => Err(Error::invalid(
+            op,
+            format!(
+                "{what} with {} (its thread pools are sized when it starts): call \
+                 set_num_threads before the first {backend} tensor, or set {NUM_THREADS_ENV}",
+                if k == 0 {
+                    "its default thread count".to_string()
+                } else {
+                    count(k)
+                }
+            ),
+        )),
+    }
+}
+
 /// `n` threads, in words ("1 thread", "4 threads"), for messages.
-pub fn count(n: usize) -> String {
+fn count(n: usize) -> String {
     if n == 1 {
         "1 thread".into()
     } else {

@@ -206,21 +206,16 @@ fn thread_config(n: usize) -> Vec<u8> {
 /// `ep::set_num_threads` on TensorFlow: the count applies when the context
 /// is created, so it is an error once the context exists with another.
 pub fn set_num_threads(op: &'static str, n: usize) -> Result<()> {
-    if CONTEXT.get().is_none() {
-        return Ok(());
-    }
-    match CONTEXT_THREADS.load(std::sync::atomic::Ordering::Relaxed) {
-        k if k == n => Ok(()),
-        k => Err(Error::invalid(
-            op,
-            format!(
-                "TensorFlow's eager context exists already with {} (its thread pools are sized when \
-                 it is created): call set_num_threads before the first tensorflow tensor, or set \
-                 EAGER_TENSOR_NUM_THREADS",
-                if k == 0 { "its default thread counts".to_string() } else { eager_core::threads::count(k) }
-            ),
-        )),
-    }
+    let started = CONTEXT
+        .get()
+        .map(|_| CONTEXT_THREADS.load(std::sync::atomic::Ordering::Relaxed));
+    eager_core::threads::fixed_at_start(
+        op,
+        "TensorFlow's eager context exists already",
+        "tensorflow",
+        started,
+        n,
+    )
 }
 
 fn fw(op: &'static str) -> impl Fn(tensorflow::Status) -> Error {

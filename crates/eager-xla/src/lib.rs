@@ -61,25 +61,10 @@ fn thread_options(n: usize, options: &mut Vec<(String, OptionValue)>) {
 /// `ep::set_num_threads` on xla: the count applies when the client is
 /// created, so it is an error once the client exists with another.
 pub fn set_num_threads(op: &'static str, n: usize) -> eager_core::Result<()> {
-    if CLIENT.get().is_none() {
-        return Ok(());
-    }
-    match CLIENT_THREADS.load(std::sync::atomic::Ordering::Relaxed) {
-        k if k == n => Ok(()),
-        k => Err(eager_core::Error::invalid(
-            op,
-            format!(
-                "XLA's PJRT client exists already with {} (its thread pools are sized when it is \
-                 created): call set_num_threads before the first xla tensor, or set \
-                 EAGER_TENSOR_NUM_THREADS",
-                if k == 0 {
-                    "its default thread count".to_string()
-                } else {
-                    eager_core::threads::count(k)
-                }
-            ),
-        )),
-    }
+    let started = CLIENT
+        .get()
+        .map(|_| CLIENT_THREADS.load(std::sync::atomic::Ordering::Relaxed));
+    eager_core::threads::fixed_at_start(op, "XLA's PJRT client exists already", "xla", started, n)
 }
 
 /// The environment variable with the PJRT client's create options:
