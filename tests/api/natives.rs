@@ -158,6 +158,32 @@ fn ndarray_natives_of_rank_four_to_six_round_trip() {
     assert!(e.to_string().contains("4 dimensions"), "{e}");
 }
 
+/// Calls the generic `$check(b, native)` with the tensor `$x` of backend `b`
+/// taken out as that framework's own tensor type (`tch::Tensor`,
+/// TensorFlow's handle, `XlaTensor`, `candle_core::Tensor`); ndarray's arm
+/// is `$nd`, since ndarray has several.
+macro_rules! with_framework_native {
+    ($b:expr, $x:expr, $check:ident, ndarray: $nd:expr) => {
+        match $b {
+            Backend::NdArray => $nd,
+            #[cfg(feature = "torch")]
+            Backend::Torch => $check($b, $x.into_raw::<ep::tch::Tensor>().unwrap()),
+            #[cfg(feature = "tensorflow")]
+            Backend::TensorFlow => $check(
+                $b,
+                $x.into_raw::<ep::tensorflow::eager::TensorHandle<'static>>()
+                    .unwrap(),
+            ),
+            #[cfg(feature = "xla")]
+            Backend::Xla => $check($b, $x.into_raw::<ep::XlaTensor>().unwrap()),
+            #[cfg(feature = "candle")]
+            Backend::Candle => $check($b, $x.into_raw::<ep::candle_core::Tensor>().unwrap()),
+            #[allow(unreachable_patterns)]
+            _ => unreachable!("every enabled backend has an arm"),
+        }
+    };
+}
+
 /// `ep::astensor(&x)` leaves `x` to the caller and shares its storage on
 /// every backend's native types (an owned ndarray array is the exception:
 /// it is copied, as `Native::to_eager` documents).
@@ -179,34 +205,18 @@ fn astensor_of_a_reference_shares_the_storage() {
     }
     for b in Backend::enabled() {
         let x = EagerTensor::from_vec(b, vec![1f32, 2.0, 3.0], [3]).unwrap();
-        match b {
-            Backend::NdArray => {
-                check(b, x.clone().into_raw::<ArcArray<f32, IxDyn>>().unwrap());
-                check(b, x.clone().into_raw::<ep::NdTensor>().unwrap());
-                // An owned array cannot be shared without moving it.
-                let owned: ArrayD<f32> = x.into_raw().unwrap();
-                let copy = ep::astensor(&owned);
-                assert_ne!(copy.host_ptr().unwrap(), Some(owned.as_ptr() as usize));
-                assert_eq!(
-                    copy.to_vec::<f32>().unwrap(),
-                    owned.into_raw_vec_and_offset().0
-                );
-            }
-            #[cfg(feature = "torch")]
-            Backend::Torch => check(b, x.into_raw::<ep::tch::Tensor>().unwrap()),
-            #[cfg(feature = "tensorflow")]
-            Backend::TensorFlow => check(
-                b,
-                x.into_raw::<ep::tensorflow::eager::TensorHandle<'static>>()
-                    .unwrap(),
-            ),
-            #[cfg(feature = "xla")]
-            Backend::Xla => check(b, x.into_raw::<ep::XlaTensor>().unwrap()),
-            #[cfg(feature = "candle")]
-            Backend::Candle => check(b, x.into_raw::<ep::candle_core::Tensor>().unwrap()),
-            #[allow(unreachable_patterns)]
-            _ => unreachable!("every enabled backend has an arm"),
-        }
+        with_framework_native!(b, x, check, ndarray: {
+            check(b, x.clone().into_raw::<ArcArray<f32, IxDyn>>().unwrap());
+            check(b, x.clone().into_raw::<ep::NdTensor>().unwrap());
+            // An owned array cannot be shared without moving it.
+            let owned: ArrayD<f32> = x.into_raw().unwrap();
+            let copy = ep::astensor(&owned);
+            assert_ne!(copy.host_ptr().unwrap(), Some(owned.as_ptr() as usize));
+            assert_eq!(
+                copy.to_vec::<f32>().unwrap(),
+                owned.into_raw_vec_and_offset().0
+            );
+        });
         let t = EagerTensor::from_vec(b, vec![1f32, 2.0, 3.0], [3]).unwrap();
         check(b, t);
     }
@@ -240,22 +250,6 @@ fn any_dtype_results_come_back_on_every_backend() {
     }
     for b in Backend::enabled() {
         let x = EagerTensor::from_vec(b, vec![1f32, 2.0, 3.0], [3]).unwrap();
-        match b {
-            Backend::NdArray => check(b, x.into_raw::<ArrayD<f32>>().unwrap()),
-            #[cfg(feature = "torch")]
-            Backend::Torch => check(b, x.into_raw::<ep::tch::Tensor>().unwrap()),
-            #[cfg(feature = "tensorflow")]
-            Backend::TensorFlow => check(
-                b,
-                x.into_raw::<ep::tensorflow::eager::TensorHandle<'static>>()
-                    .unwrap(),
-            ),
-            #[cfg(feature = "xla")]
-            Backend::Xla => check(b, x.into_raw::<ep::XlaTensor>().unwrap()),
-            #[cfg(feature = "candle")]
-            Backend::Candle => check(b, x.into_raw::<ep::candle_core::Tensor>().unwrap()),
-            #[allow(unreachable_patterns)]
-            _ => unreachable!("every enabled backend has an arm"),
-        }
+        with_framework_native!(b, x, check, ndarray: check(b, x.into_raw::<ArrayD<f32>>().unwrap()));
     }
 }
